@@ -1,0 +1,151 @@
+# kansoku build. `make` builds build/kansokud and build/kansoku; `make check` runs every test;
+# `make bench` runs the benchmarks; `make install DESTDIR=... PREFIX=...`. V=1 shows the commands.
+
+VERSION := 0.1.0
+
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+CLANG_FORMAT ?= clang-format
+PKG_CONFIG ?= pkg-config
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+DESTDIR ?=
+
+BUILD ?= build
+VMLINUX_DIR := bpf/vmlinux/$(ARCH)
+
+CFLAGS ?= -O2 -g
+KS_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -DKS_VERSION='"$(VERSION)"' \
+	-Iinclude -I$(BUILD) -MMD -MP
+LDFLAGS ?=
+KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
+
+DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c
+CLI_LIBS := -ljson-c
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL := $(BUILD)/kansoku.skel.h
+
+# Sources shared by the daemon and the unit tests (everything but main).
+CORE_SRCS := $(filter-out user/kansokud.c,$(wildcard user/*.c user/outputs/*.c))
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
+DAEMON_OBJS := $(BUILD)/user/kansokud.o $(CORE_OBJS)
+CLI_SRCS := $(wildcard user/cli/*.c)
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS)) $(BUILD)/user/json.o $(BUILD)/user/log.o
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/exit_with
+BENCH_BINS := $(BUILD)/bench/workload
+
+.PHONY: all clean install check unit live bench kmatrix format format-check deps
+all: $(BUILD)/kansokud $(BUILD)/kansoku
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# All BPF objects linked into one object, one skeleton.
+$(BUILD)/kansoku.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK-BPF,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/kansoku.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name kansoku_bpf > $@.tmp && mv $@.tmp $@
+
+# Everything in user/ may include the skeleton; make sure it exists first.
+$(BUILD)/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c | $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(KS_CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/bench/%.o: bench/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/kansokud: $(DAEMON_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(BUILD)/kansoku: $(CLI_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(CLI_LIBS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(CORE_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/tests/live/%.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^
+
+$(BUILD)/bench/workload: $(BUILD)/bench/workload.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^
+
+$(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+# Installs what the daemon needs (Debian 12 packages); used by the README's two commands and CI.
+deps:
+	$(Q)./tests/install-deps.sh
+
+unit: $(UNIT_BINS)
+	$(Q)./tests/run-unit.sh $(UNIT_BINS)
+
+live: all $(TEST_HELPERS)
+	$(Q)./tests/live/run.sh
+
+check: all $(UNIT_BINS) $(TEST_HELPERS)
+	$(Q)./tests/run-all.sh
+
+bench: all $(BENCH_BINS)
+	$(Q)./bench/run.sh
+
+kmatrix: $(BUILD)/kansoku.bpf.o
+	$(Q)./tests/kmatrix/run.sh
+
+format:
+	$(Q)$(CLANG_FORMAT) -i $$(git ls-files '*.c' '*.h' | grep -v vmlinux)
+
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $$(git ls-files '*.c' '*.h' | grep -v vmlinux)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/kansoku $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/kansokud $(DESTDIR)$(SBINDIR)/kansokud
+	install -m 0755 $(BUILD)/kansoku $(DESTDIR)$(BINDIR)/kansoku
+	test -e $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml || \
+		install -m 0640 packaging/kansoku.yaml $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/kansokud.service.in \
+		> $(DESTDIR)$(UNITDIR)/kansokud.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kansokud.service
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*/*.d $(BUILD)/bench/*.d)

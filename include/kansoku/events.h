@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel <-> user wire format. The BPF programs and the daemon include this file and nothing else
+ * crosses the boundary. Fixed-width types only; every record starts with struct ks_hdr, whose `size`
+ * is the whole record including its variable-length tail, so a reader can skip kinds it does not know.
+ * Bump KS_WIRE_VERSION on any layout change.
+ */
+#ifndef KANSOKU_EVENTS_H
+#define KANSOKU_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+#endif
+
+#define KS_WIRE_VERSION 1
+
+enum ks_event_kind {
+	KS_EV_EXEC = 1, /* successful execve/execveat: the new image */
+	KS_EV_FORK = 2, /* a new process (not a thread) */
+	KS_EV_EXIT = 3, /* the last thread of a process exited */
+	KS_EV_SEED = 4, /* a process that was running when the daemon started (task iterator) */
+	KS_EV_KIND_MAX,
+};
+
+/* Limits of the variable-length tail. The BPF side masks offsets with the powers of two. */
+#define KS_PATH_MAX 4096  /* a resolved path, NUL included */
+#define KS_ARGV_MAX 4096  /* argv bytes taken from the new mm (config may lower it) */
+#define KS_CGROUP_MAX 2048 /* cgroup v2 path: 16 levels of up to 127 bytes */
+/* whole tail: exe, argv, script, cwd (KS_PATH_MAX each at most) plus the cgroup path */
+#define KS_DATA_MAX (4 * KS_PATH_MAX + KS_CGROUP_MAX + KS_PATH_MAX / 2)
+#define KS_TTY_LEN 16
+#define KS_COMM_LEN 16
+
+/* ks_exec.flags */
+#define KS_F_ARGV_TRUNC (1u << 0)   /* argv longer than argv_max: cut, never silently */
+#define KS_F_PATH_TRUNC (1u << 1)   /* executable path longer than the resolver's limits */
+#define KS_F_DELETED (1u << 2)      /* executable was unlinked (or never linked: memfd) */
+#define KS_F_PSEUDO (1u << 3)       /* executable lives on an unmounted internal fs (memfd, ...) */
+#define KS_F_SCRIPT (1u << 4)       /* exec went through an interpreter (#!): script segment set */
+#define KS_F_SCRIPT_REL (1u << 5)   /* script name was relative: cwd segment set */
+#define KS_F_CGROUP_TRUNC (1u << 6) /* cgroup path deeper than the resolver's limits */
+#define KS_F_CWD_TRUNC (1u << 7)
+#define KS_F_KTHREAD (1u << 8) /* seed record of a kernel thread (no mm) */
+#define KS_F_NO_ARGV (1u << 9) /* seed record: argv must be read from /proc by user space */
+
+#define KS_NO_ID 0xffffffffu /* loginuid/sessionid unset (audit's (unsigned)-1) */
+
+struct ks_hdr {
+	u16 kind;    /* enum ks_event_kind */
+	u16 version; /* KS_WIRE_VERSION */
+	u32 size;    /* bytes of the whole record */
+	u64 ts_ns;   /* CLOCK_BOOTTIME ns */
+	u32 pid;     /* tgid */
+	u32 tid;
+	u64 cgroup_id;
+};
+
+struct ks_creds {
+	u32 uid, gid, euid, egid;
+	u32 loginuid;  /* audit login uid: who logged in, survives sudo/su */
+	u32 sessionid; /* audit session id */
+};
+
+/*
+ * KS_EV_EXEC and KS_EV_SEED. The tail holds, in this order and each NUL-terminated except argv:
+ *   exe path (exe_len), argv as the kernel stores it (NUL-separated, argv_len bytes),
+ *   script path (script_len, KS_F_SCRIPT), cwd (cwd_len, KS_F_SCRIPT_REL), cgroup path (cgroup_len).
+ */
+struct ks_exec {
+	struct ks_hdr hdr;
+	u64 start_ns;        /* task start, CLOCK_BOOTTIME ns: with pid, the process identity */
+	u64 parent_start_ns; /* real parent's start */
+	u32 ppid;            /* real parent tgid */
+	u32 flags;           /* KS_F_* */
+	struct ks_creds creds;
+	u32 tty_nr;      /* new_encode_dev(major, minor) of the controlling tty, 0 if none */
+	u32 argv_total;  /* bytes of argv in the mm (before the cut) */
+	u64 exe_ino;     /* inode of the executable */
+	u32 exe_dev;     /* st_dev of the executable (new_encode_dev) */
+	u32 exe_mode;    /* inode mode */
+	u16 exe_len, argv_len, script_len, cwd_len, cgroup_len, _pad[3];
+	char tty[KS_TTY_LEN];
+	char comm[KS_COMM_LEN];
+	u8 data[KS_DATA_MAX];
+};
+
+/* Only the fixed part travels when the tail is short: */
+#define KS_EXEC_FIXED_SIZE ((u32)__builtin_offsetof(struct ks_exec, data))
+
+struct ks_fork {
+	struct ks_hdr hdr; /* pid/tid: the child */
+	u64 start_ns;
+	u64 parent_start_ns;
+	u32 ppid;
+	u32 _pad;
+};
+
+struct ks_exit {
+	struct ks_hdr hdr;
+	u64 start_ns;
+	u32 exit_code; /* wait(2) status layout: (code << 8) | signal | 0x80 core */
+	u32 _pad;
+};
+
+#endif /* KANSOKU_EVENTS_H */
