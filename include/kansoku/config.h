@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The daemon's configuration (YAML). Every key is checked: an unknown key, a wrong type or an out-of-range
+ * value is an error that names the key and its line, and the daemon does not start.
+ */
+#ifndef KANSOKU_CONFIG_H
+#define KANSOKU_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KS_DEFAULT_CONFIG "/etc/kansoku/kansoku.yaml"
+#define KS_MAX_OUTPUTS 16
+#define KS_CFG_PATH_MAX 1024
+
+enum ks_hooks_mode { KS_HOOKS_AUTO, KS_HOOKS_TP_BTF, KS_HOOKS_RAW_TP };
+enum ks_output_type { KS_OUT_FILE };
+
+struct ks_output_cfg {
+	enum ks_output_type type;
+	char path[KS_CFG_PATH_MAX];
+	int line; /* where the output is declared, for later errors */
+};
+
+struct ks_config {
+	char source[KS_CFG_PATH_MAX];
+	char state_dir[KS_CFG_PATH_MAX];
+	int state_dir_line;
+	char socket[KS_CFG_PATH_MAX];
+	int socket_line;
+	int log_level;              /* enum ks_log_level */
+	unsigned heartbeat_s;       /* heartbeat event period */
+	unsigned recent_events;     /* kept in memory for `kansoku events` */
+	unsigned argv_max;          /* bytes of argv per exec */
+	enum ks_hooks_mode hooks;   /* which hook flavour to use */
+	unsigned ringbuf_process_kb;
+	unsigned wakeup_bytes;      /* batch reader wake-ups; 0 = wake per event */
+	unsigned poll_ms;           /* reader poll period when wake-ups are batched */
+	struct ks_output_cfg outputs[KS_MAX_OUTPUTS];
+	int n_outputs;
+};
+
+void ks_config_defaults(struct ks_config *cfg);
+/* Parse YAML text; name is used in messages. Returns 0, or -1 with err filled. */
+int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen);
+int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t errlen);
+/* Creates state_dir and the socket's directory, and checks that every output path can be opened for
+ * appending. Returns 0, or -1 with err naming the key and line. */
+int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen);
+
+#endif

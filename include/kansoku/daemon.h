@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The daemon's state, shared by its main loop (kansokud.c) and the control commands (commands.c). */
+#ifndef KANSOKU_DAEMON_H
+#define KANSOKU_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kansoku/config.h"
+#include "kansoku/loader.h"
+#include "kansoku/loop.h"
+#include "kansoku/pipeline.h"
+
+struct json_object;
+struct ks_ctl_client;
+
+struct ks_daemon {
+	struct ks_config cfg;
+	struct ks_pipeline pl;
+	struct ks_loader loader;
+	int epfd;
+	struct ks_watch w_signal, w_timer, w_ring;
+	uint64_t started_boot_ns;
+	int64_t started_wall_ms;
+	unsigned ticks;
+	bool stop;
+};
+
+/* The status document (`kansoku status`, heartbeat events). Caller puts it. */
+struct json_object *ks_status_json(struct ks_daemon *d);
+/* Control socket request handler (ctx is the daemon). */
+void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req);
+
+#endif

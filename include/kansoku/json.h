@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The hot-path JSON writer: appends straight into a reusable buffer, no allocation per event once the
+ * buffer has grown. Strings from user space go through one escaper: control characters become \uXXXX,
+ * `"` and `\` are escaped, and each byte that is not part of valid UTF-8 becomes U+FFFD. Callers that must
+ * not lose bytes (paths, argv) check ks_utf8_valid() and also emit the raw bytes in hex.
+ */
+#ifndef KANSOKU_JSON_H
+#define KANSOKU_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KS_JW_DEPTH 32
+
+struct ks_jw {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+	bool key_pending;
+	int depth;
+	bool need_comma[KS_JW_DEPTH];
+};
+
+void ks_jw_init(struct ks_jw *w);
+void ks_jw_reset(struct ks_jw *w);
+void ks_jw_free(struct ks_jw *w);
+
+void ks_jw_raw(struct ks_jw *w, const char *s, size_t n);
+void ks_jw_obj_begin(struct ks_jw *w);
+void ks_jw_obj_end(struct ks_jw *w);
+void ks_jw_arr_begin(struct ks_jw *w);
+void ks_jw_arr_end(struct ks_jw *w);
+void ks_jw_key(struct ks_jw *w, const char *key);
+
+/* Values: inside an array they stand alone, after ks_jw_key they are the key's value. */
+void ks_jw_str(struct ks_jw *w, const char *s, size_t n);
+void ks_jw_cstr(struct ks_jw *w, const char *s);
+void ks_jw_u64(struct ks_jw *w, uint64_t v);
+void ks_jw_i64(struct ks_jw *w, int64_t v);
+void ks_jw_bool(struct ks_jw *w, bool v);
+void ks_jw_hex(struct ks_jw *w, const void *p, size_t n);
+/* A value that is already valid JSON (e.g. from json-c). */
+void ks_jw_json(struct ks_jw *w, const char *json, size_t n);
+
+/* key + value shorthands */
+void ks_jw_kstr(struct ks_jw *w, const char *key, const char *s, size_t n);
+void ks_jw_kcstr(struct ks_jw *w, const char *key, const char *s);
+void ks_jw_ku64(struct ks_jw *w, const char *key, uint64_t v);
+void ks_jw_ki64(struct ks_jw *w, const char *key, int64_t v);
+void ks_jw_kbool(struct ks_jw *w, const char *key, bool v);
+
+/* Escape s[0..n) as a JSON string (with quotes) into out; returns bytes needed (like snprintf). */
+size_t ks_json_escape(char *out, size_t outlen, const char *s, size_t n);
+bool ks_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Opens the BPF skeleton, chooses the hooks the kernel offers (tp_btf, else raw_tp), sets the config into
+ * the programs' read-only globals, loads, attaches, and gives access to the ring buffers and counters.
+ */
+#ifndef KANSOKU_LOADER_H
+#define KANSOKU_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kansoku/config.h"
+#include "kansoku/events.h"
+
+struct kansoku_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+#define KS_MAX_HOOKS 8
+
+struct ks_hook_info {
+	char program[48];
+	char attach[64]; /* e.g. tp_btf/sched_process_exec */
+};
+
+struct ks_loader {
+	struct kansoku_bpf *skel;
+	const char *flavour; /* "tp_btf" or "raw_tp" */
+	struct ks_hook_info hooks[KS_MAX_HOOKS];
+	struct bpf_link *links[KS_MAX_HOOKS];
+	int n_hooks;
+	struct ring_buffer *rb_process;
+	int nr_cpus;
+};
+
+/* Checks the prerequisites and loads and attaches everything. Returns 0, or -1 with err saying what is
+ * missing and what to do. */
+int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, size_t errlen);
+/* Runs the task iterator once and passes each seed record to fn. Returns records seen, or -1. */
+int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+/* Kernel-side drops per event kind, summed over CPUs. */
+void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX]);
+void ks_loader_close(struct ks_loader *l);
+
+#endif

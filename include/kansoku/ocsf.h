@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* OCSF encoding: the envelope every event shares and the objects several classes use. */
+#ifndef KANSOKU_OCSF_H
+#define KANSOKU_OCSF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kansoku/pipeline.h"
+
+#define KS_OCSF_VERSION "1.3.0"
+
+#define KS_OCSF_PROCESS_ACTIVITY 1007
+#define KS_OCSF_APP_LIFECYCLE 6002
+
+struct ks_proc;
+
+struct ks_ocsf_class {
+	int class_uid;
+	const char *class_name;
+	int category_uid;
+	const char *category_name;
+};
+
+extern const struct ks_ocsf_class ks_ocsf_process_activity;
+extern const struct ks_ocsf_class ks_ocsf_app_lifecycle;
+
+/* Opens the event object and writes class, activity, time, metadata and device. Close with ks_jw_obj_end. */
+void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
+		   const char *activity_name, int severity_id, int64_t time_ms);
+/* A user object {uid, name} under key. */
+void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid);
+/* A process object under key; with detail, also parent_process and lineage. */
+void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_proc *p, bool detail);
+/* The name part of a path (after the last '/'). */
+const char *ks_basename(const char *path);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The state one event loop owns, passed down the pipeline: decode -> enrich (process table) -> encode
+ * (OCSF) -> emit (outputs, recent-events ring, live followers). No locks: only the loop thread touches it.
+ */
+#ifndef KANSOKU_PIPELINE_H
+#define KANSOKU_PIPELINE_H
+
+#include <stdint.h>
+
+#include "kansoku/events.h"
+#include "kansoku/host.h"
+#include "kansoku/json.h"
+
+struct ks_users;
+struct ks_proctable;
+struct ks_outputs;
+struct ks_recent;
+struct ks_control;
+
+struct ks_counters {
+	uint64_t received[KS_EV_KIND_MAX]; /* records read from the kernel, per kind */
+	uint64_t malformed;                /* records that failed validation (never expected) */
+	uint64_t emitted;                  /* events encoded and handed to the outputs */
+	uint64_t emitted_launch, emitted_terminate;
+	uint64_t exit_unknown; /* exits of processes the table did not know */
+	uint64_t seeded;       /* processes loaded at start */
+};
+
+struct ks_pipeline {
+	struct ks_host host;
+	struct ks_users *users;
+	struct ks_proctable *procs;
+	struct ks_outputs *outs;
+	struct ks_recent *recent;
+	struct ks_control *ctl;
+	struct ks_jw jw;      /* the one reusable encode buffer */
+	uint64_t seq;         /* metadata.sequence of the last event */
+	uint64_t instance;    /* random per daemon start: event uids never repeat across restarts */
+	struct ks_counters counters;
+};
+
+/* Hand the event in pl->jw (one JSON object, no newline) to every consumer. */
+void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid);
+
+#endif

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* kansoku: inspect the live state of kansokud through its control socket. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/kansoku/kansoku.sock"
+
+static bool opt_json;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
+		   "Commands:\n"
+		   "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
+		   "  ps [--tree]                 the live process table\n"
+		   "  events [--follow] [--type T]  recent events (T: all, process, daemon or a class_uid)\n\n"
+		   "Options:\n"
+		   "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
+		   "  --json          machine-readable output (one JSON document, or one event per line)\n");
+}
+
+static int connect_daemon(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "kansoku: socket path too long: %s\n", path);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		if (e == ENOENT || e == ECONNREFUSED)
+			fprintf(stderr, "kansoku: kansokud is not running (no answer on %s): start it with "
+					"'systemctl start kansokud' or 'kansokud --config FILE'\n",
+				path);
+		else if (e == EACCES || e == EPERM)
+			fprintf(stderr, "kansoku: permission denied on %s: the control socket is for root (use sudo)\n",
+				path);
+		else
+			fprintf(stderr, "kansoku: cannot connect to %s: %s\n", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Line reader over the socket. */
+struct reader {
+	int fd;
+	char *buf;
+	size_t len, cap, start;
+};
+
+static char *next_line(struct reader *r, size_t *len)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+		ssize_t n;
+
+		if (nl) {
+			char *line = r->buf + r->start;
+
+			*nl = '\0';
+			*len = (size_t)(nl - line);
+			r->start = (size_t)(nl - r->buf) + 1;
+			return line;
+		}
+		if (r->start) {
+			memmove(r->buf, r->buf + r->start, r->len - r->start);
+			r->len -= r->start;
+			r->start = 0;
+		}
+		if (r->len + 65536 > r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 1 << 20;
+			char *p = realloc(r->buf, cap);
+
+			if (!p)
+				return NULL;
+			r->buf = p;
+			r->cap = cap;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		r->len += (size_t)n;
+	}
+}
+
+static struct json_object *parse_reply(const char *line)
+{
+	struct json_object *o = json_tokener_parse(line);
+
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		fprintf(stderr, "kansoku: the daemon sent something that is not a JSON object\n");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Returns the reply's data (owned by *reply) or NULL after printing the daemon's error. */
+static struct json_object *check_reply(struct json_object *reply)
+{
+	struct json_object *ok, *v;
+
+	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok)) {
+		if (json_object_object_get_ex(reply, "data", &v))
+			return v;
+		return reply;
+	}
+	if (json_object_object_get_ex(reply, "error", &v))
+		fprintf(stderr, "kansoku: the daemon refused the request: %s\n", json_object_get_string(v));
+	else
+		fprintf(stderr, "kansoku: the daemon refused the request\n");
+	return NULL;
+}
+
+static const char *jstr(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null))
+		return json_object_get_string(v);
+	return def;
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void print_duration(int64_t s)
+{
+	if (s >= 86400)
+		printf("%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		printf("%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		printf("%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		printf("%llds", (long long)s);
+}
+
+static void show_status(struct json_object *st)
+{
+	struct json_object *hooks, *events, *outs;
+	size_t i;
+
+	printf("kansokud %s  pid %lld  up ", jstr(st, "version", "?"), (long long)jint(st, "pid"));
+	print_duration(jint(st, "uptime_s"));
+	printf("  kernel %s\n", jstr(st, "kernel", "?"));
+	printf("config      %s\n", jstr(st, "config", "?"));
+	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
+	       (long long)jint(st, "seeded"));
+	printf("\nhooks (%s):\n", jstr(st, "hook_flavour", "?"));
+	if (json_object_object_get_ex(st, "hooks", &hooks))
+		for (i = 0; i < json_object_array_length(hooks); i++) {
+			struct json_object *h = json_object_array_get_idx(hooks, i);
+
+			printf("  %-14s %s\n", jstr(h, "program", ""), jstr(h, "attach", ""));
+		}
+	printf("\n%-10s %12s %12s\n", "events", "received", "dropped");
+	if (json_object_object_get_ex(st, "events", &events)) {
+		json_object_object_foreach(events, k, v)
+		{
+			printf("  %-8s %12lld %12lld\n", k, (long long)jint(v, "received"), (long long)jint(v, "dropped"));
+		}
+	}
+	printf("  emitted %lld events (%lld launch, %lld terminate); malformed %lld\n", (long long)jint(st, "emitted"),
+	       (long long)jint(st, "emitted_launch"), (long long)jint(st, "emitted_terminate"),
+	       (long long)jint(st, "malformed"));
+	printf("\noutputs:\n");
+	if (json_object_object_get_ex(st, "outputs", &outs))
+		for (i = 0; i < json_object_array_length(outs); i++) {
+			struct json_object *o = json_object_array_get_idx(outs, i);
+			struct json_object *healthy;
+			bool ok = json_object_object_get_ex(o, "healthy", &healthy) && json_object_get_boolean(healthy);
+
+			printf("  %-5s %s  %s  events %lld  lost %lld%s%s\n", jstr(o, "type", ""), jstr(o, "target", ""),
+			       ok ? "healthy" : "FAILING", (long long)jint(o, "events"), (long long)jint(o, "lost"),
+			       jstr(o, "error", NULL) ? "  error: " : "", jstr(o, "error", ""));
+		}
+}
+
+static void args_line(struct json_object *p, char *out, size_t len)
+{
+	struct json_object *args;
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(p, "args", &args))
+		return;
+	for (i = 0; i < json_object_array_length(args) && o + 1 < len; i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(args, i));
+		int n = snprintf(out + o, len - o, "%s%s", i ? " " : "", a);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	/* one process per line on a terminal: show control characters as '?' */
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+}
+
+static void ps_row(struct json_object *p, int depth)
+{
+	char args[512], user[16];
+
+	args_line(p, args, sizeof(args));
+	snprintf(user, sizeof(user), "%s", jstr(p, "user", ""));
+	if (!user[0])
+		snprintf(user, sizeof(user), "%lld", (long long)jint(p, "uid"));
+	printf("%7lld %7lld %-10s %*s%s  %s\n", (long long)jint(p, "pid"), (long long)jint(p, "ppid"), user, depth * 2,
+	       "", jstr(p, "exe", "")[0] ? jstr(p, "exe", "") : jstr(p, "comm", ""), args);
+}
+
+static void ps_tree(struct json_object *procs, size_t n, int64_t ppid, int depth, char *shown)
+{
+	size_t i;
+
+	if (depth > 64)
+		return;
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i);
+
+		if (shown[i] || jint(p, "ppid") != ppid)
+			continue;
+		shown[i] = 1;
+		ps_row(p, depth);
+		ps_tree(procs, n, jint(p, "pid"), depth + 1, shown);
+	}
+}
+
+static void show_ps(struct json_object *data, bool tree)
+{
+	struct json_object *procs;
+	size_t i, n;
+	char *shown;
+
+	if (!json_object_object_get_ex(data, "processes", &procs))
+		return;
+	n = json_object_array_length(procs);
+	printf("%7s %7s %-10s %s\n", "PID", "PPID", "USER", "EXECUTABLE  ARGS");
+	if (!tree) {
+		for (i = 0; i < n; i++)
+			ps_row(json_object_array_get_idx(procs, i), 0);
+		return;
+	}
+	shown = calloc(n ? n : 1, 1);
+	if (!shown)
+		return;
+	/* roots: processes whose parent is not in the table */
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i);
+		int64_t pp = jint(p, "ppid");
+		size_t k;
+		bool has_parent = false;
+
+		for (k = 0; k < n && !has_parent; k++)
+			has_parent = k != i && jint(json_object_array_get_idx(procs, k), "pid") == pp;
+		if (!has_parent && !shown[i]) {
+			shown[i] = 1;
+			ps_row(p, 0);
+			ps_tree(procs, n, jint(p, "pid"), 1, shown);
+		}
+	}
+	free(shown);
+}
+
+static void show_event(const char *line)
+{
+	struct json_object *e = json_tokener_parse(line), *proc = NULL, *file = NULL;
+	char when[32] = "";
+	time_t t;
+	struct tm tm;
+
+	if (!e) {
+		printf("%s\n", line);
+		return;
+	}
+	t = (time_t)(jint(e, "time") / 1000);
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	json_object_object_get_ex(e, "process", &proc);
+	if (proc)
+		json_object_object_get_ex(proc, "file", &file);
+	printf("%s %-22s %-10s", when, jstr(e, "class_name", "?"), jstr(e, "activity_name", "?"));
+	if (proc) {
+		char cmd[512];
+		size_t i;
+
+		snprintf(cmd, sizeof(cmd), "%s", jstr(proc, "cmd_line", ""));
+		for (i = 0; cmd[i]; i++)
+			if ((unsigned char)cmd[i] < 0x20 || cmd[i] == 0x7f)
+				cmd[i] = '?';
+		printf(" pid %-7lld %s  %s", (long long)jint(proc, "pid"), jstr(file, "path", jstr(proc, "name", "")),
+		       cmd);
+		if (json_object_object_get_ex(e, "exit_code", NULL))
+			printf("  exit %lld", (long long)jint(e, "exit_code"));
+	}
+	printf("\n");
+	fflush(stdout);
+	json_object_put(e);
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL;
+	bool tree = false, follow = false;
+	struct json_object *req, *reply = NULL, *data;
+	struct reader r = {0};
+	const char *s;
+	char *line;
+	size_t len;
+	int i, rc = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			opt_json = true;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			socket_path = argv[++i];
+		} else if (!strcmp(argv[i], "--tree")) {
+			tree = true;
+		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+			follow = true;
+		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
+			type = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] != '-' && !cmd) {
+			cmd = argv[i];
+		} else {
+			fprintf(stderr, "kansoku: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!cmd) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events")) {
+		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if ((tree && strcmp(cmd, "ps")) || ((follow || type) && strcmp(cmd, "events"))) {
+		fprintf(stderr, "kansoku: option not valid for '%s'\n", cmd);
+		return 2;
+	}
+
+	r.fd = connect_daemon(socket_path);
+	if (r.fd < 0)
+		return 1;
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (type)
+		json_object_object_add(req, "type", json_object_new_string(type));
+	if (follow)
+		json_object_object_add(req, "follow", json_object_new_boolean(1));
+	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	if (write(r.fd, s, strlen(s)) < 0 || write(r.fd, "\n", 1) < 0) {
+		fprintf(stderr, "kansoku: sending the request failed: %s\n", strerror(errno));
+		json_object_put(req);
+		goto out;
+	}
+	json_object_put(req);
+
+	line = next_line(&r, &len);
+	if (!line) {
+		fprintf(stderr, "kansoku: the daemon closed the connection without answering\n");
+		goto out;
+	}
+	reply = parse_reply(line);
+	if (!reply || !(data = check_reply(reply)))
+		goto out;
+	if (!strcmp(cmd, "events")) {
+		while ((line = next_line(&r, &len))) {
+			if (opt_json) {
+				fwrite(line, 1, len, stdout);
+				fputc('\n', stdout);
+				if (follow)
+					fflush(stdout);
+			} else {
+				show_event(line);
+			}
+		}
+		rc = 0;
+		goto out;
+	}
+	if (opt_json)
+		printf("%s\n", json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (!strcmp(cmd, "status"))
+		show_status(data);
+	else
+		show_ps(data, tree);
+	rc = 0;
+out:
+	json_object_put(reply);
+	free(r.buf);
+	close(r.fd);
+	return rc;
+}

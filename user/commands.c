@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Answers to control-socket requests: status, ps, events. They read the daemon's live state only. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kansoku/control.h"
+#include "kansoku/daemon.h"
+#include "kansoku/host.h"
+#include "kansoku/output.h"
+#include "kansoku/proctable.h"
+#include "kansoku/recent.h"
+#include "kansoku/users.h"
+
+static const char *const kind_names[KS_EV_KIND_MAX] = {
+	[KS_EV_EXEC] = "exec",
+	[KS_EV_FORK] = "fork",
+	[KS_EV_EXIT] = "exit",
+	[KS_EV_SEED] = "seed",
+};
+
+static struct json_object *ju64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+struct json_object *ks_status_json(struct ks_daemon *d)
+{
+	struct json_object *st = json_object_new_object(), *hooks = json_object_new_array(), *ev, *outs;
+	struct ks_output_stats os[KS_MAX_OUTPUTS];
+	uint64_t drops[KS_EV_KIND_MAX], total_drops = 0;
+	size_t i, n;
+
+	json_object_object_add(st, "version", json_object_new_string(KS_VERSION));
+	json_object_object_add(st, "pid", json_object_new_int(getpid()));
+	json_object_object_add(st, "config", json_object_new_string(d->cfg.source));
+	json_object_object_add(st, "uptime_s", ju64((ks_boot_ns_now() - d->started_boot_ns) / 1000000000ull));
+	json_object_object_add(st, "started_time", json_object_new_int64(d->started_wall_ms));
+	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
+	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
+	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
+		struct json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "program", json_object_new_string(d->loader.hooks[i].program));
+		json_object_object_add(h, "attach", json_object_new_string(d->loader.hooks[i].attach));
+		json_object_array_add(hooks, h);
+	}
+	json_object_object_add(st, "hooks", hooks);
+
+	ks_loader_drops(&d->loader, drops);
+	ev = json_object_new_object();
+	for (i = 1; i < KS_EV_KIND_MAX; i++) {
+		struct json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "received", ju64(d->pl.counters.received[i]));
+		json_object_object_add(k, "dropped", ju64(drops[i]));
+		json_object_object_add(ev, kind_names[i], k);
+		total_drops += drops[i];
+	}
+	json_object_object_add(st, "events", ev);
+	json_object_object_add(st, "kernel_drops", ju64(total_drops));
+	json_object_object_add(st, "emitted", ju64(d->pl.counters.emitted));
+	json_object_object_add(st, "emitted_launch", ju64(d->pl.counters.emitted_launch));
+	json_object_object_add(st, "emitted_terminate", ju64(d->pl.counters.emitted_terminate));
+	json_object_object_add(st, "malformed", ju64(d->pl.counters.malformed));
+	json_object_object_add(st, "exit_unknown", ju64(d->pl.counters.exit_unknown));
+	json_object_object_add(st, "seeded", ju64(d->pl.counters.seeded));
+	json_object_object_add(st, "processes", ju64(ks_proctable_count(d->pl.procs)));
+
+	outs = json_object_new_array();
+	n = ks_outputs_stats(d->pl.outs, os, KS_MAX_OUTPUTS);
+	for (i = 0; i < n && i < KS_MAX_OUTPUTS; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string(os[i].kind));
+		json_object_object_add(o, "target", json_object_new_string(os[i].target));
+		json_object_object_add(o, "healthy", json_object_new_boolean(os[i].healthy));
+		json_object_object_add(o, "events", ju64(os[i].events));
+		json_object_object_add(o, "bytes", ju64(os[i].bytes));
+		json_object_object_add(o, "lost", ju64(os[i].lost));
+		if (os[i].last_errno)
+			json_object_object_add(o, "error", json_object_new_string(strerror(os[i].last_errno)));
+		json_object_array_add(outs, o);
+	}
+	json_object_object_add(st, "outputs", outs);
+	json_object_object_add(st, "control_clients", ju64(ks_control_clients(d->pl.ctl)));
+	json_object_object_add(st, "follower_drops", ju64(ks_control_follower_drops(d->pl.ctl)));
+	return st;
+}
+
+/* Strings from processes may hold any bytes; json-c wants UTF-8, so go through our escaper. */
+static struct json_object *safe_str(const char *s, size_t n)
+{
+	char small[512], *buf = small;
+	size_t need = ks_json_escape(NULL, 0, s, n);
+	struct json_object *o;
+
+	if (need + 1 > sizeof(small) && !(buf = malloc(need + 1)))
+		return json_object_new_string("");
+	ks_json_escape(buf, need, s, n);
+	buf[need] = '\0';
+	/* parse our own escaped literal back: json-c then holds valid UTF-8 */
+	o = json_tokener_parse(buf);
+	if (buf != small)
+		free(buf);
+	return o ? o : json_object_new_string("");
+}
+
+static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *p)
+{
+	struct json_object *o = json_object_new_object(), *args = json_object_new_array();
+	const char *user = ks_users_name(d->pl.users, p->creds.uid);
+	size_t i = 0, n = p->args_len;
+
+	json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+	json_object_object_add(o, "ppid", json_object_new_int64(p->ppid));
+	json_object_object_add(o, "uid", json_object_new_int64(p->creds.uid));
+	if (user)
+		json_object_object_add(o, "user", json_object_new_string(user));
+	if (p->creds.loginuid != KS_NO_ID)
+		json_object_object_add(o, "loginuid", json_object_new_int64(p->creds.loginuid));
+	json_object_object_add(o, "id", json_object_new_string(p->id));
+	json_object_object_add(o, "exe", p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
+	json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
+	while (n && p->args[n - 1] == '\0')
+		n--;
+	while (p->args && i < n) {
+		size_t l = strnlen(p->args + i, n - i);
+
+		json_object_array_add(args, safe_str(p->args + i, l));
+		i += l + 1;
+	}
+	json_object_object_add(o, "args", args);
+	json_object_object_add(o, "start_time", json_object_new_int64(ks_host_wall_ms(&d->pl.host, p->start_ns)));
+	if (p->tty[0])
+		json_object_object_add(o, "tty", json_object_new_string(p->tty));
+	json_object_object_add(o, "seeded", json_object_new_boolean(p->seeded));
+	return o;
+}
+
+static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
+{
+	struct json_object *data = json_object_new_object(), *arr = json_object_new_array();
+	struct ks_proc **all;
+	size_t n, i;
+
+	all = ks_proctable_snapshot(d->pl.procs, &n);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, proc_json(d, all[i]));
+	free(all);
+	json_object_object_add(data, "processes", arr);
+	ks_ctl_reply_json(c, data);
+}
+
+struct events_arg {
+	struct ks_ctl_client *c;
+};
+
+static void send_event(void *arg, const char *line, size_t len)
+{
+	ks_ctl_reply_raw(((struct events_arg *)arg)->c, line, len);
+}
+
+static int class_of(const char *type)
+{
+	static const struct {
+		const char *name;
+		int class_uid;
+	} types[] = {{"all", 0}, {"process", 1007}, {"daemon", 6002}};
+	size_t i;
+	char *end;
+	long v;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(type, types[i].name))
+			return types[i].class_uid;
+	v = strtol(type, &end, 10);
+	if (*type && !*end && v > 0 && v < 100000)
+		return (int)v;
+	return -1;
+}
+
+static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json_object *req)
+{
+	struct json_object *v;
+	struct events_arg arg = {c};
+	const char *type = "all";
+	bool follow = false;
+	int cls;
+
+	if (json_object_object_get_ex(req, "type", &v)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			ks_ctl_reply_error(c, "'type' must be a string");
+			return;
+		}
+		type = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(req, "follow", &v))
+		follow = json_object_get_boolean(v);
+	cls = class_of(type);
+	if (cls < 0) {
+		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, daemon, or an OCSF class_uid)", type);
+		return;
+	}
+	ks_ctl_reply_raw(c, "{\"ok\":true,\"stream\":true}", 25);
+	ks_recent_each(d->pl.recent, cls, send_event, &arg);
+	if (follow)
+		ks_ctl_follow(c, cls);
+}
+
+void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req)
+{
+	struct ks_daemon *d = ctx;
+	struct json_object *cmd;
+	const char *name;
+
+	if (!json_object_object_get_ex(req, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
+		ks_ctl_reply_error(c, "request has no \"cmd\" string");
+		return;
+	}
+	name = json_object_get_string(cmd);
+	if (!strcmp(name, "status"))
+		ks_ctl_reply_json(c, ks_status_json(d));
+	else if (!strcmp(name, "ps"))
+		cmd_ps(d, c);
+	else if (!strcmp(name, "events"))
+		cmd_events(d, c, req);
+	else
+		ks_ctl_reply_error(c, "unknown command '%.64s' (status, ps, events)", name);
+}

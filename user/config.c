@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "kansoku/config.h"
+#include "kansoku/events.h"
+#include "kansoku/log.h"
+
+struct ctx {
+	yaml_document_t *doc;
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, n->start_mark.line + 1, n->start_mark.column + 1,
+			 msg);
+	else
+		snprintf(c->err, c->errlen, "%s: %s", c->name, msg);
+	return -1;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static int get_str(struct ctx *c, const char *key, const yaml_node_t *v, char *dst, size_t cap)
+{
+	if (v->type != YAML_SCALAR_NODE)
+		return fail(c, v, "key '%s': expected a string, found %s", key, kind_name(v));
+	if (v->data.scalar.length == 0 || v->data.scalar.length >= cap)
+		return fail(c, v, "key '%s': expected a non-empty string shorter than %zu bytes", key, cap);
+	if (memchr(v->data.scalar.value, '\0', v->data.scalar.length))
+		return fail(c, v, "key '%s': string holds a NUL byte", key);
+	memcpy(dst, v->data.scalar.value, v->data.scalar.length);
+	dst[v->data.scalar.length] = '\0';
+	return 0;
+}
+
+static int get_path(struct ctx *c, const char *key, const yaml_node_t *v, char *dst, size_t cap)
+{
+	if (get_str(c, key, v, dst, cap))
+		return -1;
+	if (dst[0] != '/')
+		return fail(c, v, "key '%s': '%s' is not an absolute path", key, dst);
+	return 0;
+}
+
+static int get_uint(struct ctx *c, const char *key, const yaml_node_t *v, unsigned min, unsigned max, unsigned *out)
+{
+	char buf[32], *end;
+	unsigned long long x;
+
+	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0 || v->data.scalar.length >= sizeof(buf))
+		return fail(c, v, "key '%s': expected an integer from %u to %u", key, min, max);
+	memcpy(buf, v->data.scalar.value, v->data.scalar.length);
+	buf[v->data.scalar.length] = '\0';
+	errno = 0;
+	x = strtoull(buf, &end, 10);
+	if (errno || *end || buf[0] == '-' || buf[0] == '+' || buf[0] == ' ')
+		return fail(c, v, "key '%s': expected an integer from %u to %u, found '%s'", key, min, max, buf);
+	if (x < min || x > max)
+		return fail(c, v, "key '%s': %llu is out of range (%u to %u)", key, x, min, max);
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int get_enum(struct ctx *c, const char *key, const yaml_node_t *v, const char *const *names, int *out)
+{
+	char buf[64], list[256] = "";
+	int i;
+
+	if (v->type == YAML_SCALAR_NODE && v->data.scalar.length < sizeof(buf)) {
+		memcpy(buf, v->data.scalar.value, v->data.scalar.length);
+		buf[v->data.scalar.length] = '\0';
+		for (i = 0; names[i]; i++)
+			if (!strcmp(buf, names[i])) {
+				*out = i;
+				return 0;
+			}
+	}
+	for (i = 0; names[i]; i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+	}
+	return fail(c, v, "key '%s': expected one of: %s", key, list);
+}
+
+/* Iterate a mapping's pairs; key names are checked against `known` (NULL-terminated). */
+typedef int (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *v, void *arg);
+
+static int each_pair(struct ctx *c, const char *section, yaml_node_t *map, const char *const *known, pair_fn fn,
+		     void *arg)
+{
+	yaml_node_pair_t *pair;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "'%s': expected a mapping, found %s", section, kind_name(map));
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+		yaml_node_pair_t *prev;
+		char key[64], list[512] = "";
+		int i, found = 0;
+
+		if (!k || !v || k->type != YAML_SCALAR_NODE || k->data.scalar.length >= sizeof(key))
+			return fail(c, k, "'%s': keys must be short strings", section);
+		memcpy(key, k->data.scalar.value, k->data.scalar.length);
+		key[k->data.scalar.length] = '\0';
+		for (prev = map->data.mapping.pairs.start; prev < pair; prev++) {
+			yaml_node_t *pk = yaml_document_get_node(c->doc, prev->key);
+
+			if (pk && pk->type == YAML_SCALAR_NODE && pk->data.scalar.length == k->data.scalar.length &&
+			    !memcmp(pk->data.scalar.value, key, k->data.scalar.length))
+				return fail(c, k, "key '%s' appears twice in '%s'", key, section);
+		}
+		for (i = 0; known[i]; i++) {
+			if (!strcmp(key, known[i]))
+				found = 1;
+			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+			strncat(list, known[i], sizeof(list) - strlen(list) - 1);
+		}
+		if (!found)
+			return fail(c, k, "unknown key '%s' in '%s' (known keys: %s)", key, section, list);
+		if (fn(c, key, v, arg))
+			return -1;
+	}
+	return 0;
+}
+
+static int ringbuf_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	struct ks_config *cfg = arg;
+
+	if (!strcmp(key, "process_kb")) {
+		if (get_uint(c, "ringbuf.process_kb", v, 64, 1u << 20, &cfg->ringbuf_process_kb))
+			return -1;
+		if (cfg->ringbuf_process_kb & (cfg->ringbuf_process_kb - 1))
+			return fail(c, v, "key 'ringbuf.process_kb': %u is not a power of two", cfg->ringbuf_process_kb);
+		return 0;
+	}
+	if (!strcmp(key, "wakeup_bytes"))
+		return get_uint(c, "ringbuf.wakeup_bytes", v, 0, 64u << 20, &cfg->wakeup_bytes);
+	return get_uint(c, "ringbuf.poll_ms", v, 1, 10000, &cfg->poll_ms);
+}
+
+static int process_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const hooks[] = {"auto", "tp_btf", "raw_tp", NULL};
+	struct ks_config *cfg = arg;
+	int h;
+
+	if (!strcmp(key, "argv_max"))
+		return get_uint(c, "process.argv_max", v, 0, KS_ARGV_MAX, &cfg->argv_max);
+	if (get_enum(c, "process.hooks", v, hooks, &h))
+		return -1;
+	cfg->hooks = (enum ks_hooks_mode)h;
+	return 0;
+}
+
+struct out_arg {
+	struct ks_output_cfg *o;
+	bool has_type, has_path;
+};
+
+static int output_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const types[] = {"file", NULL};
+	static const char *const formats[] = {"ocsf", NULL};
+	struct out_arg *oa = arg;
+	int t;
+
+	if (!strcmp(key, "type")) {
+		if (get_enum(c, "outputs[].type", v, types, &t))
+			return -1;
+		oa->o->type = (enum ks_output_type)t;
+		oa->has_type = true;
+		return 0;
+	}
+	if (!strcmp(key, "format"))
+		return get_enum(c, "outputs[].format", v, formats, &t);
+	oa->has_path = true;
+	return get_path(c, "outputs[].path", v, oa->o->path, sizeof(oa->o->path));
+}
+
+static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
+{
+	static const char *const known[] = {"type", "format", "path", NULL};
+	yaml_node_item_t *it;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(c, seq, "key 'outputs': expected a list, found %s", kind_name(seq));
+	cfg->n_outputs = 0;
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+		struct out_arg oa = {0};
+
+		if (cfg->n_outputs == KS_MAX_OUTPUTS)
+			return fail(c, n, "key 'outputs': at most %d outputs", KS_MAX_OUTPUTS);
+		oa.o = &cfg->outputs[cfg->n_outputs];
+		memset(oa.o, 0, sizeof(*oa.o));
+		oa.o->line = (int)n->start_mark.line + 1;
+		if (each_pair(c, "outputs[]", n, known, output_pair, &oa))
+			return -1;
+		if (!oa.has_type)
+			return fail(c, n, "output: key 'type' is required (file)");
+		if (oa.o->type == KS_OUT_FILE && !oa.has_path)
+			return fail(c, n, "output of type file: key 'path' is required");
+		cfg->n_outputs++;
+	}
+	if (cfg->n_outputs == 0)
+		return fail(c, seq, "key 'outputs': at least one output is required");
+	return 0;
+}
+
+static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+	static const char *const ringbuf_keys[] = {"process_kb", "wakeup_bytes", "poll_ms", NULL};
+	static const char *const process_keys[] = {"argv_max", "hooks", NULL};
+	struct ks_config *cfg = arg;
+
+	if (!strcmp(key, "state_dir")) {
+		cfg->state_dir_line = (int)v->start_mark.line + 1;
+		return get_path(c, key, v, cfg->state_dir, sizeof(cfg->state_dir));
+	}
+	if (!strcmp(key, "socket")) {
+		cfg->socket_line = (int)v->start_mark.line + 1;
+		if (get_path(c, key, v, cfg->socket, sizeof(cfg->socket)))
+			return -1;
+		if (strlen(cfg->socket) >= 108) /* sizeof(sun_path) */
+			return fail(c, v, "key 'socket': path longer than 107 bytes cannot be a Unix socket");
+		return 0;
+	}
+	if (!strcmp(key, "log_level"))
+		return get_enum(c, key, v, levels, &cfg->log_level);
+	if (!strcmp(key, "heartbeat_interval"))
+		return get_uint(c, key, v, 1, 86400, &cfg->heartbeat_s);
+	if (!strcmp(key, "recent_events"))
+		return get_uint(c, key, v, 0, 1000000, &cfg->recent_events);
+	if (!strcmp(key, "process"))
+		return each_pair(c, "process", v, process_keys, process_pair, cfg);
+	if (!strcmp(key, "ringbuf"))
+		return each_pair(c, "ringbuf", v, ringbuf_keys, ringbuf_pair, cfg);
+	return outputs(c, cfg, v);
+}
+
+void ks_config_defaults(struct ks_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/kansoku");
+	snprintf(cfg->socket, sizeof(cfg->socket), "/run/kansoku/kansoku.sock");
+	cfg->log_level = KS_LOG_INFO;
+	cfg->heartbeat_s = 60;
+	cfg->recent_events = 1000;
+	cfg->argv_max = 1024;
+	cfg->hooks = KS_HOOKS_AUTO;
+	cfg->ringbuf_process_kb = 8192;
+	cfg->wakeup_bytes = 256 * 1024;
+	cfg->poll_ms = 100;
+	cfg->n_outputs = 1;
+	cfg->outputs[0].type = KS_OUT_FILE;
+	snprintf(cfg->outputs[0].path, sizeof(cfg->outputs[0].path), "/var/log/kansoku/events.json");
+}
+
+int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+	static const char *const known[] = {"state_dir", "socket",   "log_level", "heartbeat_interval", "recent_events",
+					    "process",   "ringbuf", "outputs",   NULL};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	struct ctx c = {.doc = &doc, .name = name, .err = err, .errlen = errlen};
+	int rc = -1;
+
+	ks_config_defaults(cfg);
+	snprintf(cfg->source, sizeof(cfg->source), "%s", name);
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
+			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root) { /* empty file: all defaults */
+		rc = 0;
+		goto cleanup;
+	}
+	if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0) {
+		rc = 0;
+		goto cleanup;
+	}
+	rc = each_pair(&c, "top level", root, known, root_pair, cfg);
+	if (rc == 0 && cfg->argv_max > KS_ARGV_MAX - 1)
+		cfg->argv_max = KS_ARGV_MAX - 1; /* the BPF side keeps one byte for masking */
+cleanup:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f = fopen(path, "re");
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read config '%s': %s (give one with --config FILE; the documented default "
+				      "is packaging/kansoku.yaml)",
+			 path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len + 4096 > cap) {
+			char *p;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20)) {
+				snprintf(err, errlen, "config '%s' is larger than 1 MiB", path);
+				free(text);
+				fclose(f);
+				return -1;
+			}
+			p = realloc(text, cap);
+			if (!p) {
+				free(text);
+				fclose(f);
+				snprintf(err, errlen, "out of memory reading '%s'", path);
+				return -1;
+			}
+			text = p;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	rc = ks_config_parse(cfg, path, text ? text : "", len, err, errlen);
+	free(text);
+	return rc;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[KS_CFG_PATH_MAX];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen)
+{
+	char dir[KS_CFG_PATH_MAX], *slash;
+	int i, fd;
+
+	if (mkdir_p(cfg->state_dir, 0700) < 0 || access(cfg->state_dir, W_OK) < 0) {
+		snprintf(err, errlen, "%s:%d: key 'state_dir': cannot create or write '%s': %s", cfg->source,
+			 cfg->state_dir_line, cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", cfg->socket);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0755) < 0 || access(dir, W_OK) < 0) {
+			snprintf(err, errlen, "%s:%d: key 'socket': cannot create or write directory '%s': %s",
+				 cfg->source, cfg->socket_line, dir, strerror(errno));
+			return -1;
+		}
+	}
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct ks_output_cfg *o = &cfg->outputs[i];
+
+		if (o->type != KS_OUT_FILE)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", o->path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir_p(dir, 0750); /* an error shows in the open below */
+		}
+		fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (fd < 0) {
+			snprintf(err, errlen, "%s:%d: outputs[%d].path: cannot open '%s' for appending: %s", cfg->source,
+				 o->line, i, o->path, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}

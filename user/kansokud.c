@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kansokud: loads the BPF programs, then runs one epoll loop that owns all state:
+ *
+ *   ring buffer -> process.c (decode, process table, OCSF) -> ks_pipeline_emit -> outputs,
+ *                                                             recent ring, control followers
+ *   control socket -> commands.c (status, ps, events)
+ *   timer -> ring drain (batched wake-ups), output flush, heartbeat
+ *   signalfd -> stop (INT, TERM) or reopen outputs (HUP)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "kansoku/config.h"
+#include "kansoku/control.h"
+#include "kansoku/daemon.h"
+#include "kansoku/log.h"
+#include "kansoku/ocsf.h"
+#include "kansoku/output.h"
+#include "kansoku/process.h"
+#include "kansoku/proctable.h"
+#include "kansoku/recent.h"
+#include "kansoku/users.h"
+
+void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
+{
+	if (pl->jw.oom) {
+		pl->counters.malformed++;
+		return;
+	}
+	pl->counters.emitted++;
+	ks_outputs_write(pl->outs, pl->jw.buf, pl->jw.len);
+	ks_recent_add(pl->recent, class_uid, pl->jw.buf, pl->jw.len);
+	ks_control_broadcast(pl->ctl, class_uid, pl->jw.buf, pl->jw.len);
+}
+
+/* kansoku's own lifecycle as OCSF Application Lifecycle: Start (3), Stop (4), heartbeat (99). */
+static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *activity_name)
+{
+	struct ks_pipeline *pl = &d->pl;
+	struct json_object *st = ks_status_json(d);
+	const char *s = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
+
+	ks_ocsf_begin(pl, &ks_ocsf_app_lifecycle, activity_id, activity_name, 1,
+		      ks_host_wall_ms(&pl->host, ks_boot_ns_now()));
+	ks_jw_key(&pl->jw, "app");
+	ks_jw_obj_begin(&pl->jw);
+	ks_jw_kcstr(&pl->jw, "name", "kansokud");
+	ks_jw_kcstr(&pl->jw, "vendor_name", "kansoku");
+	ks_jw_kcstr(&pl->jw, "version", KS_VERSION);
+	ks_jw_obj_end(&pl->jw);
+	ks_jw_key(&pl->jw, "unmapped");
+	ks_jw_json(&pl->jw, s, strlen(s));
+	ks_jw_obj_end(&pl->jw);
+	ks_pipeline_emit(pl, KS_OCSF_APP_LIFECYCLE);
+	json_object_put(st);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	ks_process_handle(ctx, data, size);
+	return 0;
+}
+
+static int on_seed(void *ctx, const void *rec, size_t size)
+{
+	return ks_process_seed(ctx, rec, size, "/proc");
+}
+
+static void drain(struct ks_daemon *d)
+{
+	ring_buffer__consume(d->loader.rb_process);
+	ks_outputs_flush(d->pl.outs);
+}
+
+static void ring_io(struct ks_watch *w, uint32_t events)
+{
+	(void)events;
+	drain(w->ctx);
+}
+
+static void timer_io(struct ks_watch *w, uint32_t events)
+{
+	struct ks_daemon *d = w->ctx;
+	uint64_t expirations;
+	unsigned per_beat;
+	(void)events;
+
+	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	drain(d);
+	d->ticks += (unsigned)expirations;
+	per_beat = d->cfg.heartbeat_s * 1000 / d->cfg.poll_ms;
+	if (per_beat && d->ticks >= per_beat) {
+		d->ticks = 0;
+		ks_host_refresh_clock(&d->pl.host); /* follow NTP steps and suspend */
+		emit_lifecycle(d, 99, "Heartbeat");
+		ks_outputs_flush(d->pl.outs);
+	}
+}
+
+static void signal_io(struct ks_watch *w, uint32_t events)
+{
+	struct ks_daemon *d = w->ctx;
+	struct signalfd_siginfo si;
+	(void)events;
+
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			ks_info("SIGHUP: reopening outputs");
+			drain(d);
+			ks_outputs_reopen(d->pl.outs);
+		} else {
+			ks_info("%s: stopping", strsignal((int)si.ssi_signo));
+			d->stop = true;
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL]\n"
+		   "       kansokud --version | --help\n\n"
+		   "Observes process execution from the kernel (eBPF) and writes OCSF events.\n\n"
+		   "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
+		   "  -n, --check-config    validate the configuration and its paths, then exit\n"
+		   "  -l, --log-level L     error, warning, info or debug (overrides the config)\n"
+		   "  -V, --version         print the version\n"
+		   "  -h, --help            this help\n");
+}
+
+static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
+{
+	struct itimerspec its = {0};
+	sigset_t mask;
+	int fd;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	d->w_signal = (struct ks_watch){.fd = fd, .fn = signal_io, .ctx = d};
+	ks_loop_add(d->epfd, &d->w_signal, EPOLLIN);
+
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "timerfd: %s", strerror(errno));
+		return -1;
+	}
+	its.it_interval.tv_sec = d->cfg.poll_ms / 1000;
+	its.it_interval.tv_nsec = (long)(d->cfg.poll_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(fd, 0, &its, NULL);
+	d->w_timer = (struct ks_watch){.fd = fd, .fn = timer_io, .ctx = d};
+	ks_loop_add(d->epfd, &d->w_timer, EPOLLIN);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 'n'},
+		{"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	};
+	static struct ks_daemon d; /* large: keep it off the stack */
+	const char *config_path = KS_DEFAULT_CONFIG, *level = NULL;
+	bool check_only = false;
+	char err[1024];
+	sigset_t mask;
+	int opt, rc = 1, fd, seeded;
+
+	ks_log_set_prefix("kansokud");
+	/* block the signals from the very start: they are read from a signalfd in the loop */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	while ((opt = getopt_long(argc, argv, "c:nl:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'V':
+			printf("kansokud %s (wire format %d, OCSF %s)\n", KS_VERSION, KS_WIRE_VERSION, KS_OCSF_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kansokud: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if (ks_config_load(&d.cfg, config_path, err, sizeof(err))) {
+		ks_err("%s", err);
+		return 1;
+	}
+	if (level) {
+		static const char *const names[] = {"error", "warning", "info", "debug"};
+		int i, found = -1;
+
+		for (i = 0; i < 4; i++)
+			if (!strcmp(level, names[i]))
+				found = i;
+		if (found < 0) {
+			ks_err("--log-level: expected error, warning, info or debug");
+			return 2;
+		}
+		d.cfg.log_level = found;
+	}
+	ks_log_set_level((enum ks_log_level)d.cfg.log_level);
+	if (ks_config_check_paths(&d.cfg, err, sizeof(err))) {
+		ks_err("%s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", config_path);
+		return 0;
+	}
+
+	d.started_boot_ns = ks_boot_ns_now();
+	ks_host_load(&d.pl.host, "/");
+	d.started_wall_ms = ks_host_wall_ms(&d.pl.host, d.started_boot_ns);
+	if (getrandom(&d.pl.instance, sizeof(d.pl.instance), 0) != sizeof(d.pl.instance))
+		d.pl.instance = d.started_boot_ns ^ (uint64_t)getpid();
+	ks_jw_init(&d.pl.jw);
+	d.pl.users = ks_users_new("/etc/passwd");
+	d.pl.procs = ks_proctable_new(d.pl.host.boot_id);
+	d.pl.recent = ks_recent_new(d.cfg.recent_events);
+	if (!d.pl.users || !d.pl.procs || !d.pl.recent) {
+		ks_err("out of memory");
+		goto cleanup;
+	}
+	d.pl.outs = ks_outputs_open(&d.cfg, err, sizeof(err));
+	if (!d.pl.outs) {
+		ks_err("%s", err);
+		goto cleanup;
+	}
+	if (setup_fds(&d, err, sizeof(err))) {
+		ks_err("%s", err);
+		goto cleanup;
+	}
+	d.pl.ctl = ks_control_open(d.cfg.socket, d.epfd, ks_commands_handle, &d, err, sizeof(err));
+	if (!d.pl.ctl) {
+		ks_err("%s", err);
+		goto cleanup;
+	}
+	if (ks_loader_open(&d.loader, &d.cfg, err, sizeof(err))) {
+		ks_err("%s", err);
+		goto cleanup;
+	}
+	fd = ks_loader_ringbuf(&d.loader, on_record, &d.pl);
+	if (fd < 0) {
+		ks_err("ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	d.w_ring = (struct ks_watch){.fd = fd, .fn = ring_io, .ctx = &d};
+	ks_loop_add(d.epfd, &d.w_ring, EPOLLIN);
+	/* attached first, seeded second: a process cannot fall between the two */
+	seeded = ks_loader_seed(&d.loader, on_seed, &d.pl);
+	ks_info("%d running processes loaded; writing events to %d output(s); control socket %s", seeded,
+		d.cfg.n_outputs, d.cfg.socket);
+	emit_lifecycle(&d, 3, "Start");
+	drain(&d);
+
+	while (!d.stop) {
+		struct epoll_event evs[32];
+		int i, n = epoll_wait(d.epfd, evs, 32, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ks_err("epoll_wait: %s", strerror(errno));
+			goto cleanup;
+		}
+		for (i = 0; i < n; i++) {
+			struct ks_watch *w = evs[i].data.ptr;
+
+			w->fn(w, evs[i].events);
+		}
+	}
+	/* stop: detach first so nothing new arrives, then drain what is queued and say goodbye */
+	for (fd = 0; fd < d.loader.n_hooks; fd++) {
+		bpf_link__destroy(d.loader.links[fd]);
+		d.loader.links[fd] = NULL;
+	}
+	drain(&d);
+	emit_lifecycle(&d, 4, "Stop");
+	ks_outputs_flush(d.pl.outs);
+	rc = 0;
+cleanup:
+	ks_control_close(d.pl.ctl);
+	ks_loader_close(&d.loader);
+	ks_outputs_close(d.pl.outs);
+	ks_recent_free(d.pl.recent);
+	ks_proctable_free(d.pl.procs);
+	ks_users_free(d.pl.users);
+	ks_jw_free(&d.pl.jw);
+	if (d.w_signal.fd > 0)
+		close(d.w_signal.fd);
+	if (d.w_timer.fd > 0)
+		close(d.w_timer.fd);
+	if (d.epfd > 0)
+		close(d.epfd);
+	return rc;
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kansoku/loader.h" /* before the skeleton: it defines u32/u64 */
+#include "kansoku/log.h"
+#include "kansoku.skel.h"
+
+static char last_libbpf_error[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	snprintf(last_libbpf_error, sizeof(last_libbpf_error), "%s", line);
+	ks_dbg("libbpf: %s", line);
+	return 0;
+}
+
+static int check_prereqs(char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		snprintf(err, errlen,
+			 "kansokud must run as root (it loads BPF programs: needs CAP_BPF, CAP_PERFMON and "
+			 "CAP_SYS_ADMIN for the task iterator); run it with sudo or from the systemd unit");
+		return -1;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): kansoku needs a kernel built "
+			 "with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, RHEL 8.2+ and Fedora kernels have it)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The programs of each flavour; the iterator is loaded in both. */
+static void choose_flavour(struct kansoku_bpf *skel, const char *flavour)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+
+		if (!strncmp(sec, "iter/", 5))
+			continue;
+		bpf_program__set_autoload(prog, !strncmp(sec, flavour, strlen(flavour)));
+	}
+}
+
+static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, char *err, size_t errlen)
+{
+	struct kansoku_bpf *skel;
+	int rc;
+
+	skel = kansoku_bpf__open();
+	if (!skel) {
+		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
+		return -1;
+	}
+	choose_flavour(skel, flavour);
+	skel->rodata->ks_argv_max = cfg->argv_max;
+	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
+	bpf_map__set_max_entries(skel->maps.ks_rb_process, cfg->ringbuf_process_kb * 1024u);
+	rc = kansoku_bpf__load(skel);
+	if (rc) {
+		snprintf(err, errlen, "loading the %s programs failed: %s (libbpf: %s)", flavour, strerror(-rc),
+			 last_libbpf_error);
+		kansoku_bpf__destroy(skel);
+		return -1;
+	}
+	l->skel = skel;
+	l->flavour = flavour;
+	return 0;
+}
+
+static int attach(struct ks_loader *l, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, l->skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			snprintf(err, errlen, "attaching %s (%s) failed: %s", bpf_program__name(prog), sec,
+				 strerror(errno));
+			return -1;
+		}
+		if (l->n_hooks == KS_MAX_HOOKS) {
+			bpf_link__destroy(link);
+			snprintf(err, errlen, "more programs than KS_MAX_HOOKS");
+			return -1;
+		}
+		l->links[l->n_hooks] = link;
+		snprintf(l->hooks[l->n_hooks].program, sizeof(l->hooks[0].program), "%s", bpf_program__name(prog));
+		snprintf(l->hooks[l->n_hooks].attach, sizeof(l->hooks[0].attach), "%s", sec);
+		l->n_hooks++;
+	}
+	return 0;
+}
+
+int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, size_t errlen)
+{
+	char first[512] = "";
+
+	memset(l, 0, sizeof(*l));
+	libbpf_set_print(libbpf_print);
+	if (check_prereqs(err, errlen))
+		return -1;
+	l->nr_cpus = libbpf_num_possible_cpus();
+	if (l->nr_cpus <= 0) {
+		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-l->nr_cpus));
+		return -1;
+	}
+	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. */
+	if (cfg->hooks != KS_HOOKS_RAW_TP) {
+		if (try_load(l, cfg, "tp_btf", first, sizeof(first)) == 0)
+			goto loaded;
+		if (cfg->hooks == KS_HOOKS_TP_BTF) {
+			snprintf(err, errlen, "%s; process.hooks is tp_btf, so no fallback was tried", first);
+			return -1;
+		}
+		ks_warn("%s; falling back to raw_tp", first);
+	}
+	if (try_load(l, cfg, "raw_tp", err, errlen))
+		return -1;
+loaded:
+	if (attach(l, err, errlen)) {
+		ks_loader_close(l);
+		return -1;
+	}
+	ks_info("BPF programs loaded and attached (%s hooks)", l->flavour);
+	return 0;
+}
+
+int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	struct bpf_link *link;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, off = 0;
+	int fd, count = 0;
+	ssize_t n;
+
+	link = bpf_program__attach_iter(l->skel->progs.ks_seed_tasks, NULL);
+	if (!link) {
+		ks_warn("task iterator: attach failed: %s; running processes will be learnt as they act",
+			strerror(errno));
+		return -1;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ks_warn("task iterator: %s", strerror(errno));
+		bpf_link__destroy(link);
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 65536) {
+			char *p = realloc(buf, cap ? cap * 2 : 1 << 20);
+
+			if (!p)
+				break;
+			buf = p;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	while (off + sizeof(struct ks_hdr) <= len) {
+		const struct ks_hdr *h = (const void *)(buf + off);
+
+		if (h->size < sizeof(*h) || off + h->size > len)
+			break;
+		fn(ctx, h, h->size);
+		off += h->size;
+		count++;
+	}
+	free(buf);
+	return count;
+}
+
+int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+{
+	l->rb_process = ring_buffer__new(bpf_map__fd(l->skel->maps.ks_rb_process), fn, ctx, NULL);
+	if (!l->rb_process)
+		return -1;
+	return ring_buffer__epoll_fd(l->rb_process);
+}
+
+void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX])
+{
+	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(uint64_t));
+	uint32_t k;
+	int cpu;
+
+	memset(out, 0, sizeof(uint64_t) * KS_EV_KIND_MAX);
+	if (!vals)
+		return;
+	for (k = 0; k < KS_EV_KIND_MAX; k++) {
+		if (bpf_map__lookup_elem(l->skel->maps.ks_drops, &k, sizeof(k), vals,
+					 sizeof(uint64_t) * (size_t)l->nr_cpus, 0))
+			continue;
+		for (cpu = 0; cpu < l->nr_cpus; cpu++)
+			out[k] += vals[cpu];
+	}
+	free(vals);
+}
+
+void ks_loader_close(struct ks_loader *l)
+{
+	int i;
+
+	for (i = 0; i < l->n_hooks; i++)
+		bpf_link__destroy(l->links[i]);
+	if (l->rb_process)
+		ring_buffer__free(l->rb_process);
+	if (l->skel)
+		kansoku_bpf__destroy(l->skel);
+	memset(l, 0, sizeof(*l));
+}
