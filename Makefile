@@ -48,11 +48,11 @@ CORE_SRCS := $(filter-out user/kansokud.c,$(wildcard user/*.c user/outputs/*.c))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 DAEMON_OBJS := $(BUILD)/user/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
-CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS)) $(BUILD)/user/json.o $(BUILD)/user/log.o
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/exit_with
+TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
 BENCH_BINS := $(BUILD)/bench/workload
 
 .PHONY: all clean install check unit live bench kmatrix format format-check deps
@@ -101,7 +101,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(CORE_OBJS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/live/%.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lpthread
 
 $(BUILD)/bench/workload: $(BUILD)/bench/workload.o
 	$(call msg,LD,$@)

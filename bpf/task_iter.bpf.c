@@ -40,7 +40,7 @@ int ks_seed_tasks(struct bpf_iter__task *ctx)
 		n = ks_append_path(e, off, &exe->f_path, KS_F_PATH_TRUNC);
 		e->exe_len = n;
 		off += n;
-	} else {
+	} else if (task->flags & 0x00200000 /* PF_KTHREAD */) {
 		e->flags |= KS_F_KTHREAD;
 	}
 	n = ks_append_cgroup(e, off, task);

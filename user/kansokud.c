@@ -229,6 +229,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (!check_only && geteuid() != 0) {
+		ks_err("kansokud must run as root: it loads BPF programs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); "
+		       "run it with sudo or from the systemd unit");
+		return 1;
+	}
 	if (ks_config_load(&d.cfg, config_path, err, sizeof(err))) {
 		ks_err("%s", err);
 		return 1;

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs what kansoku needs to build, run and test, from Debian 12's own packages. Idempotent.
+set -eu
+PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libyaml-dev pkg-config
+libcmocka-dev python3 python3-pytest util-linux procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

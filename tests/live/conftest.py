@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Live-test fixtures: a real kansokud with the real BPF programs, on a private config and temp dir."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("KS_BUILD", os.path.join(ROOT, "build"))
+KANSOKUD = os.path.join(BUILD, "kansokud")
+KANSOKU = os.path.join(BUILD, "kansoku")
+HELPERS = os.path.join(BUILD, "tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run `sudo make check`")
+        for item in items:
+            if "needs_no_root" not in item.keywords:
+                item.add_marker(skip)
+
+
+class Daemon:
+    def __init__(self, tmp, extra=""):
+        self.tmp = tmp
+        self.events_path = os.path.join(tmp, "events.json")
+        self.socket = os.path.join(tmp, "ctl.sock")
+        self.config = os.path.join(tmp, "kansoku.yaml")
+        self.log_path = os.path.join(tmp, "kansokud.log")
+        with open(self.config, "w") as f:
+            f.write(
+                f"state_dir: {tmp}/state\n"
+                f"socket: {self.socket}\n"
+                "ringbuf:\n  poll_ms: 20\n"
+                f"{extra}"
+                "outputs:\n"
+                f"  - type: file\n    path: {self.events_path}\n"
+            )
+        self.proc = None
+        self._offset = 0
+        self.seen = []
+
+    def start(self):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([KANSOKUD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"kansokud exited with {self.proc.returncode}: {self.read_log()}")
+            if os.path.exists(self.socket) and self.cli("status", check=False).returncode == 0:
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"kansokud did not come up: {self.read_log()}")
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("kansokud did not stop within 15 s of SIGTERM")
+        self.log.close()
+        return self.proc.returncode
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([KANSOKU, "--socket", self.socket, *args], capture_output=True, timeout=30)
+        if check and r.returncode != 0:
+            raise AssertionError(f"kansoku {' '.join(args)} failed: {r.stderr.decode(errors='replace')}")
+        return r
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def read_events(self):
+        """All events so far; every line must be one valid JSON object."""
+        with open(self.events_path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        cut = data.rfind(b"\n") + 1
+        self._offset += cut
+        for raw in data[:cut].splitlines():
+            ev = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8 or broken JSON
+            assert isinstance(ev, dict)
+            self.seen.append(ev)
+        return self.seen
+
+    def wait_for(self, pred, timeout=10, count=1, what="event"):
+        deadline = time.time() + timeout
+        while True:
+            hits = [e for e in self.read_events() if pred(e)]
+            if len(hits) >= count:
+                return hits
+            if time.time() > deadline:
+                raise AssertionError(f"timed out waiting for {count} x {what}; saw {len(hits)}")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def daemon_factory(tmp_path):
+    started = []
+
+    def make(extra="", start=True):
+        d = Daemon(str(tmp_path), extra)
+        started.append(d)
+        return d.start() if start else d
+
+    yield make
+    for d in started:
+        if d.proc and d.proc.poll() is None:
+            assert d.stop() == 0, "kansokud must exit 0 on SIGTERM"
+
+
+@pytest.fixture
+def daemon(daemon_factory):
+    return daemon_factory()
+
+
+def launches(d, pred=lambda e: True):
+    return lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 1 and pred(e)
+
+
+def terminates(pred=lambda e: True):
+    return lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 2 and pred(e)
