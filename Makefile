@@ -55,7 +55,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
 BENCH_BINS := $(BUILD)/bench/workload
 
-.PHONY: all clean install check unit live bench kmatrix format format-check deps
+.PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run
 all: $(BUILD)/kansokud $(BUILD)/kansoku
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -114,14 +114,16 @@ $(BUILD)/bpf:
 deps:
 	$(Q)./tests/install-deps.sh
 
-unit: $(UNIT_BINS)
-	$(Q)./tests/run-unit.sh $(UNIT_BINS)
+unit-bins: $(UNIT_BINS)
+test-helpers: $(TEST_HELPERS)
 
-live: all $(TEST_HELPERS)
-	$(Q)./tests/live/run.sh
-
+# Unit and live tests, one summary line. Live tests need root.
 check: all $(UNIT_BINS) $(TEST_HELPERS)
 	$(Q)./tests/run-all.sh
+
+# The daemon in the foreground on the documented default config.
+run: all
+	$(Q)./$(BUILD)/kansokud --config packaging/kansoku.yaml
 
 bench: all $(BENCH_BINS)
 	$(Q)./bench/run.sh

@@ -34,18 +34,6 @@
 #include "kansoku/recent.h"
 #include "kansoku/users.h"
 
-void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
-{
-	if (pl->jw.oom) {
-		pl->counters.malformed++;
-		return;
-	}
-	pl->counters.emitted++;
-	ks_outputs_write(pl->outs, pl->jw.buf, pl->jw.len);
-	ks_recent_add(pl->recent, class_uid, pl->jw.buf, pl->jw.len);
-	ks_control_broadcast(pl->ctl, class_uid, pl->jw.buf, pl->jw.len);
-}
-
 /* kansoku's own lifecycle as OCSF Application Lifecycle: Start (3), Stop (4), heartbeat (99). */
 static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *activity_name)
 {

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Wire records -> process table -> OCSF: decoding checks, and the events a record turns into. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kansoku/output.h"
+#include "kansoku/process.h"
+#include "kansoku/recent.h"
+#include "kansoku/users.h"
+
+struct fixture {
+	struct ks_pipeline pl;
+	char dir[64];
+	char events[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ks_config cfg;
+	char err[256], passwd[160];
+	FILE *pw;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ks-proc-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->events, sizeof(f->events), "%s/events.json", f->dir);
+	snprintf(passwd, sizeof(passwd), "%s/passwd", f->dir);
+	pw = fopen(passwd, "w");
+	fputs("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n", pw);
+	fclose(pw);
+	ks_config_defaults(&cfg);
+	snprintf(cfg.outputs[0].path, sizeof(cfg.outputs[0].path), "%s", f->events);
+	snprintf(f->pl.host.boot_id, sizeof(f->pl.host.boot_id), "boot");
+	snprintf(f->pl.host.machine_id, sizeof(f->pl.host.machine_id), "machine");
+	snprintf(f->pl.host.hostname, sizeof(f->pl.host.hostname), "host");
+	f->pl.users = ks_users_new(passwd);
+	f->pl.procs = ks_proctable_new("boot");
+	f->pl.recent = ks_recent_new(16);
+	f->pl.outs = ks_outputs_open(&cfg, err, sizeof(err));
+	assert_non_null(f->pl.outs);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	ks_outputs_close(f->pl.outs);
+	ks_recent_free(f->pl.recent);
+	ks_proctable_free(f->pl.procs);
+	ks_users_free(f->pl.users);
+	ks_jw_free(&f->pl.jw);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* The last event written, parsed. */
+static struct json_object *last_event(struct fixture *f)
+{
+	static char buf[1 << 16];
+	FILE *fp;
+	char *line = NULL, *last = NULL;
+
+	ks_outputs_flush(f->pl.outs);
+	fp = fopen(f->events, "r");
+	assert_non_null(fp);
+	while (fgets(buf, sizeof(buf), fp)) {
+		free(last);
+		last = strdup(buf);
+	}
+	fclose(fp);
+	assert_non_null(last);
+	line = last;
+	{
+		struct json_object *o = json_tokener_parse(line);
+
+		free(last);
+		assert_non_null(o);
+		return o;
+	}
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char key[64];
+	const char *p = path;
+
+	while (o && *p) {
+		size_t n = strcspn(p, ".");
+
+		snprintf(key, sizeof(key), "%.*s", (int)n, p);
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return o;
+}
+
+static const char *gets_(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	return v ? json_object_get_string(v) : "(missing)";
+}
+
+static struct ks_exec *make_exec(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart, const char *exe,
+				 const char *args, size_t args_len, size_t *size)
+{
+	struct ks_exec *e = calloc(1, sizeof(*e));
+	size_t off = 0, l = strlen(exe) + 1;
+
+	e->hdr.kind = KS_EV_EXEC;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.ts_ns = start + 1000;
+	e->hdr.pid = e->hdr.tid = pid;
+	e->start_ns = start;
+	e->ppid = ppid;
+	e->parent_start_ns = pstart;
+	e->creds.loginuid = e->creds.sessionid = KS_NO_ID;
+	memcpy(e->data + off, exe, l);
+	e->exe_len = (uint16_t)l;
+	off += l;
+	memcpy(e->data + off, args, args_len);
+	e->argv_len = (uint16_t)args_len;
+	e->argv_total = (uint32_t)args_len;
+	off += args_len;
+	memcpy(e->data + off, "/", 2);
+	e->cgroup_len = 2;
+	off += 2;
+	*size = KS_EXEC_FIXED_SIZE + off;
+	e->hdr.size = (uint32_t)*size;
+	return e;
+}
+
+static void test_launch_event(void **state)
+{
+	struct fixture *f = *state;
+	static const char args[] = "vi\0/etc/sh\"ad\now\0bad\xff\0";
+	struct json_object *ev, *arr;
+	struct ks_exec *parent, *e;
+	size_t size;
+
+	parent = make_exec(100, 5000, 1, 1, "/usr/bin/bash", "bash\0", 5, &size);
+	assert_int_equal(ks_process_handle(&f->pl, parent, size), 0);
+	e = make_exec(200, 9000, 100, 5000, "/usr/bin/vim.basic", args, sizeof(args) - 1, &size);
+	e->creds.uid = 0;
+	e->creds.loginuid = 1000;
+	e->creds.sessionid = 3;
+	assert_int_equal(ks_process_handle(&f->pl, e, size), 0);
+	ev = last_event(f);
+	assert_int_equal(json_object_get_int(get(ev, "class_uid")), 1007);
+	assert_int_equal(json_object_get_int(get(ev, "type_uid")), 100701);
+	assert_string_equal(gets_(ev, "process.file.path"), "/usr/bin/vim.basic");
+	assert_string_equal(gets_(ev, "process.name"), "vim.basic");
+	assert_string_equal(gets_(ev, "process.cmd_line"), "vi /etc/sh\"ad\now bad\xef\xbf\xbd");
+	assert_string_equal(gets_(ev, "process.user.name"), "root");
+	assert_string_equal(gets_(ev, "actor.user.uid"), "1000");
+	assert_string_equal(gets_(ev, "actor.user.name"), "alice");
+	assert_string_equal(gets_(ev, "actor.process.file.path"), "/usr/bin/bash");
+	assert_string_equal(gets_(ev, "process.parent_process.file.path"), "/usr/bin/bash");
+	assert_string_equal(gets_(ev, "process.session.uid"), "3");
+	arr = get(ev, "process.lineage");
+	assert_int_equal(json_object_array_length(arr), 1);
+	arr = get(ev, "unmapped.args");
+	assert_int_equal(json_object_array_length(arr), 3);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(arr, 1)), "/etc/sh\"ad\now");
+	assert_string_equal(gets_(ev, "unmapped.args_hex"), "7669002f6574632f73682261640a6f7700626164ff");
+	json_object_put(ev);
+	free(parent);
+	free(e);
+}
+
+static void test_terminate_with_signal_and_unknown_pid(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_exit x = {0};
+	struct json_object *ev;
+	struct ks_exec *e;
+	size_t size;
+
+	e = make_exec(300, 7000, 1, 1, "/usr/bin/sleep", "sleep\0" "9\0", 8, &size);
+	assert_int_equal(ks_process_handle(&f->pl, e, size), 0);
+	x.hdr.kind = KS_EV_EXIT;
+	x.hdr.version = KS_WIRE_VERSION;
+	x.hdr.size = sizeof(x);
+	x.hdr.pid = x.hdr.tid = 300;
+	x.start_ns = 7000;
+	x.exit_code = 9 | 0x80; /* SIGKILL, core */
+	assert_int_equal(ks_process_handle(&f->pl, &x, sizeof(x)), 0);
+	ev = last_event(f);
+	assert_int_equal(json_object_get_int(get(ev, "activity_id")), 2);
+	assert_int_equal(json_object_get_int(get(ev, "exit_code")), 137);
+	assert_string_equal(gets_(ev, "unmapped.signal.name"), "SIGKILL");
+	assert_true(json_object_get_boolean(get(ev, "unmapped.signal.core_dumped")));
+	assert_string_equal(gets_(ev, "process.file.path"), "/usr/bin/sleep");
+	json_object_put(ev);
+	assert_null(ks_proc_lookup(f->pl.procs, 300));
+
+	/* the same exit again, and one of a pid never seen: reported, counted, not fatal */
+	x.exit_code = 3 << 8;
+	assert_int_equal(ks_process_handle(&f->pl, &x, sizeof(x)), 0);
+	ev = last_event(f);
+	assert_int_equal(json_object_get_int(get(ev, "exit_code")), 3);
+	assert_int_equal(json_object_get_int(get(ev, "process.pid")), 300);
+	assert_null(get(ev, "process.file"));
+	json_object_put(ev);
+	assert_int_equal(f->pl.counters.exit_unknown, 1);
+	free(e);
+}
+
+static void test_malformed_records_rejected(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_exec *e;
+	struct ks_exec_view v;
+	struct ks_hdr h = {.kind = 77, .version = KS_WIRE_VERSION, .size = sizeof(h)};
+	size_t size;
+
+	e = make_exec(1, 1, 0, 0, "/x", "x\0", 2, &size);
+	assert_int_equal(ks_exec_decode(e, size, &v), 0);
+	assert_int_equal(ks_exec_decode(e, size - 1, &v), -1); /* record says it is longer than what came */
+	e->argv_len = 60000;                                    /* tail lengths beyond the record */
+	assert_int_equal(ks_exec_decode(e, size, &v), -1);
+	assert_int_equal(ks_process_handle(&f->pl, e, size), -1);
+	e->argv_len = 2;
+	e->hdr.version = 99;
+	assert_int_equal(ks_process_handle(&f->pl, e, size), -1);
+	assert_int_equal(ks_process_handle(&f->pl, &h, sizeof(h)), -1);
+	assert_int_equal(ks_process_handle(&f->pl, &h, 3), -1);
+	assert_int_equal(f->pl.counters.malformed, 4);
+	free(e);
+}
+
+static void test_relative_script_made_absolute(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_exec *e = calloc(1, sizeof(*e));
+	static const char tail[] = "/usr/bin/dash\0/bin/sh\0./run me.sh\0./run me.sh\0/home/a b\0/user.slice\0";
+	struct json_object *ev;
+
+	e->hdr.kind = KS_EV_EXEC;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.pid = 400;
+	e->start_ns = 1;
+	e->flags = KS_F_SCRIPT | KS_F_SCRIPT_REL;
+	e->creds.loginuid = e->creds.sessionid = KS_NO_ID;
+	memcpy(e->data, tail, sizeof(tail) - 1);
+	e->exe_len = 14;
+	e->argv_len = 8 + 12;
+	e->script_len = 12;
+	e->cwd_len = 10;
+	e->cgroup_len = 12;
+	e->hdr.size = (uint32_t)(KS_EXEC_FIXED_SIZE + sizeof(tail) - 1);
+	assert_int_equal(ks_process_handle(&f->pl, e, e->hdr.size), 0);
+	ev = last_event(f);
+	assert_string_equal(gets_(ev, "unmapped.script_path"), "/home/a b/run me.sh");
+	assert_string_equal(gets_(ev, "unmapped.interpreter"), "/usr/bin/dash");
+	assert_string_equal(gets_(ev, "unmapped.cgroup.path"), "/user.slice");
+	json_object_put(ev);
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_launch_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminate_with_signal_and_unknown_pid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_records_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_script_made_absolute, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("process", tests, NULL, NULL);
+}
