@@ -17,11 +17,11 @@
  * Clamp in inline asm: the compare and the move act on the very register the caller then uses, so the
  * verifier always sees the bound (a C clamp lets clang pass the unclamped copy to the helper).
  */
-#define ks_clamp(v, max)                                                                                      \
-	({                                                                                                    \
-		u64 __r = (v);                                                                                \
-		asm volatile("if %[r] <= %[m] goto +1; %[r] = %[m];" : [r] "+r"(__r) : [m] "i"(max));         \
-		(u32) __r;                                                                                    \
+#define ks_clamp(v, max)                                                                              \
+	({                                                                                            \
+		u64 __r = (v);                                                                        \
+		asm volatile("if %[r] <= %[m] goto +1; %[r] = %[m];" : [r] "+r"(__r) : [m] "i"(max)); \
+		(u32) __r;                                                                            \
 	})
 
 static __always_inline void ks_fill_creds(struct task_struct *task, struct ks_creds *c)

@@ -14,10 +14,10 @@
 #include "kansoku/users.h"
 
 static const char *const kind_names[KS_EV_KIND_MAX] = {
-	[KS_EV_EXEC] = "exec",
-	[KS_EV_FORK] = "fork",
-	[KS_EV_EXIT] = "exit",
-	[KS_EV_SEED] = "seed",
+    [KS_EV_EXEC] = "exec",
+    [KS_EV_FORK] = "fork",
+    [KS_EV_EXIT] = "exit",
+    [KS_EV_SEED] = "seed",
 };
 
 static struct json_object *ju64(uint64_t v)

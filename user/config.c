@@ -32,7 +32,7 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	if (n)
 		snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, n->start_mark.line + 1, n->start_mark.column + 1,
-			 msg);
+		         msg);
 	else
 		snprintf(c->err, c->errlen, "%s: %s", c->name, msg);
 	return -1;
@@ -118,7 +118,7 @@ static int get_enum(struct ctx *c, const char *key, const yaml_node_t *v, const 
 typedef int (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *v, void *arg);
 
 static int each_pair(struct ctx *c, const char *section, yaml_node_t *map, const char *const *known, pair_fn fn,
-		     void *arg)
+                     void *arg)
 {
 	yaml_node_pair_t *pair;
 
@@ -164,7 +164,8 @@ static int ringbuf_pair(struct ctx *c, const char *key, yaml_node_t *v, void *ar
 		if (get_uint(c, "ringbuf.process_kb", v, 64, 1u << 20, &cfg->ringbuf_process_kb))
 			return -1;
 		if (cfg->ringbuf_process_kb & (cfg->ringbuf_process_kb - 1))
-			return fail(c, v, "key 'ringbuf.process_kb': %u is not a power of two", cfg->ringbuf_process_kb);
+			return fail(c, v, "key 'ringbuf.process_kb': %u is not a power of two",
+			            cfg->ringbuf_process_kb);
 		return 0;
 	}
 	if (!strcmp(key, "wakeup_bytes"))
@@ -293,8 +294,9 @@ void ks_config_defaults(struct ks_config *cfg)
 
 int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
-	static const char *const known[] = {"state_dir", "socket",   "log_level", "heartbeat_interval", "recent_events",
-					    "process",   "ringbuf", "outputs",   NULL};
+	static const char *const known[] = {
+	    "state_dir", "socket",  "log_level", "heartbeat_interval", "recent_events", "process",
+	    "ringbuf",   "outputs", NULL};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -310,7 +312,7 @@ int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, s
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown");
+		         parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown");
 		yaml_parser_delete(&parser);
 		return -1;
 	}
@@ -340,9 +342,10 @@ int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t er
 	int rc;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot read config '%s': %s (give one with --config FILE; the documented default "
-				      "is packaging/kansoku.yaml)",
-			 path, strerror(errno));
+		snprintf(err, errlen,
+		         "cannot read config '%s': %s (give one with --config FILE; the documented default "
+		         "is packaging/kansoku.yaml)",
+		         path, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -404,7 +407,7 @@ int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen)
 
 	if (mkdir_p(cfg->state_dir, 0700) < 0 || access(cfg->state_dir, W_OK) < 0) {
 		snprintf(err, errlen, "%s:%d: key 'state_dir': cannot create or write '%s': %s", cfg->source,
-			 cfg->state_dir_line, cfg->state_dir, strerror(errno));
+		         cfg->state_dir_line, cfg->state_dir, strerror(errno));
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s", cfg->socket);
@@ -413,7 +416,7 @@ int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen)
 		*slash = '\0';
 		if (mkdir_p(dir, 0755) < 0 || access(dir, W_OK) < 0) {
 			snprintf(err, errlen, "%s:%d: key 'socket': cannot create or write directory '%s': %s",
-				 cfg->source, cfg->socket_line, dir, strerror(errno));
+			         cfg->source, cfg->socket_line, dir, strerror(errno));
 			return -1;
 		}
 	}
@@ -430,8 +433,8 @@ int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen)
 		}
 		fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (fd < 0) {
-			snprintf(err, errlen, "%s:%d: outputs[%d].path: cannot open '%s' for appending: %s", cfg->source,
-				 o->line, i, o->path, strerror(errno));
+			snprintf(err, errlen, "%s:%d: outputs[%d].path: cannot open '%s' for appending: %s",
+			         cfg->source, o->line, i, o->path, strerror(errno));
 			return -1;
 		}
 		close(fd);

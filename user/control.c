@@ -17,8 +17,8 @@
 #include "kansoku/loop.h"
 
 #define MAX_CLIENTS 64
-#define MAX_REQUEST 65536           /* one request line */
-#define MAX_PENDING (4u << 20)      /* bytes queued for a slow reader before it is dropped */
+#define MAX_REQUEST 65536      /* one request line */
+#define MAX_PENDING (4u << 20) /* bytes queued for a slow reader before it is dropped */
 
 struct ks_ctl_client {
 	struct ks_watch watch;
@@ -173,9 +173,9 @@ static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 		return;
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
-	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset != (int)len) {
-		ks_ctl_reply_error(c, "malformed request: expected one JSON object per line, e.g. {\"cmd\":\"status\"}");
+	if (!req || json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len) {
+		ks_ctl_reply_error(c,
+		                   "malformed request: expected one JSON object per line, e.g. {\"cmd\":\"status\"}");
 		ks_ctl_finish(c);
 	} else if (!json_object_is_type(req, json_type_object)) {
 		ks_ctl_reply_error(c, "malformed request: expected a JSON object");
@@ -250,7 +250,7 @@ static void accept_io(struct ks_watch *w, uint32_t events)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 		    (cred.uid != 0 && cred.uid != geteuid())) {
 			static const char msg[] = "{\"ok\":false,\"error\":\"permission denied: the control socket is "
-						  "for root only\"}\n";
+			                          "for root only\"}\n";
 			ssize_t r = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			(void)r;
@@ -287,7 +287,7 @@ static void accept_io(struct ks_watch *w, uint32_t events)
 }
 
 struct ks_control *ks_control_open(const char *path, int epfd, ks_ctl_handler handler, void *hctx, char *err,
-				   size_t errlen)
+                                   size_t errlen)
 {
 	struct ks_control *ctl = calloc(1, sizeof(*ctl));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

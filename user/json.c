@@ -56,11 +56,11 @@ size_t ks_json_escape(char *out, size_t outlen, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t o = 0, i = 0, k;
 
-#define PUT(c)                                                                                                        \
-	do {                                                                                                          \
-		if (o < outlen)                                                                                       \
-			out[o] = (char)(c);                                                                           \
-		o++;                                                                                                  \
+#define PUT(c)                              \
+	do {                                \
+		if (o < outlen)             \
+			out[o] = (char)(c); \
+		o++;                        \
 	} while (0)
 
 	PUT('"');

@@ -42,7 +42,7 @@ static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *act
 	const char *s = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 
 	ks_ocsf_begin(pl, &ks_ocsf_app_lifecycle, activity_id, activity_name, 1,
-		      ks_host_wall_ms(&pl->host, ks_boot_ns_now()));
+	              ks_host_wall_ms(&pl->host, ks_boot_ns_now()));
 	ks_jw_key(&pl->jw, "app");
 	ks_jw_obj_begin(&pl->jw);
 	ks_jw_kcstr(&pl->jw, "name", "kansokud");
@@ -120,13 +120,13 @@ static void signal_io(struct ks_watch *w, uint32_t events)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL]\n"
-		   "       kansokud --version | --help\n\n"
-		   "Observes process execution from the kernel (eBPF) and writes OCSF events.\n\n"
-		   "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
-		   "  -n, --check-config    validate the configuration and its paths, then exit\n"
-		   "  -l, --log-level L     error, warning, info or debug (overrides the config)\n"
-		   "  -V, --version         print the version\n"
-		   "  -h, --help            this help\n");
+	           "       kansokud --version | --help\n\n"
+	           "Observes process execution from the kernel (eBPF) and writes OCSF events.\n\n"
+	           "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
+	           "  -n, --check-config    validate the configuration and its paths, then exit\n"
+	           "  -l, --log-level L     error, warning, info or debug (overrides the config)\n"
+	           "  -V, --version         print the version\n"
+	           "  -h, --help            this help\n");
 }
 
 static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
@@ -169,9 +169,12 @@ static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},    {"check-config", no_argument, NULL, 'n'},
-		{"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct ks_daemon d; /* large: keep it off the stack */
 	const char *config_path = KS_DEFAULT_CONFIG, *level = NULL;
@@ -290,7 +293,7 @@ int main(int argc, char **argv)
 	/* attached first, seeded second: a process cannot fall between the two */
 	seeded = ks_loader_seed(&d.loader, on_seed, &d.pl);
 	ks_info("%d running processes loaded; writing events to %d output(s); control socket %s", seeded,
-		d.cfg.n_outputs, d.cfg.socket);
+	        d.cfg.n_outputs, d.cfg.socket);
 	emit_lifecycle(&d, 3, "Start");
 	drain(&d);
 

@@ -38,14 +38,14 @@ static int check_prereqs(char *err, size_t errlen)
 
 	if (geteuid() != 0) {
 		snprintf(err, errlen,
-			 "kansokud must run as root (it loads BPF programs: needs CAP_BPF, CAP_PERFMON and "
-			 "CAP_SYS_ADMIN for the task iterator); run it with sudo or from the systemd unit");
+		         "kansokud must run as root (it loads BPF programs: needs CAP_BPF, CAP_PERFMON and "
+		         "CAP_SYS_ADMIN for the task iterator); run it with sudo or from the systemd unit");
 		return -1;
 	}
 	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
 		snprintf(err, errlen,
-			 "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): kansoku needs a kernel built "
-			 "with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, RHEL 8.2+ and Fedora kernels have it)");
+		         "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): kansoku needs a kernel built "
+		         "with CONFIG_DEBUG_INFO_BTF=y (Debian, Ubuntu, RHEL 8.2+ and Fedora kernels have it)");
 		return -1;
 	}
 	return 0;
@@ -83,7 +83,7 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	rc = kansoku_bpf__load(skel);
 	if (rc) {
 		snprintf(err, errlen, "loading the %s programs failed: %s (libbpf: %s)", flavour, strerror(-rc),
-			 last_libbpf_error);
+		         last_libbpf_error);
 		kansoku_bpf__destroy(skel);
 		return -1;
 	}
@@ -106,7 +106,7 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 		link = bpf_program__attach(prog);
 		if (!link) {
 			snprintf(err, errlen, "attaching %s (%s) failed: %s", bpf_program__name(prog), sec,
-				 strerror(errno));
+			         strerror(errno));
 			return -1;
 		}
 		if (l->n_hooks == KS_MAX_HOOKS) {
@@ -167,7 +167,7 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 	link = bpf_program__attach_iter(l->skel->progs.ks_seed_tasks, NULL);
 	if (!link) {
 		ks_warn("task iterator: attach failed: %s; running processes will be learnt as they act",
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -226,7 +226,7 @@ void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX])
 		return;
 	for (k = 0; k < KS_EV_KIND_MAX; k++) {
 		if (bpf_map__lookup_elem(l->skel->maps.ks_drops, &k, sizeof(k), vals,
-					 sizeof(uint64_t) * (size_t)l->nr_cpus, 0))
+		                         sizeof(uint64_t) * (size_t)l->nr_cpus, 0))
 			continue;
 		for (cpu = 0; cpu < l->nr_cpus; cpu++)
 			out[k] += vals[cpu];

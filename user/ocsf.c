@@ -26,15 +26,15 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
-		   const char *activity_name, int severity_id, int64_t time_ms)
+void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
+                   int severity_id, int64_t time_ms)
 {
 	struct ks_jw *w = &pl->jw;
 	char uid[40];
 
 	pl->seq++;
 	snprintf(uid, sizeof(uid), "%016llx%016llx", (unsigned long long)mix64(pl->instance),
-		 (unsigned long long)mix64(pl->instance ^ mix64(pl->seq)));
+	         (unsigned long long)mix64(pl->instance ^ mix64(pl->seq)));
 
 	ks_jw_reset(w);
 	ks_jw_obj_begin(w);

@@ -77,8 +77,8 @@ static struct ks_proc *apply_exec(struct ks_pipeline *pl, const struct ks_exec_v
 			s += 2;
 			sl -= 2;
 		}
-		snprintf(script, sizeof(script), "%.*s%s%.*s", (int)cl, v->cwd, (cl && v->cwd[cl - 1] == '/') ? "" : "/",
-			 (int)sl, s);
+		snprintf(script, sizeof(script), "%.*s%s%.*s", (int)cl, v->cwd,
+		         (cl && v->cwd[cl - 1] == '/') ? "" : "/", (int)sl, s);
 		img.script = script;
 		img.script_len = strlen(script);
 	}

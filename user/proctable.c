@@ -45,8 +45,7 @@ void ks_proc_make_id(const char *boot_id, uint32_t pid, uint64_t start_ns, char 
 	b = fnv1a(b, &start_ns, sizeof(start_ns));
 	b = fnv1a(b, &pid, sizeof(pid));
 	b = fnv1a(b, boot_id, strlen(boot_id));
-	snprintf(out, KS_PROC_ID_LEN, "%016llx%016llx", (unsigned long long)mix64(a),
-		 (unsigned long long)mix64(b ^ a));
+	snprintf(out, KS_PROC_ID_LEN, "%016llx%016llx", (unsigned long long)mix64(a), (unsigned long long)mix64(b ^ a));
 }
 
 struct ks_proctable *ks_proctable_new(const char *boot_id)
@@ -198,7 +197,7 @@ struct ks_proc *ks_proc_parent(struct ks_proctable *t, const struct ks_proc *p)
 }
 
 struct ks_proc *ks_proc_fork(struct ks_proctable *t, uint32_t pid, uint64_t start_ns, uint32_t ppid,
-			     uint64_t parent_start_ns)
+                             uint64_t parent_start_ns)
 {
 	bool created;
 	struct ks_proc *p = ks_proc_get(t, pid, start_ns, &created), *parent;
@@ -210,14 +209,14 @@ struct ks_proc *ks_proc_fork(struct ks_proctable *t, uint32_t pid, uint64_t star
 	parent = ks_proc_parent(t, p);
 	if (parent && (created || !p->exe)) {
 		struct ks_proc_image img = {
-			.exe = parent->exe,
-			.exe_len = parent->exe ? strlen(parent->exe) : 0,
-			.args = parent->args,
-			.args_len = parent->args_len,
-			.script = parent->script,
-			.script_len = parent->script ? strlen(parent->script) : 0,
-			.cgroup = parent->cgroup,
-			.cgroup_len = parent->cgroup ? strlen(parent->cgroup) : 0,
+		    .exe = parent->exe,
+		    .exe_len = parent->exe ? strlen(parent->exe) : 0,
+		    .args = parent->args,
+		    .args_len = parent->args_len,
+		    .script = parent->script,
+		    .script_len = parent->script ? strlen(parent->script) : 0,
+		    .cgroup = parent->cgroup,
+		    .cgroup_len = parent->cgroup ? strlen(parent->cgroup) : 0,
 		};
 
 		p->creds = parent->creds;

@@ -66,7 +66,7 @@ void ks_recent_add(struct ks_recent *r, int class_uid, const char *line, size_t 
 }
 
 void ks_recent_each(const struct ks_recent *r, int class_uid, void (*fn)(void *arg, const char *line, size_t len),
-		    void *arg)
+                    void *arg)
 {
 	size_t i, start;
 

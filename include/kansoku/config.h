@@ -28,14 +28,14 @@ struct ks_config {
 	int state_dir_line;
 	char socket[KS_CFG_PATH_MAX];
 	int socket_line;
-	int log_level;              /* enum ks_log_level */
-	unsigned heartbeat_s;       /* heartbeat event period */
-	unsigned recent_events;     /* kept in memory for `kansoku events` */
-	unsigned argv_max;          /* bytes of argv per exec */
-	enum ks_hooks_mode hooks;   /* which hook flavour to use */
+	int log_level;            /* enum ks_log_level */
+	unsigned heartbeat_s;     /* heartbeat event period */
+	unsigned recent_events;   /* kept in memory for `kansoku events` */
+	unsigned argv_max;        /* bytes of argv per exec */
+	enum ks_hooks_mode hooks; /* which hook flavour to use */
 	unsigned ringbuf_process_kb;
-	unsigned wakeup_bytes;      /* batch reader wake-ups; 0 = wake per event */
-	unsigned poll_ms;           /* reader poll period when wake-ups are batched */
+	unsigned wakeup_bytes; /* batch reader wake-ups; 0 = wake per event */
+	unsigned poll_ms;      /* reader poll period when wake-ups are batched */
 	struct ks_output_cfg outputs[KS_MAX_OUTPUTS];
 	int n_outputs;
 };

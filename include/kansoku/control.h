@@ -19,7 +19,7 @@ struct ks_ctl_client;
 typedef void (*ks_ctl_handler)(void *ctx, struct ks_ctl_client *c, struct json_object *req);
 
 struct ks_control *ks_control_open(const char *path, int epfd, ks_ctl_handler handler, void *ctx, char *err,
-				   size_t errlen);
+                                   size_t errlen);
 void ks_control_close(struct ks_control *ctl);
 /* Send an event line to every client following class_uid (or all classes). */
 void ks_control_broadcast(struct ks_control *ctl, int class_uid, const char *line, size_t len);
@@ -27,7 +27,7 @@ unsigned ks_control_clients(const struct ks_control *ctl);
 uint64_t ks_control_follower_drops(const struct ks_control *ctl);
 
 void ks_ctl_reply_raw(struct ks_ctl_client *c, const char *line, size_t len); /* adds the newline */
-void ks_ctl_reply_json(struct ks_ctl_client *c, struct json_object *obj);   /* {"ok":true,"data":obj} */
+void ks_ctl_reply_json(struct ks_ctl_client *c, struct json_object *obj);     /* {"ok":true,"data":obj} */
 void ks_ctl_reply_error(struct ks_ctl_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Keep the connection open and stream new events of class_uid (0 = all) to it. */
 void ks_ctl_follow(struct ks_ctl_client *c, int class_uid);

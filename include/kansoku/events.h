@@ -27,8 +27,8 @@ enum ks_event_kind {
 };
 
 /* Limits of the variable-length tail. The BPF side masks offsets with the powers of two. */
-#define KS_PATH_MAX 4096  /* a resolved path, NUL included */
-#define KS_ARGV_MAX 4096  /* argv bytes taken from the new mm (config may lower it) */
+#define KS_PATH_MAX 4096   /* a resolved path, NUL included */
+#define KS_ARGV_MAX 4096   /* argv bytes taken from the new mm (config may lower it) */
 #define KS_CGROUP_MAX 2048 /* cgroup v2 path: 16 levels of up to 127 bytes */
 /* whole tail: exe, argv, script, cwd (KS_PATH_MAX each at most) plus the cgroup path */
 #define KS_DATA_MAX (4 * KS_PATH_MAX + KS_CGROUP_MAX + KS_PATH_MAX / 2)
@@ -77,11 +77,11 @@ struct ks_exec {
 	u32 ppid;            /* real parent tgid */
 	u32 flags;           /* KS_F_* */
 	struct ks_creds creds;
-	u32 tty_nr;      /* new_encode_dev(major, minor) of the controlling tty, 0 if none */
-	u32 argv_total;  /* bytes of argv in the mm (before the cut) */
-	u64 exe_ino;     /* inode of the executable */
-	u32 exe_dev;     /* st_dev of the executable (new_encode_dev) */
-	u32 exe_mode;    /* inode mode */
+	u32 tty_nr;     /* new_encode_dev(major, minor) of the controlling tty, 0 if none */
+	u32 argv_total; /* bytes of argv in the mm (before the cut) */
+	u64 exe_ino;    /* inode of the executable */
+	u32 exe_dev;    /* st_dev of the executable (new_encode_dev) */
+	u32 exe_mode;   /* inode mode */
 	u16 exe_len, argv_len, script_len, cwd_len, cgroup_len, _pad[3];
 	char tty[KS_TTY_LEN];
 	char comm[KS_COMM_LEN];
@@ -89,7 +89,7 @@ struct ks_exec {
 };
 
 /* Only the fixed part travels when the tail is short: */
-#define KS_EXEC_FIXED_SIZE ((u32)__builtin_offsetof(struct ks_exec, data))
+#define KS_EXEC_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_exec, data))
 
 struct ks_fork {
 	struct ks_hdr hdr; /* pid/tid: the child */

@@ -34,9 +34,9 @@ struct ks_pipeline {
 	struct ks_outputs *outs;
 	struct ks_recent *recent;
 	struct ks_control *ctl;
-	struct ks_jw jw;      /* the one reusable encode buffer */
-	uint64_t seq;         /* metadata.sequence of the last event */
-	uint64_t instance;    /* random per daemon start: event uids never repeat across restarts */
+	struct ks_jw jw;   /* the one reusable encode buffer */
+	uint64_t seq;      /* metadata.sequence of the last event */
+	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */
 	struct ks_counters counters;
 };
 

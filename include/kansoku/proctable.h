@@ -29,8 +29,8 @@ struct ks_proc {
 	bool seeded;      /* running before the daemon started */
 	char comm[KS_COMM_LEN];
 	char tty[KS_TTY_LEN];
-	char *exe;    /* canonical executable path */
-	char *args;   /* argv, NUL-separated as the kernel keeps it */
+	char *exe;  /* canonical executable path */
+	char *args; /* argv, NUL-separated as the kernel keeps it */
 	size_t args_len;
 	char *script; /* script path for #! execs */
 	char *cgroup; /* cgroup v2 path */
@@ -63,7 +63,7 @@ struct ks_proc *ks_proc_get(struct ks_proctable *t, uint32_t pid, uint64_t start
 int ks_proc_set_image(struct ks_proc *p, const struct ks_proc_image *img);
 /* A new process: inherits the parent's image and credentials when the parent is known. */
 struct ks_proc *ks_proc_fork(struct ks_proctable *t, uint32_t pid, uint64_t start_ns, uint32_t ppid,
-			     uint64_t parent_start_ns);
+                             uint64_t parent_start_ns);
 /* The parent entry, if it is still the process that forked p (start times match). */
 struct ks_proc *ks_proc_parent(struct ks_proctable *t, const struct ks_proc *p);
 /* Ancestors of p, nearest first, at most max; returns how many. Stops at an unknown parent or a cycle. */

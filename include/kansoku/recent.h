@@ -12,6 +12,6 @@ void ks_recent_free(struct ks_recent *r);
 void ks_recent_add(struct ks_recent *r, int class_uid, const char *line, size_t len);
 /* Calls fn for each kept event, oldest first, whose class matches (0 = any). */
 void ks_recent_each(const struct ks_recent *r, int class_uid, void (*fn)(void *arg, const char *line, size_t len),
-		    void *arg);
+                    void *arg);
 
 #endif

@@ -38,14 +38,15 @@ static void test_full_valid_config(void **state)
 {
 	struct ks_config cfg;
 	char err[512];
-	const char *text = "state_dir: /s\n"
-			   "socket: /r/k.sock\n"
-			   "log_level: debug\n"
-			   "heartbeat_interval: 5\n"
-			   "recent_events: 0\n"
-			   "process:\n  argv_max: 4096\n  hooks: raw_tp\n"
-			   "ringbuf:\n  process_kb: 1024\n  wakeup_bytes: 0\n  poll_ms: 10\n"
-			   "outputs:\n  - type: file\n    format: ocsf\n    path: /a.json\n  - {type: file, path: /b.json}\n";
+	const char *text =
+	    "state_dir: /s\n"
+	    "socket: /r/k.sock\n"
+	    "log_level: debug\n"
+	    "heartbeat_interval: 5\n"
+	    "recent_events: 0\n"
+	    "process:\n  argv_max: 4096\n  hooks: raw_tp\n"
+	    "ringbuf:\n  process_kb: 1024\n  wakeup_bytes: 0\n  poll_ms: 10\n"
+	    "outputs:\n  - type: file\n    format: ocsf\n    path: /a.json\n  - {type: file, path: /b.json}\n";
 
 	(void)state;
 	assert_int_equal(parse(&cfg, text, err), 0);
@@ -70,37 +71,42 @@ static void test_every_error_names_key_and_line(void **state)
 	static const struct {
 		const char *text, *expect;
 	} cases[] = {
-		{"state_dir: [unclosed\n", "t.yaml:2:1: YAML syntax error"},
-		{"bogus: 1\n", "t.yaml:1:1: unknown key 'bogus' in 'top level'"},
-		{"process:\n  argv_maxx: 1\n", "t.yaml:2:3: unknown key 'argv_maxx' in 'process'"},
-		{"ringbuf:\n  size: 1\n", "t.yaml:2:3: unknown key 'size' in 'ringbuf'"},
-		{"outputs:\n  - type: file\n    path: /x\n    colour: red\n", "t.yaml:4:5: unknown key 'colour' in 'outputs[]'"},
-		{"heartbeat_interval: soon\n", "t.yaml:1:21: key 'heartbeat_interval': expected an integer from 1 to 86400, found 'soon'"},
-		{"heartbeat_interval: 0\n", "key 'heartbeat_interval': 0 is out of range (1 to 86400)"},
-		{"heartbeat_interval: -5\n", "key 'heartbeat_interval': expected an integer"},
-		{"heartbeat_interval: 99999999999999999999999\n", "expected an integer"},
-		{"heartbeat_interval: [1]\n", "key 'heartbeat_interval': expected an integer"},
-		{"process:\n  argv_max: 5000\n", "t.yaml:2:13: key 'process.argv_max': 5000 is out of range (0 to 4096)"},
-		{"process:\n  hooks: kprobe\n", "t.yaml:2:10: key 'process.hooks': expected one of: auto, tp_btf, raw_tp"},
-		{"ringbuf:\n  process_kb: 100\n", "key 'ringbuf.process_kb': 100 is not a power of two"},
-		{"ringbuf:\n  process_kb: 32\n", "out of range"},
-		{"log_level: loud\n", "t.yaml:1:12: key 'log_level': expected one of: error, warning, info, debug"},
-		{"state_dir: relative/dir\n", "t.yaml:1:12: key 'state_dir': 'relative/dir' is not an absolute path"},
-		{"state_dir: \"\"\n", "key 'state_dir': expected a non-empty string"},
-		{"state_dir:\n  a: b\n", "t.yaml:2:3: key 'state_dir': expected a string, found a mapping"},
-		{"socket: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-		 "key 'socket': path longer than 107 bytes"},
-		{"state_dir: /a\nstate_dir: /b\n", "t.yaml:2:1: key 'state_dir' appears twice"},
-		{"process: 5\n", "t.yaml:1:10: 'process': expected a mapping, found a scalar"},
-		{"outputs: {type: file}\n", "key 'outputs': expected a list, found a mapping"},
-		{"outputs: []\n", "key 'outputs': at least one output is required"},
-		{"outputs:\n  - path: /x\n", "t.yaml:2:5: output: key 'type' is required"},
-		{"outputs:\n  - type: file\n", "output of type file: key 'path' is required"},
-		{"outputs:\n  - type: kafka\n    path: /x\n", "key 'outputs[].type': expected one of: file"},
-		{"outputs:\n  - type: file\n    format: cef\n    path: /x\n", "key 'outputs[].format': expected one of: ocsf"},
-		{"outputs:\n  - type: file\n    path: x.json\n", "'x.json' is not an absolute path"},
-		{"- a\n- b\n", "'top level': expected a mapping, found a list"},
-		{"? [a]\n: b\n", "keys must be short strings"},
+	    {"state_dir: [unclosed\n", "t.yaml:2:1: YAML syntax error"},
+	    {"bogus: 1\n", "t.yaml:1:1: unknown key 'bogus' in 'top level'"},
+	    {"process:\n  argv_maxx: 1\n", "t.yaml:2:3: unknown key 'argv_maxx' in 'process'"},
+	    {"ringbuf:\n  size: 1\n", "t.yaml:2:3: unknown key 'size' in 'ringbuf'"},
+	    {"outputs:\n  - type: file\n    path: /x\n    colour: red\n",
+	     "t.yaml:4:5: unknown key 'colour' in 'outputs[]'"},
+	    {"heartbeat_interval: soon\n",
+	     "t.yaml:1:21: key 'heartbeat_interval': expected an integer from 1 to 86400, found 'soon'"},
+	    {"heartbeat_interval: 0\n", "key 'heartbeat_interval': 0 is out of range (1 to 86400)"},
+	    {"heartbeat_interval: -5\n", "key 'heartbeat_interval': expected an integer"},
+	    {"heartbeat_interval: 99999999999999999999999\n", "expected an integer"},
+	    {"heartbeat_interval: [1]\n", "key 'heartbeat_interval': expected an integer"},
+	    {"process:\n  argv_max: 5000\n", "t.yaml:2:13: key 'process.argv_max': 5000 is out of range (0 to 4096)"},
+	    {"process:\n  hooks: kprobe\n", "t.yaml:2:10: key 'process.hooks': expected one of: auto, tp_btf, raw_tp"},
+	    {"ringbuf:\n  process_kb: 100\n", "key 'ringbuf.process_kb': 100 is not a power of two"},
+	    {"ringbuf:\n  process_kb: 32\n", "out of range"},
+	    {"log_level: loud\n", "t.yaml:1:12: key 'log_level': expected one of: error, warning, info, debug"},
+	    {"state_dir: relative/dir\n", "t.yaml:1:12: key 'state_dir': 'relative/dir' is not an absolute path"},
+	    {"state_dir: \"\"\n", "key 'state_dir': expected a non-empty string"},
+	    {"state_dir:\n  a: b\n", "t.yaml:2:3: key 'state_dir': expected a string, found a mapping"},
+	    {"socket: "
+	     "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaa\n",
+	     "key 'socket': path longer than 107 bytes"},
+	    {"state_dir: /a\nstate_dir: /b\n", "t.yaml:2:1: key 'state_dir' appears twice"},
+	    {"process: 5\n", "t.yaml:1:10: 'process': expected a mapping, found a scalar"},
+	    {"outputs: {type: file}\n", "key 'outputs': expected a list, found a mapping"},
+	    {"outputs: []\n", "key 'outputs': at least one output is required"},
+	    {"outputs:\n  - path: /x\n", "t.yaml:2:5: output: key 'type' is required"},
+	    {"outputs:\n  - type: file\n", "output of type file: key 'path' is required"},
+	    {"outputs:\n  - type: kafka\n    path: /x\n", "key 'outputs[].type': expected one of: file"},
+	    {"outputs:\n  - type: file\n    format: cef\n    path: /x\n",
+	     "key 'outputs[].format': expected one of: ocsf"},
+	    {"outputs:\n  - type: file\n    path: x.json\n", "'x.json' is not an absolute path"},
+	    {"- a\n- b\n", "'top level': expected a mapping, found a list"},
+	    {"? [a]\n: b\n", "keys must be short strings"},
 	};
 	struct ks_config cfg;
 	char err[512];
@@ -111,7 +117,7 @@ static void test_every_error_names_key_and_line(void **state)
 		err[0] = '\0';
 		if (parse(&cfg, cases[i].text, err) != -1 || !strstr(err, cases[i].expect))
 			fail_msg("case %zu: config %s\n  expected error containing: %s\n  got: %s", i, cases[i].text,
-				 cases[i].expect, err);
+			         cases[i].expect, err);
 	}
 }
 
@@ -135,8 +141,8 @@ static void test_check_paths(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(text, sizeof(text),
-		 "state_dir: %s/state/deep\nsocket: %s/run/k.sock\noutputs:\n  - type: file\n    path: %s/log/e.json\n",
-		 dir, dir, dir);
+	         "state_dir: %s/state/deep\nsocket: %s/run/k.sock\noutputs:\n  - type: file\n    path: %s/log/e.json\n",
+	         dir, dir, dir);
 	assert_int_equal(parse(&cfg, text, err), 0);
 	assert_int_equal(ks_config_check_paths(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(stat(cfg.state_dir, &st), 0);
@@ -145,7 +151,7 @@ static void test_check_paths(void **state)
 
 	/* an output path that cannot be opened: the error names the output and its line */
 	snprintf(text, sizeof(text), "state_dir: %s/state\noutputs:\n  - type: file\n    path: /proc/version/x.json\n",
-		 dir);
+	         dir);
 	assert_int_equal(parse(&cfg, text, err), 0);
 	snprintf(cfg.socket, sizeof(cfg.socket), "%s/run/k.sock", dir);
 	assert_int_equal(ks_config_check_paths(&cfg, err, sizeof(err)), -1);
@@ -161,11 +167,11 @@ static void test_check_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_and_empty),
-		cmocka_unit_test(test_full_valid_config),
-		cmocka_unit_test(test_every_error_names_key_and_line),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_check_paths),
+	    cmocka_unit_test(test_defaults_and_empty),
+	    cmocka_unit_test(test_full_valid_config),
+	    cmocka_unit_test(test_every_error_names_key_and_line),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_check_paths),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -73,14 +73,14 @@ static void test_invalid_utf8_becomes_replacement(void **state)
 		size_t n;
 		const char *out;
 	} cases[] = {
-		{"\xff", 1, "\xef\xbf\xbd"},                                  /* never valid */
-		{"a\x80z", 3, "a\xef\xbf\xbdz"},                              /* lone continuation */
-		{"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                  /* overlong '/' */
-		{"\xe0\x80\xaf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},  /* overlong 3-byte */
-		{"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},  /* UTF-16 surrogate */
-		{"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
-		{"\xe6\xbc", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                  /* cut multi-byte at the end */
-		{"\xe6\xbcx", 3, "\xef\xbf\xbd\xef\xbf\xbdx"},                /* cut multi-byte mid-string */
+	    {"\xff", 1, "\xef\xbf\xbd"},                                                 /* never valid */
+	    {"a\x80z", 3, "a\xef\xbf\xbdz"},                                             /* lone continuation */
+	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                                 /* overlong '/' */
+	    {"\xe0\x80\xaf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong 3-byte */
+	    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                 /* UTF-16 surrogate */
+	    {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+	    {"\xe6\xbc", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                                 /* cut multi-byte at the end */
+	    {"\xe6\xbcx", 3, "\xef\xbf\xbd\xef\xbf\xbdx"},                               /* cut multi-byte mid-string */
 	};
 	size_t i;
 
@@ -127,7 +127,8 @@ static void test_writer_structure_and_commas(void **state)
 	ks_jw_key(&w, "raw");
 	ks_jw_json(&w, "{\"k\":[1]}", 9);
 	ks_jw_obj_end(&w);
-	assert_string_equal(w.buf, "{\"a\":1,\"list\":[\"x\",2,{}],\"neg\":-5,\"t\":true,\"hex\":\"00ff\",\"raw\":{\"k\":[1]}}");
+	assert_string_equal(
+	    w.buf, "{\"a\":1,\"list\":[\"x\",2,{}],\"neg\":-5,\"t\":true,\"hex\":\"00ff\",\"raw\":{\"k\":[1]}}");
 	o = json_tokener_parse(w.buf);
 	assert_non_null(o);
 	assert_true(json_object_object_get_ex(o, "neg", &v));
@@ -159,13 +160,13 @@ static void test_large_string_grows_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_and_utf8_pass_through),
-		cmocka_unit_test(test_quotes_backslashes_controls),
-		cmocka_unit_test(test_nul_bytes_are_escaped),
-		cmocka_unit_test(test_invalid_utf8_becomes_replacement),
-		cmocka_unit_test(test_every_byte_value),
-		cmocka_unit_test(test_writer_structure_and_commas),
-		cmocka_unit_test(test_large_string_grows_buffer),
+	    cmocka_unit_test(test_plain_and_utf8_pass_through),
+	    cmocka_unit_test(test_quotes_backslashes_controls),
+	    cmocka_unit_test(test_nul_bytes_are_escaped),
+	    cmocka_unit_test(test_invalid_utf8_becomes_replacement),
+	    cmocka_unit_test(test_every_byte_value),
+	    cmocka_unit_test(test_writer_structure_and_commas),
+	    cmocka_unit_test(test_large_string_grows_buffer),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

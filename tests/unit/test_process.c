@@ -118,7 +118,7 @@ static const char *gets_(struct json_object *o, const char *path)
 }
 
 static struct ks_exec *make_exec(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart, const char *exe,
-				 const char *args, size_t args_len, size_t *size)
+                                 const char *args, size_t args_len, size_t *size)
 {
 	struct ks_exec *e = calloc(1, sizeof(*e));
 	size_t off = 0, l = strlen(exe) + 1;
@@ -192,7 +192,10 @@ static void test_terminate_with_signal_and_unknown_pid(void **state)
 	struct ks_exec *e;
 	size_t size;
 
-	e = make_exec(300, 7000, 1, 1, "/usr/bin/sleep", "sleep\0" "9\0", 8, &size);
+	e = make_exec(300, 7000, 1, 1, "/usr/bin/sleep",
+	              "sleep\0"
+	              "9\0",
+	              8, &size);
 	assert_int_equal(ks_process_handle(&f->pl, e, size), 0);
 	x.hdr.kind = KS_EV_EXIT;
 	x.hdr.version = KS_WIRE_VERSION;
@@ -233,7 +236,7 @@ static void test_malformed_records_rejected(void **state)
 	e = make_exec(1, 1, 0, 0, "/x", "x\0", 2, &size);
 	assert_int_equal(ks_exec_decode(e, size, &v), 0);
 	assert_int_equal(ks_exec_decode(e, size - 1, &v), -1); /* record says it is longer than what came */
-	e->argv_len = 60000;                                    /* tail lengths beyond the record */
+	e->argv_len = 60000;                                   /* tail lengths beyond the record */
 	assert_int_equal(ks_exec_decode(e, size, &v), -1);
 	assert_int_equal(ks_process_handle(&f->pl, e, size), -1);
 	e->argv_len = 2;
@@ -277,10 +280,10 @@ static void test_relative_script_made_absolute(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_launch_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_terminate_with_signal_and_unknown_pid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_records_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relative_script_made_absolute, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_launch_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_terminate_with_signal_and_unknown_pid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_records_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relative_script_made_absolute, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("process", tests, NULL, NULL);

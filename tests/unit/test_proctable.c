@@ -12,7 +12,7 @@
 #include "kansoku/proctable.h"
 
 static struct ks_proc *exec_(struct ks_proctable *t, uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart,
-			     const char *exe, const char *args, size_t args_len)
+                             const char *exe, const char *args, size_t args_len)
 {
 	struct ks_proc_image img = {.exe = exe, .exe_len = strlen(exe) + 1, .args = args, .args_len = args_len};
 	bool created;
@@ -176,13 +176,13 @@ static void test_cmdline_truncates_safely(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lineage_chain),
-		cmocka_unit_test(test_pid_reuse_is_a_new_process),
-		cmocka_unit_test(test_stable_ids),
-		cmocka_unit_test(test_exit_of_unknown_pid),
-		cmocka_unit_test(test_fork_inherits_then_exec_replaces),
-		cmocka_unit_test(test_snapshot_sorted_and_many),
-		cmocka_unit_test(test_cmdline_truncates_safely),
+	    cmocka_unit_test(test_lineage_chain),
+	    cmocka_unit_test(test_pid_reuse_is_a_new_process),
+	    cmocka_unit_test(test_stable_ids),
+	    cmocka_unit_test(test_exit_of_unknown_pid),
+	    cmocka_unit_test(test_fork_inherits_then_exec_replaces),
+	    cmocka_unit_test(test_snapshot_sorted_and_many),
+	    cmocka_unit_test(test_cmdline_truncates_safely),
 	};
 
 	return cmocka_run_group_tests_name("proctable", tests, NULL, NULL);

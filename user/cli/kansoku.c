@@ -19,13 +19,13 @@ static bool opt_json;
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
-		   "Commands:\n"
-		   "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
-		   "  ps [--tree]                 the live process table\n"
-		   "  events [--follow] [--type T]  recent events (T: all, process, daemon or a class_uid)\n\n"
-		   "Options:\n"
-		   "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
-		   "  --json          machine-readable output (one JSON document, or one event per line)\n");
+	           "Commands:\n"
+	           "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
+	           "  ps [--tree]                 the live process table\n"
+	           "  events [--follow] [--type T]  recent events (T: all, process, daemon or a class_uid)\n\n"
+	           "Options:\n"
+	           "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
+	           "  --json          machine-readable output (one JSON document, or one event per line)\n");
 }
 
 static int connect_daemon(const char *path)
@@ -43,12 +43,13 @@ static int connect_daemon(const char *path)
 		int e = errno;
 
 		if (e == ENOENT || e == ECONNREFUSED)
-			fprintf(stderr, "kansoku: kansokud is not running (no answer on %s): start it with "
-					"'systemctl start kansokud' or 'kansokud --config FILE'\n",
-				path);
+			fprintf(stderr,
+			        "kansoku: kansokud is not running (no answer on %s): start it with "
+			        "'systemctl start kansokud' or 'kansokud --config FILE'\n",
+			        path);
 		else if (e == EACCES || e == EPERM)
 			fprintf(stderr, "kansoku: permission denied on %s: the control socket is for root (use sudo)\n",
-				path);
+			        path);
 		else
 			fprintf(stderr, "kansoku: cannot connect to %s: %s\n", path, strerror(e));
 		if (fd >= 0)
@@ -181,7 +182,8 @@ static void show_status(struct json_object *st)
 	if (json_object_object_get_ex(st, "events", &events)) {
 		json_object_object_foreach(events, k, v)
 		{
-			printf("  %-8s %12lld %12lld\n", k, (long long)jint(v, "received"), (long long)jint(v, "dropped"));
+			printf("  %-8s %12lld %12lld\n", k, (long long)jint(v, "received"),
+			       (long long)jint(v, "dropped"));
 		}
 	}
 	printf("  emitted %lld events (%lld launch, %lld terminate); malformed %lld\n", (long long)jint(st, "emitted"),
@@ -194,9 +196,10 @@ static void show_status(struct json_object *st)
 			struct json_object *healthy;
 			bool ok = json_object_object_get_ex(o, "healthy", &healthy) && json_object_get_boolean(healthy);
 
-			printf("  %-5s %s  %s  events %lld  lost %lld%s%s\n", jstr(o, "type", ""), jstr(o, "target", ""),
-			       ok ? "healthy" : "FAILING", (long long)jint(o, "events"), (long long)jint(o, "lost"),
-			       jstr(o, "error", NULL) ? "  error: " : "", jstr(o, "error", ""));
+			printf("  %-5s %s  %s  events %lld  lost %lld%s%s\n", jstr(o, "type", ""),
+			       jstr(o, "target", ""), ok ? "healthy" : "FAILING", (long long)jint(o, "events"),
+			       (long long)jint(o, "lost"), jstr(o, "error", NULL) ? "  error: " : "",
+			       jstr(o, "error", ""));
 		}
 }
 
@@ -411,7 +414,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (opt_json)
-		printf("%s\n", json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (!strcmp(cmd, "status"))
 		show_status(data);
 	else

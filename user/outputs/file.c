@@ -53,8 +53,9 @@ static void file_flush(struct ks_output *o)
 			int e = n < 0 ? errno : EIO;
 
 			if (o->stats.healthy || o->stats.last_errno != e)
-				ks_warn("output file %s: write failed: %s; events are counted as lost until it recovers",
-					o->stats.target, strerror(e));
+				ks_warn(
+				    "output file %s: write failed: %s; events are counted as lost until it recovers",
+				    o->stats.target, strerror(e));
 			o->stats.last_errno = e;
 			/* a partial line must not stay behind: cut the file back to the last whole line */
 			if (off) {
@@ -126,11 +127,11 @@ static void file_close(struct ks_output *o)
 }
 
 static const struct ks_output_ops file_ops = {
-	.kind = "file",
-	.write = file_write,
-	.flush = file_flush,
-	.reopen = file_reopen,
-	.close = file_close,
+    .kind = "file",
+    .write = file_write,
+    .flush = file_flush,
+    .reopen = file_reopen,
+    .close = file_close,
 };
 
 struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err, size_t errlen)
@@ -148,7 +149,7 @@ struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err
 	f->fd = open_file(cfg->path);
 	if (f->fd < 0) {
 		snprintf(err, errlen, "output file '%s' (config line %d): cannot open for appending: %s", cfg->path,
-			 cfg->line, strerror(errno));
+		         cfg->line, strerror(errno));
 		free(f->buf);
 		free(f);
 		return NULL;
