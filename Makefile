@@ -128,7 +128,18 @@ run: all
 bench: all $(BENCH_BINS)
 	$(Q)./bench/run.sh
 
-kmatrix: $(BUILD)/kansoku.bpf.o
+# Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
+$(BUILD)/static/kansokud: $(DAEMON_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -o $@ $^ $(DAEMON_LIBS)
+
+$(BUILD)/static/kansoku: $(CLI_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -o $@ $^ $(CLI_LIBS)
+
+kmatrix: all
 	$(Q)./tests/kmatrix/run.sh
 
 format:

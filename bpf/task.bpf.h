@@ -162,7 +162,9 @@ static __always_inline u32 ks_append_cgroup(struct ks_exec *e, u32 off, struct t
 			off += n - 1;
 	}
 	off = ks_clamp(off, KS_DATA_MAX - KS_PATH_MAX);
-	if (off == start) {
+	/* decided on depth, not by comparing offsets: 6.1's verifier mis-refines `off == start` between two
+	 * bounded scalars and loses the map pointer (seen in the kernel-matrix test) */
+	if (depth == 0) {
 		e->data[off] = '/';
 		off++;
 		off = ks_clamp(off, KS_DATA_MAX - KS_PATH_MAX);

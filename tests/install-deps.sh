@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs what kansoku needs to build, run and test, from Debian 12's own packages. Idempotent.
+# Installs what kansoku needs to build, run and test (qemu and busybox: the kernel-matrix test), from
+# Debian 12's own packages. Idempotent.
 set -eu
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libyaml-dev pkg-config
-libcmocka-dev python3 python3-pytest util-linux procps"
+libcmocka-dev python3 python3-pytest util-linux procps
+qemu-system-x86 busybox-static cpio"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

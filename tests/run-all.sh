@@ -47,6 +47,26 @@ fi
 [ "$lf" != 0 ] && failed_suites+=("live")
 pass=$((pass + lp)) fail=$((fail + lf)) skip=$((skip + ls))
 
+echo "== kernel matrix (Debian kernels under qemu)"
+if [ "${KMATRIX:-1}" = 0 ]; then
+	echo "  SKIPPED: KMATRIX=0"
+	skip=$((skip + 1))
+elif [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "  SKIPPED: needs root and qemu-system-x86 (tests/install-deps.sh)"
+	skip=$((skip + 1))
+else
+	out=$(./tests/kmatrix/run.sh 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  /'
+	kp=$(grep -c '^RESULT .* OK' <<<"$out")
+	kf=$(grep -c '^RESULT .* FAIL' <<<"$out")
+	if [ $rc -ne 0 ] && [ "$kf" = 0 ]; then
+		kf=1
+	fi
+	[ "$kf" != 0 ] && failed_suites+=("kmatrix")
+	pass=$((pass + kp)) fail=$((fail + kf))
+fi
+
 echo
 [ ${#failed_suites[@]} -gt 0 ] && echo "failing: ${failed_suites[*]}"
 echo "$pass passed, $fail failed, $skip skipped"

@@ -14,22 +14,37 @@
 #include "kansoku/log.h"
 #include "kansoku.skel.h"
 
-static char last_libbpf_error[512];
+/* libbpf's warnings (the verifier log among them) are kept so a failed load can show why. */
+#define LIBBPF_LOG_LINES 24
+static char libbpf_log[LIBBPF_LOG_LINES][256];
+static unsigned libbpf_log_next;
+static char last_libbpf_error[256];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
+	char *text = NULL, *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	snprintf(last_libbpf_error, sizeof(last_libbpf_error), "%s", line);
-	ks_dbg("libbpf: %s", line);
+	/* the verifier log arrives as one large string: no fixed buffer */
+	if (vasprintf(&text, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		snprintf(libbpf_log[libbpf_log_next++ % LIBBPF_LOG_LINES], sizeof(libbpf_log[0]), "%s", line);
+		snprintf(last_libbpf_error, sizeof(last_libbpf_error), "%s", line);
+		ks_dbg("libbpf: %s", line);
+	}
+	free(text);
 	return 0;
+}
+
+static void show_libbpf_log(void)
+{
+	unsigned i, n = libbpf_log_next < LIBBPF_LOG_LINES ? libbpf_log_next : LIBBPF_LOG_LINES;
+
+	for (i = libbpf_log_next - n; i < libbpf_log_next; i++)
+		ks_warn("  libbpf: %s", libbpf_log[i % LIBBPF_LOG_LINES]);
+	libbpf_log_next = 0;
 }
 
 static int check_prereqs(char *err, size_t errlen)
@@ -80,8 +95,11 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	skel->rodata->ks_argv_max = cfg->argv_max;
 	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
 	bpf_map__set_max_entries(skel->maps.ks_rb_process, cfg->ringbuf_process_kb * 1024u);
+	libbpf_log_next = 0;
 	rc = kansoku_bpf__load(skel);
 	if (rc) {
+		ks_warn("the kernel refused the %s programs; the end of libbpf's log:", flavour);
+		show_libbpf_log();
 		snprintf(err, errlen, "loading the %s programs failed: %s (libbpf: %s)", flavour, strerror(-rc),
 		         last_libbpf_error);
 		kansoku_bpf__destroy(skel);

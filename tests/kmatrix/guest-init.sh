@@ -1,0 +1,64 @@
+#!/bin/sh
+# /init of the kernel-matrix guest: runs kansokud with each hook flavour and checks its events.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+kver=$(uname -r)
+echo "=== guest up: $kver"
+
+check() { # flavour
+	h=$1
+	ev=/tmp/events-$h.json
+	cat >/tmp/k.yaml <<CFG
+state_dir: /tmp/state-$h
+socket: /run/ctl.sock
+ringbuf:
+  poll_ms: 20
+process:
+  hooks: $h
+outputs:
+  - type: file
+    path: $ev
+CFG
+	/kansokud --config /tmp/k.yaml 2>/tmp/log-$h &
+	pid=$!
+	up=
+	for i in $(seq 600); do
+		/kansoku --socket /run/ctl.sock status >/dev/null 2>&1 && up=1 && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$up" ]; then
+		echo "RESULT $h FAIL daemon did not start"
+		sed 's/^/  | /' /tmp/log-$h
+		return 1
+	fi
+	/bin/true "kmatrix-$h"
+	sh -c 'exit 7'
+	sleep 1
+	st=$(/kansoku --socket /run/ctl.sock status --json)
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	why=
+	echo "$st" | grep -qE "\"hook_flavour\": ?\"$h\"" || why="$why flavour-not-$h"
+	echo "$st" | grep -qE "\"kernel_drops\": ?0" || why="$why kernel-drops"
+	grep -F "\"args\":[\"/bin/true\",\"kmatrix-$h\"]" $ev | grep -q '"path":"/bin/busybox"' || why="$why no-launch-with-path"
+	grep -q '"activity_name":"Terminate".*"exit_code":7,' $ev || why="$why no-exit-code-7"
+	grep -q '"activity_name":"Stop"' $ev || why="$why no-stop-event"
+	[ $rc = 0 ] || why="$why daemon-exit-$rc"
+	if [ -n "$why" ]; then
+		echo "RESULT $h FAIL$why"
+		sed 's/^/  | /' /tmp/log-$h
+		return 1
+	fi
+	echo "RESULT $h OK ($(grep -c . $ev) events)"
+}
+
+check tp_btf
+check raw_tp
+echo "=== done"
+poweroff -f
