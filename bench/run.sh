@@ -12,8 +12,12 @@ WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/kansoku-bench.XXXXXX)
-trap 'kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
 dpid=
+cleanup() {
+	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 cat >"$tmp/kansoku.yaml" <<CFG
 state_dir: $tmp/state
 socket: $tmp/ctl.sock
@@ -48,6 +52,7 @@ stop_daemon() {
 printf '%-5s %10s %10s %7s %12s %12s %9s %7s %8s\n' round base/s with/s ratio cpu_us/exec cpu_us/exec recorded drops rss_MiB
 printf '%-5s %10s %10s %7s %12s %12s %9s %7s %8s\n' "" "" "" "" "(base)" "(with)" "" "" ""
 ratios=()
+total_launch=0 total_term=0 total_drops=0 max_rss=0
 for r in $(seq "$ROUNDS"); do
 	marker="kansoku-bench-$r-$$"
 	# alternate which run goes first (ABBA), so slow drift of the machine cancels out
@@ -77,6 +82,8 @@ for r in $(seq "$ROUNDS"); do
 	wcpu=$(awk -v c="$(field cpu_s <<<"$with")" -v d0="$c0" -v d1="$c1" -v n="$EXECS" \
 		'BEGIN {printf "%.1f", (c + d1 - d0) / n * 1e6}')
 	ratios+=("$ratio")
+	total_launch=$((total_launch + launches)) total_term=$((total_term + terms)) total_drops=$((total_drops + drops))
+	[ "$rss_kb" -gt "$max_rss" ] && max_rss=$rss_kb
 	printf '%-5s %10.0f %10.0f %7s %12s %12s %9s %7s %8.1f\n' "$r" "$bps" "$wps" "$ratio" "$bcpu" "$wcpu" \
 		"$launches/$EXECS" "$drops" "$(awk -v k="$rss_kb" 'BEGIN {print k / 1024}')"
 	if [ "$terms" != "$EXECS" ]; then
@@ -93,3 +100,5 @@ med=$(awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3
 echo
 echo "exec storm, $EXECS fork+exec of /bin/true per run, $ROUNDS rounds interleaved:"
 echo "  speed with kansokud / without: min $min  median $med  max $max   (target >= 0.95)"
+echo "  recorded: $total_launch Launch and $total_term Terminate events for $((ROUNDS * EXECS)) execs;" \
+	"kernel drops $total_drops; daemon peak RSS $(awk -v k="$max_rss" 'BEGIN {printf "%.1f", k / 1024}') MiB (target < 50)"

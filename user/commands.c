@@ -183,6 +183,7 @@ static int class_of(const char *type)
 
 static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json_object *req)
 {
+	static const char head[] = "{\"ok\":true,\"stream\":true}";
 	struct json_object *v;
 	struct events_arg arg = {c};
 	const char *type = "all";
@@ -203,7 +204,7 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, daemon, or an OCSF class_uid)", type);
 		return;
 	}
-	ks_ctl_reply_raw(c, "{\"ok\":true,\"stream\":true}", 25);
+	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
 	ks_recent_each(d->pl.recent, cls, send_event, &arg);
 	if (follow)
 		ks_ctl_follow(c, cls);

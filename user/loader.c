@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kansoku/host.h"
 #include "kansoku/loader.h" /* before the skeleton: it defines u32/u64 */
 #include "kansoku/log.h"
 #include "kansoku.skel.h"
@@ -163,8 +164,23 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		}
 		ks_warn("%s; falling back to raw_tp", first);
 	}
-	if (try_load(l, cfg, "raw_tp", err, errlen))
+	if (try_load(l, cfg, "raw_tp", err, errlen)) {
+		char lockdown[128] = "";
+		size_t n = strlen(err);
+
+		ks_read_line("/sys/kernel/security/lockdown", lockdown, sizeof(lockdown));
+		if (strstr(lockdown, "[confidentiality]"))
+			snprintf(
+			    err + n, errlen - n,
+			    ". The kernel is in lockdown=confidentiality, which forbids BPF programs that read kernel "
+			    "memory: boot with lockdown=integrity (or none) to run kansoku");
+		else
+			snprintf(
+			    err + n, errlen - n,
+			    ". kansoku needs Linux 5.8 or later with BTF; the verifier's reason is in the log above "
+			    "(please report it with the output of uname -r)");
 		return -1;
+	}
 loaded:
 	if (attach(l, err, errlen)) {
 		ks_loader_close(l);
