@@ -14,10 +14,7 @@
 #include "kansoku/users.h"
 
 static const char *const kind_names[KS_EV_KIND_MAX] = {
-    [KS_EV_EXEC] = "exec",
-    [KS_EV_FORK] = "fork",
-    [KS_EV_EXIT] = "exit",
-    [KS_EV_SEED] = "seed",
+    [KS_EV_EXEC] = "exec", [KS_EV_FORK] = "fork", [KS_EV_EXIT] = "exit", [KS_EV_SEED] = "seed", [KS_EV_FILE] = "file",
 };
 
 static struct json_object *ju64(uint64_t v)
@@ -67,6 +64,20 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "exit_unknown", ju64(d->pl.counters.exit_unknown));
 	json_object_object_add(st, "seeded", ju64(d->pl.counters.seeded));
 	json_object_object_add(st, "processes", ju64(ks_proctable_count(d->pl.procs)));
+	{
+		struct json_object *fo = json_object_new_object();
+
+		json_object_object_add(fo, "enabled", json_object_new_boolean(d->loader.files));
+		if (d->loader.files_error[0])
+			json_object_object_add(fo, "error", json_object_new_string(d->loader.files_error));
+		json_object_object_add(fo, "rules", ju64((uint64_t)d->loader.n_rules));
+		json_object_object_add(fo, "tracepoints_missing", ju64((uint64_t)d->loader.files_missing));
+		json_object_object_add(fo, "events", ju64(d->pl.counters.file_events));
+		json_object_object_add(fo, "repeats_aggregated", ju64(d->pl.counters.file_aggregated));
+		json_object_object_add(fo, "filtered_in_user_space", ju64(d->pl.counters.file_filtered_user));
+		json_object_object_add(fo, "aggregation_incomplete", ju64(d->pl.counters.file_agg_unknown));
+		json_object_object_add(st, "files", fo);
+	}
 
 	outs = json_object_new_array();
 	n = ks_outputs_stats(d->pl.outs, os, KS_MAX_OUTPUTS);
@@ -167,7 +178,7 @@ static int class_of(const char *type)
 	static const struct {
 		const char *name;
 		int class_uid;
-	} types[] = {{"all", 0}, {"process", 1007}, {"daemon", 6002}};
+	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"daemon", 6002}};
 	size_t i;
 	char *end;
 	long v;
@@ -201,7 +212,8 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		follow = json_object_get_boolean(v);
 	cls = class_of(type);
 	if (cls < 0) {
-		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, daemon, or an OCSF class_uid)", type);
+		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, file, daemon, or an OCSF class_uid)",
+		                   type);
 		return;
 	}
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);

@@ -242,6 +242,130 @@ static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
 	return 0;
 }
 
+static const char *const op_names[] = {"read", "write", "create", "delete", "rename", "attrib", "all", NULL};
+
+/* A watch/ignore path: absolute, canonical (no "." or ".." parts, no "//", no trailing '/'). */
+static int get_rule_path(struct ctx *c, const char *key, const yaml_node_t *v, char *dst, size_t cap)
+{
+	if (get_path(c, key, v, dst, cap))
+		return -1;
+	if (strstr(dst, "//") || strstr(dst, "/./") || strstr(dst, "/../") ||
+	    (strlen(dst) > 1 && dst[strlen(dst) - 1] == '/') ||
+	    (strlen(dst) >= 2 && !strcmp(dst + strlen(dst) - 2, "/.")) ||
+	    (strlen(dst) >= 3 && !strcmp(dst + strlen(dst) - 3, "/..")))
+		return fail(c, v, "key '%s': '%s' is not a canonical path (no '.', '..', '//' or trailing '/')", key,
+		            dst);
+	return 0;
+}
+
+static int get_ops(struct ctx *c, yaml_node_t *seq, unsigned *ops)
+{
+	yaml_node_item_t *it;
+	int o;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(c, seq, "key 'files.watch[].ops': expected a list such as [read, write]");
+	*ops = 0;
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		if (get_enum(c, "files.watch[].ops", yaml_document_get_node(c->doc, *it), op_names, &o))
+			return -1;
+		*ops |= o == 6 ? KS_OPS_ALL : (1u << o);
+	}
+	if (!*ops)
+		return fail(c, seq, "key 'files.watch[].ops': empty: give at least one operation");
+	return 0;
+}
+
+struct rule_arg {
+	struct ks_watch_cfg *w;
+	bool has_path;
+};
+
+static int rule_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	struct rule_arg *ra = arg;
+
+	if (!strcmp(key, "path")) {
+		ra->has_path = true;
+		return get_rule_path(c, "files.watch[].path", v, ra->w->path, sizeof(ra->w->path));
+	}
+	if (ra->w->ignore)
+		return fail(c, v, "key 'files.ignore[].ops': ignore rules take no ops");
+	return get_ops(c, v, &ra->w->ops);
+}
+
+/* files.watch / files.ignore: each item a path (all ops) or {path, ops}. */
+static int rules(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq, bool ignore)
+{
+	static const char *const known[] = {"path", "ops", NULL};
+	const char *name = ignore ? "files.ignore" : "files.watch";
+	yaml_node_item_t *it;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(c, seq, "key '%s': expected a list", name);
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+		struct ks_watch_cfg *w;
+
+		if (cfg->n_watch == KS_CFG_RULES_MAX)
+			return fail(c, n, "'%s': at most %d rules in all", name, KS_CFG_RULES_MAX);
+		w = &cfg->watch[cfg->n_watch];
+		memset(w, 0, sizeof(*w));
+		w->ignore = ignore;
+		w->ops = ignore ? 0 : KS_OPS_ALL;
+		w->line = (int)n->start_mark.line + 1;
+		if (n->type == YAML_SCALAR_NODE) {
+			if (get_rule_path(c, name, n, w->path, sizeof(w->path)))
+				return -1;
+		} else {
+			struct rule_arg ra = {.w = w};
+
+			if (each_pair(c, name, n, known, rule_pair, &ra))
+				return -1;
+			if (!ra.has_path)
+				return fail(c, n, "'%s' item: key 'path' is required", name);
+		}
+		cfg->n_watch++;
+	}
+	return 0;
+}
+
+struct files_arg {
+	struct ks_config *cfg;
+};
+
+static int files_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const bools[] = {"false", "true", NULL};
+	struct files_arg *fa = arg;
+	int b;
+
+	if (!strcmp(key, "enabled")) {
+		if (get_enum(c, "files.enabled", v, bools, &b))
+			return -1;
+		fa->cfg->files_enabled = b;
+		return 0;
+	}
+	if (!strcmp(key, "aggregate_window_ms"))
+		return get_uint(c, "files.aggregate_window_ms", v, 0, 3600000, &fa->cfg->files_window_ms);
+	if (!strcmp(key, "ringbuf_kb")) {
+		if (get_uint(c, "files.ringbuf_kb", v, 64, 1u << 20, &fa->cfg->ringbuf_file_kb))
+			return -1;
+		if (fa->cfg->ringbuf_file_kb & (fa->cfg->ringbuf_file_kb - 1))
+			return fail(c, v, "key 'files.ringbuf_kb': %u is not a power of two", fa->cfg->ringbuf_file_kb);
+		return 0;
+	}
+	if (!strcmp(key, "watch")) { /* a watch list replaces the default one; ignore rules stay */
+		int i, k = 0;
+
+		for (i = 0; i < fa->cfg->n_watch; i++)
+			if (fa->cfg->watch[i].ignore)
+				fa->cfg->watch[k++] = fa->cfg->watch[i];
+		fa->cfg->n_watch = k;
+	}
+	return rules(c, fa->cfg, v, !strcmp(key, "ignore"));
+}
+
 static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
@@ -271,6 +395,13 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		return each_pair(c, "process", v, process_keys, process_pair, cfg);
 	if (!strcmp(key, "ringbuf"))
 		return each_pair(c, "ringbuf", v, ringbuf_keys, ringbuf_pair, cfg);
+	if (!strcmp(key, "files")) {
+		static const char *const files_keys[] = {"enabled",    "watch", "ignore", "aggregate_window_ms",
+		                                         "ringbuf_kb", NULL};
+		struct files_arg fa = {.cfg = cfg};
+
+		return each_pair(c, "files", v, files_keys, files_pair, &fa);
+	}
 	return outputs(c, cfg, v);
 }
 
@@ -290,13 +421,58 @@ void ks_config_defaults(struct ks_config *cfg)
 	cfg->n_outputs = 1;
 	cfg->outputs[0].type = KS_OUT_FILE;
 	snprintf(cfg->outputs[0].path, sizeof(cfg->outputs[0].path), "/var/log/kansoku/events.json");
+	cfg->files_enabled = true;
+	cfg->files_window_ms = 5000;
+	cfg->ringbuf_file_kb = 8192;
+	ks_config_default_watch(cfg);
+}
+
+/*
+ * What a zero-trust auditor asks about first: changes to system configuration, binaries, boot and
+ * scheduled jobs; any access to credentials and SSH keys. Reads of ordinary /etc files are left out:
+ * every process reads them, and the noise would bury the rest.
+ */
+void ks_config_default_watch(struct ks_config *cfg)
+{
+	static const struct {
+		const char *path;
+		unsigned ops;
+	} defaults[] = {
+	    {"/etc", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/etc/shadow", KS_OPS_ALL},
+	    {"/etc/gshadow", KS_OPS_ALL},
+	    {"/etc/sudoers", KS_OPS_ALL},
+	    {"/etc/sudoers.d", KS_OPS_ALL},
+	    {"/etc/ssh", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/root", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/root/.ssh", KS_OPS_ALL},
+	    {"/home/*/.ssh", KS_OPS_ALL},
+	    {"/boot", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/usr/bin", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/usr/sbin", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/usr/lib/systemd", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/etc/systemd", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/var/spool/cron", KS_OPS_ALL},
+	    {"/etc/cron.d", KS_OPS_ALL & ~KS_OPS_READ},
+	    {"/etc/ld.so.preload", KS_OPS_ALL & ~KS_OPS_READ},
+	};
+	size_t i;
+
+	cfg->n_watch = 0;
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		struct ks_watch_cfg *w = &cfg->watch[cfg->n_watch++];
+
+		memset(w, 0, sizeof(*w));
+		snprintf(w->path, sizeof(w->path), "%s", defaults[i].path);
+		w->ops = defaults[i].ops;
+	}
 }
 
 int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
-	static const char *const known[] = {
-	    "state_dir", "socket",  "log_level", "heartbeat_interval", "recent_events", "process",
-	    "ringbuf",   "outputs", NULL};
+	static const char *const known[] = {"state_dir",     "socket",  "log_level", "heartbeat_interval",
+	                                    "recent_events", "process", "ringbuf",   "outputs",
+	                                    "files",         NULL};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;

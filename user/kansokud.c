@@ -26,6 +26,7 @@
 #include "kansoku/config.h"
 #include "kansoku/control.h"
 #include "kansoku/daemon.h"
+#include "kansoku/file.h"
 #include "kansoku/log.h"
 #include "kansoku/ocsf.h"
 #include "kansoku/output.h"
@@ -62,6 +63,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_file_record(void *ctx, void *data, size_t size)
+{
+	ks_file_handle(ctx, data, size);
+	return 0;
+}
+
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -70,6 +77,7 @@ static int on_seed(void *ctx, const void *rec, size_t size)
 static void drain(struct ks_daemon *d)
 {
 	ring_buffer__consume(d->loader.rb_process);
+	ks_files_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_outputs_flush(d->pl.outs);
 }
 
@@ -89,6 +97,8 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
 	drain(d);
+	/* exited processes stay findable for 5 s: their last file events may still be queued */
+	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;
 	per_beat = d->cfg.heartbeat_s * 1000 / d->cfg.poll_ms;
 	if (per_beat && d->ticks >= per_beat) {
@@ -283,7 +293,15 @@ int main(int argc, char **argv)
 		ks_err("%s", err);
 		goto cleanup;
 	}
-	fd = ks_loader_ringbuf(&d.loader, on_record, &d.pl);
+	if (d.loader.files) {
+		d.pl.files = ks_files_new(d.loader.rules, d.loader.n_rules, ks_loader_agg_fd(&d.loader),
+		                          (uint64_t)d.cfg.files_window_ms * 1000000ull);
+		if (!d.pl.files) {
+			ks_err("out of memory");
+			goto cleanup;
+		}
+	}
+	fd = ks_loader_ringbuf(&d.loader, on_record, on_file_record, &d.pl);
 	if (fd < 0) {
 		ks_err("ring buffer: %s", strerror(errno));
 		goto cleanup;
@@ -326,6 +344,7 @@ cleanup:
 	ks_control_close(d.pl.ctl);
 	ks_loader_close(&d.loader);
 	ks_outputs_close(d.pl.outs);
+	ks_files_free(d.pl.files);
 	ks_recent_free(d.pl.recent);
 	ks_proctable_free(d.pl.procs);
 	ks_users_free(d.pl.users);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "kansoku/host.h"
 #include "kansoku/loader.h" /* before the skeleton: it defines u32/u64 */
 #include "kansoku/log.h"
+#include "kansoku/watch.h"
 #include "kansoku.skel.h"
 
 /* libbpf's warnings (the verifier log among them) are kept so a failed load can show why. */
@@ -67,8 +69,13 @@ static int check_prereqs(char *err, size_t errlen)
 	return 0;
 }
 
-/* The programs of each flavour; the iterator is loaded in both. */
-static void choose_flavour(struct kansoku_bpf *skel, const char *flavour)
+static bool is_file_prog(const char *sec)
+{
+	return !strncmp(sec, "tracepoint", 10);
+}
+
+/* The process programs of one flavour, the iterator, and the file programs when wanted. */
+static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files)
 {
 	struct bpf_program *prog;
 
@@ -78,11 +85,44 @@ static void choose_flavour(struct kansoku_bpf *skel, const char *flavour)
 
 		if (!strncmp(sec, "iter/", 5))
 			continue;
-		bpf_program__set_autoload(prog, !strncmp(sec, flavour, strlen(flavour)));
+		if (is_file_prog(sec))
+			bpf_program__set_autoload(prog, files);
+		else
+			bpf_program__set_autoload(prog, !strncmp(sec, flavour, strlen(flavour)));
 	}
 }
 
-static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, char *err, size_t errlen)
+/* libbpf finds syscall tracepoints in tracefs: mount it where a minimal system has not. */
+static void ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (stat("/sys/kernel/tracing/events", &st) == 0 || stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		ks_warn("tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s", strerror(errno));
+	else
+		ks_info("mounted tracefs on /sys/kernel/tracing (needed for syscall tracepoints)");
+}
+
+static void set_file_config(struct kansoku_bpf *skel, const struct ks_config *cfg, const struct ks_rule *rules,
+                            int n_rules)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < n_rules && i < KS_RULES_MAX; i++)
+		memcpy((void *)&skel->rodata->ks_rules[i], &rules[i], sizeof(rules[i]));
+	skel->rodata->ks_self_tgid = (u32)getpid();
+	skel->rodata->ks_agg_window_ns = (u64)cfg->files_window_ms * 1000000ull;
+	skel->rodata->ks_file_wakeup_bytes = cfg->wakeup_bytes;
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		skel->rodata->ks_host_mntns = (u32)st.st_ino;
+	bpf_map__set_max_entries(skel->maps.ks_rb_file, cfg->ringbuf_file_kb * 1024u);
+}
+
+static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool files, char *err,
+                    size_t errlen)
 {
 	struct kansoku_bpf *skel;
 	int rc;
@@ -92,22 +132,34 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
 		return -1;
 	}
-	choose_flavour(skel, flavour);
+	choose_programs(skel, flavour, files);
+	set_file_config(skel, cfg, l->rules, l->n_rules);
 	skel->rodata->ks_argv_max = cfg->argv_max;
 	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
 	bpf_map__set_max_entries(skel->maps.ks_rb_process, cfg->ringbuf_process_kb * 1024u);
 	libbpf_log_next = 0;
 	rc = kansoku_bpf__load(skel);
 	if (rc) {
-		ks_warn("the kernel refused the %s programs; the end of libbpf's log:", flavour);
+		ks_warn("the kernel refused the %s%s programs; the end of libbpf's log:", flavour,
+		        files ? " + file" : "");
 		show_libbpf_log();
-		snprintf(err, errlen, "loading the %s programs failed: %s (libbpf: %s)", flavour, strerror(-rc),
-		         last_libbpf_error);
+		snprintf(err, errlen, "loading the %s%s programs failed: %s (libbpf: %s)", flavour,
+		         files ? " + file" : "", strerror(-rc), last_libbpf_error);
 		kansoku_bpf__destroy(skel);
 		return -1;
 	}
 	l->skel = skel;
 	l->flavour = flavour;
+	l->files = files;
+	if (files) {
+		u32 k = 0;
+		int fd = bpf_program__fd(skel->progs.ks_fh_file);
+
+		bpf_map__update_elem(skel->maps.ks_file_handlers, &k, sizeof(k), &fd, sizeof(fd), BPF_ANY);
+		k = 1;
+		fd = bpf_program__fd(skel->progs.ks_fh_name);
+		bpf_map__update_elem(skel->maps.ks_file_handlers, &k, sizeof(k), &fd, sizeof(fd), BPF_ANY);
+	}
 	return 0;
 }
 
@@ -120,9 +172,15 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5))
+		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5) || !strcmp(sec, "tracepoint"))
 			continue;
 		link = bpf_program__attach(prog);
+		if (!link && is_file_prog(sec)) {
+			/* a syscall this kernel or architecture does not have (open on arm64, ...) */
+			ks_warn("not attached: %s (%s)", sec, strerror(errno));
+			l->files_missing++;
+			continue;
+		}
 		if (!link) {
 			snprintf(err, errlen, "attaching %s (%s) failed: %s", bpf_program__name(prog), sec,
 			         strerror(errno));
@@ -154,9 +212,19 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-l->nr_cpus));
 		return -1;
 	}
-	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. */
+	if (cfg->files_enabled) {
+		l->n_rules = ks_watch_build(cfg, l->rules, KS_RULES_MAX, err, errlen);
+		if (l->n_rules < 0)
+			return -1;
+		ensure_tracefs();
+	}
+	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. File
+	 * programs need 5.17+ (bpf_loop, bpf_strncmp): where they are refused, process observation goes on
+	 * without them and `kansoku status` says why. */
 	if (cfg->hooks != KS_HOOKS_RAW_TP) {
-		if (try_load(l, cfg, "tp_btf", first, sizeof(first)) == 0)
+		if (cfg->files_enabled && try_load(l, cfg, "tp_btf", true, l->files_error, sizeof(l->files_error)) == 0)
+			goto loaded;
+		if (try_load(l, cfg, "tp_btf", false, first, sizeof(first)) == 0)
 			goto loaded;
 		if (cfg->hooks == KS_HOOKS_TP_BTF) {
 			snprintf(err, errlen, "%s; process.hooks is tp_btf, so no fallback was tried", first);
@@ -164,7 +232,9 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		}
 		ks_warn("%s; falling back to raw_tp", first);
 	}
-	if (try_load(l, cfg, "raw_tp", err, errlen)) {
+	if (cfg->files_enabled && try_load(l, cfg, "raw_tp", true, l->files_error, sizeof(l->files_error)) == 0)
+		goto loaded;
+	if (try_load(l, cfg, "raw_tp", false, err, errlen)) {
 		char lockdown[128] = "";
 		size_t n = strlen(err);
 
@@ -186,7 +256,11 @@ loaded:
 		ks_loader_close(l);
 		return -1;
 	}
-	ks_info("BPF programs loaded and attached (%s hooks)", l->flavour);
+	if (cfg->files_enabled && !l->files)
+		ks_warn("file observation is off: %s", l->files_error);
+	else
+		l->files_error[0] = '\0';
+	ks_info("BPF programs loaded and attached (%s hooks%s)", l->flavour, l->files ? ", file observation" : "");
 	return 0;
 }
 
@@ -241,12 +315,20 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 	return count;
 }
 
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
+                      int (*file_fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	l->rb_process = ring_buffer__new(bpf_map__fd(l->skel->maps.ks_rb_process), fn, ctx, NULL);
 	if (!l->rb_process)
 		return -1;
+	if (l->files && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_file), file_fn, ctx) < 0)
+		return -1;
 	return ring_buffer__epoll_fd(l->rb_process);
+}
+
+int ks_loader_agg_fd(struct ks_loader *l)
+{
+	return l->files ? bpf_map__fd(l->skel->maps.ks_file_agg) : -1;
 }
 
 void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX])

@@ -8,6 +8,7 @@
 
 const struct ks_ocsf_class ks_ocsf_process_activity = {1007, "Process Activity", 1, "System Activity"};
 const struct ks_ocsf_class ks_ocsf_app_lifecycle = {6002, "Application Lifecycle", 6, "Application Activity"};
+const struct ks_ocsf_class ks_ocsf_file_activity = {1001, "File System Activity", 1, "System Activity"};
 
 const char *ks_basename(const char *path)
 {

@@ -231,7 +231,7 @@ static int handle_exit(struct ks_pipeline *pl, const struct ks_exit *x)
 {
 	struct ks_proc *p = ks_proc_lookup(pl->procs, x->hdr.pid);
 
-	if (!p || p->start_ns != x->start_ns) {
+	if (!p || p->start_ns != x->start_ns || p->exited_ns) {
 		/* never seen (e.g. started in the gap before seeding): report what the kernel told us */
 		struct ks_proc stub;
 
@@ -246,7 +246,7 @@ static int handle_exit(struct ks_pipeline *pl, const struct ks_exit *x)
 		return 0;
 	}
 	emit_terminate(pl, p, x);
-	ks_proc_remove(pl->procs, p->pid, p->start_ns);
+	ks_proc_mark_exited(pl->procs, p->pid, p->start_ns, x->hdr.ts_ns);
 	return 0;
 }
 

@@ -9,7 +9,8 @@
 
 struct ks_proctable {
 	struct ks_proc *buckets[NBUCKETS];
-	size_t count;
+	size_t count;  /* entries, exited ones included */
+	size_t exited; /* entries marked exited, awaiting purge */
 	char boot_id[64];
 };
 
@@ -85,7 +86,7 @@ void ks_proctable_free(struct ks_proctable *t)
 
 size_t ks_proctable_count(const struct ks_proctable *t)
 {
-	return t->count;
+	return t->count - t->exited;
 }
 
 static struct ks_proc **slot(struct ks_proctable *t, uint32_t pid)
@@ -124,8 +125,11 @@ struct ks_proc *ks_proc_get(struct ks_proctable *t, uint32_t pid, uint64_t start
 
 	if (p) {
 		*created = p->start_ns != start_ns;
-		if (*created) /* the old process's exit was never seen: reuse the slot */
+		if (*created) { /* a new process holds the pid: the old one's entry goes */
+			if (p->exited_ns)
+				t->exited--;
 			reset(t, p, pid, start_ns);
+		}
 		return p;
 	}
 	p = calloc(1, sizeof(*p));
@@ -256,9 +260,48 @@ bool ks_proc_remove(struct ks_proctable *t, uint32_t pid, uint64_t start_ns)
 	if (!p || p->start_ns != start_ns)
 		return false;
 	*pp = p->hnext;
+	if (p->exited_ns)
+		t->exited--;
 	proc_free(p);
 	t->count--;
 	return true;
+}
+
+bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns, uint64_t ts)
+{
+	struct ks_proc *p = ks_proc_lookup(t, pid);
+
+	if (!p || p->start_ns != start_ns || p->exited_ns)
+		return false;
+	p->exited_ns = ts ? ts : 1;
+	t->exited++;
+	return true;
+}
+
+size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
+{
+	size_t i, n = 0;
+
+	if (!t->exited)
+		return 0;
+	for (i = 0; i < NBUCKETS; i++) {
+		struct ks_proc **pp = &t->buckets[i];
+
+		while (*pp) {
+			struct ks_proc *p = *pp;
+
+			if (p->exited_ns && p->exited_ns < before_ns) {
+				*pp = p->hnext;
+				proc_free(p);
+				t->count--;
+				t->exited--;
+				n++;
+			} else {
+				pp = &p->hnext;
+			}
+		}
+	}
+	return n;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -280,7 +323,8 @@ struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n)
 		struct ks_proc *p;
 
 		for (p = t->buckets[i]; p; p = p->hnext)
-			arr[k++] = p;
+			if (!p->exited_ns)
+				arr[k++] = p;
 	}
 	qsort(arr, k, sizeof(*arr), cmp_pid);
 	*n = k;

@@ -22,6 +22,16 @@ struct ks_output_cfg {
 	int line; /* where the output is declared, for later errors */
 };
 
+#define KS_CFG_RULES_MAX 64 /* before wildcard expansion */
+#define KS_CFG_RULE_PATH 128
+
+struct ks_watch_cfg {
+	char path[KS_CFG_RULE_PATH]; /* absolute, may hold '*' as a whole component */
+	unsigned ops;                /* KS_OPS_* (0 for ignore rules) */
+	bool ignore;
+	int line;
+};
+
 struct ks_config {
 	char source[KS_CFG_PATH_MAX];
 	char state_dir[KS_CFG_PATH_MAX];
@@ -38,9 +48,16 @@ struct ks_config {
 	unsigned poll_ms;      /* reader poll period when wake-ups are batched */
 	struct ks_output_cfg outputs[KS_MAX_OUTPUTS];
 	int n_outputs;
+	bool files_enabled;       /* file access observation */
+	unsigned files_window_ms; /* aggregation window for repeats; 0 = off */
+	unsigned ringbuf_file_kb;
+	struct ks_watch_cfg watch[KS_CFG_RULES_MAX]; /* files.watch then files.ignore */
+	int n_watch;
 };
 
 void ks_config_defaults(struct ks_config *cfg);
+/* The default files.watch set (see config.c for the reasons). */
+void ks_config_default_watch(struct ks_config *cfg);
 /* Parse YAML text; name is used in messages. Returns 0, or -1 with err filled. */
 int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen);
 int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t errlen);

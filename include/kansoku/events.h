@@ -14,6 +14,7 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
+typedef __s32 s32;
 #endif
 
 #define KS_WIRE_VERSION 1
@@ -23,6 +24,7 @@ enum ks_event_kind {
 	KS_EV_FORK = 2, /* a new process (not a thread) */
 	KS_EV_EXIT = 3, /* the last thread of a process exited */
 	KS_EV_SEED = 4, /* a process that was running when the daemon started (task iterator) */
+	KS_EV_FILE = 5, /* a file operation on a watched path (success or failure) */
 	KS_EV_KIND_MAX,
 };
 
@@ -105,5 +107,94 @@ struct ks_exit {
 	u32 exit_code; /* wait(2) status layout: (code << 8) | signal | 0x80 core */
 	u32 _pad;
 };
+
+/* File operations (ks_file.op). */
+enum ks_file_op {
+	KS_FOP_OPEN = 1,
+	KS_FOP_UNLINK,
+	KS_FOP_RMDIR,
+	KS_FOP_RENAME,
+	KS_FOP_LINK,
+	KS_FOP_SYMLINK,
+	KS_FOP_MKDIR,
+	KS_FOP_CHMOD,
+	KS_FOP_CHOWN,
+	KS_FOP_TRUNCATE,
+	KS_FOP_MAX,
+};
+
+/* Operation classes a watch rule selects (bit masks, config `ops`). */
+#define KS_OPS_READ (1u << 0)   /* open for reading only */
+#define KS_OPS_WRITE (1u << 1)  /* open for writing, truncate */
+#define KS_OPS_CREATE (1u << 2) /* open that created the file, mkdir, link, symlink */
+#define KS_OPS_DELETE (1u << 3) /* unlink, rmdir */
+#define KS_OPS_RENAME (1u << 4) /* rename (either path watched) */
+#define KS_OPS_ATTRIB (1u << 5) /* chmod, chown */
+#define KS_OPS_ALL 0x3fu
+
+/* ks_file.fflags */
+#define KS_FF_CREATED (1u << 0)    /* the open created the file */
+#define KS_FF_FROM_FILE (1u << 1)  /* path resolved from the file itself (exact) */
+#define KS_FF_PATH_TRUNC (1u << 2) /* path longer than the resolver's limits */
+#define KS_FF_DELETED (1u << 3)    /* the file was already unlinked */
+#define KS_FF_AGG_HEAD (1u << 4)   /* first of an aggregation window: repeats are counted in the kernel */
+#define KS_FF_NAME_TRUNC (1u << 5) /* the name passed by the process was longer than the buffer */
+#define KS_FF_PATH2_TRUNC (1u << 6)
+#define KS_FF_UNREACHABLE (1u << 7)     /* file on an internal fs (pipe, memfd) */
+#define KS_FF_OTHER_MNTNS (1u << 8)     /* the process is in another mount namespace than the daemon */
+#define KS_FF_NEEDS_NORMALIZE (1u << 9) /* name-based path holds "." or ".." parts: user space normalizes */
+
+#define KS_FILE_PATH_MAX 4096
+
+/* KS_EV_FILE. Tail: path (path_len, NUL included), then for rename/link/symlink the second path. */
+struct ks_file {
+	struct ks_hdr hdr;
+	u64 start_ns; /* the process (with hdr.pid): its identity in the process table */
+	u64 ino;      /* inode, when known (from the file) */
+	u32 dev;      /* st_dev, when known */
+	u32 mode;     /* inode mode, when known */
+	u32 owner_uid, owner_gid;
+	u32 op;         /* enum ks_file_op */
+	s32 ret;        /* the syscall's result: >= 0 success, -errno failure */
+	u32 open_flags; /* open(2) flags; chmod mode; chown uid */
+	u32 arg2;       /* chown gid; renameat2/linkat flags */
+	u32 fflags;     /* KS_FF_* */
+	u32 ops_class;  /* the KS_OPS_* bit this event counts as */
+	u32 uid, euid, loginuid;
+	u32 mntns;        /* mount namespace inode of the process */
+	u64 prev_repeats; /* with KS_FF_AGG_HEAD: repeats of the previous window of the same key */
+	u16 path_len, path2_len, _pad[2];
+	char data[2 * KS_FILE_PATH_MAX + 512];
+};
+
+#define KS_FILE_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_file, data))
+
+/* The kernel's aggregation map: key and value (the daemon reads counts after a window closes). */
+struct ks_agg_key {
+	u32 tgid;
+	u32 ops_class;
+	u64 ino;
+	u32 dev;
+	u32 _pad;
+};
+
+struct ks_agg_val {
+	u64 first_ns; /* start of the window */
+	u64 repeats;  /* accesses after the first, inside the window */
+};
+
+/* Watch rules, set into the programs' read-only data before load. */
+#define KS_RULES_MAX 32
+#define KS_RULE_HEAD 128
+
+struct ks_rule {
+	char head[KS_RULE_HEAD]; /* canonical path prefix (wildcards are expanded by the daemon) */
+	u32 head_len;
+	u32 ops;   /* KS_OPS_* selected (0 for an ignore rule) */
+	u32 flags; /* KS_RULE_* */
+	u32 _pad;
+};
+
+#define KS_RULE_IGNORE (1u << 1) /* matching paths are never reported */
 
 #endif /* KANSOKU_EVENTS_H */

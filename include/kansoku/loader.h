@@ -6,6 +6,7 @@
 #ifndef KANSOKU_LOADER_H
 #define KANSOKU_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,7 @@ struct kansoku_bpf;
 struct ring_buffer;
 struct bpf_link;
 
-#define KS_MAX_HOOKS 8
+#define KS_MAX_HOOKS 48
 
 struct ks_hook_info {
 	char program[48];
@@ -29,8 +30,13 @@ struct ks_loader {
 	struct ks_hook_info hooks[KS_MAX_HOOKS];
 	struct bpf_link *links[KS_MAX_HOOKS];
 	int n_hooks;
-	struct ring_buffer *rb_process;
+	struct ring_buffer *rb_process; /* also polls the file ring buffer */
 	int nr_cpus;
+	bool files;            /* file programs loaded */
+	int files_missing;     /* file tracepoints this kernel does not have */
+	char files_error[512]; /* why file observation is off */
+	struct ks_rule rules[KS_RULES_MAX];
+	int n_rules;
 };
 
 /* Checks the prerequisites and loads and attaches everything. Returns 0, or -1 with err saying what is
@@ -38,7 +44,10 @@ struct ks_loader {
 int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, size_t errlen);
 /* Runs the task iterator once and passes each seed record to fn. Returns records seen, or -1. */
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
+                      int (*file_fn)(void *ctx, void *data, size_t size), void *ctx);
+/* The kernel's aggregation map (struct ks_agg_key -> struct ks_agg_val), -1 without file observation. */
+int ks_loader_agg_fd(struct ks_loader *l);
 /* Kernel-side drops per event kind, summed over CPUs. */
 void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX]);
 void ks_loader_close(struct ks_loader *l);

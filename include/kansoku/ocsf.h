@@ -24,6 +24,9 @@ struct ks_ocsf_class {
 
 extern const struct ks_ocsf_class ks_ocsf_process_activity;
 extern const struct ks_ocsf_class ks_ocsf_app_lifecycle;
+extern const struct ks_ocsf_class ks_ocsf_file_activity;
+
+#define KS_OCSF_FILE_ACTIVITY 1001
 
 /* Opens the event object and writes class, activity, time, metadata and device. Close with ks_jw_obj_end. */
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,

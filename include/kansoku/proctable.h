@@ -25,8 +25,9 @@ struct ks_proc {
 	uint32_t flags; /* KS_F_* of the current image */
 	uint32_t argv_total;
 	uint64_t cgroup_id;
-	uint64_t exec_ns; /* boot ns of the last exec; 0 if only forked or seeded */
-	bool seeded;      /* running before the daemon started */
+	uint64_t exec_ns;   /* boot ns of the last exec; 0 if only forked or seeded */
+	bool seeded;        /* running before the daemon started */
+	uint64_t exited_ns; /* boot ns of its exit; kept a little while for events still in flight */
 	char comm[KS_COMM_LEN];
 	char tty[KS_TTY_LEN];
 	char *exe;  /* canonical executable path */
@@ -70,7 +71,12 @@ struct ks_proc *ks_proc_parent(struct ks_proctable *t, const struct ks_proc *p);
 size_t ks_proc_lineage(struct ks_proctable *t, const struct ks_proc *p, const struct ks_proc **out, size_t max);
 /* Remove (pid, start_ns). Returns false if no such process (unknown pid or a newer one holds it). */
 bool ks_proc_remove(struct ks_proctable *t, uint32_t pid, uint64_t start_ns);
-/* All entries sorted by pid; caller frees the array. */
+/* Mark (pid, start_ns) exited at ts: lookups still find it until ks_proctable_purge removes it, so
+ * events that were in flight when it exited (another ring buffer) still name their process. */
+bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns, uint64_t ts);
+/* Remove processes that exited before `before_ns`. Returns how many. */
+size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns);
+/* Live entries (not exited) sorted by pid; caller frees the array. */
 struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n);
 
 void ks_proc_make_id(const char *boot_id, uint32_t pid, uint64_t start_ns, char out[KS_PROC_ID_LEN]);

@@ -19,6 +19,10 @@ ringbuf:
   poll_ms: 20
 process:
   hooks: $h
+files:
+  aggregate_window_ms: 500
+  watch:
+    - /tmp/kw
 outputs:
   - type: file
     path: $ev
@@ -38,7 +42,11 @@ CFG
 	fi
 	/bin/true "kmatrix-$h"
 	sh -c 'exit 7'
-	sleep 1
+	mkdir -p /tmp/kw
+	echo data >/tmp/kw/file-$h
+	cat /tmp/kw/file-$h >/dev/null
+	cat /tmp/kw/missing-$h 2>/dev/null
+	sleep 1.5
 	st=$(/kansoku --socket /run/ctl.sock status --json)
 	kill -TERM $pid
 	wait $pid
@@ -49,6 +57,9 @@ CFG
 	grep -F "\"args\":[\"/bin/true\",\"kmatrix-$h\"]" $ev | grep -q '"path":"/bin/busybox"' || why="$why no-launch-with-path"
 	grep -q '"activity_name":"Terminate".*"exit_code":7,' $ev || why="$why no-exit-code-7"
 	grep -q '"activity_name":"Stop"' $ev || why="$why no-stop-event"
+	grep '"class_uid":1001' $ev | grep '"activity_name":"Create"' | grep -q "\"path\":\"/tmp/kw/file-$h\"" || why="$why no-file-create"
+	grep '"class_uid":1001' $ev | grep '"status_detail":"ENOENT"' | grep -q "missing-$h" || why="$why no-file-enoent"
+	echo "$st" | grep -qE '"enabled": ?true' || why="$why files-off"
 	[ $rc = 0 ] || why="$why daemon-exit-$rc"
 	if [ -n "$why" ]; then
 		echo "RESULT $h FAIL$why"

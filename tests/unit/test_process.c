@@ -211,6 +211,10 @@ static void test_terminate_with_signal_and_unknown_pid(void **state)
 	assert_true(json_object_get_boolean(get(ev, "unmapped.signal.core_dumped")));
 	assert_string_equal(gets_(ev, "process.file.path"), "/usr/bin/sleep");
 	json_object_put(ev);
+	/* kept, marked exited, for events still in flight; gone after the purge */
+	assert_non_null(ks_proc_lookup(f->pl.procs, 300));
+	assert_true(ks_proc_lookup(f->pl.procs, 300)->exited_ns != 0);
+	assert_int_equal(ks_proctable_purge(f->pl.procs, UINT64_MAX), 1);
 	assert_null(ks_proc_lookup(f->pl.procs, 300));
 
 	/* the same exit again, and one of a pid never seen: reported, counted, not fatal */

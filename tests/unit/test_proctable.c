@@ -142,6 +142,35 @@ static void test_fork_inherits_then_exec_replaces(void **state)
 	ks_proctable_free(t);
 }
 
+static void test_exited_kept_until_purged(void **state)
+{
+	struct ks_proctable *t = ks_proctable_new("b");
+	struct ks_proc **all;
+	size_t n;
+
+	(void)state;
+	exec_(t, 5, 50, 1, 0, "/bin/a", NULL, 0);
+	exec_(t, 6, 60, 1, 0, "/bin/b", NULL, 0);
+	assert_true(ks_proc_mark_exited(t, 5, 50, 1000));
+	assert_false(ks_proc_mark_exited(t, 5, 50, 1001)); /* once */
+	assert_false(ks_proc_mark_exited(t, 6, 61, 1000)); /* not that process */
+	assert_non_null(ks_proc_lookup(t, 5));             /* still findable */
+	assert_int_equal(ks_proctable_count(t), 1);        /* but not counted as running */
+	all = ks_proctable_snapshot(t, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0]->pid, 6);
+	free(all);
+	assert_int_equal(ks_proctable_purge(t, 1000), 0); /* exited at 1000: not before 1000 */
+	assert_int_equal(ks_proctable_purge(t, 1001), 1);
+	assert_null(ks_proc_lookup(t, 5));
+	/* pid reuse of an exited entry */
+	assert_true(ks_proc_mark_exited(t, 6, 60, 2000));
+	exec_(t, 6, 70, 1, 0, "/bin/c", NULL, 0);
+	assert_int_equal(ks_proctable_count(t), 1);
+	assert_int_equal(ks_proctable_purge(t, UINT64_MAX), 0);
+	ks_proctable_free(t);
+}
+
 static void test_snapshot_sorted_and_many(void **state)
 {
 	struct ks_proctable *t = ks_proctable_new("b");
@@ -181,6 +210,7 @@ int main(void)
 	    cmocka_unit_test(test_stable_ids),
 	    cmocka_unit_test(test_exit_of_unknown_pid),
 	    cmocka_unit_test(test_fork_inherits_then_exec_replaces),
+	    cmocka_unit_test(test_exited_kept_until_purged),
 	    cmocka_unit_test(test_snapshot_sorted_and_many),
 	    cmocka_unit_test(test_cmdline_truncates_safely),
 	};

@@ -326,9 +326,60 @@ static void show_event(const char *line)
 	json_object_put(e);
 }
 
+/* Does the event touch a path under prefix (file or rename target)? */
+static bool under(struct json_object *e, const char *prefix)
+{
+	static const char *const keys[] = {"file", "file_result"};
+	size_t i, n = strlen(prefix);
+
+	if (!prefix[0])
+		return true;
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	for (i = 0; i < 2; i++) {
+		struct json_object *f;
+		const char *p;
+
+		if (!json_object_object_get_ex(e, keys[i], &f))
+			continue;
+		p = jstr(f, "path", "");
+		if (!strncmp(p, prefix, n) && (p[n] == '/' || p[n] == '\0' || prefix[n - 1] == '/'))
+			return true;
+	}
+	return false;
+}
+
+static void show_file_event(struct json_object *e)
+{
+	struct json_object *f = NULL, *r = NULL, *actor = NULL, *proc = NULL, *user = NULL;
+	char when[32] = "", path[1024];
+	time_t t = (time_t)(jint(e, "time") / 1000);
+	struct tm tm;
+	size_t i;
+
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	json_object_object_get_ex(e, "file", &f);
+	json_object_object_get_ex(e, "file_result", &r);
+	json_object_object_get_ex(e, "actor", &actor);
+	if (actor) {
+		json_object_object_get_ex(actor, "process", &proc);
+		json_object_object_get_ex(actor, "user", &user);
+	}
+	snprintf(path, sizeof(path), "%s%s%s", jstr(f, "path", ""), r ? " -> " : "", r ? jstr(r, "path", "") : "");
+	for (i = 0; path[i]; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			path[i] = '?';
+	printf("%-8s %-12s %-7s %-8s %6lld %7lld %-16s %s\n", when, jstr(e, "activity_name", "?"),
+	       jint(e, "status_id") == 2 ? jstr(e, "status_detail", "FAIL") : "ok",
+	       jstr(user, "name", jstr(user, "uid", "?")), (long long)jint(e, "count"), (long long)jint(proc, "pid"),
+	       jstr(proc, "name", ""), path);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
-	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL;
+	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL;
 	bool tree = false, follow = false;
 	struct json_object *req, *reply = NULL, *data;
 	struct reader r = {0};
@@ -349,6 +400,8 @@ int main(int argc, char **argv)
 			follow = true;
 		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
 			type = argv[++i];
+		} else if (!strcmp(argv[i], "--path") && i + 1 < argc) {
+			path_prefix = argv[++i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -364,12 +417,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events")) {
+	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files")) {
 		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if ((tree && strcmp(cmd, "ps")) || ((follow || type) && strcmp(cmd, "events"))) {
+	if ((tree && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
+	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files")) || (path_prefix && strcmp(cmd, "files"))) {
 		fprintf(stderr, "kansoku: option not valid for '%s'\n", cmd);
 		return 2;
 	}
@@ -378,7 +432,12 @@ int main(int argc, char **argv)
 	if (r.fd < 0)
 		return 1;
 	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (!strcmp(cmd, "files")) { /* file accesses are the file class of the event stream */
+		json_object_object_add(req, "cmd", json_object_new_string("events"));
+		type = "file";
+	} else {
+		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	}
 	if (type)
 		json_object_object_add(req, "type", json_object_new_string(type));
 	if (follow)
@@ -399,6 +458,25 @@ int main(int argc, char **argv)
 	reply = parse_reply(line);
 	if (!reply || !(data = check_reply(reply)))
 		goto out;
+	if (!strcmp(cmd, "files")) {
+		if (!opt_json)
+			printf("%-8s %-12s %-7s %-8s %6s %7s %-16s %s\n", "TIME", "ACTIVITY", "RESULT", "USER", "COUNT",
+			       "PID", "PROCESS", "PATH");
+		while ((line = next_line(&r, &len))) {
+			struct json_object *e = json_tokener_parse(line);
+
+			if (e && under(e, path_prefix ? path_prefix : "")) {
+				if (opt_json)
+					printf("%s\n", line);
+				else
+					show_file_event(e);
+				fflush(stdout);
+			}
+			json_object_put(e);
+		}
+		rc = 0;
+		goto out;
+	}
 	if (!strcmp(cmd, "events")) {
 		while ((line = next_line(&r, &len))) {
 			if (opt_json) {

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File access: one syscall-exit tracepoint per operation, where the result (and for a successful open,
+ * the file) exists. The decision is made here, early and cheaply:
+ *   1. a successful open (or an fd operation) looks up a verdict cached per dentry: an unwatched file
+ *      costs an fd lookup and one map lookup, no path walk;
+ *   2. on a miss the canonical path is resolved from the file and matched against the watch rules;
+ *   3. repeats of the same access by the same process inside a window are counted in a map, not sent.
+ * Operations without a file (failures, unlink, rename, ...) are matched on dirfd/cwd plus the name.
+ * Arguments come from the task's saved user registers (bpf_task_pt_regs), so one exit hook suffices.
+ *
+ * Each syscall's program is thin: it notes the arguments in a per-CPU request and tail-calls one of two
+ * shared handlers (an open file, or a name). The heavy code is then verified twice, not once per syscall:
+ * inlined into 25 programs it took seconds to load.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "kansoku/events.h"
+#include "maps.bpf.h"
+#include "task.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AT_FDCWD -100
+#define AT_REMOVEDIR 0x200
+#define O_ACCMODE 3
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define FMODE_CREATED 0x100000
+#define KS_NAME_BUF 4096
+
+const volatile struct ks_rule ks_rules[KS_RULES_MAX] = {};
+const volatile u32 ks_self_tgid = 0;
+const volatile u64 ks_agg_window_ns = 5000000000ull; /* 0: no aggregation */
+const volatile u64 ks_verdict_ttl_ns = 10000000000ull;
+const volatile u32 ks_host_mntns = 0;
+const volatile u64 ks_file_wakeup_bytes = 0;
+
+/* Bumped on every successful rename: cached verdicts of moved files and directories go stale. */
+u64 ks_verdict_gen = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} ks_rb_file SEC(".maps");
+
+struct verdict_key {
+	u64 dentry;
+	u64 ino;
+};
+
+struct verdict_val {
+	u64 gen;
+	u64 ts;
+	u32 ops; /* KS_OPS_* watched for this file; 0: not watched */
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct verdict_key);
+	__type(value, struct verdict_val);
+} ks_verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ks_agg_key);
+	__type(value, struct ks_agg_val);
+} ks_file_agg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct ks_file);
+} ks_file_scratch SEC(".maps");
+
+/* Is c the end of a path component? */
+static __always_inline int ks_comp_end(char c)
+{
+	return c == '/' || c == '\0';
+}
+
+/*
+ * The KS_OPS_* mask the rules give to path p (NUL-terminated, in a map value). The most specific matching
+ * rule wins (longest prefix); an ignore rule gives 0. bpf_strncmp needs each rule string at a constant
+ * address, hence the unrolled loop; there is no inner loop (wildcards are expanded by the daemon), so the
+ * whole match verifies as straight-line code.
+ */
+static __always_inline u32 ks_match(const char *p)
+{
+	u32 best_len = 0, best_ops = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < KS_RULES_MAX; i++) {
+		u32 hl = ks_rules[i].head_len;
+
+		if (hl == 0 || hl >= KS_RULE_HEAD)
+			continue;
+		if (bpf_strncmp(p, hl, (const char *)ks_rules[i].head))
+			continue;
+		/* a whole component must match: "/etc" covers "/etc/x", not "/etcetera" */
+		if (ks_rules[i].head[hl - 1] != '/' && !ks_comp_end(p[hl & (KS_RULE_HEAD - 1)]))
+			continue;
+		if (hl > best_len) {
+			best_len = hl;
+			best_ops = (ks_rules[i].flags & KS_RULE_IGNORE) ? 0 : ks_rules[i].ops;
+		}
+	}
+	return best_ops;
+}
+
+static __always_inline struct file *ks_fd_file(struct task_struct *task, int fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline u64 ks_rb_file_flags(void)
+{
+	if (!ks_file_wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&ks_rb_file, BPF_RB_AVAIL_DATA) >= ks_file_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+											  : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void ks_file_fill_inode(struct ks_file *e, struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	e->owner_uid = BPF_CORE_READ(inode, i_uid.val);
+	e->owner_gid = BPF_CORE_READ(inode, i_gid.val);
+}
+
+/* Resolve f's path into data[off]; returns bytes written (NUL included). */
+static __always_inline u32 ks_file_path(struct ks_file *e, u32 off, const struct path *path, u32 trunc_flag)
+{
+	u32 key = 0;
+	struct ks_pathbuf *pb = bpf_map_lookup_elem(&ks_path_scratch, &key);
+	struct ks_path_result res = {};
+	long n;
+
+	if (!pb)
+		return 0;
+	ks_resolve_path(path, pb, &res);
+	if (res.status == KS_PATH_TRUNCATED)
+		e->fflags |= trunc_flag;
+	else if (res.status == KS_PATH_UNREACHABLE)
+		e->fflags |= KS_FF_UNREACHABLE;
+	if (res.deleted)
+		e->fflags |= KS_FF_DELETED;
+	off = ks_clamp(off, sizeof(e->data) - KS_FILE_PATH_MAX);
+	n = bpf_probe_read_kernel_str(&e->data[off], KS_FILE_PATH_MAX, &pb->buf[res.start & (KS_PATH_MAX - 1)]);
+	return n > 0 ? (u32)n : 0;
+}
+
+struct ks_scan {
+	struct ks_file *e;
+	u32 at, end, found;
+};
+
+static long ks_scan_dot(u32 i, void *arg)
+{
+	struct ks_scan *sc = arg;
+	u32 at = sc->at + i;
+
+	if (at + 1 >= sc->end)
+		return 1;
+	at = ks_clamp(at, sizeof(sc->e->data) - 2);
+	if (sc->e->data[at] == '/' && sc->e->data[at + 1] == '.') {
+		sc->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * dirfd/cwd + name, at data[off]: the base directory resolved in the kernel, then '/', then the name as the
+ * process gave it. Returns bytes written (NUL included). Sets KS_FF_NEEDS_NORMALIZE when the name holds
+ * "." or ".." parts, which only user space can fold (and filter) correctly.
+ */
+static __always_inline u32 ks_name_path(struct ks_file *e, u32 off, struct task_struct *task, int dfd,
+					const char *uname, u32 trunc_flag)
+{
+	u32 start = ks_clamp(off, sizeof(e->data) - KS_FILE_PATH_MAX), n = 0;
+	char first = 0;
+	long r;
+
+	bpf_probe_read_user(&first, 1, uname);
+	if (first != '/') {
+		const struct path *base = NULL;
+
+		if (dfd == AT_FDCWD) {
+			base = &BPF_CORE_READ(task, fs)->pwd;
+		} else {
+			struct file *df = ks_fd_file(task, dfd);
+
+			if (df)
+				base = &df->f_path;
+		}
+		if (base) {
+			n = ks_file_path(e, start, base, trunc_flag);
+			if (n > 0)
+				n--; /* drop the NUL: the name follows */
+			n = ks_clamp(n, KS_FILE_PATH_MAX - 1);
+			if (n > 1) { /* "/" needs no extra separator */
+				e->data[ks_clamp(start + n, sizeof(e->data) - 1)] = '/';
+				n++;
+			}
+		}
+		e->fflags |= KS_FF_NEEDS_NORMALIZE * (first == '.');
+	}
+	off = ks_clamp(start + n, sizeof(e->data) - KS_FILE_PATH_MAX);
+	r = bpf_probe_read_user_str(&e->data[off], KS_FILE_PATH_MAX, uname);
+	if (r <= 0) {
+		e->data[off] = '\0';
+		r = 1;
+	} else if (r == KS_FILE_PATH_MAX) {
+		e->fflags |= KS_FF_NAME_TRUNC;
+	}
+	/* "/." anywhere in the name ("/./", "/../", a trailing "/..") also needs folding. bpf_loop (5.17+)
+	 * verifies the scan once instead of once per way out of it (a plain loop blew the 1M budget). */
+	{
+		struct ks_scan sc = {.e = e, .at = off, .end = off + (u32)r};
+
+		bpf_loop(KS_FILE_PATH_MAX, ks_scan_dot, &sc, 0);
+		if (sc.found)
+			e->fflags |= KS_FF_NEEDS_NORMALIZE;
+	}
+	return ks_clamp(start + n + (u32)r, sizeof(e->data)) - start;
+}
+
+static __always_inline struct ks_file *ks_file_begin(struct task_struct *task, u32 op, long ret)
+{
+	u32 key = 0;
+	struct ks_file *e = bpf_map_lookup_elem(&ks_file_scratch, &key);
+	const struct cred *cred;
+
+	if (!e)
+		return NULL;
+	e->hdr.kind = KS_EV_FILE;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.pid = BPF_CORE_READ(task, tgid);
+	e->hdr.tid = BPF_CORE_READ(task, pid);
+	e->hdr.cgroup_id = ks_task_cgroup_id(task);
+	e->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
+	e->ino = 0;
+	e->dev = e->mode = e->owner_uid = e->owner_gid = 0;
+	e->op = op;
+	e->ret = (s32)ret;
+	e->open_flags = e->arg2 = 0;
+	e->fflags = 0;
+	e->ops_class = 0;
+	cred = BPF_CORE_READ(task, real_cred);
+	e->uid = BPF_CORE_READ(cred, uid.val);
+	e->euid = BPF_CORE_READ(cred, euid.val);
+	e->loginuid = ks_task_loginuid(task);
+	e->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	if (ks_host_mntns && e->mntns != ks_host_mntns)
+		e->fflags |= KS_FF_OTHER_MNTNS;
+	e->prev_repeats = 0;
+	e->path_len = e->path2_len = 0;
+	return e;
+}
+
+static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
+{
+	u32 size = KS_FILE_FIXED_SIZE + ks_clamp(tail, sizeof(e->data));
+
+	e->hdr.size = size;
+	if (bpf_ringbuf_output(&ks_rb_file, e, size, ks_rb_file_flags()))
+		ks_count_drop(KS_EV_FILE);
+}
+
+/* The first access of a window is sent; repeats inside the window only bump a counter. */
+static __always_inline int ks_aggregate(struct ks_file *e)
+{
+	struct ks_agg_key k = {.tgid = e->hdr.pid, .ops_class = e->ops_class, .ino = e->ino, .dev = e->dev};
+	struct ks_agg_val *v, nv = {};
+
+	if (!ks_agg_window_ns || !e->ino || e->ret < 0)
+		return 0;
+	v = bpf_map_lookup_elem(&ks_file_agg, &k);
+	if (v && e->hdr.ts_ns - v->first_ns < ks_agg_window_ns) {
+		__sync_fetch_and_add(&v->repeats, 1);
+		return 1;
+	}
+	if (v)
+		e->prev_repeats = v->repeats;
+	nv.first_ns = e->hdr.ts_ns;
+	bpf_map_update_elem(&ks_file_agg, &k, &nv, BPF_ANY);
+	e->fflags |= KS_FF_AGG_HEAD;
+	return 0;
+}
+
+
+/* What a syscall's thin program hands to the shared handlers. */
+struct ks_freq {
+	long ret;
+	u32 op, flags, arg2, klass;
+	int fd, dfd, dfd2, _pad;
+	u64 name, name2; /* user pointers */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct ks_freq);
+} ks_file_req SEC(".maps");
+
+#define KS_H_FILE 0
+#define KS_H_NAME 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, u32);
+	__type(value, u32);
+} ks_file_handlers SEC(".maps");
+
+struct ks_sys_exit {
+	struct trace_entry ent;
+	int nr;
+	long ret;
+};
+
+static __always_inline u32 ks_open_class(u32 flags, u32 fmode)
+{
+	if (fmode & FMODE_CREATED)
+		return KS_OPS_CREATE;
+	if ((flags & O_ACCMODE) != 0 || (flags & O_TRUNC))
+		return KS_OPS_WRITE;
+	return KS_OPS_READ;
+}
+
+/* Handler: an operation on an open file (successful open, fchmod, fchown, ftruncate). */
+SEC("tracepoint")
+int ks_fh_file(struct ks_sys_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct verdict_key vk = {};
+	struct verdict_val *vv, nvv = {};
+	struct ks_freq *rq;
+	struct ks_file *e;
+	struct dentry *dentry;
+	struct file *f;
+	u64 now = bpf_ktime_get_boot_ns();
+	u32 key = 0, ops, n, klass, fmode;
+	bool fresh;
+
+	rq = bpf_map_lookup_elem(&ks_file_req, &key);
+	if (!rq)
+		return 0;
+	f = ks_fd_file(task, rq->fd);
+	if (!f)
+		return 0;
+	fmode = BPF_CORE_READ(f, f_mode);
+	klass = rq->op == KS_FOP_OPEN ? ks_open_class(rq->flags, fmode) : rq->klass;
+	dentry = BPF_CORE_READ(f, f_path.dentry);
+	vk.dentry = (u64)dentry;
+	vk.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+	vv = bpf_map_lookup_elem(&ks_verdicts, &vk);
+	fresh = vv && vv->gen == ks_verdict_gen && now - vv->ts < ks_verdict_ttl_ns;
+	if (fresh && !(vv->ops & klass))
+		return 0; /* the common case: not watched, decided without a path walk */
+	e = ks_file_begin(task, rq->op, rq->ret);
+	if (!e)
+		return 0;
+	e->ops_class = klass;
+	e->open_flags = rq->flags;
+	e->arg2 = rq->arg2;
+	e->fflags |= KS_FF_FROM_FILE;
+	if (rq->op == KS_FOP_OPEN && (fmode & FMODE_CREATED))
+		e->fflags |= KS_FF_CREATED;
+	n = ks_file_path(e, 0, &f->f_path, KS_FF_PATH_TRUNC);
+	e->path_len = n;
+	if (fresh) {
+		ops = vv->ops;
+	} else {
+		ops = ks_match(e->data);
+		nvv.gen = ks_verdict_gen;
+		nvv.ts = now;
+		nvv.ops = ops;
+		bpf_map_update_elem(&ks_verdicts, &vk, &nvv, BPF_ANY);
+	}
+	if (!(ops & klass))
+		return 0;
+	ks_file_fill_inode(e, f);
+	if (ks_aggregate(e))
+		return 0;
+	ks_file_submit(e, n);
+	return 0;
+}
+
+/* Handler: an operation named by dirfd + path (failures, unlink, rename, mkdir, chmod, ...). */
+SEC("tracepoint")
+int ks_fh_name(struct ks_sys_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_freq *rq;
+	struct ks_file *e;
+	u32 key = 0, n, n2 = 0, ops;
+
+	rq = bpf_map_lookup_elem(&ks_file_req, &key);
+	if (!rq)
+		return 0;
+	/* a rename moves whole subtrees: every cached verdict may now be wrong */
+	if (rq->op == KS_FOP_RENAME && rq->ret == 0)
+		__sync_fetch_and_add(&ks_verdict_gen, 1);
+	e = ks_file_begin(task, rq->op, rq->ret);
+	if (!e)
+		return 0;
+	e->ops_class = rq->klass;
+	e->open_flags = rq->flags;
+	e->arg2 = rq->arg2;
+	if (rq->op == KS_FOP_SYMLINK) {
+		/* the first string is the link's target text, not a path to resolve */
+		long r = bpf_probe_read_user_str(e->data, KS_FILE_PATH_MAX, (const char *)rq->name);
+
+		n = r > 0 ? (u32)r : 0;
+	} else {
+		n = ks_name_path(e, 0, task, rq->dfd, (const char *)rq->name, KS_FF_PATH_TRUNC);
+	}
+	n = ks_clamp(n, KS_FILE_PATH_MAX);
+	e->path_len = n;
+	if (rq->name2) {
+		n2 = ks_name_path(e, n, task, rq->dfd2, (const char *)rq->name2, KS_FF_PATH2_TRUNC);
+		n2 = ks_clamp(n2, KS_FILE_PATH_MAX + 256);
+		e->path2_len = n2;
+	}
+	if (!(e->fflags & KS_FF_NEEDS_NORMALIZE)) {
+		ops = rq->op == KS_FOP_SYMLINK ? 0 : ks_match(e->data);
+		if (rq->name2)
+			ops |= ks_match(&e->data[ks_clamp(n, KS_FILE_PATH_MAX)]);
+		if (!(ops & e->ops_class))
+			return 0;
+	}
+	ks_file_submit(e, n + n2);
+	return 0;
+}
+
+#define ARG(regs, r) ((long)BPF_CORE_READ(regs, r))
+
+/* Fill the request common to every syscall; NULL when the event is the daemon's own. */
+static __always_inline struct ks_freq *ks_req(struct ks_sys_exit *ctx, u32 op, u32 klass, struct pt_regs **regs)
+{
+	u32 key = 0;
+	struct ks_freq *rq;
+
+	if ((u32)(bpf_get_current_pid_tgid() >> 32) == ks_self_tgid)
+		return NULL;
+	rq = bpf_map_lookup_elem(&ks_file_req, &key);
+	if (!rq)
+		return NULL;
+	*regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	rq->ret = ctx->ret;
+	rq->op = op;
+	rq->klass = klass;
+	rq->flags = rq->arg2 = 0;
+	rq->fd = -1;
+	rq->dfd = rq->dfd2 = AT_FDCWD;
+	rq->name = rq->name2 = 0;
+	return rq;
+}
+
+static __always_inline int ks_open_dispatch(struct ks_sys_exit *ctx, struct ks_freq *rq)
+{
+	if (rq->ret >= 0) {
+		rq->fd = (int)rq->ret;
+		bpf_tail_call(ctx, &ks_file_handlers, KS_H_FILE);
+	} else {
+		rq->klass = ks_open_class(rq->flags, 0) | ((rq->flags & O_CREAT) ? KS_OPS_CREATE : 0);
+		bpf_tail_call(ctx, &ks_file_handlers, KS_H_NAME);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int ks_exit_openat(struct ks_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	struct ks_freq *rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
+
+	if (!rq)
+		return 0;
+	rq->dfd = (int)ARG(regs, di);
+	rq->name = ARG(regs, si);
+	rq->flags = (u32)ARG(regs, dx);
+	return ks_open_dispatch(ctx, rq);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int ks_exit_open(struct ks_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	struct ks_freq *rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
+
+	if (!rq)
+		return 0;
+	rq->name = ARG(regs, di);
+	rq->flags = (u32)ARG(regs, si);
+	return ks_open_dispatch(ctx, rq);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int ks_exit_creat(struct ks_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	struct ks_freq *rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
+
+	if (!rq)
+		return 0;
+	rq->name = ARG(regs, di);
+	rq->flags = O_CREAT | O_WRONLY | O_TRUNC;
+	return ks_open_dispatch(ctx, rq);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int ks_exit_openat2(struct ks_sys_exit *ctx)
+{
+	struct open_how how = {};
+	struct pt_regs *regs;
+	struct ks_freq *rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
+
+	if (!rq)
+		return 0;
+	bpf_probe_read_user(&how, sizeof(how), (void *)ARG(regs, dx));
+	rq->dfd = (int)ARG(regs, di);
+	rq->name = ARG(regs, si);
+	rq->flags = (u32)how.flags;
+	return ks_open_dispatch(ctx, rq);
+}
+
+/* name-based: dfd, name, dfd2, name2, flags/mode/uid, gid/flags */
+#define NAME_OP(tp, op, klass, dfd_e, name_e, dfd2_e, name2_e, a1, a2)                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                                                               \
+	int ks_exit_##tp(struct ks_sys_exit *ctx)                                                              \
+	{                                                                                                      \
+		struct pt_regs *regs;                                                                          \
+		struct ks_freq *rq = ks_req(ctx, op, klass, &regs);                                            \
+                                                                                                               \
+		if (!rq)                                                                                       \
+			return 0;                                                                              \
+		rq->dfd = dfd_e;                                                                               \
+		rq->name = name_e;                                                                             \
+		rq->dfd2 = dfd2_e;                                                                             \
+		rq->name2 = name2_e;                                                                           \
+		rq->flags = a1;                                                                                \
+		rq->arg2 = a2;                                                                                 \
+		bpf_tail_call(ctx, &ks_file_handlers, KS_H_NAME);                                              \
+		return 0;                                                                                      \
+	}
+
+/* fd-based: the file comes from the first argument */
+#define FD_OP(tp, op, klass, a1, a2)                                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                                                               \
+	int ks_exit_##tp(struct ks_sys_exit *ctx)                                                              \
+	{                                                                                                      \
+		struct pt_regs *regs;                                                                          \
+		struct ks_freq *rq = ks_req(ctx, op, klass, &regs);                                            \
+                                                                                                               \
+		if (!rq)                                                                                       \
+			return 0;                                                                              \
+		rq->fd = (int)ARG(regs, di);                                                                   \
+		rq->flags = a1;                                                                                \
+		rq->arg2 = a2;                                                                                 \
+		bpf_tail_call(ctx, &ks_file_handlers, KS_H_FILE);                                              \
+		return 0;                                                                                      \
+	}
+
+#define S(r) ((u64)ARG(regs, r))
+#define I(r) ((int)ARG(regs, r))
+#define U(r) ((u32)ARG(regs, r))
+
+NAME_OP(unlink, KS_FOP_UNLINK, KS_OPS_DELETE, AT_FDCWD, S(di), AT_FDCWD, 0, 0, 0)
+
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int ks_exit_unlinkat(struct ks_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	struct ks_freq *rq = ks_req(ctx, KS_FOP_UNLINK, KS_OPS_DELETE, &regs);
+
+	if (!rq)
+		return 0;
+	if (U(dx) & AT_REMOVEDIR)
+		rq->op = KS_FOP_RMDIR;
+	rq->dfd = I(di);
+	rq->name = S(si);
+	bpf_tail_call(ctx, &ks_file_handlers, KS_H_NAME);
+	return 0;
+}
+
+NAME_OP(rmdir, KS_FOP_RMDIR, KS_OPS_DELETE, AT_FDCWD, S(di), AT_FDCWD, 0, 0, 0)
+NAME_OP(rename, KS_FOP_RENAME, KS_OPS_RENAME, AT_FDCWD, S(di), AT_FDCWD, S(si), 0, 0)
+NAME_OP(renameat, KS_FOP_RENAME, KS_OPS_RENAME, I(di), S(si), I(dx), S(r10), 0, 0)
+NAME_OP(renameat2, KS_FOP_RENAME, KS_OPS_RENAME, I(di), S(si), I(dx), S(r10), 0, U(r8))
+NAME_OP(link, KS_FOP_LINK, KS_OPS_CREATE, AT_FDCWD, S(di), AT_FDCWD, S(si), 0, 0)
+NAME_OP(linkat, KS_FOP_LINK, KS_OPS_CREATE, I(di), S(si), I(dx), S(r10), 0, U(r8))
+NAME_OP(symlink, KS_FOP_SYMLINK, KS_OPS_CREATE, AT_FDCWD, S(di), AT_FDCWD, S(si), 0, 0)
+NAME_OP(symlinkat, KS_FOP_SYMLINK, KS_OPS_CREATE, AT_FDCWD, S(di), I(si), S(dx), 0, 0)
+NAME_OP(mkdir, KS_FOP_MKDIR, KS_OPS_CREATE, AT_FDCWD, S(di), AT_FDCWD, 0, U(si), 0)
+NAME_OP(mkdirat, KS_FOP_MKDIR, KS_OPS_CREATE, I(di), S(si), AT_FDCWD, 0, U(dx), 0)
+NAME_OP(chmod, KS_FOP_CHMOD, KS_OPS_ATTRIB, AT_FDCWD, S(di), AT_FDCWD, 0, U(si), 0)
+NAME_OP(fchmodat, KS_FOP_CHMOD, KS_OPS_ATTRIB, I(di), S(si), AT_FDCWD, 0, U(dx), 0)
+NAME_OP(chown, KS_FOP_CHOWN, KS_OPS_ATTRIB, AT_FDCWD, S(di), AT_FDCWD, 0, U(si), U(dx))
+NAME_OP(lchown, KS_FOP_CHOWN, KS_OPS_ATTRIB, AT_FDCWD, S(di), AT_FDCWD, 0, U(si), U(dx))
+NAME_OP(fchownat, KS_FOP_CHOWN, KS_OPS_ATTRIB, I(di), S(si), AT_FDCWD, 0, U(dx), U(r10))
+NAME_OP(truncate, KS_FOP_TRUNCATE, KS_OPS_WRITE, AT_FDCWD, S(di), AT_FDCWD, 0, 0, 0)
+FD_OP(fchmod, KS_FOP_CHMOD, KS_OPS_ATTRIB, U(si), 0)
+FD_OP(fchown, KS_FOP_CHOWN, KS_OPS_ATTRIB, U(si), U(dx))
+FD_OP(ftruncate, KS_FOP_TRUNCATE, KS_OPS_WRITE, 0, 0)

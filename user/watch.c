@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <glob.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kansoku/watch.h"
+
+static int add(struct ks_rule *rules, int *n, int max, const char *path, const struct ks_watch_cfg *w, char *err,
+	       size_t errlen)
+{
+	struct ks_rule *r;
+	size_t len = strlen(path);
+
+	if (*n == max) {
+		snprintf(err, errlen, "files: more than %d watch/ignore rules after expanding wildcards (line %d)", max,
+			 w->line);
+		return -1;
+	}
+	if (len >= sizeof(r->head)) {
+		snprintf(err, errlen, "files: path longer than %zu bytes: %s", sizeof(r->head) - 1, path);
+		return -1;
+	}
+	r = &rules[(*n)++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->head, path, len);
+	r->head_len = (u32)len;
+	r->ops = w->ignore ? 0 : w->ops;
+	r->flags = w->ignore ? KS_RULE_IGNORE : 0;
+	return 0;
+}
+
+int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, char *err, size_t errlen)
+{
+	int i, n = 0;
+	size_t k;
+
+	for (i = 0; i < cfg->n_watch; i++) {
+		const struct ks_watch_cfg *w = &cfg->watch[i];
+		glob_t g;
+
+		if (!strchr(w->path, '*')) {
+			if (add(rules, &n, max, w->path, w, err, errlen))
+				return -1;
+			continue;
+		}
+		/* '*' matches what exists now (e.g. each home directory); GLOB_NOCHECK-free: none is fine */
+		if (glob(w->path, GLOB_NOSORT, NULL, &g) != 0)
+			continue;
+		for (k = 0; k < g.gl_pathc; k++)
+			if (add(rules, &n, max, g.gl_pathv[k], w, err, errlen)) {
+				globfree(&g);
+				return -1;
+			}
+		globfree(&g);
+	}
+	return n;
+}
+
+uint32_t ks_watch_match(const struct ks_rule *rules, int n, const char *path)
+{
+	uint32_t best_len = 0, best_ops = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t hl = rules[i].head_len;
+
+		if (!hl || strncmp(path, rules[i].head, hl))
+			continue;
+		if (rules[i].head[hl - 1] != '/' && path[hl] != '/' && path[hl] != '\0')
+			continue;
+		if (hl > best_len) {
+			best_len = hl;
+			best_ops = (rules[i].flags & KS_RULE_IGNORE) ? 0 : rules[i].ops;
+		}
+	}
+	return best_ops;
+}
+
+void ks_path_normalize(char *path)
+{
+	char *out = path, *p = path;
+
+	if (*p != '/')
+		return;
+	while (*p) {
+		char *seg;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - seg);
+		if (len == 0 || (len == 1 && seg[0] == '.'))
+			continue;
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, len);
+		out += len;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
