@@ -3,7 +3,9 @@
  * Benchmark workloads. Prints one JSON line: operations, wall seconds, rate, and the CPU seconds the
  * workload used (itself and its children), so run.sh can report CPU per operation.
  *   workload exec N [ARG]   fork + exec /bin/true [ARG] N times, one after another, as fast as possible
+ *   workload open N PATH    openat + read + close of PATH N times
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,19 +52,42 @@ static int exec_storm(long n, const char *arg)
 	return 0;
 }
 
+static int open_storm(long n, const char *path)
+{
+	char buf[256];
+	long i;
+
+	for (i = 0; i < n; i++) {
+		int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			perror(path);
+			return -1;
+		}
+		if (read(fd, buf, sizeof(buf)) < 0) {
+			perror("read");
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rusage self, kids;
 	double t0, t1;
 	long n;
 
-	if (argc < 3 || strcmp(argv[1], "exec")) {
-		fprintf(stderr, "usage: workload exec N [ARG]\n");
+	if (argc < 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open")) ||
+	    (!strcmp(argv[1], "open") && argc < 4)) {
+		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH\n");
 		return 2;
 	}
 	n = atol(argv[2]);
 	t0 = now();
-	if (exec_storm(n, argc > 3 ? argv[3] : "bench") < 0)
+	if (!strcmp(argv[1], "exec") ? exec_storm(n, argc > 3 ? argv[3] : "bench") < 0 : open_storm(n, argv[3]) < 0)
 		return 1;
 	t1 = now();
 	getrusage(RUSAGE_SELF, &self);

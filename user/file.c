@@ -18,8 +18,8 @@
 struct held {
 	struct ks_agg_key key;
 	uint64_t first_ns;
-	struct held *hnext;        /* hash chain */
-	struct held *prev, *next;  /* arrival order = deadline order */
+	struct held *hnext;       /* hash chain */
+	struct held *prev, *next; /* arrival order = deadline order */
 	size_t size;
 	unsigned char rec[];
 };
@@ -35,10 +35,9 @@ struct ks_files {
 };
 
 static const char *const op_names[KS_FOP_MAX] = {
-	[KS_FOP_OPEN] = "open",   [KS_FOP_UNLINK] = "unlink", [KS_FOP_RMDIR] = "rmdir",
-	[KS_FOP_RENAME] = "rename", [KS_FOP_LINK] = "link",     [KS_FOP_SYMLINK] = "symlink",
-	[KS_FOP_MKDIR] = "mkdir", [KS_FOP_CHMOD] = "chmod",   [KS_FOP_CHOWN] = "chown",
-	[KS_FOP_TRUNCATE] = "truncate",
+    [KS_FOP_OPEN] = "open",   [KS_FOP_UNLINK] = "unlink",     [KS_FOP_RMDIR] = "rmdir", [KS_FOP_RENAME] = "rename",
+    [KS_FOP_LINK] = "link",   [KS_FOP_SYMLINK] = "symlink",   [KS_FOP_MKDIR] = "mkdir", [KS_FOP_CHMOD] = "chmod",
+    [KS_FOP_CHOWN] = "chown", [KS_FOP_TRUNCATE] = "truncate",
 };
 
 const char *ks_file_op_name(uint32_t op)
@@ -178,8 +177,7 @@ static int type_id(uint32_t mode, uint32_t op)
 	return 0;
 }
 
-static void file_object(struct ks_pipeline *pl, const char *key, const char *path, const struct ks_file *e,
-			bool inode)
+static void file_object(struct ks_pipeline *pl, const char *key, const char *path, const struct ks_file *e, bool inode)
 {
 	struct ks_jw *w = &pl->jw;
 	char num[24];
@@ -198,7 +196,7 @@ static void file_object(struct ks_pipeline *pl, const char *key, const char *pat
 }
 
 static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *path, const char *path2,
-		 const char *raw_path, uint64_t count, bool count_unknown)
+                 const char *raw_path, uint64_t count, bool count_unknown)
 {
 	struct ks_jw *w = &pl->jw;
 	struct ks_proc *p = ks_proc_lookup(pl->procs, e->hdr.pid);
@@ -208,7 +206,7 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 	if (p && p->start_ns != e->start_ns)
 		p = NULL;
 	ks_ocsf_begin(pl, &ks_ocsf_file_activity, act, act_name, e->ret < 0 ? 3 : 1,
-		      ks_host_wall_ms(&pl->host, e->hdr.ts_ns));
+	              ks_host_wall_ms(&pl->host, e->hdr.ts_ns));
 	ks_jw_ku64(w, "status_id", e->ret < 0 ? 2 : 1);
 	ks_jw_kcstr(w, "status", e->ret < 0 ? "Failure" : "Success");
 	if (e->ret < 0) {
@@ -252,7 +250,9 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 		snprintf(fl, sizeof(fl), "0%o", e->open_flags);
 		ks_jw_kcstr(w, "open_flags", fl);
 		ks_jw_kcstr(w, "access",
-			    (e->open_flags & 3) == 0 ? "read" : (e->open_flags & 3) == 1 ? "write" : "read-write");
+		            (e->open_flags & 3) == 0   ? "read"
+		            : (e->open_flags & 3) == 1 ? "write"
+		                                       : "read-write");
 	} else if (e->op == KS_FOP_CHMOD || e->op == KS_FOP_MKDIR) {
 		char m[16];
 
@@ -343,8 +343,9 @@ int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size)
 	struct held **pp, *h;
 
 	if (size < KS_FILE_FIXED_SIZE || e->hdr.kind != KS_EV_FILE || e->hdr.size > size ||
-	    e->hdr.version != KS_WIRE_VERSION || (size_t)e->path_len + e->path2_len > e->hdr.size - KS_FILE_FIXED_SIZE ||
-	    e->path_len > KS_FILE_PATH_MAX || !f) {
+	    e->hdr.version != KS_WIRE_VERSION ||
+	    (size_t)e->path_len + e->path2_len > e->hdr.size - KS_FILE_FIXED_SIZE || e->path_len > KS_FILE_PATH_MAX ||
+	    !f) {
 		pl->counters.malformed++;
 		return -1;
 	}

@@ -97,6 +97,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
 	drain(d);
+	ks_loader_tick(&d->loader, ks_boot_ns_now());
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;

@@ -114,6 +114,7 @@ static void set_file_config(struct kansoku_bpf *skel, const struct ks_config *cf
 	for (i = 0; i < n_rules && i < KS_RULES_MAX; i++)
 		memcpy((void *)&skel->rodata->ks_rules[i], &rules[i], sizeof(rules[i]));
 	skel->rodata->ks_self_tgid = (u32)getpid();
+	skel->bss->ks_epoch = ks_boot_ns_now() / 1000000000ull;
 	skel->rodata->ks_agg_window_ns = (u64)cfg->files_window_ms * 1000000ull;
 	skel->rodata->ks_file_wakeup_bytes = cfg->wakeup_bytes;
 	if (stat("/proc/self/ns/mnt", &st) == 0)
@@ -324,6 +325,12 @@ int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size
 	if (l->files && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_file), file_fn, ctx) < 0)
 		return -1;
 	return ring_buffer__epoll_fd(l->rb_process);
+}
+
+void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns)
+{
+	if (l->files && l->skel->bss)
+		l->skel->bss->ks_epoch = boot_ns / 1000000000ull; /* the verdict cache's clock */
 }
 
 int ks_loader_agg_fd(struct ks_loader *l)

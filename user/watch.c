@@ -6,14 +6,14 @@
 #include "kansoku/watch.h"
 
 static int add(struct ks_rule *rules, int *n, int max, const char *path, const struct ks_watch_cfg *w, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	struct ks_rule *r;
 	size_t len = strlen(path);
 
 	if (*n == max) {
 		snprintf(err, errlen, "files: more than %d watch/ignore rules after expanding wildcards (line %d)", max,
-			 w->line);
+		         w->line);
 		return -1;
 	}
 	if (len >= sizeof(r->head)) {

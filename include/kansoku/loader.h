@@ -46,6 +46,8 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
                       int (*file_fn)(void *ctx, void *data, size_t size), void *ctx);
+/* Advance the programs' coarse clock (call at least once a second). */
+void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns);
 /* The kernel's aggregation map (struct ks_agg_key -> struct ks_agg_val), -1 without file observation. */
 int ks_loader_agg_fd(struct ks_loader *l);
 /* Kernel-side drops per event kind, summed over CPUs. */
