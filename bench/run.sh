@@ -75,7 +75,7 @@ recorded() {
 		echo "$n/$EXECS"
 		;;
 	open-out)
-		n=$(grep '"class_uid":1001' "$tmp/events.json" | grep -c "$tmp/outside" || true)
+		n=$(grep '"class_uid":1001' "$tmp/events.json" | grep -cF "\"path\":\"$tmp/outside" || true)
 		echo "$n events"
 		;;
 	open-in)

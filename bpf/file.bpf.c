@@ -315,6 +315,26 @@ static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
 }
 
 /* The first access of a window is sent; repeats inside the window only bump a counter. */
+/* A repeat inside an open window: count it and report nothing. Needs only the inode, no path, so the
+ * open fast path can call it before any event is built. */
+static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f)
+{
+	struct ks_agg_key k = {.tgid = tgid, .ops_class = klass};
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct ks_agg_val *v;
+
+	if (!ks_agg_window_ns)
+		return 0;
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	v = bpf_map_lookup_elem(&ks_file_agg, &k);
+	if (v && bpf_ktime_get_boot_ns() - v->first_ns < ks_agg_window_ns) {
+		__sync_fetch_and_add(&v->repeats, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int ks_aggregate(struct ks_file *e)
 {
 	struct ks_agg_key k = {.tgid = e->hdr.pid, .ops_class = e->ops_class, .ino = e->ino, .dev = e->dev};
@@ -526,14 +546,14 @@ static __always_inline struct ks_freq *ks_req(struct ks_sys_exit *ctx, u32 op, u
  * The fast path of a successful open, in the syscall's own program: a fresh cached verdict that does not
  * select this kind of access ends it here, with no request written and no tail call.
  */
-static __always_inline int ks_open_skip(long ret, const unsigned long *flags_reg)
+static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct verdict_key vk = {};
 	struct last_verdict *lv;
 	struct verdict_val *vv;
 	struct file *f;
-	u32 key = 0, flags;
+	u32 key = 0, flags, klass;
 
 	if (ret < 0)
 		return 0;
@@ -556,8 +576,16 @@ static __always_inline int ks_open_skip(long ret, const unsigned long *flags_reg
 	if (!vv->ops)
 		return 1;
 	/* watched for some kinds of access: is this one of them? (FMODE_CREATED needs the file) */
-	flags = (u32)*flags_reg;
-	return !(vv->ops & ks_open_class(flags, BPF_CORE_READ(f, f_mode)));
+	{
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		flags = (u32)(flags_in_dx ? regs->dx : regs->si);
+	}
+	klass = ks_open_class(flags, BPF_CORE_READ(f, f_mode));
+	if (!(vv->ops & klass))
+		return 1;
+	/* watched: a repeat inside its aggregation window is only counted */
+	return ks_agg_repeat((u32)(bpf_get_current_pid_tgid() >> 32), klass, f);
 }
 
 static __always_inline int ks_open_dispatch(struct ks_sys_exit *ctx, struct ks_freq *rq)
@@ -575,10 +603,10 @@ static __always_inline int ks_open_dispatch(struct ks_sys_exit *ctx, struct ks_f
 SEC("tracepoint/syscalls/sys_exit_openat")
 int ks_exit_openat(struct ks_sys_exit *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs;
 	struct ks_freq *rq;
 
-	if (ks_open_skip(ctx->ret, &regs->dx))
+	if (ks_open_skip(ctx->ret, 1))
 		return 0;
 	rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
 
@@ -593,10 +621,10 @@ int ks_exit_openat(struct ks_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_open")
 int ks_exit_open(struct ks_sys_exit *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs;
 	struct ks_freq *rq;
 
-	if (ks_open_skip(ctx->ret, &regs->si))
+	if (ks_open_skip(ctx->ret, 0))
 		return 0;
 	rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
 

@@ -43,15 +43,25 @@ int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, 
 				return -1;
 			continue;
 		}
-		/* '*' matches what exists now (e.g. each home directory); GLOB_NOCHECK-free: none is fine */
-		if (glob(w->path, GLOB_NOSORT, NULL, &g) != 0)
-			continue;
-		for (k = 0; k < g.gl_pathc; k++)
-			if (add(rules, &n, max, g.gl_pathv[k], w, err, errlen)) {
-				globfree(&g);
-				return -1;
+		/* The wildcard part matches the directories that exist now (each home directory); what follows it
+		 * is appended whether it exists yet or not, so a ~/.ssh made later is watched too. */
+		{
+			char pat[KS_CFG_RULE_PATH], full[2 * KS_CFG_RULE_PATH];
+			const char *rest = strchr(strchr(w->path, '*'), '/');
+
+			snprintf(pat, sizeof(pat), "%.*s", rest ? (int)(rest - w->path) : (int)strlen(w->path),
+			         w->path);
+			if (glob(pat, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
+				continue; /* nothing matches now */
+			for (k = 0; k < g.gl_pathc; k++) {
+				snprintf(full, sizeof(full), "%s%s", g.gl_pathv[k], rest ? rest : "");
+				if (add(rules, &n, max, full, w, err, errlen)) {
+					globfree(&g);
+					return -1;
+				}
 			}
-		globfree(&g);
+			globfree(&g);
+		}
 	}
 	return n;
 }
