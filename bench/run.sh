@@ -29,7 +29,8 @@ socket: $tmp/ctl.sock
 heartbeat_interval: 3600
 files:
   watch:
-    - /etc
+    - path: /etc
+      ops: [write, create, delete, rename, attrib]
     - $tmp/watched
 outputs:
   - type: file

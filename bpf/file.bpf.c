@@ -104,6 +104,26 @@ struct {
 	__type(value, struct ks_file);
 } ks_file_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KS_IGNORE_EXE_MAX);
+	__type(key, struct ks_exe_id);
+	__type(value, u8);
+} ks_ignore_exe SEC(".maps");
+
+/* Is the current executable one whose accesses are ignored (files.ignore: exe)? Slow path only. */
+static __always_inline int ks_exe_ignored(struct task_struct *task)
+{
+	struct ks_exe_id id = {};
+	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+
+	if (!inode)
+		return 0;
+	id.ino = BPF_CORE_READ(inode, i_ino);
+	id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	return bpf_map_lookup_elem(&ks_ignore_exe, &id) != NULL;
+}
+
 /* Is c the end of a path component? */
 static __always_inline int ks_comp_end(char c)
 {
@@ -462,7 +482,7 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 		nvv.ops = ops;
 		bpf_map_update_elem(&ks_verdicts, &vk, &nvv, BPF_ANY);
 	}
-	if (!(ops & klass))
+	if (!(ops & klass) || ks_exe_ignored(task))
 		return 0;
 	ks_file_fill_inode(e, f);
 	if (ks_aggregate(e))
@@ -514,6 +534,8 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 		if (!(ops & e->ops_class))
 			return 0;
 	}
+	if (ks_exe_ignored(task))
+		return 0;
 	ks_file_submit(e, n + n2);
 	return 0;
 }

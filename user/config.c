@@ -285,9 +285,16 @@ static int rule_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	struct rule_arg *ra = arg;
 
-	if (!strcmp(key, "path")) {
+	if (!strcmp(key, "path") || !strcmp(key, "exe")) {
+		if (ra->has_path)
+			return fail(c, v, "give either 'path' or 'exe', once");
 		ra->has_path = true;
-		return get_rule_path(c, "files.watch[].path", v, ra->w->path, sizeof(ra->w->path));
+		ra->w->exe = key[0] == 'e';
+		if (ra->w->exe && !ra->w->ignore)
+			return fail(c, v,
+			            "key 'exe' belongs in files.ignore (executables whose accesses are not reported)");
+		return get_rule_path(c, ra->w->exe ? "files.ignore[].exe" : "files.watch[].path", v, ra->w->path,
+		                     sizeof(ra->w->path));
 	}
 	if (ra->w->ignore)
 		return fail(c, v, "key 'files.ignore[].ops': ignore rules take no ops");
@@ -297,7 +304,8 @@ static int rule_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 /* files.watch / files.ignore: each item a path (all ops) or {path, ops}. */
 static int rules(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq, bool ignore)
 {
-	static const char *const known[] = {"path", "ops", NULL};
+	static const char *const known_watch[] = {"path", "ops", NULL}, *const known_ignore[] = {"path", "exe", NULL};
+	const char *const *known = ignore ? known_ignore : known_watch;
 	const char *name = ignore ? "files.ignore" : "files.watch";
 	yaml_node_item_t *it;
 
@@ -323,7 +331,8 @@ static int rules(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq, bool ig
 			if (each_pair(c, name, n, known, rule_pair, &ra))
 				return -1;
 			if (!ra.has_path)
-				return fail(c, n, "'%s' item: key 'path' is required", name);
+				return fail(c, n, "'%s' item: key '%s' is required", name,
+				            ignore ? "path' or 'exe" : "path");
 		}
 		cfg->n_watch++;
 	}

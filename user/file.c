@@ -226,7 +226,7 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 	ks_jw_key(w, "actor");
 	ks_jw_obj_begin(w);
 	if (p) {
-		ks_ocsf_process(pl, "process", p, false);
+		ks_ocsf_process(pl, "process", p, true); /* with its parent and lineage */
 	} else {
 		char id[KS_PROC_ID_LEN];
 

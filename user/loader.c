@@ -153,8 +153,15 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	l->flavour = flavour;
 	l->files = files;
 	if (files) {
+		struct ks_exe_id ids[KS_IGNORE_EXE_MAX];
 		u32 k = 0;
-		int fd = bpf_program__fd(skel->progs.ks_fh_file);
+		u8 one = 1;
+		int fd = bpf_program__fd(skel->progs.ks_fh_file), i,
+		    n = ks_watch_ignored_exes(cfg, ids, KS_IGNORE_EXE_MAX);
+
+		for (i = 0; i < n; i++)
+			bpf_map__update_elem(skel->maps.ks_ignore_exe, &ids[i], sizeof(ids[i]), &one, sizeof(one),
+			                     BPF_ANY);
 
 		bpf_map__update_elem(skel->maps.ks_file_handlers, &k, sizeof(k), &fd, sizeof(fd), BPF_ANY);
 		k = 1;

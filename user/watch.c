@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "kansoku/log.h"
 
 #include "kansoku/watch.h"
 
@@ -38,6 +43,8 @@ int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, 
 		const struct ks_watch_cfg *w = &cfg->watch[i];
 		glob_t g;
 
+		if (w->exe) /* executables are matched by inode, see ks_watch_ignored_exes */
+			continue;
 		if (!strchr(w->path, '*')) {
 			if (add(rules, &n, max, w->path, w, err, errlen))
 				return -1;
@@ -116,4 +123,27 @@ void ks_path_normalize(char *path)
 	if (out == path)
 		*out++ = '/';
 	*out = '\0';
+}
+
+int ks_watch_ignored_exes(const struct ks_config *cfg, struct ks_exe_id *out, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < cfg->n_watch && n < max; i++) {
+		struct stat st;
+
+		if (!cfg->watch[i].exe)
+			continue;
+		if (stat(cfg->watch[i].path, &st) < 0) {
+			ks_warn("files.ignore (line %d): executable %s: %s; not ignored", cfg->watch[i].line,
+			        cfg->watch[i].path, strerror(errno));
+			continue;
+		}
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].ino = (uint64_t)st.st_ino;
+		out[n].dev =
+		    (uint32_t)(((major(st.st_dev) & 0xfff) << 20) | (minor(st.st_dev) & 0xfffff)); /* kernel dev_t */
+		n++;
+	}
+	return n;
 }

@@ -29,6 +29,7 @@ struct ks_watch_cfg {
 	char path[KS_CFG_RULE_PATH]; /* absolute, may hold '*' as a whole component */
 	unsigned ops;                /* KS_OPS_* (0 for ignore rules) */
 	bool ignore;
+	bool exe; /* an ignore rule naming an executable: its file accesses are never reported */
 	int line;
 };
 

@@ -197,4 +197,12 @@ struct ks_rule {
 
 #define KS_RULE_IGNORE (1u << 1) /* matching paths are never reported */
 
+/* An executable whose file accesses are not reported (key of the ks_ignore_exe map). */
+struct ks_exe_id {
+	u64 ino;
+	u32 dev; /* the kernel's dev_t (MKDEV: major << 20 | minor) */
+	u32 _pad;
+};
+#define KS_IGNORE_EXE_MAX 64
+
 #endif /* KANSOKU_EVENTS_H */

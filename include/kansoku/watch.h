@@ -17,6 +17,8 @@
 int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, char *err, size_t errlen);
 /* KS_OPS_* the rules give to an absolute canonical path: the most specific rule wins, ignore gives 0. */
 uint32_t ks_watch_match(const struct ks_rule *rules, int n, const char *path);
+/* The executables of files.ignore, as the kernel identifies them (inode, kernel dev_t). Returns how many. */
+int ks_watch_ignored_exes(const struct ks_config *cfg, struct ks_exe_id *out, int max);
 /* Folds "//", "." and ".." of an absolute path in place ("/.." stays "/"). */
 void ks_path_normalize(char *path);
 

@@ -177,3 +177,22 @@ def test_files_cli(watched):
     assert len(none) == 1  # the header only
     js = watched.cli("files", "--json", "--path", str(f)).stdout.decode().splitlines()
     assert js and all('"class_uid":1001' in line for line in js)
+
+
+def test_ignored_executable_is_not_reported(daemon_factory, tmp_path):
+    w = tmp_path / "watched"
+    w.mkdir()
+    quiet = tmp_path / "quiet-cat"
+    shutil.copy("/bin/cat", quiet)
+    d = daemon_factory(f"files:\n  watch:\n    - {w}\n  ignore:\n    - exe: {quiet}\n")
+    (w / "f").write_text("x")
+    q = subprocess.Popen([quiet, str(w / "f")], stdout=subprocess.DEVNULL)
+    q.wait()
+    c = subprocess.Popen(["/bin/cat", str(w / "f")], stdout=subprocess.DEVNULL)
+    c.wait()
+    d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)))
+    assert not [e for e in d.read_events() if files(lambda e: e["actor"]["process"]["pid"] == q.pid)(e)]
+    # the actor carries its lineage, as process events do
+    (ev,) = d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)))
+    assert ev["actor"]["process"]["parent_process"]["pid"] == os.getpid()
+    assert isinstance(ev["actor"]["process"]["lineage"], list) and ev["actor"]["process"]["lineage"]

@@ -47,9 +47,15 @@ static void test_most_specific_rule_wins(void **state)
 static void test_normalize(void **state)
 {
 	static const char *const cases[][2] = {
-		{"/a/b/../c", "/a/c"},       {"/a/./b//c/", "/a/b/c"}, {"/..", "/"},
-		{"/a/b/../../..", "/"},      {"/", "/"},               {"/tmp/../etc/shadow", "/etc/shadow"},
-		{"/a/..b/c", "/a/..b/c"},    {"/a/b/.", "/a/b"},       {"//x", "/x"},
+	    {"/a/b/../c", "/a/c"},
+	    {"/a/./b//c/", "/a/b/c"},
+	    {"/..", "/"},
+	    {"/a/b/../../..", "/"},
+	    {"/", "/"},
+	    {"/tmp/../etc/shadow", "/etc/shadow"},
+	    {"/a/..b/c", "/a/..b/c"},
+	    {"/a/b/.", "/a/b"},
+	    {"//x", "/x"},
 	};
 	size_t i;
 
@@ -77,9 +83,9 @@ static void test_build_expands_wildcards(void **state)
 	snprintf(p, sizeof(p), "%s/bob", dir);
 	mkdir(p, 0755);
 	snprintf(text, sizeof(text),
-		 "files:\n  watch:\n    - %s/*/.ssh\n    - path: /srv\n      ops: [write, delete]\n  ignore:\n    - "
-		 "/srv/cache\n",
-		 dir);
+	         "files:\n  watch:\n    - %s/*/.ssh\n    - path: /srv\n      ops: [write, delete]\n  ignore:\n    - "
+	         "/srv/cache\n",
+	         dir);
 	assert_int_equal(ks_config_parse(&cfg, "t.yaml", text, strlen(text), err, sizeof(err)), 0);
 	n = ks_watch_build(&cfg, rules, KS_RULES_MAX, err, sizeof(err));
 	assert_int_equal(n, 4);
@@ -128,18 +134,21 @@ static void test_files_config_errors(void **state)
 	static const struct {
 		const char *text, *expect;
 	} cases[] = {
-		{"files:\n  watch: /etc\n", "key 'files.watch': expected a list"},
-		{"files:\n  watch:\n    - etc\n", "'etc' is not an absolute path"},
-		{"files:\n  watch:\n    - /etc/../root\n", "is not a canonical path"},
-		{"files:\n  watch:\n    - /etc/\n", "is not a canonical path"},
-		{"files:\n  watch:\n    - path: /etc\n      ops: [read, fly]\n", "t.yaml:4:19: key 'files.watch[].ops': expected one of"},
-		{"files:\n  watch:\n    - path: /etc\n      ops: []\n", "empty: give at least one operation"},
-		{"files:\n  watch:\n    - ops: [read]\n", "item: key 'path' is required"},
-		{"files:\n  ignore:\n    - path: /x\n      ops: [read]\n", "ignore rules take no ops"},
-		{"files:\n  enabled: maybe\n", "key 'files.enabled': expected one of: false, true"},
-		{"files:\n  aggregate_window_ms: -1\n", "key 'files.aggregate_window_ms': expected an integer"},
-		{"files:\n  ringbuf_kb: 100\n", "not a power of two"},
-		{"files:\n  colour: red\n", "unknown key 'colour' in 'files'"},
+	    {"files:\n  watch: /etc\n", "key 'files.watch': expected a list"},
+	    {"files:\n  watch:\n    - etc\n", "'etc' is not an absolute path"},
+	    {"files:\n  watch:\n    - /etc/../root\n", "is not a canonical path"},
+	    {"files:\n  watch:\n    - /etc/\n", "is not a canonical path"},
+	    {"files:\n  watch:\n    - path: /etc\n      ops: [read, fly]\n",
+	     "t.yaml:4:19: key 'files.watch[].ops': expected one of"},
+	    {"files:\n  watch:\n    - path: /etc\n      ops: []\n", "empty: give at least one operation"},
+	    {"files:\n  watch:\n    - ops: [read]\n", "item: key 'path' is required"},
+	    {"files:\n  ignore:\n    - path: /x\n      ops: [read]\n", "unknown key 'ops' in 'files.ignore'"},
+	    {"files:\n  watch:\n    - exe: /bin/x\n", "unknown key 'exe' in 'files.watch'"},
+	    {"files:\n  ignore:\n    - path: /x\n      exe: /bin/x\n", "give either 'path' or 'exe', once"},
+	    {"files:\n  enabled: maybe\n", "key 'files.enabled': expected one of: false, true"},
+	    {"files:\n  aggregate_window_ms: -1\n", "key 'files.aggregate_window_ms': expected an integer"},
+	    {"files:\n  ringbuf_kb: 100\n", "not a power of two"},
+	    {"files:\n  colour: red\n", "unknown key 'colour' in 'files'"},
 	};
 	struct ks_config cfg;
 	char err[512];
@@ -159,9 +168,9 @@ static void test_files_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_most_specific_rule_wins), cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_build_expands_wildcards), cmocka_unit_test(test_too_many_rules),
-		cmocka_unit_test(test_files_config_errors),
+	    cmocka_unit_test(test_most_specific_rule_wins), cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_build_expands_wildcards), cmocka_unit_test(test_too_many_rules),
+	    cmocka_unit_test(test_files_config_errors),
 	};
 
 	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
