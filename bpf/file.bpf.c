@@ -193,26 +193,21 @@ static __always_inline void ks_file_fill_inode(struct ks_file *e, struct file *f
 	e->owner_gid = BPF_CORE_READ(inode, i_gid.val);
 }
 
-/* Resolve f's path into data[off]; returns bytes written (NUL included). */
+/* Resolve a path into data[off]; returns bytes written (NUL included). */
 static __always_inline u32 ks_file_path(struct ks_file *e, u32 off, const struct path *path, u32 trunc_flag)
 {
-	u32 key = 0;
-	struct ks_pathbuf *pb = bpf_map_lookup_elem(&ks_path_scratch, &key);
 	struct ks_path_result res = {};
-	long n;
+	u32 n;
 
-	if (!pb)
-		return 0;
-	ks_resolve_path(path, pb, &res);
+	off = ks_clamp(off, sizeof(e->data) - KS_FILE_PATH_MAX);
+	n = ks_path_to(path, &e->data[off], &res);
 	if (res.status == KS_PATH_TRUNCATED)
 		e->fflags |= trunc_flag;
 	else if (res.status == KS_PATH_UNREACHABLE)
 		e->fflags |= KS_FF_UNREACHABLE;
 	if (res.deleted)
 		e->fflags |= KS_FF_DELETED;
-	off = ks_clamp(off, sizeof(e->data) - KS_FILE_PATH_MAX);
-	n = bpf_probe_read_kernel_str(&e->data[off], KS_FILE_PATH_MAX, &pb->buf[res.start & (KS_PATH_MAX - 1)]);
-	return n > 0 ? (u32)n : 0;
+	return n;
 }
 
 struct ks_scan {
@@ -622,39 +617,38 @@ static __always_inline int ks_open_dispatch(struct ks_sys_exit *ctx, struct ks_f
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int ks_exit_openat(struct ks_sys_exit *ctx)
+/* open(name, flags) and openat(dfd, name, flags): the same, one argument apart */
+static __always_inline int ks_open_prog(struct ks_sys_exit *ctx, int with_dfd)
 {
 	struct pt_regs *regs;
 	struct ks_freq *rq;
 
-	if (ks_open_skip(ctx->ret, 1))
+	if (ks_open_skip(ctx->ret, with_dfd))
 		return 0;
 	rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
-
 	if (!rq)
 		return 0;
-	rq->dfd = (int)ARG(regs, di);
-	rq->name = ARG(regs, si);
-	rq->flags = (u32)ARG(regs, dx);
+	if (with_dfd) {
+		rq->dfd = (int)ARG(regs, di);
+		rq->name = ARG(regs, si);
+		rq->flags = (u32)ARG(regs, dx);
+	} else {
+		rq->name = ARG(regs, di);
+		rq->flags = (u32)ARG(regs, si);
+	}
 	return ks_open_dispatch(ctx, rq);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int ks_exit_openat(struct ks_sys_exit *ctx)
+{
+	return ks_open_prog(ctx, 1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int ks_exit_open(struct ks_sys_exit *ctx)
 {
-	struct pt_regs *regs;
-	struct ks_freq *rq;
-
-	if (ks_open_skip(ctx->ret, 0))
-		return 0;
-	rq = ks_req(ctx, KS_FOP_OPEN, 0, &regs);
-
-	if (!rq)
-		return 0;
-	rq->name = ARG(regs, di);
-	rq->flags = (u32)ARG(regs, si);
-	return ks_open_dispatch(ctx, rq);
+	return ks_open_prog(ctx, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")

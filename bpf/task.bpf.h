@@ -92,23 +92,18 @@ static __always_inline void ks_fill_task(struct task_struct *task, struct ks_exe
  */
 static __always_inline u32 ks_append_path(struct ks_exec *e, u32 off, const struct path *path, u32 trunc_flag)
 {
-	u32 key = 0;
-	struct ks_pathbuf *pb = bpf_map_lookup_elem(&ks_path_scratch, &key);
 	struct ks_path_result res = {};
-	long n;
+	u32 n;
 
-	if (!pb)
-		return 0;
-	ks_resolve_path(path, pb, &res);
+	off = ks_clamp(off, KS_DATA_MAX - KS_PATH_MAX);
+	n = ks_path_to(path, (char *)&e->data[off], &res);
 	if (res.status == KS_PATH_TRUNCATED)
 		e->flags |= trunc_flag;
 	else if (res.status == KS_PATH_UNREACHABLE && trunc_flag == KS_F_PATH_TRUNC)
 		e->flags |= KS_F_PSEUDO;
 	if (res.deleted && trunc_flag == KS_F_PATH_TRUNC)
 		e->flags |= KS_F_DELETED;
-	off = ks_clamp(off, KS_DATA_MAX - KS_PATH_MAX);
-	n = bpf_probe_read_kernel_str(&e->data[off], KS_PATH_MAX, &pb->buf[res.start & (KS_PATH_MAX - 1)]);
-	return n > 0 ? (u32)n : 0;
+	return n;
 }
 
 /* Append a kernel string (bprm->filename) at data[off]. */

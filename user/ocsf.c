@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kansoku/hash.h"
 #include "kansoku/ocsf.h"
 #include "kansoku/proctable.h"
 #include "kansoku/users.h"
@@ -17,16 +18,6 @@ const char *ks_basename(const char *path)
 	return s ? s + 1 : (path ? path : "");
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
                    int severity_id, int64_t time_ms)
 {
@@ -34,8 +25,8 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	char uid[40];
 
 	pl->seq++;
-	snprintf(uid, sizeof(uid), "%016llx%016llx", (unsigned long long)mix64(pl->instance),
-	         (unsigned long long)mix64(pl->instance ^ mix64(pl->seq)));
+	snprintf(uid, sizeof(uid), "%016llx%016llx", (unsigned long long)ks_mix64(pl->instance),
+	         (unsigned long long)ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
 
 	ks_jw_reset(w);
 	ks_jw_obj_begin(w);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kansoku/hash.h"
 #include "kansoku/proctable.h"
 
 #define NBUCKETS 8192 /* power of two; chains stay short up to pid_max-sized tables */
@@ -14,39 +15,18 @@ struct ks_proctable {
 	char boot_id[64];
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	/* splitmix64 finaliser */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	while (n--) {
-		h ^= *b++;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 void ks_proc_make_id(const char *boot_id, uint32_t pid, uint64_t start_ns, char out[KS_PROC_ID_LEN])
 {
 	uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
 
-	a = fnv1a(a, boot_id, strlen(boot_id));
-	a = fnv1a(a, &pid, sizeof(pid));
-	a = fnv1a(a, &start_ns, sizeof(start_ns));
-	b = fnv1a(b, &start_ns, sizeof(start_ns));
-	b = fnv1a(b, &pid, sizeof(pid));
-	b = fnv1a(b, boot_id, strlen(boot_id));
-	snprintf(out, KS_PROC_ID_LEN, "%016llx%016llx", (unsigned long long)mix64(a), (unsigned long long)mix64(b ^ a));
+	a = ks_fnv1a(a, boot_id, strlen(boot_id));
+	a = ks_fnv1a(a, &pid, sizeof(pid));
+	a = ks_fnv1a(a, &start_ns, sizeof(start_ns));
+	b = ks_fnv1a(b, &start_ns, sizeof(start_ns));
+	b = ks_fnv1a(b, &pid, sizeof(pid));
+	b = ks_fnv1a(b, boot_id, strlen(boot_id));
+	snprintf(out, KS_PROC_ID_LEN, "%016llx%016llx", (unsigned long long)ks_mix64(a),
+	         (unsigned long long)ks_mix64(b ^ a));
 }
 
 struct ks_proctable *ks_proctable_new(const char *boot_id)

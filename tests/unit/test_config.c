@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kansoku/config.h"
+#include "config_cases.h"
 
 static int parse(struct ks_config *cfg, const char *text, char *err)
 {
@@ -68,9 +69,7 @@ static void test_full_valid_config(void **state)
 /* Each bad config must fail with a message holding the expected text (file:line:col and the key). */
 static void test_every_error_names_key_and_line(void **state)
 {
-	static const struct {
-		const char *text, *expect;
-	} cases[] = {
+	static const struct config_case cases[] = {
 	    {"state_dir: [unclosed\n", "t.yaml:2:1: YAML syntax error"},
 	    {"bogus: 1\n", "t.yaml:1:1: unknown key 'bogus' in 'top level'"},
 	    {"process:\n  argv_maxx: 1\n", "t.yaml:2:3: unknown key 'argv_maxx' in 'process'"},
@@ -108,17 +107,8 @@ static void test_every_error_names_key_and_line(void **state)
 	    {"- a\n- b\n", "'top level': expected a mapping, found a list"},
 	    {"? [a]\n: b\n", "keys must be short strings"},
 	};
-	struct ks_config cfg;
-	char err[512];
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		err[0] = '\0';
-		if (parse(&cfg, cases[i].text, err) != -1 || !strstr(err, cases[i].expect))
-			fail_msg("case %zu: config %s\n  expected error containing: %s\n  got: %s", i, cases[i].text,
-			         cases[i].expect, err);
-	}
+	expect_config_errors(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_missing_file(void **state)

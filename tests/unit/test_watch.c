@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "kansoku/config.h"
+#include "config_cases.h"
 #include "kansoku/watch.h"
 
 static int rule(struct ks_rule *r, const char *path, uint32_t ops, uint32_t flags)
@@ -131,9 +132,7 @@ static void test_too_many_rules(void **state)
 
 static void test_files_config_errors(void **state)
 {
-	static const struct {
-		const char *text, *expect;
-	} cases[] = {
+	static const struct config_case cases[] = {
 	    {"files:\n  watch: /etc\n", "key 'files.watch': expected a list"},
 	    {"files:\n  watch:\n    - etc\n", "'etc' is not an absolute path"},
 	    {"files:\n  watch:\n    - /etc/../root\n", "is not a canonical path"},
@@ -152,15 +151,9 @@ static void test_files_config_errors(void **state)
 	};
 	struct ks_config cfg;
 	char err[512];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		err[0] = '\0';
-		if (ks_config_parse(&cfg, "t.yaml", cases[i].text, strlen(cases[i].text), err, sizeof(err)) != -1 ||
-		    !strstr(err, cases[i].expect))
-			fail_msg("case %zu: %s\n  expected: %s\n  got: %s", i, cases[i].text, cases[i].expect, err);
-	}
+	expect_config_errors(cases, sizeof(cases) / sizeof(cases[0]));
 	assert_int_equal(ks_config_parse(&cfg, "t.yaml", "files:\n  enabled: false\n", 24, err, sizeof(err)), 0);
 	assert_false(cfg.files_enabled);
 }
