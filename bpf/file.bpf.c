@@ -294,12 +294,7 @@ static __always_inline struct ks_file *ks_file_begin(struct task_struct *task, u
 
 	if (!e)
 		return NULL;
-	e->hdr.kind = KS_EV_FILE;
-	e->hdr.version = KS_WIRE_VERSION;
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->hdr.pid = BPF_CORE_READ(task, tgid);
-	e->hdr.tid = BPF_CORE_READ(task, pid);
-	e->hdr.cgroup_id = ks_task_cgroup_id(task);
+	ks_fill_hdr(&e->hdr, task, KS_EV_FILE);
 	e->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	e->ino = 0;
 	e->dev = e->mode = e->owner_uid = e->owner_gid = 0;

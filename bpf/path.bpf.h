@@ -27,23 +27,6 @@
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
-/*
- * Resolve path and copy it, NUL-terminated, to dst (which must have room for KS_PATH_MAX bytes). Returns
- * the bytes written (NUL included), 0 on failure; res says whether it was cut or unreachable or deleted.
- */
-static __always_inline u32 ks_path_to(const struct path *path, char *dst, struct ks_path_result *res)
-{
-	u32 key = 0;
-	struct ks_pathbuf *pb = bpf_map_lookup_elem(&ks_path_scratch, &key);
-	long n;
-
-	if (!pb)
-		return 0;
-	ks_resolve_path(path, pb, res);
-	n = bpf_probe_read_kernel_str(dst, KS_PATH_MAX, &pb->buf[res->start & (KS_PATH_MAX - 1)]);
-	return n > 0 ? (u32)n : 0;
-}
-
 #endif
 
 struct ks_path_result {

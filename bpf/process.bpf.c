@@ -109,13 +109,8 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a thread: the process already exists */
-	ev.hdr.kind = KS_EV_FORK;
-	ev.hdr.version = KS_WIRE_VERSION;
+	ks_fill_hdr(&ev.hdr, child, KS_EV_FORK);
 	ev.hdr.size = sizeof(ev);
-	ev.hdr.ts_ns = bpf_ktime_get_boot_ns();
-	ev.hdr.pid = BPF_CORE_READ(child, tgid);
-	ev.hdr.tid = BPF_CORE_READ(child, pid);
-	ev.hdr.cgroup_id = ks_task_cgroup_id(child);
 	ev.start_ns = ks_task_start_ns(child);
 	/* the real parent, not the caller: CLONE_PARENT makes them differ */
 	parent = BPF_CORE_READ(child, real_parent);
@@ -132,13 +127,8 @@ static __always_inline int handle_exit(struct task_struct *task)
 	/* sched_process_exit fires per thread; signal->live reaches 0 for the last one. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	ev.hdr.kind = KS_EV_EXIT;
-	ev.hdr.version = KS_WIRE_VERSION;
+	ks_fill_hdr(&ev.hdr, task, KS_EV_EXIT);
 	ev.hdr.size = sizeof(ev);
-	ev.hdr.ts_ns = bpf_ktime_get_boot_ns();
-	ev.hdr.pid = BPF_CORE_READ(task, tgid);
-	ev.hdr.tid = BPF_CORE_READ(task, pid);
-	ev.hdr.cgroup_id = ks_task_cgroup_id(task);
 	ev.start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	ev.exit_code = BPF_CORE_READ(task, exit_code);
 	ks_submit(&ev, sizeof(ev), KS_EV_EXIT);

@@ -61,17 +61,23 @@ static __always_inline u64 ks_task_cgroup_id(struct task_struct *task)
 	return BPF_CORE_READ(ks_task_cgroup_kn(task), id);
 }
 
+/* The common header of every record: kind, version, time, ids and cgroup of task. size is set last. */
+static __always_inline void ks_fill_hdr(struct ks_hdr *h, struct task_struct *task, u16 kind)
+{
+	h->kind = kind;
+	h->version = KS_WIRE_VERSION;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->pid = BPF_CORE_READ(task, tgid);
+	h->tid = BPF_CORE_READ(task, pid);
+	h->cgroup_id = ks_task_cgroup_id(task);
+}
+
 /* The fixed part of an exec/seed record that only needs the task. */
 static __always_inline void ks_fill_task(struct task_struct *task, struct ks_exec *e, u16 kind)
 {
 	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
 
-	e->hdr.kind = kind;
-	e->hdr.version = KS_WIRE_VERSION;
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->hdr.pid = BPF_CORE_READ(task, tgid);
-	e->hdr.tid = BPF_CORE_READ(task, pid);
-	e->hdr.cgroup_id = ks_task_cgroup_id(task);
+	ks_fill_hdr(&e->hdr, task, kind);
 	e->start_ns = ks_task_start_ns(task);
 	e->ppid = BPF_CORE_READ(parent, tgid);
 	e->parent_start_ns = ks_task_start_ns(parent);

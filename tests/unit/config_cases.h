@@ -24,7 +24,7 @@ static inline void expect_config_errors(const struct config_case *cases, size_t 
 		if (ks_config_parse(&cfg, "t.yaml", cases[i].text, strlen(cases[i].text), err, sizeof(err)) != -1 ||
 		    !strstr(err, cases[i].expect))
 			fail_msg("case %zu: config %s\n  expected error containing: %s\n  got: %s", i, cases[i].text,
-				 cases[i].expect, err);
+			         cases[i].expect, err);
 	}
 }
 
