@@ -13,6 +13,7 @@
 #include "kansoku/watch.h"
 
 #define HELD_BUCKETS 4096
+#define HELD_MAX 16384 /* as many as the kernel's aggregation map holds: memory stays bounded */
 
 /* A head event waiting for its aggregation window to close. */
 struct held {
@@ -380,6 +381,17 @@ int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size)
 			f->oldest = h;
 		f->newest = h;
 		f->n_held++;
+		/* more open windows than the kernel map can track: report the oldest now, with the repeats
+		 * counted so far, flagged incomplete */
+		while (f->n_held > HELD_MAX) {
+			struct ks_agg_val v = {0};
+			struct held *old = f->oldest;
+			bool got = f->agg_fd >= 0 && bpf_map_lookup_elem(f->agg_fd, &old->key, &v) == 0 &&
+			           v.first_ns == old->first_ns;
+
+			pl->counters.file_agg_unknown++;
+			finalize(pl, old, got ? v.repeats : 0, true);
+		}
 	}
 	return 0;
 }
