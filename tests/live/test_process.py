@@ -303,3 +303,57 @@ def test_daemon_refuses_bad_config_and_non_root(tmp_path):
                         good.config], capture_output=True)
     assert r.returncode == 1
     assert b"must run as root" in r.stderr
+
+
+def test_full_disk_counts_losses_keeps_whole_lines_and_recovers(tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
+    d = Daemon(str(tmp_path))
+    try:
+        d.events_path = str(small / "events.json")
+        with open(d.config) as f:
+            cfg = f.read().replace(str(tmp_path / "events.json"), d.events_path)
+        with open(d.config, "w") as f:
+            f.write(cfg)
+        d.start()
+        filler = small / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)  # fill the disk
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        for i in range(300):
+            subprocess.run(["/bin/true", f"disk-full-{i}"])
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            out = d.cli_json("status")["outputs"][0]
+            if out["lost"] > 0:
+                break
+            time.sleep(0.1)
+        assert out["lost"] > 0 and out["healthy"] is False and "space" in out["error"]
+        os.unlink(filler)
+        subprocess.run(["/bin/true", "after-space-freed"])
+        d.wait_for(launches(d, lambda e: "after-space-freed" in e["unmapped"]["args"]))
+        assert d.cli_json("status")["outputs"][0]["healthy"] is True
+        d.read_events()  # every line in the file is whole, valid JSON (read_events asserts it)
+        assert d.stop() == 0
+    finally:
+        if d.proc and d.proc.poll() is None:
+            d.stop()
+        subprocess.run(["umount", str(small)])
+
+
+def test_restart_after_sigkill(daemon_factory, tmp_path):
+    d = daemon_factory()
+    d.proc.kill()
+    d.proc.wait()
+    assert os.path.exists(d.socket), "a killed daemon leaves its socket behind"
+    d2 = Daemon(str(tmp_path))
+    d2.start()  # a stale socket nobody answers on is replaced
+    try:
+        assert d2.cli_json("status")["pid"] == d2.proc.pid
+    finally:
+        assert d2.stop() == 0
