@@ -172,12 +172,37 @@ static void show_status(struct json_object *st)
 	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
 	       (long long)jint(st, "seeded"));
 	printf("\nhooks (%s):\n", jstr(st, "hook_flavour", "?"));
-	if (json_object_object_get_ex(st, "hooks", &hooks))
+	if (json_object_object_get_ex(st, "hooks", &hooks)) {
+		size_t syscalls = 0;
+
 		for (i = 0; i < json_object_array_length(hooks); i++) {
 			struct json_object *h = json_object_array_get_idx(hooks, i);
 
+			if (!strncmp(jstr(h, "attach", ""), "tracepoint/syscalls/", 20)) {
+				syscalls++; /* one line for the file hooks, --json lists them all */
+				continue;
+			}
 			printf("  %-14s %s\n", jstr(h, "program", ""), jstr(h, "attach", ""));
 		}
+		if (syscalls)
+			printf("  %-14s %zu syscall exit tracepoints (file operations)\n", "ks_exit_*", syscalls);
+	}
+	{
+		struct json_object *fo, *en;
+
+		if (json_object_object_get_ex(st, "files", &fo)) {
+			bool on = json_object_object_get_ex(fo, "enabled", &en) && json_object_get_boolean(en);
+
+			printf("files       %s", on ? "observed" : "OFF");
+			if (on)
+				printf(": %lld rules, %lld events, %lld repeats aggregated",
+				       (long long)jint(fo, "rules"), (long long)jint(fo, "events"),
+				       (long long)jint(fo, "repeats_aggregated"));
+			else if (jstr(fo, "error", NULL))
+				printf(" (%s)", jstr(fo, "error", ""));
+			printf("\n");
+		}
+	}
 	printf("\n%-10s %12s %12s\n", "events", "received", "dropped");
 	if (json_object_object_get_ex(st, "events", &events)) {
 		json_object_object_foreach(events, k, v)
