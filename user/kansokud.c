@@ -57,6 +57,55 @@ static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *act
 	json_object_put(st);
 }
 
+/*
+ * Drops are reported as they happen, not only in the next heartbeat: a High-severity event naming how
+ * many records of each kind the kernel could not queue since the last report (the ring buffer was full).
+ */
+static void check_drops(struct ks_daemon *d)
+{
+	static const char *const names[KS_EV_KIND_MAX] = {[KS_EV_EXEC] = "exec",
+	                                                  [KS_EV_FORK] = "fork",
+	                                                  [KS_EV_EXIT] = "exit",
+	                                                  [KS_EV_SEED] = "seed",
+	                                                  [KS_EV_FILE] = "file"};
+	struct ks_jw *w = &d->pl.jw;
+	uint64_t drops[KS_EV_KIND_MAX], total = 0, fresh = 0;
+	int k;
+
+	ks_loader_drops(&d->loader, drops);
+	for (k = 1; k < KS_EV_KIND_MAX; k++) {
+		total += drops[k];
+		fresh += drops[k] - d->drops_reported[k];
+	}
+	if (!fresh)
+		return;
+	ks_warn("the kernel dropped %llu events (ring buffer full): raise ringbuf sizes or lower wakeup_bytes",
+	        (unsigned long long)fresh);
+	ks_ocsf_begin(&d->pl, &ks_ocsf_app_lifecycle, 99, "Events Dropped", 4,
+	              ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()));
+	ks_jw_key(w, "app");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "name", "kansokud");
+	ks_jw_kcstr(w, "vendor_name", "kansoku");
+	ks_jw_kcstr(w, "version", KS_VERSION);
+	ks_jw_obj_end(w);
+	ks_jw_kcstr(w, "message", "events were lost in the kernel: its ring buffer was full");
+	ks_jw_key(w, "unmapped");
+	ks_jw_obj_begin(w);
+	ks_jw_key(w, "dropped");
+	ks_jw_obj_begin(w);
+	for (k = 1; k < KS_EV_KIND_MAX; k++) {
+		if (drops[k] != d->drops_reported[k])
+			ks_jw_ku64(w, names[k], drops[k] - d->drops_reported[k]);
+		d->drops_reported[k] = drops[k];
+	}
+	ks_jw_obj_end(w);
+	ks_jw_ku64(w, "dropped_total", total);
+	ks_jw_obj_end(w);
+	ks_jw_obj_end(w);
+	ks_pipeline_emit(&d->pl, KS_OCSF_APP_LIFECYCLE);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	ks_process_handle(ctx, data, size);
@@ -98,6 +147,10 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 		return;
 	drain(d);
 	ks_loader_tick(&d->loader, ks_boot_ns_now());
+	if (ks_boot_ns_now() - d->drops_checked_ns >= 1000000000ull) {
+		d->drops_checked_ns = ks_boot_ns_now();
+		check_drops(d);
+	}
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;

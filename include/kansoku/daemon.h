@@ -23,6 +23,8 @@ struct ks_daemon {
 	uint64_t started_boot_ns;
 	int64_t started_wall_ms;
 	unsigned ticks;
+	uint64_t drops_checked_ns;               /* last look at the kernel's drop counters */
+	uint64_t drops_reported[KS_EV_KIND_MAX]; /* drops already announced, per kind */
 	bool stop;
 };
 

@@ -34,8 +34,8 @@ class Daemon:
             f.write(
                 f"state_dir: {tmp}/state\n"
                 f"socket: {self.socket}\n"
-                "ringbuf:\n  poll_ms: 20\n"
-                f"{extra}"
+                + ("" if "ringbuf:" in extra else "ringbuf:\n  poll_ms: 20\n")
+                + f"{extra}"
                 "outputs:\n"
                 f"  - type: file\n    path: {self.events_path}\n"
             )

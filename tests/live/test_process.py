@@ -357,3 +357,16 @@ def test_restart_after_sigkill(daemon_factory, tmp_path):
         assert d2.cli_json("status")["pid"] == d2.proc.pid
     finally:
         assert d2.stop() == 0
+
+
+def test_kernel_drops_are_counted_and_announced(daemon_factory):
+    # a 64 KiB ring that the daemon drains only every 3 s: a burst of execs must overflow it
+    d = daemon_factory("ringbuf:\n  process_kb: 64\n  wakeup_bytes: 1048576\n  poll_ms: 3000\n")
+    subprocess.run(["/bin/sh", "-c", "for i in $(seq 800); do /bin/true; done"], check=True)
+    alerts = d.wait_for(lambda e: e.get("class_uid") == 6002 and e.get("activity_name") == "Events Dropped",
+                        timeout=15)
+    total = alerts[-1]["unmapped"]["dropped_total"]
+    assert alerts[0]["severity_id"] == 4 and total > 0
+    assert sum(sum(a["unmapped"]["dropped"].values()) for a in alerts) == total
+    st = d.cli_json("status")
+    assert st["kernel_drops"] >= total and st["events"]["exec"]["dropped"] > 0
