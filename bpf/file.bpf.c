@@ -31,7 +31,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define FMODE_CREATED 0x100000
-#define KS_NAME_BUF 4096
 
 const volatile struct ks_rule ks_rules[KS_RULES_MAX] = {};
 const volatile u32 ks_self_tgid = 0;
@@ -325,6 +324,17 @@ static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
 }
 
 /* The first access of a window is sent; repeats inside the window only bump a counter. */
+/* The window of key k: counts a repeat and returns 1 when one is open at now; *v is the entry, if any. */
+static __always_inline int ks_agg_count(const struct ks_agg_key *k, u64 now, struct ks_agg_val **v)
+{
+	*v = bpf_map_lookup_elem(&ks_file_agg, k);
+	if (*v && now - (*v)->first_ns < ks_agg_window_ns) {
+		__sync_fetch_and_add(&(*v)->repeats, 1);
+		return 1;
+	}
+	return 0;
+}
+
 /* A repeat inside an open window: count it and report nothing. Needs only the inode, no path, so the
  * open fast path can call it before any event is built. */
 static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f)
@@ -337,12 +347,7 @@ static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f)
 		return 0;
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	v = bpf_map_lookup_elem(&ks_file_agg, &k);
-	if (v && bpf_ktime_get_boot_ns() - v->first_ns < ks_agg_window_ns) {
-		__sync_fetch_and_add(&v->repeats, 1);
-		return 1;
-	}
-	return 0;
+	return ks_agg_count(&k, bpf_ktime_get_boot_ns(), &v);
 }
 
 static __always_inline int ks_aggregate(struct ks_file *e)
@@ -352,11 +357,8 @@ static __always_inline int ks_aggregate(struct ks_file *e)
 
 	if (!ks_agg_window_ns || !e->ino || e->ret < 0)
 		return 0;
-	v = bpf_map_lookup_elem(&ks_file_agg, &k);
-	if (v && e->hdr.ts_ns - v->first_ns < ks_agg_window_ns) {
-		__sync_fetch_and_add(&v->repeats, 1);
+	if (ks_agg_count(&k, e->hdr.ts_ns, &v))
 		return 1;
-	}
 	if (v)
 		e->prev_repeats = v->repeats;
 	nv.first_ns = e->hdr.ts_ns;

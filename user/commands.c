@@ -13,10 +13,6 @@
 #include "kansoku/recent.h"
 #include "kansoku/users.h"
 
-static const char *const kind_names[KS_EV_KIND_MAX] = {
-    [KS_EV_EXEC] = "exec", [KS_EV_FORK] = "fork", [KS_EV_EXIT] = "exit", [KS_EV_SEED] = "seed", [KS_EV_FILE] = "file",
-};
-
 static struct json_object *ju64(uint64_t v)
 {
 	return json_object_new_uint64(v);
@@ -52,7 +48,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 
 		json_object_object_add(k, "received", ju64(d->pl.counters.received[i]));
 		json_object_object_add(k, "dropped", ju64(drops[i]));
-		json_object_object_add(ev, kind_names[i], k);
+		json_object_object_add(ev, ks_event_kind_name((unsigned)i), k);
 		total_drops += drops[i];
 	}
 	json_object_object_add(st, "events", ev);
@@ -122,7 +118,8 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 {
 	struct json_object *o = json_object_new_object(), *args = json_object_new_array();
 	const char *user = ks_users_name(d->pl.users, p->creds.uid);
-	size_t i = 0, n = p->args_len;
+	size_t pos = 0, len;
+	const char *arg;
 
 	json_object_object_add(o, "pid", json_object_new_int64(p->pid));
 	json_object_object_add(o, "ppid", json_object_new_int64(p->ppid));
@@ -134,14 +131,8 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 	json_object_object_add(o, "id", json_object_new_string(p->id));
 	json_object_object_add(o, "exe", p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
 	json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
-	while (n && p->args[n - 1] == '\0')
-		n--;
-	while (p->args && i < n) {
-		size_t l = strnlen(p->args + i, n - i);
-
-		json_object_array_add(args, safe_str(p->args + i, l));
-		i += l + 1;
-	}
+	while ((arg = ks_proc_arg_next(p, &pos, &len)))
+		json_object_array_add(args, safe_str(arg, len));
 	json_object_object_add(o, "args", args);
 	json_object_object_add(o, "start_time", json_object_new_int64(ks_host_wall_ms(&d->pl.host, p->start_ns)));
 	if (p->tty[0])

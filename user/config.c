@@ -377,7 +377,6 @@ static int files_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
-	static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
 	static const char *const ringbuf_keys[] = {"process_kb", "wakeup_bytes", "poll_ms", NULL};
 	static const char *const process_keys[] = {"argv_max", "hooks", NULL};
 	struct ks_config *cfg = arg;
@@ -395,7 +394,7 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		return 0;
 	}
 	if (!strcmp(key, "log_level"))
-		return get_enum(c, key, v, levels, &cfg->log_level);
+		return get_enum(c, key, v, ks_log_level_names, &cfg->log_level);
 	if (!strcmp(key, "heartbeat_interval"))
 		return get_uint(c, key, v, 1, 86400, &cfg->heartbeat_s);
 	if (!strcmp(key, "recent_events"))

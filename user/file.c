@@ -368,7 +368,6 @@ int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size)
 		}
 		h->key = k;
 		h->first_ns = e->hdr.ts_ns;
-		h->size = e->hdr.size;
 		memcpy(h->rec, e, e->hdr.size);
 		pp = find(f, &k);
 		h->hnext = *pp;

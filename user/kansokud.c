@@ -35,6 +35,14 @@
 #include "kansoku/recent.h"
 #include "kansoku/users.h"
 
+/* Opens an OCSF Application Lifecycle event about kansokud itself, stamped now. */
+static void begin_app_event(struct ks_daemon *d, int activity_id, const char *activity_name, int severity_id)
+{
+	ks_ocsf_begin(&d->pl, &ks_ocsf_app_lifecycle, activity_id, activity_name, severity_id,
+	              ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()));
+	ks_ocsf_product(&d->pl, "app", "kansokud");
+}
+
 /* kansoku's own lifecycle as OCSF Application Lifecycle: Start (3), Stop (4), heartbeat (99). */
 static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *activity_name)
 {
@@ -42,14 +50,7 @@ static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *act
 	struct json_object *st = ks_status_json(d);
 	const char *s = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 
-	ks_ocsf_begin(pl, &ks_ocsf_app_lifecycle, activity_id, activity_name, 1,
-	              ks_host_wall_ms(&pl->host, ks_boot_ns_now()));
-	ks_jw_key(&pl->jw, "app");
-	ks_jw_obj_begin(&pl->jw);
-	ks_jw_kcstr(&pl->jw, "name", "kansokud");
-	ks_jw_kcstr(&pl->jw, "vendor_name", "kansoku");
-	ks_jw_kcstr(&pl->jw, "version", KS_VERSION);
-	ks_jw_obj_end(&pl->jw);
+	begin_app_event(d, activity_id, activity_name, 1);
 	ks_jw_key(&pl->jw, "unmapped");
 	ks_jw_json(&pl->jw, s, strlen(s));
 	ks_jw_obj_end(&pl->jw);
@@ -63,11 +64,6 @@ static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *act
  */
 static void check_drops(struct ks_daemon *d)
 {
-	static const char *const names[KS_EV_KIND_MAX] = {[KS_EV_EXEC] = "exec",
-	                                                  [KS_EV_FORK] = "fork",
-	                                                  [KS_EV_EXIT] = "exit",
-	                                                  [KS_EV_SEED] = "seed",
-	                                                  [KS_EV_FILE] = "file"};
 	struct ks_jw *w = &d->pl.jw;
 	uint64_t drops[KS_EV_KIND_MAX], total = 0, fresh = 0;
 	int k;
@@ -81,14 +77,7 @@ static void check_drops(struct ks_daemon *d)
 		return;
 	ks_warn("the kernel dropped %llu events (ring buffer full): raise ringbuf sizes or lower wakeup_bytes",
 	        (unsigned long long)fresh);
-	ks_ocsf_begin(&d->pl, &ks_ocsf_app_lifecycle, 99, "Events Dropped", 4,
-	              ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()));
-	ks_jw_key(w, "app");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "name", "kansokud");
-	ks_jw_kcstr(w, "vendor_name", "kansoku");
-	ks_jw_kcstr(w, "version", KS_VERSION);
-	ks_jw_obj_end(w);
+	begin_app_event(d, 99, "Events Dropped", 4);
 	ks_jw_kcstr(w, "message", "events were lost in the kernel: its ring buffer was full");
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
@@ -96,7 +85,7 @@ static void check_drops(struct ks_daemon *d)
 	ks_jw_obj_begin(w);
 	for (k = 1; k < KS_EV_KIND_MAX; k++) {
 		if (drops[k] != d->drops_reported[k])
-			ks_jw_ku64(w, names[k], drops[k] - d->drops_reported[k]);
+			ks_jw_ku64(w, ks_event_kind_name((unsigned)k), drops[k] - d->drops_reported[k]);
 		d->drops_reported[k] = drops[k];
 	}
 	ks_jw_obj_end(w);
@@ -294,11 +283,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (level) {
-		static const char *const names[] = {"error", "warning", "info", "debug"};
 		int i, found = -1;
 
-		for (i = 0; i < 4; i++)
-			if (!strcmp(level, names[i]))
+		for (i = 0; ks_log_level_names[i]; i++)
+			if (!strcmp(level, ks_log_level_names[i]))
 				found = i;
 		if (found < 0) {
 			ks_err("--log-level: expected error, warning, info or debug");

@@ -4,6 +4,8 @@
 
 #include "kansoku/log.h"
 
+const char *const ks_log_level_names[] = {"error", "warning", "info", "debug", NULL};
+
 static enum ks_log_level log_level = KS_LOG_INFO;
 static const char *log_prefix = "kansoku";
 
@@ -19,7 +21,6 @@ void ks_log_set_prefix(const char *prefix)
 
 void ks_log(enum ks_log_level level, const char *fmt, ...)
 {
-	static const char *names[] = {"error", "warning", "info", "debug"};
 	char line[2048];
 	va_list ap;
 
@@ -29,5 +30,5 @@ void ks_log(enum ks_log_level level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* one write per line so concurrent writers do not interleave */
-	fprintf(stderr, "%s: %s: %s\n", log_prefix, names[level], line);
+	fprintf(stderr, "%s: %s: %s\n", log_prefix, ks_log_level_names[level], line);
 }

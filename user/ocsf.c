@@ -45,12 +45,7 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_kcstr(w, "version", KS_OCSF_VERSION);
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
-	ks_jw_key(w, "product");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "name", "kansoku");
-	ks_jw_kcstr(w, "vendor_name", "kansoku");
-	ks_jw_kcstr(w, "version", KS_VERSION);
-	ks_jw_obj_end(w);
+	ks_ocsf_product(pl, "product", "kansoku");
 	ks_jw_obj_end(w);
 
 	ks_jw_key(w, "device");
@@ -67,6 +62,18 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 		ks_jw_kcstr(w, "version", pl->host.os_version);
 	ks_jw_kcstr(w, "kernel_release", pl->host.kernel_release);
 	ks_jw_obj_end(w);
+	ks_jw_obj_end(w);
+}
+
+void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name)
+{
+	struct ks_jw *w = &pl->jw;
+
+	ks_jw_key(w, key);
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "name", name);
+	ks_jw_kcstr(w, "vendor_name", "kansoku");
+	ks_jw_kcstr(w, "version", KS_VERSION);
 	ks_jw_obj_end(w);
 }
 

@@ -16,3 +16,13 @@ void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
 	ks_recent_add(pl->recent, class_uid, pl->jw.buf, pl->jw.len);
 	ks_control_broadcast(pl->ctl, class_uid, pl->jw.buf, pl->jw.len);
 }
+
+const char *ks_event_kind_name(unsigned kind)
+{
+	static const char *const names[KS_EV_KIND_MAX] = {
+	    [KS_EV_EXEC] = "exec", [KS_EV_FORK] = "fork", [KS_EV_EXIT] = "exit",
+	    [KS_EV_SEED] = "seed", [KS_EV_FILE] = "file",
+	};
+
+	return kind < KS_EV_KIND_MAX && names[kind] ? names[kind] : "unknown";
+}

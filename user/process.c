@@ -101,10 +101,9 @@ static const char *signal_name(int sig)
 static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 {
 	struct ks_jw *w = &pl->jw;
-	size_t n = p->args_len;
+	size_t n = ks_proc_args_len(p), pos = 0, len;
+	const char *arg;
 
-	while (n && p->args[n - 1] == '\0')
-		n--;
 	ks_jw_ku64(w, "ppid", p->ppid);
 	ks_jw_ku64(w, "gid", p->creds.gid);
 	ks_jw_ku64(w, "euid", p->creds.euid);
@@ -152,16 +151,8 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 	}
 	ks_jw_key(w, "args");
 	ks_jw_arr_begin(w);
-	{
-		size_t i = 0;
-
-		while (p->args && i < n) {
-			size_t l = strnlen(p->args + i, n - i);
-
-			ks_jw_str(w, p->args + i, l);
-			i += l + 1;
-		}
-	}
+	while ((arg = ks_proc_arg_next(p, &pos, &len)))
+		ks_jw_str(w, arg, len);
 	ks_jw_arr_end(w);
 	if (p->seeded)
 		ks_jw_kbool(w, "seeded", true);

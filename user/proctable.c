@@ -311,14 +311,34 @@ struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n)
 	return arr;
 }
 
+size_t ks_proc_args_len(const struct ks_proc *p)
+{
+	size_t n = p->args ? p->args_len : 0;
+
+	while (n && p->args[n - 1] == '\0')
+		n--;
+	return n;
+}
+
+const char *ks_proc_arg_next(const struct ks_proc *p, size_t *pos, size_t *len)
+{
+	size_t n = ks_proc_args_len(p);
+	const char *a;
+
+	if (*pos >= n)
+		return NULL;
+	a = p->args + *pos;
+	*len = strnlen(a, n - *pos);
+	*pos += *len + 1;
+	return a;
+}
+
 size_t ks_proc_cmdline(const struct ks_proc *p, char *out, size_t outlen)
 {
-	size_t i, n = p->args_len, o = 0;
+	size_t i, n = ks_proc_args_len(p), o = 0;
 
 	if (!outlen)
 		return 0;
-	while (n && p->args && p->args[n - 1] == '\0')
-		n--;
 	for (i = 0; i < n && o + 1 < outlen; i++)
 		out[o++] = p->args[i] ? p->args[i] : ' ';
 	out[o] = '\0';

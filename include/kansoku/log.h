@@ -5,6 +5,9 @@
 
 enum ks_log_level { KS_LOG_ERROR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG };
 
+/* "error", "warning", "info", "debug" by enum value, NULL-terminated: the one spelling for config and flags. */
+extern const char *const ks_log_level_names[];
+
 void ks_log_set_level(enum ks_log_level level);
 void ks_log_set_prefix(const char *prefix);
 void ks_log(enum ks_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

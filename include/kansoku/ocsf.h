@@ -31,6 +31,8 @@ extern const struct ks_ocsf_class ks_ocsf_file_activity;
 /* Opens the event object and writes class, activity, time, metadata and device. Close with ks_jw_obj_end. */
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
                    int severity_id, int64_t time_ms);
+/* A product object {name, vendor_name, version} of kansoku's own code under key (product, app). */
+void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name);
 /* A user object {uid, name} under key. */
 void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid);
 /* A process object under key; with detail, also parent_process and lineage. */

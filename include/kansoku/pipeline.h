@@ -43,6 +43,9 @@ struct ks_pipeline {
 	struct ks_counters counters;
 };
 
+/* "exec", "fork", ... for a wire kind (status, heartbeats, drop reports). */
+const char *ks_event_kind_name(unsigned kind);
+
 /* Hand the event in pl->jw (one JSON object, no newline) to every consumer. */
 void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid);
 

@@ -80,6 +80,10 @@ size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns);
 struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n);
 
 void ks_proc_make_id(const char *boot_id, uint32_t pid, uint64_t start_ns, char out[KS_PROC_ID_LEN]);
+/* Bytes of argv without the trailing NULs the kernel keeps. */
+size_t ks_proc_args_len(const struct ks_proc *p);
+/* Walks argv: returns the argument at *pos (length in *len) and advances *pos, or NULL at the end. */
+const char *ks_proc_arg_next(const struct ks_proc *p, size_t *pos, size_t *len);
 /* argv joined with spaces for display/cmd_line; returns bytes written (NUL excluded). */
 size_t ks_proc_cmdline(const struct ks_proc *p, char *out, size_t outlen);
 
