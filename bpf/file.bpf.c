@@ -159,20 +159,6 @@ static __always_inline u32 ks_match(const char *p)
 	return best_ops;
 }
 
-/* task must be a BTF pointer (bpf_get_current_task_btf): the walk to the fd array is then plain loads
- * the verifier guards, not helper calls; only the array slot itself needs bpf_probe_read_kernel. */
-static __always_inline struct file *ks_fd_file(struct task_struct *task, int fd)
-{
-	struct fdtable *fdt = task->files->fdt;
-	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-
-	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 static __always_inline u64 ks_rb_file_flags(void)
 {
 	if (!ks_file_wakeup_bytes)

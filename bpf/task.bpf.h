@@ -72,6 +72,20 @@ static __always_inline void ks_fill_hdr(struct ks_hdr *h, struct task_struct *ta
 	h->cgroup_id = ks_task_cgroup_id(task);
 }
 
+/* task must be a BTF pointer (bpf_get_current_task_btf): the walk to the fd array is then plain loads
+ * the verifier guards, not helper calls; only the array slot itself needs bpf_probe_read_kernel. */
+static __always_inline struct file *ks_fd_file(struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
 /* The fixed part of an exec/seed record that only needs the task. */
 static __always_inline void ks_fill_task(struct task_struct *task, struct ks_exec *e, u16 kind)
 {

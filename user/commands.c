@@ -8,6 +8,7 @@
 #include "kansoku/control.h"
 #include "kansoku/daemon.h"
 #include "kansoku/host.h"
+#include "kansoku/net.h"
 #include "kansoku/output.h"
 #include "kansoku/proctable.h"
 #include "kansoku/recent.h"
@@ -73,6 +74,27 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(fo, "filtered_in_user_space", ju64(d->pl.counters.file_filtered_user));
 		json_object_object_add(fo, "aggregation_incomplete", ju64(d->pl.counters.file_agg_unknown));
 		json_object_object_add(st, "files", fo);
+	}
+	{
+		struct json_object *no = json_object_new_object();
+		size_t nc = 0, np = 0;
+		struct ks_conn **a;
+
+		json_object_object_add(no, "enabled", json_object_new_boolean(d->loader.net));
+		if (d->loader.net_error[0])
+			json_object_object_add(no, "error", json_object_new_string(d->loader.net_error));
+		json_object_object_add(no, "hooks_missing", ju64((uint64_t)d->loader.net_missing));
+		if (d->pl.net) {
+			free(ks_net_snapshot(d->pl.net, false, &nc));
+			a = ks_net_snapshot(d->pl.net, true, &np);
+			free(a);
+		}
+		json_object_object_add(no, "connections", ju64(nc));
+		json_object_object_add(no, "listening", ju64(np));
+		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
+		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
+		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
+		json_object_object_add(st, "network", no);
 	}
 
 	outs = json_object_new_array();
@@ -155,6 +177,70 @@ static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
 	ks_ctl_reply_json(c, data);
 }
 
+static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *c)
+{
+	struct json_object *o = json_object_new_object();
+	struct ks_proc *p = ks_proc_lookup(d->pl.procs, c->pid);
+	const char *user = ks_users_name(d->pl.users, c->uid);
+	char addr[64];
+
+	if (p && c->start_ns && p->start_ns != c->start_ns)
+		p = NULL;
+	json_object_object_add(o, "protocol", json_object_new_string(ks_net_proto_name(c->proto)));
+	json_object_object_add(o, "family", json_object_new_int(c->family == 6 ? 6 : 4));
+	ks_net_addr_str(c->family, c->saddr, addr, sizeof(addr));
+	json_object_object_add(o, "local_address", json_object_new_string(addr));
+	json_object_object_add(o, "local_port", json_object_new_int(c->sport));
+	if (!c->listening) {
+		ks_net_addr_str(c->family, c->daddr, addr, sizeof(addr));
+		json_object_object_add(o, "remote_address", json_object_new_string(addr));
+		json_object_object_add(o, "remote_port", json_object_new_int(c->dport));
+		json_object_object_add(o, "direction", json_object_new_string(c->direction == KS_DIR_IN    ? "inbound"
+		                                                                : c->direction == KS_DIR_OUT ? "outbound"
+		                                                                                             : "unknown"));
+	}
+	json_object_object_add(o, "pid", json_object_new_int64(c->pid));
+	if (p) {
+		json_object_object_add(o, "process_id", json_object_new_string(p->id));
+		json_object_object_add(o, "exe", p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
+		json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
+	}
+	json_object_object_add(o, "uid", json_object_new_int64(c->uid));
+	if (user)
+		json_object_object_add(o, "user", json_object_new_string(user));
+	if (c->lpid)
+		json_object_object_add(o, "listener_pid", json_object_new_int64(c->lpid));
+	json_object_object_add(o, "net_ns", json_object_new_int64(c->netns));
+	if (c->since_ns) {
+		json_object_object_add(o, "since", json_object_new_int64(ks_host_wall_ms(&d->pl.host, c->since_ns)));
+		json_object_object_add(o, "age_s", ju64((ks_boot_ns_now() - c->since_ns) / 1000000000ull));
+	}
+	json_object_object_add(o, "before_kansokud", json_object_new_boolean(c->seeded));
+	return o;
+}
+
+/* conns / ports: the live network model (not /proc). */
+static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
+{
+	struct json_object *data, *arr;
+	struct ks_conn **all;
+	size_t n = 0, i;
+
+	if (!d->pl.net) {
+		ks_ctl_reply_error(c, "network observation is off%s%s", d->loader.net_error[0] ? ": " : "",
+		                   d->loader.net_error);
+		return;
+	}
+	data = json_object_new_object();
+	arr = json_object_new_array();
+	all = ks_net_snapshot(d->pl.net, listening, &n);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, conn_json(d, all[i]));
+	free(all);
+	json_object_object_add(data, listening ? "ports" : "connections", arr);
+	ks_ctl_reply_json(c, data);
+}
+
 struct events_arg {
 	struct ks_ctl_client *c;
 };
@@ -169,7 +255,7 @@ static int class_of(const char *type)
 	static const struct {
 		const char *name;
 		int class_uid;
-	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"daemon", 6002}};
+	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"network", 4001}, {"dns", 4003}, {"daemon", 6002}};
 	size_t i;
 	char *end;
 	long v;
@@ -203,7 +289,7 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		follow = json_object_get_boolean(v);
 	cls = class_of(type);
 	if (cls < 0) {
-		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, file, daemon, or an OCSF class_uid)",
+		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, file, network, dns, daemon, or an OCSF class_uid)",
 		                   type);
 		return;
 	}
@@ -230,6 +316,10 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 		cmd_ps(d, c);
 	else if (!strcmp(name, "events"))
 		cmd_events(d, c, req);
+	else if (!strcmp(name, "conns"))
+		cmd_sockets(d, c, false);
+	else if (!strcmp(name, "ports"))
+		cmd_sockets(d, c, true);
 	else
-		ks_ctl_reply_error(c, "unknown command '%.64s' (status, ps, events)", name);
+		ks_ctl_reply_error(c, "unknown command '%.64s' (status, ps, events, conns, ports)", name);
 }

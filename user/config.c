@@ -375,6 +375,35 @@ static int files_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	return rules(c, fa->cfg, v, !strcmp(key, "ignore"));
 }
 
+static int network_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const bools[] = {"false", "true", NULL};
+	struct ks_config *cfg = arg;
+	int b;
+
+	if (!strcmp(key, "enabled") || !strcmp(key, "connect_events")) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "network.%s", key);
+		if (get_enum(c, name, v, bools, &b))
+			return -1;
+		if (!strcmp(key, "enabled"))
+			cfg->net_enabled = b;
+		else
+			cfg->net_connect_events = b;
+		return 0;
+	}
+	if (!strcmp(key, "udp_window_ms"))
+		return get_uint(c, "network.udp_window_ms", v, 1, 3600000, &cfg->net_udp_window_ms);
+	if (!strcmp(key, "accept_wait_ms"))
+		return get_uint(c, "network.accept_wait_ms", v, 0, 10000, &cfg->net_accept_wait_ms);
+	if (get_uint(c, "network.ringbuf_kb", v, 64, 1u << 20, &cfg->ringbuf_net_kb))
+		return -1;
+	if (cfg->ringbuf_net_kb & (cfg->ringbuf_net_kb - 1))
+		return fail(c, v, "key 'network.ringbuf_kb': %u is not a power of two", cfg->ringbuf_net_kb);
+	return 0;
+}
+
 static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	static const char *const ringbuf_keys[] = {"process_kb", "wakeup_bytes", "poll_ms", NULL};
@@ -410,6 +439,12 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 		return each_pair(c, "files", v, files_keys, files_pair, &fa);
 	}
+	if (!strcmp(key, "network")) {
+		static const char *const network_keys[] = {"enabled",    "connect_events", "udp_window_ms",
+		                                           "ringbuf_kb", "accept_wait_ms", NULL};
+
+		return each_pair(c, "network", v, network_keys, network_pair, cfg);
+	}
 	return outputs(c, cfg, v);
 }
 
@@ -433,6 +468,10 @@ void ks_config_defaults(struct ks_config *cfg)
 	cfg->files_window_ms = 5000;
 	cfg->ringbuf_file_kb = 8192;
 	ks_config_default_watch(cfg);
+	cfg->net_enabled = true;
+	cfg->net_udp_window_ms = 60000;
+	cfg->ringbuf_net_kb = 4096;
+	cfg->net_accept_wait_ms = 200;
 }
 
 /*
@@ -480,7 +519,7 @@ int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, s
 {
 	static const char *const known[] = {"state_dir",     "socket",  "log_level", "heartbeat_interval",
 	                                    "recent_events", "process", "ringbuf",   "outputs",
-	                                    "files",         NULL};
+	                                    "files",         "network", NULL};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;

@@ -224,23 +224,7 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 		if (path2)
 			file_object(pl, "file_result", path2, e, false);
 	}
-	ks_jw_key(w, "actor");
-	ks_jw_obj_begin(w);
-	if (p) {
-		ks_ocsf_process(pl, "process", p, true); /* with its parent and lineage */
-	} else {
-		char id[KS_PROC_ID_LEN];
-
-		ks_jw_key(w, "process");
-		ks_jw_obj_begin(w);
-		ks_jw_ku64(w, "pid", e->hdr.pid);
-		ks_proc_make_id(pl->host.boot_id, e->hdr.pid, e->start_ns, id);
-		ks_jw_kcstr(w, "uid", id);
-		ks_ocsf_user(pl, "user", e->uid);
-		ks_jw_obj_end(w);
-	}
-	ks_ocsf_user(pl, "user", e->loginuid != KS_NO_ID ? e->loginuid : e->uid);
-	ks_jw_obj_end(w);
+	ks_ocsf_actor(pl, p, e->hdr.pid, e->start_ns, e->uid, e->loginuid);
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "operation", ks_file_op_name(e->op));

@@ -28,6 +28,7 @@
 #include "kansoku/daemon.h"
 #include "kansoku/file.h"
 #include "kansoku/log.h"
+#include "kansoku/net.h"
 #include "kansoku/ocsf.h"
 #include "kansoku/output.h"
 #include "kansoku/process.h"
@@ -107,6 +108,17 @@ static int on_file_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_net_record(void *ctx, void *data, size_t size)
+{
+	ks_net_handle(ctx, data, size);
+	return 0;
+}
+
+static int on_net_seed(void *ctx, const void *rec, size_t size)
+{
+	return ks_net_seed(ctx, rec, size);
+}
+
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -116,6 +128,7 @@ static void drain(struct ks_daemon *d)
 {
 	ring_buffer__consume(d->loader.rb_process);
 	ks_files_tick(&d->pl, ks_boot_ns_now(), d->stop);
+	ks_net_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_outputs_flush(d->pl.outs);
 }
 
@@ -234,7 +247,7 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	char err[1024];
 	sigset_t mask;
-	int opt, rc = 1, fd, seeded;
+	int opt, rc = 1, fd, seeded, socks;
 
 	ks_log_set_prefix("kansokud");
 	/* block the signals from the very start: they are read from a signalfd in the loop */
@@ -343,7 +356,14 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	fd = ks_loader_ringbuf(&d.loader, on_record, on_file_record, &d.pl);
+	if (d.loader.net) {
+		d.pl.net = ks_netmodel_new((uint64_t)d.cfg.net_accept_wait_ms * 1000000ull);
+		if (!d.pl.net) {
+			ks_err("out of memory");
+			goto cleanup;
+		}
+	}
+	fd = ks_loader_ringbuf(&d.loader, on_record, on_file_record, on_net_record, &d.pl);
 	if (fd < 0) {
 		ks_err("ring buffer: %s", strerror(errno));
 		goto cleanup;
@@ -352,8 +372,10 @@ int main(int argc, char **argv)
 	ks_loop_add(d.epfd, &d.w_ring, EPOLLIN);
 	/* attached first, seeded second: a process cannot fall between the two */
 	seeded = ks_loader_seed(&d.loader, on_seed, &d.pl);
-	ks_info("%d running processes loaded; writing events to %d output(s); control socket %s", seeded,
-	        d.cfg.n_outputs, d.cfg.socket);
+	socks = ks_loader_seed_socks(&d.loader, on_net_seed, &d.pl);
+	ks_net_seed_done(&d.pl);
+	ks_info("%d running processes and %d sockets loaded; writing events to %d output(s); control socket %s",
+	        seeded, socks, d.cfg.n_outputs, d.cfg.socket);
 	emit_lifecycle(&d, 3, "Start");
 	drain(&d);
 
@@ -387,6 +409,7 @@ cleanup:
 	ks_loader_close(&d.loader);
 	ks_outputs_close(d.pl.outs);
 	ks_files_free(d.pl.files);
+	ks_netmodel_free(d.pl.net);
 	ks_recent_free(d.pl.recent);
 	ks_proctable_free(d.pl.procs);
 	ks_users_free(d.pl.users);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,26 +70,37 @@ static int check_prereqs(char *err, size_t errlen)
 	return 0;
 }
 
-static bool is_file_prog(const char *sec)
+static bool is_net_prog(struct bpf_program *prog)
 {
-	return !strncmp(sec, "tracepoint", 10);
+	return !strncmp(bpf_program__name(prog), "ks_net_", 7) || !strcmp(bpf_program__name(prog), "ks_seed_socks");
 }
 
-/* The process programs of one flavour, the iterator, and the file programs when wanted. */
-static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files)
+static bool is_file_prog(struct bpf_program *prog)
+{
+	return !is_net_prog(prog) && !strncmp(bpf_program__section_name(prog), "tracepoint", 10);
+}
+
+static bool is_cgroup_prog(const char *sec)
+{
+	return !strncmp(sec, "cgroup", 6);
+}
+
+/* The programs of one hook flavour, the iterators, and the file and network programs when wanted. */
+static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files, bool net)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, skel->obj)
 	{
 		const char *sec = bpf_program__section_name(prog);
+		bool flavoured = !strncmp(sec, "tp_btf", 6) || !strncmp(sec, "raw_tp", 6);
+		bool want = !flavoured || !strncmp(sec, flavour, strlen(flavour));
 
-		if (!strncmp(sec, "iter/", 5))
-			continue;
-		if (is_file_prog(sec))
-			bpf_program__set_autoload(prog, files);
-		else
-			bpf_program__set_autoload(prog, !strncmp(sec, flavour, strlen(flavour)));
+		if (is_net_prog(prog))
+			want = want && net;
+		else if (is_file_prog(prog))
+			want = files;
+		bpf_program__set_autoload(prog, want);
 	}
 }
 
@@ -122,8 +134,24 @@ static void set_file_config(struct kansoku_bpf *skel, const struct ks_config *cf
 	bpf_map__set_max_entries(skel->maps.ks_rb_file, cfg->ringbuf_file_kb * 1024u);
 }
 
-static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool files, char *err,
-                    size_t errlen)
+static void set_net_config(struct kansoku_bpf *skel, const struct ks_config *cfg)
+{
+	uint64_t key = 0;
+	FILE *f = fopen("/dev/urandom", "re");
+
+	if (!f || fread(&key, sizeof(key), 1, f) != 1)
+		key = ks_boot_ns_now() * 0x9e3779b97f4a7c15ull;
+	if (f)
+		fclose(f);
+	skel->rodata->ks_sock_key = key;
+	skel->rodata->ks_udp_window_ns = (u64)cfg->net_udp_window_ms * 1000000ull;
+	skel->rodata->ks_net_wakeup_bytes = cfg->wakeup_bytes;
+	skel->rodata->ks_connect_events = cfg->net_connect_events;
+	bpf_map__set_max_entries(skel->maps.ks_rb_net, cfg->ringbuf_net_kb * 1024u);
+}
+
+static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool files, bool net,
+                    char *err, size_t errlen)
 {
 	struct kansoku_bpf *skel;
 	int rc;
@@ -133,25 +161,27 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
 		return -1;
 	}
-	choose_programs(skel, flavour, files);
+	choose_programs(skel, flavour, files, net);
 	set_file_config(skel, cfg, l->rules, l->n_rules);
+	set_net_config(skel, cfg);
 	skel->rodata->ks_argv_max = cfg->argv_max;
 	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
 	bpf_map__set_max_entries(skel->maps.ks_rb_process, cfg->ringbuf_process_kb * 1024u);
 	libbpf_log_next = 0;
 	rc = kansoku_bpf__load(skel);
 	if (rc) {
-		ks_warn("the kernel refused the %s%s programs; the end of libbpf's log:", flavour,
-		        files ? " + file" : "");
+		ks_warn("the kernel refused the %s%s%s programs; the end of libbpf's log:", flavour,
+		        files ? " + file" : "", net ? " + network" : "");
 		show_libbpf_log();
-		snprintf(err, errlen, "loading the %s%s programs failed: %s (libbpf: %s)", flavour,
-		         files ? " + file" : "", strerror(-rc), last_libbpf_error);
+		snprintf(err, errlen, "loading the %s%s%s programs failed: %s (libbpf: %s)", flavour,
+		         files ? " + file" : "", net ? " + network" : "", strerror(-rc), last_libbpf_error);
 		kansoku_bpf__destroy(skel);
 		return -1;
 	}
 	l->skel = skel;
 	l->flavour = flavour;
 	l->files = files;
+	l->net = net;
 	if (files) {
 		struct ks_exe_id ids[KS_IGNORE_EXE_MAX];
 		u32 k = 0;
@@ -171,9 +201,57 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	return 0;
 }
 
+/* The cgroup v2 hierarchy's root: network programs attached there see every process. Mounted privately
+ * under /run/kansoku when the system has none (hybrid systems have it on /sys/fs/cgroup/unified). */
+static int cgroup2_root(char *where, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char line[4096], dev[256], dir[2048], type[64];
+	int fd;
+
+	where[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %2047s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
+			snprintf(where, len, "%s", dir);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!where[0]) {
+		snprintf(where, len, "/run/kansoku/cgroup2");
+		mkdir("/run/kansoku", 0755);
+		mkdir(where, 0700);
+		if (mount("cgroup2", where, "cgroup2", 0, NULL) < 0) {
+			ks_warn("no cgroup v2 hierarchy and mounting one on %s failed: %s", where, strerror(errno));
+			return -1;
+		}
+		ks_info("mounted cgroup2 on %s (needed for UDP and DNS observation)", where);
+	}
+	fd = open(where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		ks_warn("opening the cgroup v2 root %s: %s", where, strerror(errno));
+	return fd;
+}
+
+static int add_link(struct ks_loader *l, struct bpf_program *prog, struct bpf_link *link, char *err, size_t errlen)
+{
+	if (l->n_hooks == KS_MAX_HOOKS) {
+		bpf_link__destroy(link);
+		snprintf(err, errlen, "more programs than KS_MAX_HOOKS");
+		return -1;
+	}
+	l->links[l->n_hooks] = link;
+	snprintf(l->hooks[l->n_hooks].program, sizeof(l->hooks[0].program), "%s", bpf_program__name(prog));
+	snprintf(l->hooks[l->n_hooks].attach, sizeof(l->hooks[0].attach), "%s", bpf_program__section_name(prog));
+	l->n_hooks++;
+	return 0;
+}
+
 static int attach(struct ks_loader *l, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
+	char cgpath[2048];
+	int cgfd = -1, rc = -1;
 
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
@@ -182,34 +260,65 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 
 		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5) || !strcmp(sec, "tracepoint"))
 			continue;
-		link = bpf_program__attach(prog);
-		if (!link && is_file_prog(sec)) {
+		if (is_cgroup_prog(sec)) {
+			if (cgfd < 0 && (cgfd = cgroup2_root(cgpath, sizeof(cgpath))) < 0) {
+				snprintf(l->net_error, sizeof(l->net_error),
+				         "UDP, DNS and UDP listeners are not observed: no cgroup v2 hierarchy");
+				l->net_missing++;
+				continue;
+			}
+			link = bpf_program__attach_cgroup(prog, cgfd);
+		} else {
+			link = bpf_program__attach(prog);
+		}
+		if (!link && (is_file_prog(prog) || is_net_prog(prog))) {
 			/* a syscall this kernel or architecture does not have (open on arm64, ...) */
 			ks_warn("not attached: %s (%s)", sec, strerror(errno));
-			l->files_missing++;
+			if (is_file_prog(prog))
+				l->files_missing++;
+			else
+				l->net_missing++;
 			continue;
 		}
 		if (!link) {
 			snprintf(err, errlen, "attaching %s (%s) failed: %s", bpf_program__name(prog), sec,
 			         strerror(errno));
-			return -1;
+			goto cleanup;
 		}
-		if (l->n_hooks == KS_MAX_HOOKS) {
-			bpf_link__destroy(link);
-			snprintf(err, errlen, "more programs than KS_MAX_HOOKS");
-			return -1;
-		}
-		l->links[l->n_hooks] = link;
-		snprintf(l->hooks[l->n_hooks].program, sizeof(l->hooks[0].program), "%s", bpf_program__name(prog));
-		snprintf(l->hooks[l->n_hooks].attach, sizeof(l->hooks[0].attach), "%s", sec);
-		l->n_hooks++;
+		if (add_link(l, prog, link, err, errlen))
+			goto cleanup;
 	}
-	return 0;
+	rc = 0;
+cleanup:
+	if (cgfd >= 0)
+		close(cgfd);
+	return rc;
+}
+
+static void lockdown_hint(char *err, size_t errlen)
+{
+	char lockdown[128] = "";
+	size_t n = strlen(err);
+
+	ks_read_line("/sys/kernel/security/lockdown", lockdown, sizeof(lockdown));
+	if (strstr(lockdown, "[confidentiality]"))
+		snprintf(err + n, errlen - n,
+		         ". The kernel is in lockdown=confidentiality, which forbids BPF programs that read kernel "
+		         "memory: boot with lockdown=integrity (or none) to run kansoku");
+	else
+		snprintf(err + n, errlen - n,
+		         ". kansoku needs Linux 5.8 or later with BTF; the verifier's reason is in the log above "
+		         "(please report it with the output of uname -r)");
 }
 
 int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, size_t errlen)
 {
-	char first[512] = "";
+	static const struct {
+		bool files, net;
+	} combos[] = {{true, true}, {true, false}, {false, true}, {false, false}};
+	static const char *const flavours[] = {"tp_btf", "raw_tp"};
+	char last[512] = "", files_err[512] = "", net_err[512] = "";
+	unsigned fl, c;
 
 	memset(l, 0, sizeof(*l));
 	libbpf_set_print(libbpf_print);
@@ -224,55 +333,66 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		l->n_rules = ks_watch_build(cfg, l->rules, KS_RULES_MAX, err, errlen);
 		if (l->n_rules < 0)
 			return -1;
+	}
+	if (cfg->files_enabled || cfg->net_enabled)
 		ensure_tracefs();
-	}
 	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. File
-	 * programs need 5.17+ (bpf_loop, bpf_strncmp): where they are refused, process observation goes on
-	 * without them and `kansoku status` says why. */
-	if (cfg->hooks != KS_HOOKS_RAW_TP) {
-		if (cfg->files_enabled && try_load(l, cfg, "tp_btf", true, l->files_error, sizeof(l->files_error)) == 0)
-			goto loaded;
-		if (try_load(l, cfg, "tp_btf", false, first, sizeof(first)) == 0)
-			goto loaded;
-		if (cfg->hooks == KS_HOOKS_TP_BTF) {
-			snprintf(err, errlen, "%s; process.hooks is tp_btf, so no fallback was tried", first);
-			return -1;
+	 * programs need 5.17+ (bpf_loop, bpf_strncmp), network programs 5.9+ (cgroup sock_release): where the
+	 * kernel refuses one part, the others go on without it and `kansoku status` says why. */
+	for (fl = 0; fl < 2; fl++) {
+		if ((fl == 0 && cfg->hooks == KS_HOOKS_RAW_TP) || (fl == 1 && cfg->hooks == KS_HOOKS_TP_BTF))
+			continue;
+		for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
+			if ((combos[c].files && !cfg->files_enabled) || (combos[c].net && !cfg->net_enabled))
+				continue;
+			if (try_load(l, cfg, flavours[fl], combos[c].files, combos[c].net, last, sizeof(last)) == 0)
+				goto loaded;
+			/* the error of the smallest set that still held the part tells best why it fails */
+			if (combos[c].files)
+				snprintf(files_err, sizeof(files_err), "%s", last);
+			if (combos[c].net)
+				snprintf(net_err, sizeof(net_err), "%s", last);
 		}
-		ks_warn("%s; falling back to raw_tp", first);
+		if (fl == 0 && cfg->hooks == KS_HOOKS_TP_BTF)
+			break;
+		if (fl == 0)
+			ks_warn("%s; falling back to raw_tp", last);
 	}
-	if (cfg->files_enabled && try_load(l, cfg, "raw_tp", true, l->files_error, sizeof(l->files_error)) == 0)
-		goto loaded;
-	if (try_load(l, cfg, "raw_tp", false, err, errlen)) {
-		char lockdown[128] = "";
-		size_t n = strlen(err);
-
-		ks_read_line("/sys/kernel/security/lockdown", lockdown, sizeof(lockdown));
-		if (strstr(lockdown, "[confidentiality]"))
-			snprintf(
-			    err + n, errlen - n,
-			    ". The kernel is in lockdown=confidentiality, which forbids BPF programs that read kernel "
-			    "memory: boot with lockdown=integrity (or none) to run kansoku");
-		else
-			snprintf(
-			    err + n, errlen - n,
-			    ". kansoku needs Linux 5.8 or later with BTF; the verifier's reason is in the log above "
-			    "(please report it with the output of uname -r)");
-		return -1;
-	}
+	snprintf(err, errlen, "%s%s", last,
+	         cfg->hooks == KS_HOOKS_TP_BTF ? "; process.hooks is tp_btf, so no fallback was tried" : "");
+	lockdown_hint(err, errlen);
+	return -1;
 loaded:
 	if (attach(l, err, errlen)) {
 		ks_loader_close(l);
 		return -1;
 	}
-	if (cfg->files_enabled && !l->files)
+	if (cfg->files_enabled && !l->files) {
+		snprintf(l->files_error, sizeof(l->files_error), "%s", files_err);
 		ks_warn("file observation is off: %s", l->files_error);
-	else
-		l->files_error[0] = '\0';
-	ks_info("BPF programs loaded and attached (%s hooks%s)", l->flavour, l->files ? ", file observation" : "");
+	}
+	if (cfg->net_enabled && !l->net) {
+		snprintf(l->net_error, sizeof(l->net_error), "%s", net_err);
+		ks_warn("network observation is off: %s", l->net_error);
+	}
+	ks_info("BPF programs loaded and attached (%s hooks%s%s)", l->flavour, l->files ? ", file observation" : "",
+	        l->net ? ", network observation" : "");
 	return 0;
 }
 
+static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	return run_iter(l->skel->progs.ks_seed_tasks, fn, ctx);
+}
+
+int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	return l->net ? run_iter(l->skel->progs.ks_seed_socks, fn, ctx) : 0;
+}
+
+static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
 	struct bpf_link *link;
 	char *buf = NULL;
@@ -280,15 +400,15 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 	int fd, count = 0;
 	ssize_t n;
 
-	link = bpf_program__attach_iter(l->skel->progs.ks_seed_tasks, NULL);
+	link = bpf_program__attach_iter(prog, NULL);
 	if (!link) {
-		ks_warn("task iterator: attach failed: %s; running processes will be learnt as they act",
-		        strerror(errno));
+		ks_warn("iterator %s: attach failed: %s; what exists now will be learnt as it acts",
+		        bpf_program__name(prog), strerror(errno));
 		return -1;
 	}
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0) {
-		ks_warn("task iterator: %s", strerror(errno));
+		ks_warn("iterator %s: %s", bpf_program__name(prog), strerror(errno));
 		bpf_link__destroy(link);
 		return -1;
 	}
@@ -324,12 +444,15 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 }
 
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size), void *ctx)
+                      int (*file_fn)(void *ctx, void *data, size_t size),
+                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	l->rb_process = ring_buffer__new(bpf_map__fd(l->skel->maps.ks_rb_process), fn, ctx, NULL);
 	if (!l->rb_process)
 		return -1;
 	if (l->files && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_file), file_fn, ctx) < 0)
+		return -1;
+	if (l->net && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_net), net_fn, ctx) < 0)
 		return -1;
 	return ring_buffer__epoll_fd(l->rb_process);
 }

@@ -10,6 +10,8 @@
 const struct ks_ocsf_class ks_ocsf_process_activity = {1007, "Process Activity", 1, "System Activity"};
 const struct ks_ocsf_class ks_ocsf_app_lifecycle = {6002, "Application Lifecycle", 6, "Application Activity"};
 const struct ks_ocsf_class ks_ocsf_file_activity = {1001, "File System Activity", 1, "System Activity"};
+const struct ks_ocsf_class ks_ocsf_network_activity = {4001, "Network Activity", 4, "Network Activity"};
+const struct ks_ocsf_class ks_ocsf_dns_activity = {4003, "DNS Activity", 4, "Network Activity"};
 
 const char *ks_basename(const char *path)
 {
@@ -165,5 +167,31 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 	for (i = 0; i < n; i++)
 		ks_jw_cstr(w, lineage[i]->exe ? lineage[i]->exe : lineage[i]->comm);
 	ks_jw_arr_end(w);
+	ks_jw_obj_end(w);
+}
+
+void ks_ocsf_actor(struct ks_pipeline *pl, const struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
+                   uint32_t loginuid)
+{
+	struct ks_jw *w = &pl->jw;
+
+	ks_jw_key(w, "actor");
+	ks_jw_obj_begin(w);
+	if (p) {
+		ks_ocsf_process(pl, "process", p, true); /* with its parent and lineage */
+	} else {
+		char id[KS_PROC_ID_LEN];
+
+		ks_jw_key(w, "process");
+		ks_jw_obj_begin(w);
+		ks_jw_ku64(w, "pid", pid);
+		if (start_ns) {
+			ks_proc_make_id(pl->host.boot_id, pid, start_ns, id);
+			ks_jw_kcstr(w, "uid", id);
+		}
+		ks_ocsf_user(pl, "user", uid);
+		ks_jw_obj_end(w);
+	}
+	ks_ocsf_user(pl, "user", loginuid != KS_NO_ID ? loginuid : uid);
 	ks_jw_obj_end(w);
 }

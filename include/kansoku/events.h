@@ -25,6 +25,7 @@ enum ks_event_kind {
 	KS_EV_EXIT = 3, /* the last thread of a process exited */
 	KS_EV_SEED = 4, /* a process that was running when the daemon started (task iterator) */
 	KS_EV_FILE = 5, /* a file operation on a watched path (success or failure) */
+	KS_EV_NET = 6,  /* a connection, listener, UDP flow or DNS query (struct ks_net) */
 	KS_EV_KIND_MAX,
 };
 
@@ -204,5 +205,70 @@ struct ks_exe_id {
 	u32 _pad;
 };
 #define KS_IGNORE_EXE_MAX 64
+
+/* Network (ks_net.action). */
+enum ks_net_action {
+	KS_NA_CONNECT = 1,  /* outbound TCP: connect() sent a SYN (process context) */
+	KS_NA_ESTABLISHED,  /* TCP reached ESTABLISHED (direction says which side) */
+	KS_NA_FAILED,       /* outbound TCP never established: err says why (ECONNREFUSED, ETIMEDOUT, ...) */
+	KS_NA_CLOSE,        /* an established TCP connection closed: bytes and duration; err on reset */
+	KS_NA_ACCEPT,       /* a process took an inbound connection with accept(): the acceptor */
+	KS_NA_LISTEN,       /* TCP listen() or UDP bind() to a port */
+	KS_NA_UNLISTEN,     /* the listening socket closed */
+	KS_NA_UDP_FLOW,     /* first UDP datagram of a (process, destination) window */
+	KS_NA_DNS,          /* a DNS query sent to port 53 over UDP */
+	KS_NA_SEED,         /* a socket that existed when the daemon started (task_file iterator) */
+	KS_NA_MAX,
+};
+
+#define KS_DIR_UNKNOWN 0
+#define KS_DIR_IN 1  /* accepted from a listener */
+#define KS_DIR_OUT 2 /* connect() */
+
+/* ks_net.nflags */
+#define KS_NF_RESET (1u << 0)    /* closed by a reset (sent or received) */
+#define KS_NF_NO_OWNER (1u << 1) /* the kernel did not know which process owns the socket */
+#define KS_NF_DNS_TRUNC (1u << 2)
+
+#define KS_DNS_NAME_MAX 264 /* the question as sent: QNAME labels (<= 255 bytes), QTYPE, QCLASS */
+
+/*
+ * KS_EV_NET. hdr.pid is the owning process (for softirq-time transitions: the process recorded when the
+ * socket was created, connected, listened or accepted), not whatever ran on the CPU. Addresses are in
+ * network byte order, IPv4 in the first 4 bytes; ports in host order.
+ */
+struct ks_net {
+	struct ks_hdr hdr;
+	u64 start_ns;  /* the owning process's start (identity with hdr.pid); 0 when unknown */
+	u64 sock_id;   /* opaque per-socket id (a keyed hash of the kernel's socket): pairs open and close */
+	u64 since_ns;  /* CONNECT time for ESTABLISHED/FAILED, ESTABLISHED time for CLOSE, LISTEN time */
+	u64 bytes_in;  /* CLOSE: application bytes received (kernel counters, SYN/FIN removed) */
+	u64 bytes_out; /* CLOSE: application bytes sent and acknowledged */
+	u64 count;     /* UDP_FLOW: datagrams of the previous window of this key (0 for a new key) */
+	u64 lstart_ns; /* inbound: the listener's owner start */
+	u32 lpid;      /* inbound: the listener's owner */
+	u32 uid, loginuid;
+	u32 netns; /* network namespace inode of the socket */
+	u32 nflags;
+	s32 err; /* errno (positive) for FAILED and reset CLOSE */
+	u8 action, direction, proto, family; /* family: 4 or 6 (a v4-mapped v6 address is reported as 4) */
+	u8 state;                          /* SEED: the TCP state */
+	u8 _pad8;
+	u16 sport, dport; /* local, remote */
+	u16 dns_qtype, dns_len;
+	u16 _pad16;
+	u8 saddr[16], daddr[16];
+	u8 dns[KS_DNS_NAME_MAX];
+};
+#define KS_NET_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_net, dns))
+
+/* Owner of a socket: kept in the kernel from connect/listen/accept to close. */
+struct ks_sock_owner {
+	u64 start_ns;
+	u64 since_ns;
+	u64 lstart_ns;
+	u32 tgid, uid, loginuid, lpid;
+	u8 direction, listening, _pad[6];
+};
 
 #endif /* KANSOKU_EVENTS_H */

@@ -35,6 +35,9 @@ struct ks_loader {
 	bool files;            /* file programs loaded */
 	int files_missing;     /* file tracepoints this kernel does not have */
 	char files_error[512]; /* why file observation is off */
+	bool net;              /* network programs loaded */
+	int net_missing;       /* network hooks this kernel could not attach */
+	char net_error[512];   /* why network observation is off or partial */
 	struct ks_rule rules[KS_RULES_MAX];
 	int n_rules;
 };
@@ -44,8 +47,11 @@ struct ks_loader {
 int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, size_t errlen);
 /* Runs the task iterator once and passes each seed record to fn. Returns records seen, or -1. */
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+/* Sockets that exist now (struct ks_net records, action KS_NA_SEED); 0 without network observation. */
+int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size), void *ctx);
+                      int (*file_fn)(void *ctx, void *data, size_t size),
+                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx);
 /* Advance the programs' coarse clock (call at least once a second). */
 void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns);
 /* The kernel's aggregation map (struct ks_agg_key -> struct ks_agg_val), -1 without file observation. */

@@ -27,6 +27,10 @@ extern const struct ks_ocsf_class ks_ocsf_app_lifecycle;
 extern const struct ks_ocsf_class ks_ocsf_file_activity;
 
 #define KS_OCSF_FILE_ACTIVITY 1001
+#define KS_OCSF_NETWORK_ACTIVITY 4001
+#define KS_OCSF_DNS_ACTIVITY 4003
+extern const struct ks_ocsf_class ks_ocsf_network_activity;
+extern const struct ks_ocsf_class ks_ocsf_dns_activity;
 
 /* Opens the event object and writes class, activity, time, metadata and device. Close with ks_jw_obj_end. */
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
@@ -37,6 +41,10 @@ void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name);
 void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid);
 /* A process object under key; with detail, also parent_process and lineage. */
 void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_proc *p, bool detail);
+/* The actor object: the process p (with lineage) when known, else what the kernel said (pid, start, uid);
+ * the user is the login user when there is one. */
+void ks_ocsf_actor(struct ks_pipeline *pl, const struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
+                   uint32_t loginuid);
 /* The name part of a path (after the last '/'). */
 const char *ks_basename(const char *path);
 

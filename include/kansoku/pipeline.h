@@ -18,6 +18,7 @@ struct ks_outputs;
 struct ks_recent;
 struct ks_control;
 struct ks_files;
+struct ks_netmodel;
 
 struct ks_counters {
 	uint64_t received[KS_EV_KIND_MAX]; /* records read from the kernel, per kind */
@@ -27,6 +28,7 @@ struct ks_counters {
 	uint64_t exit_unknown; /* exits of processes the table did not know */
 	uint64_t seeded;       /* processes loaded at start */
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
+	uint64_t net_events, net_dns, net_model_full, net_unowned;
 };
 
 struct ks_pipeline {
@@ -37,6 +39,7 @@ struct ks_pipeline {
 	struct ks_recent *recent;
 	struct ks_control *ctl;
 	struct ks_files *files;
+	struct ks_netmodel *net;
 	struct ks_jw jw;   /* the one reusable encode buffer */
 	uint64_t seq;      /* metadata.sequence of the last event */
 	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */

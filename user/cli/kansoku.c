@@ -22,7 +22,11 @@ static void usage(FILE *f)
 	           "Commands:\n"
 	           "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
 	           "  ps [--tree]                 the live process table\n"
-	           "  events [--follow] [--type T]  recent events (T: all, process, daemon or a class_uid)\n\n"
+	           "  events [--follow] [--type T]  recent events (T: all, process, file, network, dns, daemon or a\n"
+	           "                              class_uid)\n"
+	           "  files [--path P] [--follow]  recent file accesses (under prefix P)\n"
+	           "  conns                       established connections: process, user, peer, age\n"
+	           "  ports                       listening sockets: process, user, address, since when\n\n"
 	           "Options:\n"
 	           "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
 	           "  --json          machine-readable output (one JSON document, or one event per line)\n");
@@ -402,6 +406,64 @@ static void show_file_event(struct json_object *e)
 	fflush(stdout);
 }
 
+/* A field from a process (exe, comm) on one terminal line: control characters shown as '?'. */
+static void term_safe(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static void show_sockets(struct json_object *data, bool ports)
+{
+	struct json_object *arr;
+	size_t i, n;
+	time_t now = time(NULL);
+
+	if (!json_object_object_get_ex(data, ports ? "ports" : "connections", &arr))
+		return;
+	n = json_object_array_length(arr);
+	if (ports)
+		printf("%-5s %-30s %7s %-10s %-20s %s\n", "PROTO", "LOCAL", "PID", "USER", "SINCE", "PROCESS");
+	else
+		printf("%-5s %-3s %-30s %-30s %7s %-10s %8s %s\n", "PROTO", "DIR", "LOCAL", "REMOTE", "PID", "USER", "AGE",
+		       "PROCESS");
+	for (i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(arr, i);
+		const char *la = jstr(c, "local_address", "?"), *ra = jstr(c, "remote_address", "?");
+		char local[80], remote[80], user[16], proc[256], since[32] = "before kansokud";
+		bool v6 = jint(c, "family") == 6;
+
+		snprintf(local, sizeof(local), v6 ? "[%s]:%lld" : "%s:%lld", la, (long long)jint(c, "local_port"));
+		snprintf(remote, sizeof(remote), v6 ? "[%s]:%lld" : "%s:%lld", ra, (long long)jint(c, "remote_port"));
+		snprintf(user, sizeof(user), "%s", jstr(c, "user", ""));
+		if (!user[0])
+			snprintf(user, sizeof(user), "%lld", (long long)jint(c, "uid"));
+		snprintf(proc, sizeof(proc), "%s", jstr(c, "exe", "")[0] ? jstr(c, "exe", "") : jstr(c, "comm", "?"));
+		term_safe(proc);
+		if (ports) {
+			int64_t ms = jint(c, "since");
+
+			if (ms > 0) {
+				time_t t = (time_t)(ms / 1000);
+				struct tm tm;
+
+				strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+			}
+			printf("%-5s %-30s %7lld %-10s %-20s %s\n", jstr(c, "protocol", "?"), local,
+			       (long long)jint(c, "pid"), user, since, proc);
+		} else {
+			char age[16] = "-";
+
+			if (jint(c, "since") > 0)
+				snprintf(age, sizeof(age), "%llds", (long long)(now - jint(c, "since") / 1000));
+			printf("%-5s %-3s %-30s %-30s %7lld %-10s %8s %s\n", jstr(c, "protocol", "?"),
+			       !strcmp(jstr(c, "direction", ""), "inbound") ? "in" : "out", local, remote,
+			       (long long)jint(c, "pid"), user, age, proc);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL;
@@ -442,7 +504,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files")) {
+	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files") &&
+	    strcmp(cmd, "conns") && strcmp(cmd, "ports")) {
 		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
@@ -521,6 +584,8 @@ int main(int argc, char **argv)
 		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (!strcmp(cmd, "status"))
 		show_status(data);
+	else if (!strcmp(cmd, "conns") || !strcmp(cmd, "ports"))
+		show_sockets(data, !strcmp(cmd, "ports"));
 	else
 		show_ps(data, tree);
 	rc = 0;

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network observation: TCP connections and listeners, UDP flows and binds, DNS queries.
+ *
+ * TCP follows the socket's own state machine (sock:inet_sock_set_state, a plain tracepoint that costs a
+ * few loads per transition): CLOSE->SYN_SENT and CLOSE->LISTEN run in the calling process, so that is
+ * where a socket gets its owner; later transitions run in softirq and take the owner from ks_socks. An
+ * inbound connection is owned by its listener's owner until accept() names the acceptor. Only transitions
+ * a user reads are sent: established, failed, closed, listen, unlisten. UDP and DNS are seen on egress
+ * (cgroup_skb), where the payload is at hand; repeats of a (process, destination) are counted in the kernel.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "kansoku/events.h"
+#include "maps.bpf.h"
+#include "task.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCK_DGRAM 2
+
+/* Set by the daemon between open and load. */
+const volatile u64 ks_sock_key = 0;             /* random: socket ids do not reveal kernel addresses */
+const volatile u64 ks_udp_window_ns = 60000000000ull; /* UDP repeats of a key are counted for this long */
+const volatile u64 ks_net_wakeup_bytes = 0;
+const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} ks_rb_net SEC(".maps");
+
+/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u64);
+	__type(value, struct ks_sock_owner);
+} ks_socks SEC(".maps");
+
+/* TCP listeners by (netns, port): an inbound connection finds its listener's owner here. */
+struct ks_listen_key {
+	u32 netns;
+	u16 port;
+	u16 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ks_listen_key);
+	__type(value, struct ks_sock_owner);
+} ks_listeners SEC(".maps");
+
+/* UDP sockets bound to a port, by socket cookie (the key cgroup sock programs can compute). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, u64);
+	__type(value, struct ks_sock_owner);
+} ks_udp_bound SEC(".maps");
+
+struct ks_udp_key {
+	u32 tgid;
+	u16 dport;
+	u8 family, _pad;
+	u8 daddr[16];
+};
+struct ks_udp_val {
+	u64 first_ns;
+	u64 count;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ks_udp_key);
+	__type(value, struct ks_udp_val);
+} ks_udp_flows SEC(".maps");
+
+/* A keyed bijection of the socket address: stable per socket, meaningless outside this daemon run. */
+static __always_inline u64 ks_sock_id(u64 sk)
+{
+	u64 x = (sk ^ ks_sock_key) * 0x9e3779b97f4a7c15ull;
+
+	return x ^ (x >> 29);
+}
+
+static __always_inline u64 ks_net_flags(void)
+{
+	if (!ks_net_wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&ks_rb_net, BPF_RB_AVAIL_DATA) >= ks_net_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+	                                                                               : BPF_RB_NO_WAKEUP;
+}
+
+/* A zeroed record of the fixed size, or NULL (and the drop counted). */
+static __always_inline struct ks_net *ks_net_reserve(void)
+{
+	struct ks_net *e = bpf_ringbuf_reserve(&ks_rb_net, KS_NET_FIXED_SIZE, 0);
+
+	if (!e) {
+		ks_count_drop(KS_EV_NET);
+		return NULL;
+	}
+	__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
+	e->hdr.kind = KS_EV_NET;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.size = KS_NET_FIXED_SIZE;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	return e;
+}
+
+static __always_inline void ks_owner_current(struct ks_sock_owner *o)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	o->tgid = bpf_get_current_pid_tgid() >> 32;
+	o->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
+	o->uid = (u32)bpf_get_current_uid_gid();
+	o->loginuid = ks_task_loginuid(task);
+}
+
+static __always_inline void ks_net_owner(struct ks_net *e, const struct ks_sock_owner *o)
+{
+	if (!o) {
+		e->nflags |= KS_NF_NO_OWNER;
+		e->uid = e->loginuid = KS_NO_ID;
+		return;
+	}
+	e->hdr.pid = o->tgid;
+	e->start_ns = o->start_ns;
+	e->uid = o->uid;
+	e->loginuid = o->loginuid;
+	e->lpid = o->lpid;
+	e->lstart_ns = o->lstart_ns;
+	e->direction = o->direction;
+	e->since_ns = o->since_ns;
+}
+
+static __always_inline int ks_v4_mapped(const u8 *a)
+{
+	const u32 *w = (const u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
+}
+
+/* Addresses, ports and namespace from the socket's common part. */
+static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
+{
+	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	e->proto = IPPROTO_TCP;
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (family == AF_INET) {
+		e->family = 4;
+		BPF_CORE_READ_INTO((u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((u32 *)e->daddr, sk, __sk_common.skc_daddr);
+		return;
+	}
+	e->family = 6;
+	BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+	BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	if (ks_v4_mapped(e->daddr) && (ks_v4_mapped(e->saddr) || !((u32 *)e->saddr)[3])) {
+		/* an IPv4 peer of a dual-stack socket: shown as IPv4 */
+		e->family = 4;
+		__builtin_memcpy(e->saddr, &e->saddr[12], 4);
+		__builtin_memcpy(e->daddr, &e->daddr[12], 4);
+		__builtin_memset(&e->saddr[4], 0, 12);
+		__builtin_memset(&e->daddr[4], 0, 12);
+	}
+}
+
+static __always_inline void ks_net_submit(struct ks_net *e)
+{
+	bpf_ringbuf_submit(e, ks_net_flags());
+}
+
+/* Application bytes: the kernel's counters include the SYN (acked) and FIN (acked / received). */
+static __always_inline void ks_net_bytes(struct ks_net *e, struct sock *sk, int old)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	u64 acked = BPF_CORE_READ(tp, bytes_acked), received = BPF_CORE_READ(tp, bytes_received);
+	/* SOCK_DONE (bit 1 of sk_flags) is set by tcp_fin(): the peer's FIN was received and counted. An
+	 * orphaned socket leaves for a timewait socket as soon as its FIN is acked, before the peer's FIN. */
+	int fin_in = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> 1) & 1;
+	int fin_out = old == TCP_FIN_WAIT2 || old == TCP_LAST_ACK || old == TCP_CLOSING;
+
+	if (e->direction == KS_DIR_OUT && acked)
+		acked--; /* our SYN (an accepted socket starts counting after the handshake) */
+	if (fin_out && acked)
+		acked--;
+	if (fin_in && received)
+		received--;
+	e->bytes_out = acked;
+	e->bytes_in = received;
+}
+
+static __always_inline int ks_on_state(struct sock *sk, int old, int new)
+{
+	u64 key = (u64)sk, now;
+	struct ks_sock_owner *o, no = {};
+	struct ks_listen_key lk = {};
+	struct ks_net *e;
+	u16 family;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	now = bpf_ktime_get_boot_ns();
+
+	if (new == TCP_SYN_SENT || new == TCP_LISTEN) {
+		/* connect() or listen(): the calling process owns the socket */
+		ks_owner_current(&no);
+		no.since_ns = now;
+		no.direction = new == TCP_SYN_SENT ? KS_DIR_OUT : KS_DIR_UNKNOWN;
+		no.listening = new == TCP_LISTEN;
+		bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+		if (new == TCP_SYN_SENT && !ks_connect_events)
+			return 0;
+		e = ks_net_reserve();
+		if (!e)
+			return 0;
+		ks_net_owner(e, &no);
+		ks_net_tuple(e, sk);
+		if (new == TCP_LISTEN) {
+			lk.netns = e->netns;
+			lk.port = e->sport;
+			bpf_map_update_elem(&ks_listeners, &lk, &no, BPF_ANY);
+		}
+		e->action = new == TCP_LISTEN ? KS_NA_LISTEN : KS_NA_CONNECT;
+		e->sock_id = ks_sock_id(key);
+		ks_net_submit(e);
+		return 0;
+	}
+
+	if (new == TCP_ESTABLISHED && (old == TCP_SYN_SENT || old == TCP_SYN_RECV)) {
+		o = bpf_map_lookup_elem(&ks_socks, &key);
+		if (old == TCP_SYN_RECV) {
+			/* a new inbound connection, in softirq: owned by the listener's owner until accept() */
+			lk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+			o = bpf_map_lookup_elem(&ks_listeners, &lk);
+			if (o) {
+				no = *o;
+				no.lpid = o->tgid;
+				no.lstart_ns = o->start_ns;
+			}
+			no.direction = KS_DIR_IN;
+			no.listening = 0;
+			no.since_ns = now;
+			bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+			o = o ? &no : NULL;
+		}
+		e = ks_net_reserve();
+		if (!e)
+			return 0;
+		ks_net_owner(e, o);
+		if (!o)
+			e->direction = old == TCP_SYN_SENT ? KS_DIR_OUT : KS_DIR_IN;
+		ks_net_tuple(e, sk);
+		e->action = KS_NA_ESTABLISHED;
+		e->sock_id = ks_sock_id(key);
+		ks_net_submit(e);
+		if (old == TCP_SYN_SENT && o)
+			o->since_ns = now; /* from here on: the connection's age */
+		return 0;
+	}
+
+	if (new != TCP_CLOSE || old == TCP_CLOSE || old == TCP_SYN_RECV)
+		return 0;
+
+	o = bpf_map_lookup_elem(&ks_socks, &key);
+	if (old == TCP_SYN_SENT && !o)
+		return 0; /* a connect that began before the daemon: nothing to pair with */
+	e = ks_net_reserve();
+	if (!e) {
+		bpf_map_delete_elem(&ks_socks, &key);
+		return 0;
+	}
+	ks_net_owner(e, o);
+	ks_net_tuple(e, sk);
+	e->sock_id = ks_sock_id(key);
+	e->err = BPF_CORE_READ(sk, sk_err);
+	if (old == TCP_LISTEN) {
+		e->action = KS_NA_UNLISTEN;
+		lk.netns = e->netns;
+		lk.port = e->sport;
+		bpf_map_delete_elem(&ks_listeners, &lk);
+	} else if (old == TCP_SYN_SENT) {
+		e->action = KS_NA_FAILED;
+		e->direction = KS_DIR_OUT;
+	} else {
+		e->action = KS_NA_CLOSE;
+		ks_net_bytes(e, sk, old);
+		if (e->err == 104 /* ECONNRESET */ || e->err == 32 /* EPIPE */ ||
+		    old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
+			e->nflags |= KS_NF_RESET; /* no FIN handshake completed: a reset was sent or received */
+	}
+	ks_net_submit(e);
+	bpf_map_delete_elem(&ks_socks, &key);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
+{
+	struct sock *plain = NULL;
+
+	/* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
+	 * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
+	bpf_probe_read_kernel(&plain, sizeof(plain), &sk);
+	return ks_on_state(plain, old, new);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
+{
+	return ks_on_state(sk, old, new);
+}
+
+/* accept(): the process that took the connection becomes its owner; the listener's owner is kept. */
+struct ks_net_sys_exit {
+	struct trace_entry ent;
+	int nr;
+	long ret;
+};
+
+static __always_inline int ks_on_accept(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_sock_owner *o, no = {};
+	struct socket *sock;
+	struct sock *sk;
+	struct file *f;
+	struct ks_net *e;
+	u64 key;
+
+	if (ret < 0)
+		return 0;
+	f = ks_fd_file(task, (int)ret);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	key = (u64)sk;
+	o = bpf_map_lookup_elem(&ks_socks, &key);
+	if (o) {
+		no = *o;
+	} else {
+		no.direction = KS_DIR_IN;
+		no.since_ns = bpf_ktime_get_boot_ns();
+	}
+	ks_owner_current(&no);
+	bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+	e = ks_net_reserve();
+	if (!e)
+		return 0;
+	ks_net_owner(e, &no);
+	ks_net_tuple(e, sk);
+	e->action = KS_NA_ACCEPT;
+	e->sock_id = ks_sock_id(key);
+	ks_net_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int ks_net_accept4(struct ks_net_sys_exit *ctx)
+{
+	return ks_on_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int ks_net_accept(struct ks_net_sys_exit *ctx)
+{
+	return ks_on_accept(ctx->ret);
+}
+
+/* UDP bind to a port: a UDP "listener". post_bind runs in the binding process. */
+static __always_inline int ks_on_bind(struct bpf_sock *sk, int v6)
+{
+	struct ks_sock_owner no = {};
+	struct ks_net *e;
+	u64 cookie;
+
+	if (sk->protocol != IPPROTO_UDP || sk->type != SOCK_DGRAM || !sk->src_port)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	ks_owner_current(&no);
+	no.since_ns = bpf_ktime_get_boot_ns();
+	no.listening = 1;
+	bpf_map_update_elem(&ks_udp_bound, &cookie, &no, BPF_ANY);
+	e = ks_net_reserve();
+	if (!e)
+		return 1;
+	ks_net_owner(e, &no);
+	e->action = KS_NA_LISTEN;
+	e->proto = IPPROTO_UDP;
+	e->sport = (u16)sk->src_port;
+	e->sock_id = ks_sock_id(cookie);
+	e->netns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, net_ns, ns.inum);
+	if (v6) {
+		e->family = 6;
+		((u32 *)e->saddr)[0] = sk->src_ip6[0];
+		((u32 *)e->saddr)[1] = sk->src_ip6[1];
+		((u32 *)e->saddr)[2] = sk->src_ip6[2];
+		((u32 *)e->saddr)[3] = sk->src_ip6[3];
+	} else {
+		e->family = 4;
+		((u32 *)e->saddr)[0] = sk->src_ip4;
+	}
+	ks_net_submit(e);
+	return 1;
+}
+
+SEC("cgroup/post_bind4")
+int ks_net_bind4(struct bpf_sock *sk)
+{
+	return ks_on_bind(sk, 0);
+}
+
+SEC("cgroup/post_bind6")
+int ks_net_bind6(struct bpf_sock *sk)
+{
+	return ks_on_bind(sk, 1);
+}
+
+SEC("cgroup/sock_release")
+int ks_net_release(struct bpf_sock *sk)
+{
+	struct ks_sock_owner *o;
+	struct ks_net *e;
+	u64 cookie;
+
+	if (sk->protocol != IPPROTO_UDP)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	o = bpf_map_lookup_elem(&ks_udp_bound, &cookie);
+	if (!o)
+		return 1;
+	e = ks_net_reserve();
+	if (e) {
+		ks_net_owner(e, o);
+		e->action = KS_NA_UNLISTEN;
+		e->proto = IPPROTO_UDP;
+		e->family = sk->family == AF_INET6 ? 6 : 4; /* the address and port are in the daemon's model */
+		e->sock_id = ks_sock_id(cookie);
+		ks_net_submit(e);
+	}
+	bpf_map_delete_elem(&ks_udp_bound, &cookie);
+	return 1;
+}
+
+/*
+ * UDP on egress: the first datagram of each (process, destination) window is sent with the count of the
+ * previous window; DNS queries (to port 53) are sent each with their question. UDP is sent synchronously
+ * from sendmsg, so the current task is the sender. Everything else returns after one or two loads.
+ */
+SEC("cgroup_skb/egress")
+int ks_net_egress(struct __sk_buff *skb)
+{
+	struct ks_udp_key k = {};
+	struct ks_udp_val *v, nv = {};
+	struct udphdr uh;
+	struct ks_net *e;
+	u8 saddr[16] = {}, proto = 0;
+	u32 off, qoff, len;
+	u64 now, prev = 0;
+	int dns;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 9, &proto, 1) || proto != IPPROTO_UDP)
+			return 1;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || (ip.frag_off & bpf_htons(0x1fff)))
+			return 1;
+		off = (u32)ip.ihl * 4;
+		k.family = 4;
+		__builtin_memcpy(k.daddr, &ip.daddr, 4);
+		__builtin_memcpy(saddr, &ip.saddr, 4);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1) || proto != IPPROTO_UDP)
+			return 1;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return 1;
+		off = sizeof(ip6);
+		k.family = 6;
+		__builtin_memcpy(k.daddr, &ip6.daddr, 16);
+		__builtin_memcpy(saddr, &ip6.saddr, 16);
+	} else {
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, off & 0x3f, &uh, sizeof(uh)))
+		return 1;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.dport = bpf_ntohs(uh.dest);
+	dns = k.dport == 53;
+	now = bpf_ktime_get_boot_ns();
+	v = bpf_map_lookup_elem(&ks_udp_flows, &k);
+	if (v && now - v->first_ns < ks_udp_window_ns) {
+		__sync_fetch_and_add(&v->count, 1);
+		if (!dns)
+			return 1;
+	} else {
+		prev = v ? v->count : 0;
+		nv.first_ns = now;
+		nv.count = 1;
+		bpf_map_update_elem(&ks_udp_flows, &k, &nv, BPF_ANY);
+	}
+
+	if (dns) {
+		e = bpf_ringbuf_reserve(&ks_rb_net, sizeof(*e), 0);
+		if (!e) {
+			ks_count_drop(KS_EV_NET);
+			return 1;
+		}
+		__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
+		qoff = (off & 0x3f) + sizeof(uh) + 12; /* after the DNS header */
+		len = skb->len > qoff ? skb->len - qoff : 0;
+		if (len > KS_DNS_NAME_MAX) {
+			len = KS_DNS_NAME_MAX;
+			e->nflags |= KS_NF_DNS_TRUNC;
+		}
+		if (len) {
+			len = ks_clamp(len - 1, KS_DNS_NAME_MAX - 1) + 1; /* [1, max] in the register used */
+			if (bpf_skb_load_bytes(skb, qoff, e->dns, len))
+				len = 0;
+		}
+		e->dns_len = len;
+		e->action = KS_NA_DNS;
+		e->hdr.size = sizeof(*e);
+	} else {
+		e = ks_net_reserve();
+		if (!e)
+			return 1;
+		e->action = KS_NA_UDP_FLOW;
+		e->count = prev;
+	}
+	e->hdr.kind = KS_EV_NET;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.ts_ns = now;
+	e->hdr.pid = k.tgid;
+	e->hdr.tid = (u32)bpf_get_current_pid_tgid();
+	e->uid = (u32)bpf_get_current_uid_gid();
+	e->loginuid = KS_NO_ID;
+	e->proto = IPPROTO_UDP;
+	e->family = k.family;
+	e->direction = KS_DIR_OUT;
+	e->sport = bpf_ntohs(uh.source);
+	e->dport = k.dport;
+	__builtin_memcpy(e->saddr, saddr, 16);
+	__builtin_memcpy(e->daddr, k.daddr, 16);
+	e->sock_id = ks_sock_id(bpf_get_socket_cookie(skb));
+	ks_net_submit(e);
+	return 1;
+}
+
+/*
+ * Seed: every TCP/UDP socket that exists when the daemon starts, with the first process (in pid order)
+ * holding it. The kernel maps are filled here too, so closes of these sockets find their owners.
+ */
+SEC("iter/task_file")
+int ks_seed_socks(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct ks_sock_owner no = {};
+	struct ks_listen_key lk = {};
+	struct socket *sock;
+	struct ks_net *e;
+	struct sock *sk = NULL, *bsk;
+	u32 zero = 0;
+	u16 family, proto;
+	u64 key;
+	u8 state;
+
+	if (!file || !task || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	bsk = sock->sk; /* typed: the cookie helper wants it */
+	if (!bsk)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &bsk); /* plain: the map key */
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if ((family != AF_INET && family != AF_INET6) || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return 0;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	key = (u64)sk;
+	if (bpf_map_lookup_elem(&ks_socks, &key))
+		return 0; /* already seen through another process sharing it */
+	no.tgid = task->tgid;
+	no.start_ns = ks_task_start_ns(task->group_leader);
+	no.uid = BPF_CORE_READ(task, real_cred, uid.val);
+	no.loginuid = ks_task_loginuid(task);
+	e = bpf_map_lookup_elem(&ks_exec_scratch, &zero); /* larger than any ks_net: reused as scratch */
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
+	ks_net_tuple(e, sk);
+	e->proto = (u8)proto;
+	if (proto == IPPROTO_UDP) {
+		if (!e->sport || e->dport)
+			return 0; /* only bound, unconnected UDP sockets are listeners */
+		key = bpf_get_socket_cookie(bsk);
+		if (bpf_map_lookup_elem(&ks_udp_bound, &key))
+			return 0;
+		no.listening = 1;
+		bpf_map_update_elem(&ks_udp_bound, &key, &no, BPF_ANY);
+	} else {
+		if (state == TCP_LISTEN) {
+			no.listening = 1;
+			lk.netns = e->netns;
+			lk.port = e->sport;
+			bpf_map_update_elem(&ks_listeners, &lk, &no, BPF_NOEXIST);
+		} else if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT && state != TCP_SYN_SENT) {
+			return 0;
+		}
+		bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+	}
+	ks_net_owner(e, &no);
+	e->hdr.kind = KS_EV_NET;
+	e->hdr.version = KS_WIRE_VERSION;
+	e->hdr.size = KS_NET_FIXED_SIZE;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->action = KS_NA_SEED;
+	e->state = state;
+	e->sock_id = ks_sock_id(key);
+	bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE);
+	return 0;
+}

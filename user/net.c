@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kansoku/hash.h"
+#include "kansoku/net.h"
+#include "kansoku/ocsf.h"
+#include "kansoku/proctable.h"
+
+#define NET_BUCKETS 8192
+#define NET_MAX 262144 /* entries the model holds; beyond, new ones are counted, not kept */
+
+struct ks_netmodel {
+	struct ks_conn *buckets[NET_BUCKETS];
+	struct ks_conn *oldest, *newest; /* held inbound Opens */
+	size_t n;
+	uint64_t accept_wait_ns;
+};
+
+struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns)
+{
+	struct ks_netmodel *n = calloc(1, sizeof(*n));
+
+	if (n)
+		n->accept_wait_ns = accept_wait_ns;
+	return n;
+}
+
+void ks_netmodel_free(struct ks_netmodel *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			free(c);
+		}
+	}
+	free(n);
+}
+
+static struct ks_conn **find(struct ks_netmodel *n, uint64_t id)
+{
+	struct ks_conn **pp = &n->buckets[ks_mix64(id) % NET_BUCKETS];
+
+	while (*pp && (*pp)->sock_id != id)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void pending_unlink(struct ks_netmodel *n, struct ks_conn *c)
+{
+	if (!c->pending_ns)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		n->oldest = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		n->newest = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->pending_ns = 0;
+}
+
+static void pending_push(struct ks_netmodel *n, struct ks_conn *c, uint64_t now)
+{
+	c->pending_ns = now ? now : 1;
+	c->pnext = NULL;
+	c->pprev = n->newest;
+	if (n->newest)
+		n->newest->pnext = c;
+	else
+		n->oldest = c;
+	n->newest = c;
+}
+
+/* The entry for the record's socket, created (from the record) if absent; NULL when full. */
+static struct ks_conn *upsert(struct ks_pipeline *pl, const struct ks_net *e, bool *created)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn **pp = find(n, e->sock_id), *c = *pp;
+
+	*created = false;
+	if (!c) {
+		if (n->n >= NET_MAX || !(c = calloc(1, sizeof(*c)))) {
+			pl->counters.net_model_full++;
+			return NULL;
+		}
+		c->sock_id = e->sock_id;
+		c->hnext = NULL;
+		*pp = c;
+		n->n++;
+		*created = true;
+	}
+	c->pid = e->hdr.pid;
+	c->start_ns = e->start_ns;
+	c->uid = e->uid;
+	c->loginuid = e->loginuid;
+	if (e->lpid) {
+		c->lpid = e->lpid;
+		c->lstart_ns = e->lstart_ns;
+	}
+	if (e->action != KS_NA_ACCEPT || *created) {
+		c->netns = e->netns;
+		c->sport = e->sport;
+		c->dport = e->dport;
+		c->proto = e->proto;
+		c->family = e->family;
+		memcpy(c->saddr, e->saddr, 16);
+		memcpy(c->daddr, e->daddr, 16);
+	}
+	if (e->direction)
+		c->direction = e->direction;
+	return c;
+}
+
+static void drop(struct ks_netmodel *n, struct ks_conn *c)
+{
+	struct ks_conn **pp = find(n, c->sock_id);
+
+	if (*pp != c)
+		return;
+	pending_unlink(n, c);
+	*pp = c->hnext;
+	n->n--;
+	free(c);
+}
+
+const char *ks_net_proto_name(uint8_t proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "ip";
+}
+
+void ks_net_addr_str(uint8_t family, const uint8_t *addr, char *out, size_t len)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
+static const char *errno_name(int e)
+{
+	const char *s = strerrorname_np(e);
+
+	return s ? s : "UNKNOWN";
+}
+
+/* The endpoint object {ip, port}. */
+static void endpoint(struct ks_jw *w, const char *key, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	ks_net_addr_str(family, addr, ip, sizeof(ip));
+	ks_jw_key(w, key);
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "ip", ip);
+	ks_jw_ku64(w, "port", port);
+	ks_jw_obj_end(w);
+}
+
+static struct ks_proc *owner_proc(struct ks_pipeline *pl, uint32_t pid, uint64_t start_ns)
+{
+	struct ks_proc *p = pid ? ks_proc_lookup(pl->procs, pid) : NULL;
+
+	/* start 0: the kernel hook could not tell (cgroup programs); the pid was sending just now */
+	if (p && start_ns && p->start_ns != start_ns)
+		p = NULL;
+	return p;
+}
+
+/* The view of one socket an event needs: from the model entry when there is one, else from the record. */
+struct view {
+	uint64_t sock_id, since_ns;
+	uint32_t pid, uid, loginuid, lpid, netns;
+	uint64_t start_ns, lstart_ns;
+	uint16_t sport, dport;
+	uint8_t proto, family, direction;
+	const uint8_t *saddr, *daddr;
+};
+
+static void view_of_conn(struct view *v, const struct ks_conn *c)
+{
+	*v = (struct view){.sock_id = c->sock_id,
+	                   .since_ns = c->since_ns,
+	                   .pid = c->pid,
+	                   .uid = c->uid,
+	                   .loginuid = c->loginuid,
+	                   .lpid = c->lpid,
+	                   .netns = c->netns,
+	                   .start_ns = c->start_ns,
+	                   .lstart_ns = c->lstart_ns,
+	                   .sport = c->sport,
+	                   .dport = c->dport,
+	                   .proto = c->proto,
+	                   .family = c->family,
+	                   .direction = c->direction,
+	                   .saddr = c->saddr,
+	                   .daddr = c->daddr};
+}
+
+static void view_of_rec(struct view *v, const struct ks_net *e)
+{
+	*v = (struct view){.sock_id = e->sock_id,
+	                   .since_ns = e->since_ns,
+	                   .pid = e->hdr.pid,
+	                   .uid = e->uid,
+	                   .loginuid = e->loginuid,
+	                   .lpid = e->lpid,
+	                   .netns = e->netns,
+	                   .start_ns = e->start_ns,
+	                   .lstart_ns = e->lstart_ns,
+	                   .sport = e->sport,
+	                   .dport = e->dport,
+	                   .proto = e->proto,
+	                   .family = e->family,
+	                   .direction = e->direction,
+	                   .saddr = e->saddr,
+	                   .daddr = e->daddr};
+}
+
+/* Class envelope, endpoints (initiator = src), connection_info and actor; the caller adds the rest and
+ * closes the object. */
+static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
+                  uint64_t ts_ns, const struct view *v, bool listener)
+{
+	struct ks_jw *w = &pl->jw;
+	bool in = v->direction == KS_DIR_IN;
+	char id[20];
+
+	ks_ocsf_begin(pl, cls, act, act_name, sev, ks_host_wall_ms(&pl->host, ts_ns));
+	if (listener) {
+		endpoint(w, "dst_endpoint", v->family, v->saddr, v->sport);
+	} else {
+		endpoint(w, "src_endpoint", v->family, in ? v->daddr : v->saddr, in ? v->dport : v->sport);
+		endpoint(w, "dst_endpoint", v->family, in ? v->saddr : v->daddr, in ? v->sport : v->dport);
+	}
+	ks_jw_key(w, "connection_info");
+	ks_jw_obj_begin(w);
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)v->sock_id);
+	ks_jw_kcstr(w, "uid", id);
+	ks_jw_kcstr(w, "protocol_name", ks_net_proto_name(v->proto));
+	ks_jw_ku64(w, "protocol_num", v->proto);
+	ks_jw_ku64(w, "protocol_ver_id", v->family == 6 ? 6 : 4);
+	if (!listener && v->direction) {
+		ks_jw_ku64(w, "direction_id", in ? 1 : 2);
+		ks_jw_kcstr(w, "direction", in ? "Inbound" : "Outbound");
+	}
+	ks_jw_obj_end(w);
+	ks_ocsf_actor(pl, owner_proc(pl, v->pid, v->start_ns), v->pid, v->start_ns, v->uid, v->loginuid);
+	if (v->since_ns)
+		ks_jw_ki64(w, "start_time", ks_host_wall_ms(&pl->host, v->since_ns));
+}
+
+/* unmapped: what OCSF has no field for (namespace, the listener's owner for inbound connections). */
+static void unmapped_begin(struct ks_pipeline *pl, const struct view *v)
+{
+	struct ks_jw *w = &pl->jw;
+
+	ks_jw_key(w, "unmapped");
+	ks_jw_obj_begin(w);
+	if (v->netns)
+		ks_jw_ku64(w, "net_ns", v->netns);
+	if (v->lpid) {
+		struct ks_proc *lp = owner_proc(pl, v->lpid, v->lstart_ns);
+
+		if (lp) {
+			ks_ocsf_process(pl, "listener_process", lp, false);
+		} else {
+			char pid_id[KS_PROC_ID_LEN];
+
+			ks_jw_key(w, "listener_process");
+			ks_jw_obj_begin(w);
+			ks_jw_ku64(w, "pid", v->lpid);
+			ks_proc_make_id(pl->host.boot_id, v->lpid, v->lstart_ns, pid_id);
+			ks_jw_kcstr(w, "uid", pid_id);
+			ks_jw_obj_end(w);
+		}
+	}
+}
+
+static void finish(struct ks_pipeline *pl, int class_uid)
+{
+	ks_jw_obj_end(&pl->jw); /* unmapped */
+	ks_jw_obj_end(&pl->jw); /* event */
+	pl->counters.net_events++;
+	ks_pipeline_emit(pl, class_uid);
+}
+
+static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted)
+{
+	struct view v;
+
+	view_of_conn(&v, c);
+	begin(pl, &ks_ocsf_network_activity, 1, "Open", 1, ts_ns, &v, false);
+	unmapped_begin(pl, &v);
+	if (c->direction == KS_DIR_IN)
+		ks_jw_kbool(&pl->jw, "accepted", accepted);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c;
+	bool created;
+
+	c = upsert(pl, e, &created);
+	if (!c) { /* not kept: still reported */
+		struct view v;
+
+		view_of_rec(&v, e);
+		begin(pl, &ks_ocsf_network_activity, 1, "Open", 1, e->hdr.ts_ns, &v, false);
+		unmapped_begin(pl, &v);
+		finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+		return;
+	}
+	c->since_ns = e->hdr.ts_ns;
+	if (e->direction == KS_DIR_IN && n->accept_wait_ns) {
+		pending_push(n, c, e->hdr.ts_ns);
+		return;
+	}
+	emit_open(pl, c, e->hdr.ts_ns, false);
+}
+
+static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c;
+	bool created;
+
+	c = upsert(pl, e, &created);
+	if (!c)
+		return;
+	if (created)
+		c->since_ns = e->since_ns;
+	if (c->pending_ns) {
+		uint64_t ts = c->since_ns;
+
+		pending_unlink(n, c);
+		emit_open(pl, c, ts, true);
+	}
+}
+
+static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c = *find(n, e->sock_id);
+	struct ks_jw *w = &pl->jw;
+	bool reset = (e->nflags & KS_NF_RESET) != 0;
+	struct view v;
+
+	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
+		pending_unlink(n, c);
+		emit_open(pl, c, c->since_ns, false);
+	}
+	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
+		view_of_conn(&v, c);
+	else
+		view_of_rec(&v, e);
+	if (!c && (e->nflags & KS_NF_NO_OWNER))
+		pl->counters.net_unowned++;
+	begin(pl, &ks_ocsf_network_activity, reset ? 3 : 2, reset ? "Reset" : "Close", 1, e->hdr.ts_ns, &v, false);
+	ks_jw_key(w, "traffic");
+	ks_jw_obj_begin(w);
+	ks_jw_ku64(w, "bytes_in", e->bytes_in);
+	ks_jw_ku64(w, "bytes_out", e->bytes_out);
+	ks_jw_ku64(w, "bytes", e->bytes_in + e->bytes_out);
+	ks_jw_obj_end(w);
+	if (v.since_ns) {
+		ks_jw_ki64(w, "end_time", ks_host_wall_ms(&pl->host, e->hdr.ts_ns));
+		ks_jw_ku64(w, "duration", (e->hdr.ts_ns - v.since_ns) / 1000000ull);
+	}
+	if (e->err) {
+		ks_jw_kcstr(w, "status_detail", errno_name(e->err));
+		ks_jw_ki64(w, "status_code", e->err);
+	}
+	unmapped_begin(pl, &v);
+	if (!v.since_ns)
+		ks_jw_kbool(w, "opened_before_kansokud", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+	if (c)
+		drop(n, c);
+}
+
+static void on_failed(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	bool refused = e->err == 111; /* ECONNREFUSED */
+	struct view v;
+
+	view_of_rec(&v, e);
+	begin(pl, &ks_ocsf_network_activity, refused ? 5 : 4, refused ? "Refuse" : "Fail", refused ? 1 : 2,
+	      e->hdr.ts_ns, &v, false);
+	ks_jw_ku64(w, "status_id", 2);
+	ks_jw_kcstr(w, "status", "Failure");
+	ks_jw_kcstr(w, "status_detail", e->err ? errno_name(e->err) : "UNKNOWN");
+	ks_jw_ki64(w, "status_code", e->err);
+	if (e->since_ns)
+		ks_jw_ku64(w, "duration", (e->hdr.ts_ns - e->since_ns) / 1000000ull);
+	unmapped_begin(pl, &v);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c = *find(n, e->sock_id);
+	struct ks_jw *w = &pl->jw;
+	bool created;
+	struct view v;
+
+	if (start) {
+		c = upsert(pl, e, &created);
+		if (c) {
+			c->listening = true;
+			c->since_ns = e->hdr.ts_ns;
+		}
+	}
+	view_of_rec(&v, e);
+	if (!start && c) { /* the unlisten record of UDP lacks the address: the model has it */
+		view_of_conn(&v, c);
+		v.since_ns = c->since_ns;
+	}
+	v.direction = KS_DIR_UNKNOWN;
+	if (start)
+		v.since_ns = 0;
+	begin(pl, &ks_ocsf_network_activity, start ? 7 : 2, start ? "Listen" : "Close", 1, e->hdr.ts_ns, &v, true);
+	if (!start)
+		ks_jw_kcstr(w, "message", "stopped listening");
+	unmapped_begin(pl, &v);
+	ks_jw_kbool(w, "listener", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+	if (!start && c)
+		drop(n, c);
+}
+
+static void on_udp_flow(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	struct view v;
+
+	view_of_rec(&v, e);
+	begin(pl, &ks_ocsf_network_activity, 6, "Traffic", 1, e->hdr.ts_ns, &v, false);
+	ks_jw_ku64(w, "count", 1);
+	unmapped_begin(pl, &v);
+	/* datagrams the kernel counted in this key's previous window (0 for a new destination) */
+	ks_jw_ku64(w, "previous_window_datagrams", e->count);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+const char *ks_dns_type_name(int qtype)
+{
+	switch (qtype) {
+	case 1:
+		return "A";
+	case 2:
+		return "NS";
+	case 5:
+		return "CNAME";
+	case 6:
+		return "SOA";
+	case 12:
+		return "PTR";
+	case 15:
+		return "MX";
+	case 16:
+		return "TXT";
+	case 28:
+		return "AAAA";
+	case 33:
+		return "SRV";
+	case 64:
+		return "SVCB";
+	case 65:
+		return "HTTPS";
+	case 255:
+		return "ANY";
+	}
+	return NULL;
+}
+
+int ks_dns_question(const uint8_t *q, size_t len, char *name, size_t namelen, bool *truncated)
+{
+	size_t i = 0, o = 0;
+
+	*truncated = false;
+	if (!namelen)
+		return -1;
+	name[0] = '\0';
+	while (i < len) {
+		uint8_t l = q[i++], j;
+
+		if (l == 0) {
+			if (!o)
+				snprintf(name, namelen, ".");
+			if (i + 2 > len) {
+				*truncated = true;
+				return 0;
+			}
+			return q[i] << 8 | q[i + 1];
+		}
+		if (l & 0xc0) /* compression pointers have no place in a question */
+			return -1;
+		if (o && o + 1 < namelen)
+			name[o++] = '.';
+		for (j = 0; j < l; j++) {
+			uint8_t ch;
+
+			if (i >= len) {
+				*truncated = true;
+				name[o < namelen ? o : namelen - 1] = '\0';
+				return 0;
+			}
+			ch = q[i++];
+			if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			    ch == '-' || ch == '_') {
+				if (o + 1 < namelen)
+					name[o++] = (char)ch;
+			} else if (o + 5 < namelen) {
+				o += (size_t)snprintf(name + o, namelen - o, "\\%03u", ch);
+			}
+		}
+		name[o < namelen ? o : namelen - 1] = '\0';
+	}
+	*truncated = true;
+	return 0;
+}
+
+static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	char name[KS_DNS_NAME_MAX * 4 + 8];
+	bool trunc;
+	int qtype = ks_dns_question(e->dns, e->dns_len <= KS_DNS_NAME_MAX ? e->dns_len : 0, name, sizeof(name), &trunc);
+	const char *tn = qtype > 0 ? ks_dns_type_name(qtype) : NULL;
+	struct view v;
+	char num[16];
+
+	view_of_rec(&v, e);
+	begin(pl, &ks_ocsf_dns_activity, 1, "Query", 1, e->hdr.ts_ns, &v, false);
+	ks_jw_key(w, "query");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "hostname", qtype >= 0 ? name : "");
+	if (qtype > 0) {
+		snprintf(num, sizeof(num), "TYPE%d", qtype);
+		ks_jw_kcstr(w, "type", tn ? tn : num);
+	}
+	ks_jw_kcstr(w, "class", "IN");
+	ks_jw_obj_end(w);
+	unmapped_begin(pl, &v);
+	if (qtype < 0)
+		ks_jw_kbool(w, "malformed_question", true);
+	if (trunc || (e->nflags & KS_NF_DNS_TRUNC))
+		ks_jw_kbool(w, "question_truncated", true);
+	finish(pl, KS_OCSF_DNS_ACTIVITY);
+	pl->counters.net_dns++;
+}
+
+static void on_connect(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct view v;
+
+	view_of_rec(&v, e);
+	v.since_ns = 0;
+	begin(pl, &ks_ocsf_network_activity, 99, "Connect", 1, e->hdr.ts_ns, &v, false);
+	unmapped_begin(pl, &v);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static bool valid(const struct ks_net *e, size_t size)
+{
+	return size >= KS_NET_FIXED_SIZE && e->hdr.kind == KS_EV_NET && e->hdr.version == KS_WIRE_VERSION &&
+	       e->hdr.size <= size && e->action > 0 && e->action < KS_NA_MAX && (e->family == 4 || e->family == 6 || !e->family) &&
+	       (e->action != KS_NA_DNS || (e->hdr.size >= sizeof(*e) && e->dns_len <= KS_DNS_NAME_MAX));
+}
+
+int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
+{
+	const struct ks_net *e = data;
+
+	if (!valid(e, size) || !pl->net) {
+		pl->counters.malformed++;
+		return -1;
+	}
+	pl->counters.received[KS_EV_NET]++;
+	switch (e->action) {
+	case KS_NA_CONNECT:
+		on_connect(pl, e);
+		break;
+	case KS_NA_ESTABLISHED:
+		on_established(pl, e);
+		break;
+	case KS_NA_FAILED:
+		on_failed(pl, e);
+		break;
+	case KS_NA_CLOSE:
+		on_close(pl, e);
+		break;
+	case KS_NA_ACCEPT:
+		on_accept(pl, e);
+		break;
+	case KS_NA_LISTEN:
+	case KS_NA_UNLISTEN:
+		on_listen(pl, e, e->action == KS_NA_LISTEN);
+		break;
+	case KS_NA_UDP_FLOW:
+		on_udp_flow(pl, e);
+		break;
+	case KS_NA_DNS:
+		on_dns(pl, e);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
+{
+	const struct ks_net *e = data;
+	struct ks_conn *c;
+	bool created;
+
+	if (!valid(e, size) || e->action != KS_NA_SEED || !pl->net) {
+		pl->counters.malformed++;
+		return -1;
+	}
+	c = upsert(pl, e, &created);
+	if (!c)
+		return 0;
+	c->seeded = true;
+	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
+	c->since_ns = 0;
+	return 0;
+}
+
+void ks_net_seed_done(struct ks_pipeline *pl)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < NET_BUCKETS; i++) {
+		struct ks_conn *c, *l;
+		size_t j;
+
+		for (c = n->buckets[i]; c; c = c->hnext) {
+			if (c->listening || c->direction)
+				continue;
+			c->direction = KS_DIR_OUT;
+			for (j = 0; j < NET_BUCKETS && c->direction == KS_DIR_OUT; j++)
+				for (l = n->buckets[j]; l; l = l->hnext)
+					if (l->listening && l->proto == c->proto && l->sport == c->sport &&
+					    l->netns == c->netns) {
+						c->direction = KS_DIR_IN;
+						break;
+					}
+		}
+	}
+}
+
+void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
+{
+	struct ks_netmodel *n = pl->net;
+
+	if (!n)
+		return;
+	while (n->oldest && (flush || n->oldest->pending_ns + n->accept_wait_ns < now_ns)) {
+		struct ks_conn *c = n->oldest;
+
+		pending_unlink(n, c);
+		emit_open(pl, c, c->since_ns, false);
+	}
+}
+
+static int by_port(const void *a, const void *b)
+{
+	const struct ks_conn *x = *(struct ks_conn *const *)a, *y = *(struct ks_conn *const *)b;
+
+	if (x->sport != y->sport)
+		return x->sport < y->sport ? -1 : 1;
+	if (x->dport != y->dport)
+		return x->dport < y->dport ? -1 : 1;
+	return x->sock_id < y->sock_id ? -1 : x->sock_id > y->sock_id;
+}
+
+struct ks_conn **ks_net_snapshot(struct ks_netmodel *n, bool listening, size_t *count)
+{
+	struct ks_conn **out = malloc(sizeof(*out) * (n && n->n ? n->n : 1)), *c;
+	size_t i, k = 0;
+
+	*count = 0;
+	if (!out || !n)
+		return out;
+	for (i = 0; i < NET_BUCKETS; i++)
+		for (c = n->buckets[i]; c; c = c->hnext)
+			if (c->listening == listening)
+				out[k++] = c;
+	qsort(out, k, sizeof(*out), by_port);
+	*count = k;
+	return out;
+}
