@@ -2,14 +2,16 @@
 # make bench: each workload without and with kansokud, interleaved round by round (ABBA order) in one
 # run, so both see the same machine noise. Per round: rates, ratio, CPU per operation (workload + daemon),
 # what kansokud recorded against what was done, kernel drops, the daemon's peak RSS; then min/median/max.
-#   ROUNDS=6 EXECS=20000 OPENS=500000 make bench   (defaults)     WORKLOADS="exec open-out open-in"
+#   ROUNDS=6 EXECS=20000 OPENS=500000 CONNS=60000 make bench   (defaults)
+#   WORKLOADS="exec open-out open-in conn"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ROUNDS=${ROUNDS:-6}
 EXECS=${EXECS:-20000}
 OPENS=${OPENS:-500000}
-WORKLOADS=${WORKLOADS:-exec open-out open-in}
+CONNS=${CONNS:-60000}
+WORKLOADS=${WORKLOADS:-exec open-out open-in conn}
 WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
@@ -65,6 +67,7 @@ run_workload() {
 	exec) "$WORK" exec "$EXECS" "$marker" ;;
 	open-out) "$WORK" open "$OPENS" "$tmp/outside/file.dat" ;;
 	open-in) "$WORK" open "$OPENS" "$tmp/watched/file.conf" ;;
+	conn) "$WORK" conn "$CONNS" "$conn_port" ;;
 	esac
 }
 
@@ -85,6 +88,12 @@ recorded() {
 			sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
 		echo "$n/$OPENS"
 		;;
+	conn)
+		# every connection: an outbound and an inbound Open and Close to the storm's port
+		n=$(grep '"class_uid":4001' "$tmp/events.json" | grep -F "\"dst_endpoint\":{\"ip\":\"127.0.0.1\",\"port\":$conn_port}" |
+			grep -c '"activity_name":"Close"' || true)
+		echo "$((n / 2))/$CONNS"
+		;;
 	esac
 }
 
@@ -92,9 +101,10 @@ for w in $WORKLOADS; do
 	echo "== $w"
 	printf '%-5s %10s %10s %7s %11s %11s %16s %6s %8s\n' round base/s with/s ratio us/op-base us/op-with recorded drops rss_MiB
 	ratios=() total_drops=0 max_rss=0 complete=yes
-	ops=$([ "$w" = exec ] && echo "$EXECS" || echo "$OPENS")
+	case $w in exec) ops=$EXECS ;; conn) ops=$CONNS ;; *) ops=$OPENS ;; esac
 	for r in $(seq "$ROUNDS"); do
 		marker="kansoku-bench-$r-$$"
+		conn_port=$((20000 + RANDOM % 10000))
 		if [ $((r % 2)) = 1 ]; then base=$(run_workload "$w"); fi
 		start_daemon
 		c0=$(cpu_of "$dpid")
@@ -128,6 +138,7 @@ for w in $WORKLOADS; do
 	exec) target=">= 0.95; every exec recorded" ;;
 	open-out) target=">= 0.95; nothing recorded" ;;
 	open-in) target=">= 0.75; every open recorded (aggregated)" ;;
+	conn) target=">= 0.90; every connection recorded (both sides)" ;;
 	esac
 	echo "  $w: speed with/without min $min median $med max $max (target $target);" \
 		"recorded as expected: $complete; kernel drops $total_drops;" \

@@ -4,7 +4,11 @@
  * workload used (itself and its children), so run.sh can report CPU per operation.
  *   workload exec N [ARG]   fork + exec /bin/true [ARG] N times, one after another, as fast as possible
  *   workload open N PATH    openat + read + close of PATH N times
+ *   workload conn N PORT    N loopback TCP connections to 127.0.0.1:PORT: the client connects and closes, a
+ *                           forked server accepts and closes (loopback reuses the client's TIME_WAIT ports)
  */
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,20 +78,70 @@ static int open_storm(long n, const char *path)
 	return 0;
 }
 
+static int conn_storm(long n, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int one = 1, srv, status;
+	pid_t pid;
+	long i;
+
+	srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (srv < 0 || setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(srv, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(srv, 4096) < 0) {
+		perror("listen");
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < n; i++) {
+			int c = accept(srv, NULL, NULL);
+
+			if (c < 0) {
+				perror("accept");
+				_exit(1);
+			}
+			close(c);
+		}
+		_exit(0);
+	}
+	close(srv);
+	for (i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			perror("connect");
+			return -1;
+		}
+		close(c);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rusage self, kids;
 	double t0, t1;
 	long n;
 
-	if (argc < 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open")) ||
-	    (!strcmp(argv[1], "open") && argc < 4)) {
-		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH\n");
+	int rc;
+
+	if (argc < 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "conn")) ||
+	    (strcmp(argv[1], "exec") && argc < 4)) {
+		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH | workload conn N PORT\n");
 		return 2;
 	}
 	n = atol(argv[2]);
 	t0 = now();
-	if (!strcmp(argv[1], "exec") ? exec_storm(n, argc > 3 ? argv[3] : "bench") < 0 : open_storm(n, argv[3]) < 0)
+	if (!strcmp(argv[1], "exec"))
+		rc = exec_storm(n, argc > 3 ? argv[3] : "bench");
+	else if (!strcmp(argv[1], "open"))
+		rc = open_storm(n, argv[3]);
+	else
+		rc = conn_storm(n, atoi(argv[3]));
+	if (rc < 0)
 		return 1;
 	t1 = now();
 	getrusage(RUSAGE_SELF, &self);

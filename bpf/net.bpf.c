@@ -186,7 +186,7 @@ static __always_inline void ks_net_submit(struct ks_net *e)
 }
 
 /* Application bytes: the kernel's counters include the SYN (acked) and FIN (acked / received). */
-static __always_inline void ks_net_bytes(struct ks_net *e, struct sock *sk, int old)
+static __always_inline void ks_tcp_bytes(struct sock *sk, int old, int direction, u64 *in, u64 *out)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	u64 acked = BPF_CORE_READ(tp, bytes_acked), received = BPF_CORE_READ(tp, bytes_received);
@@ -195,14 +195,19 @@ static __always_inline void ks_net_bytes(struct ks_net *e, struct sock *sk, int 
 	int fin_in = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> 1) & 1;
 	int fin_out = old == TCP_FIN_WAIT2 || old == TCP_LAST_ACK || old == TCP_CLOSING;
 
-	if (e->direction == KS_DIR_OUT && acked)
+	if (direction == KS_DIR_OUT && acked)
 		acked--; /* our SYN (an accepted socket starts counting after the handshake) */
 	if (fin_out && acked)
 		acked--;
 	if (fin_in && received)
 		received--;
-	e->bytes_out = acked;
-	e->bytes_in = received;
+	*out = acked;
+	*in = received;
+}
+
+static __always_inline void ks_net_bytes(struct ks_net *e, struct sock *sk, int old)
+{
+	ks_tcp_bytes(sk, old, e->direction, &e->bytes_in, &e->bytes_out);
 }
 
 static __always_inline int ks_on_state(struct sock *sk, int old, int new)
@@ -313,21 +318,71 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 	return 0;
 }
 
+/*
+ * A transition can fire inside another one's program on the same CPU (a softirq on the way out of an
+ * interrupt that hit the program), and the kernel then skips the program rather than nest it: under a
+ * loopback storm that lost a few percent of closes. So each flavour has a second program on the same
+ * tracepoint that only acts while the first is busy on this CPU, i.e. exactly when the first is skipped.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} ks_state_busy SEC(".maps");
+
+static __always_inline int ks_state_main(struct sock *sk, int old, int new)
+{
+	u32 zero = 0, *busy = bpf_map_lookup_elem(&ks_state_busy, &zero);
+
+	if (busy)
+		*busy = 1;
+	ks_on_state(sk, old, new);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+static __always_inline int ks_state_nested(struct sock *sk, int old, int new)
+{
+	u32 zero = 0, *busy = bpf_map_lookup_elem(&ks_state_busy, &zero);
+
+	if (!busy || !*busy)
+		return 0;
+	return ks_on_state(sk, old, new);
+}
+
+/* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
+ * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
+#define KS_PLAIN(sk)                                              \
+	({                                                        \
+		struct sock *__p = NULL;                          \
+		bpf_probe_read_kernel(&__p, sizeof(__p), &(sk)); \
+		__p;                                              \
+	})
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	struct sock *plain = NULL;
+	return ks_state_main(KS_PLAIN(sk), old, new);
+}
 
-	/* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
-	 * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
-	bpf_probe_read_kernel(&plain, sizeof(plain), &sk);
-	return ks_on_state(plain, old, new);
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
+{
+	return ks_state_nested(KS_PLAIN(sk), old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
 {
-	return ks_on_state(sk, old, new);
+	return ks_state_main(sk, old, new);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ks_net_state_raw_nested, struct sock *sk, int old, int new)
+{
+	return ks_state_nested(sk, old, new);
 }
 
 /* accept(): the process that took the connection becomes its owner; the listener's owner is kept. */
@@ -645,5 +700,30 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	e->state = state;
 	e->sock_id = ks_sock_id(key);
 	bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE);
+	return 0;
+}
+
+/* Bytes so far of every live TCP connection (for `kansoku conns`), from the kernel's counters. */
+SEC("iter/tcp")
+int ks_net_bytes_iter(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct ks_conn_bytes out = {};
+	struct ks_sock_owner *o;
+	struct sock *sk = NULL;
+	u64 key;
+	u8 state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT && state != TCP_FIN_WAIT1 && state != TCP_FIN_WAIT2)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &skc);
+	key = (u64)sk;
+	o = bpf_map_lookup_elem(&ks_socks, &key);
+	ks_tcp_bytes(sk, state, o ? o->direction : KS_DIR_UNKNOWN, &out.bytes_in, &out.bytes_out);
+	out.sock_id = ks_sock_id(key);
+	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
 	return 0;
 }

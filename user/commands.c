@@ -94,6 +94,8 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
 		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
 		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
+		/* an upper bound: counted when the backup program was itself nested */
+		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 		json_object_object_add(st, "network", no);
 	}
 
@@ -177,7 +179,38 @@ static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
 	ks_ctl_reply_json(c, data);
 }
 
-static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *c)
+struct bytes_table {
+	struct ks_conn_bytes *v;
+	size_t n, cap;
+};
+
+static int add_bytes(void *ctx, const void *rec, size_t size)
+{
+	struct bytes_table *t = ctx;
+
+	if (size != sizeof(struct ks_conn_bytes))
+		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct ks_conn_bytes *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return 0;
+		t->v = v;
+		t->cap = cap;
+	}
+	memcpy(&t->v[t->n++], rec, sizeof(struct ks_conn_bytes));
+	return 0;
+}
+
+static int by_sock_id(const void *a, const void *b)
+{
+	const struct ks_conn_bytes *x = a, *y = b;
+
+	return x->sock_id < y->sock_id ? -1 : x->sock_id > y->sock_id;
+}
+
+static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *c, const struct bytes_table *bt)
 {
 	struct json_object *o = json_object_new_object();
 	struct ks_proc *p = ks_proc_lookup(d->pl.procs, c->pid);
@@ -198,6 +231,15 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 		json_object_object_add(o, "direction", json_object_new_string(c->direction == KS_DIR_IN    ? "inbound"
 		                                                                : c->direction == KS_DIR_OUT ? "outbound"
 		                                                                                             : "unknown"));
+		if (bt && bt->n) {
+			struct ks_conn_bytes k = {.sock_id = c->sock_id}, *b;
+
+			b = bsearch(&k, bt->v, bt->n, sizeof(k), by_sock_id);
+			if (b) {
+				json_object_object_add(o, "bytes_in", ju64(b->bytes_in));
+				json_object_object_add(o, "bytes_out", ju64(b->bytes_out));
+			}
+		}
 	}
 	json_object_object_add(o, "pid", json_object_new_int64(c->pid));
 	if (p) {
@@ -223,6 +265,7 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
 {
 	struct json_object *data, *arr;
+	struct bytes_table bt = {0};
 	struct ks_conn **all;
 	size_t n = 0, i;
 
@@ -233,10 +276,16 @@ static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool liste
 	}
 	data = json_object_new_object();
 	arr = json_object_new_array();
+	if (!listening) { /* live byte counts: read from the kernel now */
+		ks_loader_conn_bytes(&d->loader, add_bytes, &bt);
+		if (bt.n)
+			qsort(bt.v, bt.n, sizeof(*bt.v), by_sock_id);
+	}
 	all = ks_net_snapshot(d->pl.net, listening, &n);
 	for (i = 0; i < n; i++)
-		json_object_array_add(arr, conn_json(d, all[i]));
+		json_object_array_add(arr, conn_json(d, all[i], &bt));
 	free(all);
+	free(bt.v);
 	json_object_object_add(data, listening ? "ports" : "connections", arr);
 	ks_ctl_reply_json(c, data);
 }

@@ -381,6 +381,8 @@ loaded:
 }
 
 static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+static int run_iter_fixed(struct bpf_program *prog, size_t rec_size,
+                          int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
@@ -392,7 +394,19 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 	return l->net ? run_iter(l->skel->progs.ks_seed_socks, fn, ctx) : 0;
 }
 
+int ks_loader_conn_bytes(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	return l->net ? run_iter_fixed(l->skel->progs.ks_net_bytes_iter, sizeof(struct ks_conn_bytes), fn, ctx) : 0;
+}
+
 static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	return run_iter_fixed(prog, 0, fn, ctx);
+}
+
+/* Runs an iterator and hands each record to fn: records of rec_size bytes, or ks_hdr-framed when 0. */
+static int run_iter_fixed(struct bpf_program *prog, size_t rec_size,
+                          int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
 	struct bpf_link *link;
 	char *buf = NULL;
@@ -430,7 +444,12 @@ static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *r
 	}
 	close(fd);
 	bpf_link__destroy(link);
-	while (off + sizeof(struct ks_hdr) <= len) {
+	while (rec_size && off + rec_size <= len) {
+		fn(ctx, buf + off, rec_size);
+		off += rec_size;
+		count++;
+	}
+	while (!rec_size && off + sizeof(struct ks_hdr) <= len) {
 		const struct ks_hdr *h = (const void *)(buf + off);
 
 		if (h->size < sizeof(*h) || off + h->size > len)
@@ -498,4 +517,26 @@ void ks_loader_close(struct ks_loader *l)
 	if (l->skel)
 		kansoku_bpf__destroy(l->skel);
 	memset(l, 0, sizeof(*l));
+}
+
+uint64_t ks_loader_net_missed(struct ks_loader *l)
+{
+	struct bpf_program *progs[2];
+	uint64_t total = 0;
+	int i;
+
+	if (!l->net)
+		return 0;
+	progs[0] = l->skel->progs.ks_net_state_btf_nested;
+	progs[1] = l->skel->progs.ks_net_state_raw_nested;
+	for (i = 0; i < 2; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_program__fd(progs[i]) >= 0 &&
+		    bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0)
+			total += info.recursion_misses;
+	}
+	return total;
 }

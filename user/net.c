@@ -72,6 +72,7 @@ static void pending_unlink(struct ks_netmodel *n, struct ks_conn *c)
 
 static void pending_push(struct ks_netmodel *n, struct ks_conn *c, uint64_t now)
 {
+	pending_unlink(n, c); /* a reused socket address must not link an entry twice */
 	c->pending_ns = now ? now : 1;
 	c->pnext = NULL;
 	c->pprev = n->newest;

@@ -262,6 +262,12 @@ struct ks_net {
 };
 #define KS_NET_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_net, dns))
 
+/* Output of the TCP iterator behind `kansoku conns`: bytes so far of one live connection. */
+struct ks_conn_bytes {
+	u64 sock_id;
+	u64 bytes_in, bytes_out;
+};
+
 /* Owner of a socket: kept in the kernel from connect/listen/accept to close. */
 struct ks_sock_owner {
 	u64 start_ns;

@@ -49,6 +49,8 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 /* Sockets that exist now (struct ks_net records, action KS_NA_SEED); 0 without network observation. */
 int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+/* Bytes so far of each live TCP connection (struct ks_conn_bytes records); 0 without network observation. */
+int ks_loader_conn_bytes(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
                       int (*file_fn)(void *ctx, void *data, size_t size),
                       int (*net_fn)(void *ctx, void *data, size_t size), void *ctx);
@@ -58,6 +60,8 @@ void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns);
 int ks_loader_agg_fd(struct ks_loader *l);
 /* Kernel-side drops per event kind, summed over CPUs. */
 void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX]);
+/* TCP state transitions the kernel may have skipped (its recursion guard hit both state programs). */
+uint64_t ks_loader_net_missed(struct ks_loader *l);
 void ks_loader_close(struct ks_loader *l);
 
 #endif

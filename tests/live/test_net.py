@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Network observation, end to end: real sockets on loopback and in a network namespace, real BPF."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "net_helper.py")
+
+
+def helper(*args, netns=None):
+    cmd = ["/usr/bin/python3", HELPER, *map(str, args)]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    r = subprocess.run(cmd, capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return json.loads(r.stdout)
+
+
+def net(activity, pred=lambda e: True):
+    return lambda e: e.get("class_uid") == 4001 and e.get("activity_name") == activity and pred(e)
+
+
+def port_is(port, side):
+    return lambda e: (e.get(side) or {}).get("port") == port
+
+
+def actor_pid(e):
+    return e["actor"]["process"]["pid"]
+
+
+@pytest.mark.parametrize("family,host", [("4", "127.0.0.1"), ("6", "::1")])
+def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon, family, host):
+    n, m = 123457, 54321
+    r = helper("tcp", family, n, m)
+    port = r["port"]
+    to_srv = port_is(port, "dst_endpoint")
+
+    listen = daemon.wait_for(net("Listen", port_is(port, "dst_endpoint")), what="Listen")[0]
+    assert actor_pid(listen) == r["listener"]
+    assert listen["dst_endpoint"]["ip"] == host
+
+    opens = daemon.wait_for(net("Open", to_srv), count=2, what="two Opens")
+    out = [e for e in opens if e["connection_info"]["direction_id"] == 2]
+    inn = [e for e in opens if e["connection_info"]["direction_id"] == 1]
+    assert len(out) == 1 and len(inn) == 1
+    assert actor_pid(out[0]) == r["client"]
+    # inbound: the process that accepted it, and the one that owns the listening socket
+    assert actor_pid(inn[0]) == r["acceptor"]
+    assert inn[0]["unmapped"]["listener_process"]["pid"] == r["listener"]
+    assert inn[0]["unmapped"]["accepted"] is True
+    for e in opens:
+        assert e["src_endpoint"]["ip"] == host and e["dst_endpoint"]["ip"] == host
+        assert e["connection_info"]["protocol_name"] == "tcp"
+        assert e["connection_info"]["protocol_ver_id"] == int(family)
+    assert out[0]["src_endpoint"]["port"] == inn[0]["src_endpoint"]["port"] != 0
+
+    conn_close = lambda e: to_srv(e) and not e["unmapped"].get("listener")
+    closes = daemon.wait_for(net("Close", conn_close), count=2, what="two Closes")
+    by_pid = {actor_pid(e): e for e in closes}
+    assert set(by_pid) == {r["client"], r["acceptor"]}
+    # exact application bytes from the kernel's own counters (SYN and FIN taken out)
+    assert by_pid[r["client"]]["traffic"]["bytes_out"] == n
+    assert by_pid[r["client"]]["traffic"]["bytes_in"] == m
+    assert by_pid[r["acceptor"]]["traffic"]["bytes_in"] == n
+    assert by_pid[r["acceptor"]]["traffic"]["bytes_out"] == m
+    for e in closes:
+        assert e["duration"] >= 0 and e["start_time"] <= e["end_time"]
+        assert e["connection_info"]["uid"] in {o["connection_info"]["uid"] for o in opens}
+
+    # the listener closed with its process: a Close of the listener, and it is gone from `ports`
+    daemon.wait_for(net("Close", lambda e: e.get("unmapped", {}).get("listener") and to_srv(e)), what="unlisten")
+    assert all(p["local_port"] != port for p in daemon.cli_json("ports")["ports"])
+
+
+def test_connect_to_closed_port_is_refused(daemon):
+    r = helper("refused")
+    assert r["errno"] == 111
+    e = daemon.wait_for(net("Refuse", port_is(r["port"], "dst_endpoint")), what="Refuse")[0]
+    assert actor_pid(e) == r["client"]
+    assert e["status_detail"] == "ECONNREFUSED" and e["status_id"] == 2
+    assert e["connection_info"]["direction_id"] == 2
+
+
+def test_listener_started_before_the_daemon_is_in_ports(daemon_factory):
+    p = subprocess.Popen(["/usr/bin/python3", HELPER, "listen", "stdin"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        info = json.loads(p.stdout.readline())
+        d = daemon_factory()
+        ports = d.cli_json("ports")["ports"]
+        mine = [x for x in ports if x["local_port"] == info["port"]]
+        assert len(mine) == 1, ports
+        assert mine[0]["pid"] == info["pid"] and mine[0]["protocol"] == "tcp"
+        assert mine[0]["user"] == "root" and mine[0]["before_kansokud"] is True
+        assert mine[0]["exe"].endswith(os.path.basename(os.path.realpath("/usr/bin/python3")))
+        text = d.cli("ports").stdout.decode()
+        assert f"127.0.0.1:{info['port']}" in text
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+
+
+def test_listener_started_and_stopped_while_running(daemon):
+    p = subprocess.Popen(["/usr/bin/python3", HELPER, "listen", "stdin"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    info = json.loads(p.stdout.readline())
+    e = daemon.wait_for(net("Listen", port_is(info["port"], "dst_endpoint")), what="Listen")[0]
+    assert actor_pid(e) == info["pid"]
+    ports = daemon.cli_json("ports")["ports"]
+    assert [x["pid"] for x in ports if x["local_port"] == info["port"]] == [info["pid"]]
+    p.stdin.close()
+    p.wait(timeout=10)
+    daemon.wait_for(net("Close", port_is(info["port"], "dst_endpoint")), what="unlisten")
+    assert all(x["local_port"] != info["port"] for x in daemon.cli_json("ports")["ports"])
+
+
+def test_established_connection_is_in_conns_with_bytes(daemon):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    c = subprocess.Popen(["/usr/bin/python3", "-c",
+                          f"import socket,sys; s=socket.create_connection(('127.0.0.1',{port})); "
+                          "s.sendall(b'z'*777); sys.stdin.read()"], stdin=subprocess.PIPE)
+    conn, _ = srv.accept()
+    got = 0
+    while got < 777:
+        got += len(conn.recv(1000))
+    conn.sendall(b"q" * 99)
+    try:
+        daemon.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, what="Opens")
+        conns = daemon.cli_json("conns")["connections"]
+        client = [x for x in conns if x["remote_port"] == port]
+        server = [x for x in conns if x["local_port"] == port]
+        assert len(client) == 1 and len(server) == 1, conns
+        assert client[0]["pid"] == c.pid and client[0]["direction"] == "outbound"
+        assert server[0]["pid"] == os.getpid() and server[0]["direction"] == "inbound"
+        assert client[0]["bytes_out"] == 777 and server[0]["bytes_in"] == 777
+        assert server[0]["bytes_out"] == 99
+        assert client[0]["age_s"] >= 0 and client[0]["user"] == "root"
+        assert "127.0.0.1:%d" % port in daemon.cli("conns").stdout.decode()
+    finally:
+        c.stdin.close()
+        c.wait(timeout=10)
+        conn.close()
+        srv.close()
+
+
+class DnsResponder:
+    """A real UDP DNS responder on HOST:53 answering NXDOMAIN to every query (the test's resolver)."""
+
+    def __init__(self, host):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 53))
+        self.sock.settimeout(0.2)
+        self.stop = False
+        self.t = threading.Thread(target=self.run)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                q, addr = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            self.sock.sendto(q[:2] + b"\x81\x83" + q[4:], addr)
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        self.sock.close()
+
+
+def test_dns_query_name_and_type_with_the_querying_process(daemon):
+    host = "127.53.0.1"
+    name = f"kansoku-{uuid.uuid4().hex[:8]}.example.invalid"
+    responder = DnsResponder(host)
+    try:
+        r = helper("dns", name, host)
+    finally:
+        responder.close()
+    e = daemon.wait_for(lambda e: e.get("class_uid") == 4003 and e["query"]["hostname"] == name, what="DNS")[0]
+    assert e["activity_id"] == 1 and e["query"]["type"] == "AAAA"
+    assert actor_pid(e) == r["pid"]
+    assert e["dst_endpoint"] == {"ip": host, "port": 53}
+    assert e["connection_info"]["protocol_name"] == "udp"
+    # the responder's bind to port 53 is a UDP listener, and its close ends it
+    daemon.wait_for(net("Listen", lambda e: e["connection_info"]["protocol_name"] == "udp"
+                        and e["dst_endpoint"] == {"ip": host, "port": 53}), what="UDP listen")
+    # the first datagram to a new destination is a Traffic event for the process
+    daemon.wait_for(net("Traffic", lambda e: actor_pid(e) == os.getpid() and e["dst_endpoint"]["ip"] == "127.0.0.1"),
+                    what="UDP flow of the responder")
+
+
+@pytest.fixture
+def netns():
+    name = f"ks-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def test_connection_inside_a_network_namespace(daemon, netns):
+    inode = os.stat(f"/run/netns/{netns}").st_ino
+    host_ns = os.stat("/proc/self/ns/net").st_ino
+    assert inode != host_ns
+    r = helper("tcp", "4", 1000, 2000, netns=netns)
+    opens = daemon.wait_for(net("Open", port_is(r["port"], "dst_endpoint")), count=2, what="Opens in the netns")
+    for e in opens:
+        assert e["unmapped"]["net_ns"] == inode
+    closes = daemon.wait_for(net("Close", lambda e: port_is(r["port"], "dst_endpoint")(e)
+                                 and not e["unmapped"].get("listener")), count=2, what="Closes")
+    assert {actor_pid(e) for e in closes} == {r["client"], r["acceptor"]}
+    assert all(e["unmapped"]["net_ns"] == inode for e in closes)
