@@ -322,55 +322,64 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
  * A transition can fire inside another one's program on the same CPU (a softirq on the way out of an
  * interrupt that hit the program), and the kernel then skips the program rather than nest it: under a
  * loopback storm that lost a few percent of closes. So each flavour has a second program on the same
- * tracepoint that only acts while the first is busy on this CPU, i.e. exactly when the first is skipped.
+ * tracepoint, run after the first: the first writes which transition it took into a per-CPU slot, and the
+ * second handles the transition only when the slot names another one, i.e. when the first was skipped.
+ * (A flag set while the first runs would leave windows at its entry and exit; the token has none.)
  */
+struct ks_state_token {
+	u64 sk;
+	s32 old, new;
+};
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, u32);
-} ks_state_busy SEC(".maps");
-
-static __always_inline int ks_state_main(struct sock *sk, int old, int new)
-{
-	u32 zero = 0, *busy = bpf_map_lookup_elem(&ks_state_busy, &zero);
-
-	if (busy)
-		*busy = 1;
-	ks_on_state(sk, old, new);
-	if (busy)
-		*busy = 0;
-	return 0;
-}
-
-static __always_inline int ks_state_nested(struct sock *sk, int old, int new)
-{
-	u32 zero = 0, *busy = bpf_map_lookup_elem(&ks_state_busy, &zero);
-
-	if (!busy || !*busy)
-		return 0;
-	return ks_on_state(sk, old, new);
-}
+	__type(value, struct ks_state_token);
+} ks_state_taken SEC(".maps");
 
 /* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
  * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
-#define KS_PLAIN(sk)                                              \
-	({                                                        \
-		struct sock *__p = NULL;                          \
-		bpf_probe_read_kernel(&__p, sizeof(__p), &(sk)); \
-		__p;                                              \
-	})
+static __always_inline struct sock *ks_plain(struct sock **sk)
+{
+	struct sock *p = NULL;
+
+	bpf_probe_read_kernel(&p, sizeof(p), sk);
+	return p;
+}
+
+static __always_inline int ks_state_main(struct sock *sk, int old, int new)
+{
+	u32 zero = 0;
+	struct ks_state_token *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
+
+	if (t) {
+		t->sk = (u64)sk;
+		t->old = old;
+		t->new = new;
+	}
+	return ks_on_state(sk, old, new);
+}
+
+static __always_inline int ks_state_backup(struct sock *sk, int old, int new)
+{
+	u32 zero = 0;
+	struct ks_state_token *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
+
+	if (!t || (t->sk == (u64)sk && t->old == old && t->new == new))
+		return 0; /* the main program took it */
+	return ks_on_state(sk, old, new);
+}
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	return ks_state_main(KS_PLAIN(sk), old, new);
+	return ks_state_main(ks_plain(&sk), old, new);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_nested(KS_PLAIN(sk), old, new);
+	return ks_state_backup(ks_plain(&sk), old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
@@ -382,7 +391,7 @@ int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_nested(sk, old, new);
+	return ks_state_backup(sk, old, new);
 }
 
 /* accept(): the process that took the connection becomes its owner; the listener's owner is kept. */

@@ -414,6 +414,7 @@ cleanup:
 	ks_proctable_free(d.pl.procs);
 	ks_users_free(d.pl.users);
 	ks_jw_free(&d.pl.jw);
+	free(d.pl.device_json);
 	if (d.w_signal.fd > 0)
 		close(d.w_signal.fd);
 	if (d.w_timer.fd > 0)

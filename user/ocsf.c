@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kansoku/hash.h"
@@ -20,6 +21,37 @@ const char *ks_basename(const char *path)
 	return s ? s + 1 : (path ? path : "");
 }
 
+/* The device object never changes while the daemon runs: encoded once, copied into every event. */
+static void encode_device(struct ks_pipeline *pl)
+{
+	struct ks_jw w;
+
+	ks_jw_init(&w);
+	ks_jw_obj_begin(&w);
+	ks_jw_key(&w, "device");
+	ks_jw_obj_begin(&w);
+	ks_jw_ku64(&w, "type_id", 1); /* Server */
+	ks_jw_kcstr(&w, "hostname", pl->host.hostname);
+	ks_jw_kcstr(&w, "uid", pl->host.machine_id);
+	ks_jw_kcstr(&w, "boot_uid", pl->host.boot_id);
+	ks_jw_key(&w, "os");
+	ks_jw_obj_begin(&w);
+	ks_jw_kcstr(&w, "name", pl->host.os_name[0] ? pl->host.os_name : "Linux");
+	ks_jw_ku64(&w, "type_id", 200); /* Linux */
+	if (pl->host.os_version[0])
+		ks_jw_kcstr(&w, "version", pl->host.os_version);
+	ks_jw_kcstr(&w, "kernel_release", pl->host.kernel_release);
+	ks_jw_obj_end(&w);
+	ks_jw_obj_end(&w);
+	if (!w.oom && w.len > 1) {
+		pl->device_len = w.len - 1; /* without the outer '{' */
+		pl->device_json = malloc(pl->device_len);
+		if (pl->device_json)
+			memcpy(pl->device_json, w.buf + 1, pl->device_len);
+	}
+	ks_jw_free(&w);
+}
+
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
                    int severity_id, int64_t time_ms)
 {
@@ -27,8 +59,10 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	char uid[40];
 
 	pl->seq++;
-	snprintf(uid, sizeof(uid), "%016llx%016llx", (unsigned long long)ks_mix64(pl->instance),
-	         (unsigned long long)ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
+	ks_fmt_hex64(uid, ks_mix64(pl->instance));
+	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
+	if (!pl->device_json)
+		encode_device(pl);
 
 	ks_jw_reset(w);
 	ks_jw_obj_begin(w);
@@ -49,22 +83,8 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_ku64(w, "sequence", pl->seq);
 	ks_ocsf_product(pl, "product", "kansoku");
 	ks_jw_obj_end(w);
-
-	ks_jw_key(w, "device");
-	ks_jw_obj_begin(w);
-	ks_jw_ku64(w, "type_id", 1); /* Server */
-	ks_jw_kcstr(w, "hostname", pl->host.hostname);
-	ks_jw_kcstr(w, "uid", pl->host.machine_id);
-	ks_jw_kcstr(w, "boot_uid", pl->host.boot_id);
-	ks_jw_key(w, "os");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "name", pl->host.os_name[0] ? pl->host.os_name : "Linux");
-	ks_jw_ku64(w, "type_id", 200); /* Linux */
-	if (pl->host.os_version[0])
-		ks_jw_kcstr(w, "version", pl->host.os_version);
-	ks_jw_kcstr(w, "kernel_release", pl->host.kernel_release);
-	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	if (pl->device_json)
+		ks_jw_member_raw(w, pl->device_json, pl->device_len);
 }
 
 void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name)
@@ -170,7 +190,7 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 	ks_jw_obj_end(w);
 }
 
-void ks_ocsf_actor(struct ks_pipeline *pl, const struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
+void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
                    uint32_t loginuid)
 {
 	struct ks_jw *w = &pl->jw;
@@ -178,7 +198,23 @@ void ks_ocsf_actor(struct ks_pipeline *pl, const struct ks_proc *p, uint32_t pid
 	ks_jw_key(w, "actor");
 	ks_jw_obj_begin(w);
 	if (p) {
-		ks_ocsf_process(pl, "process", p, true); /* with its parent and lineage */
+		/* with its parent and lineage; the same for every event of the process until the table changes */
+		uint64_t gen = ks_proctable_gen(pl->procs);
+
+		if (p->actor_json && p->actor_gen == gen) {
+			ks_jw_member_raw(w, p->actor_json, p->actor_len);
+		} else {
+			size_t start = w->len;
+			char *copy;
+
+			ks_ocsf_process(pl, "process", p, true);
+			if (!w->oom && (copy = realloc(p->actor_json, w->len - start))) {
+				memcpy(copy, w->buf + start, w->len - start);
+				p->actor_json = copy;
+				p->actor_len = w->len - start;
+				p->actor_gen = gen;
+			}
+		}
 	} else {
 		char id[KS_PROC_ID_LEN];
 

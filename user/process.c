@@ -252,6 +252,7 @@ int ks_process_handle(struct ks_pipeline *pl, const void *data, size_t size)
 		return -1;
 	}
 	pl->counters.received[h->kind]++;
+	ks_proctable_touch(pl->procs);
 	switch (h->kind) {
 	case KS_EV_EXEC:
 		if (ks_exec_decode(data, size, &v)) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kansoku/hash.h"
+#include "kansoku/json.h"
 #include "kansoku/proctable.h"
 
 #define NBUCKETS 8192 /* power of two; chains stay short up to pid_max-sized tables */
@@ -12,6 +13,7 @@ struct ks_proctable {
 	struct ks_proc *buckets[NBUCKETS];
 	size_t count;  /* entries, exited ones included */
 	size_t exited; /* entries marked exited, awaiting purge */
+	uint64_t gen;  /* bumped on any change that can alter an encoded process (image, parent, lineage) */
 	char boot_id[64];
 };
 
@@ -25,8 +27,8 @@ void ks_proc_make_id(const char *boot_id, uint32_t pid, uint64_t start_ns, char 
 	b = ks_fnv1a(b, &start_ns, sizeof(start_ns));
 	b = ks_fnv1a(b, &pid, sizeof(pid));
 	b = ks_fnv1a(b, boot_id, strlen(boot_id));
-	snprintf(out, KS_PROC_ID_LEN, "%016llx%016llx", (unsigned long long)ks_mix64(a),
-	         (unsigned long long)ks_mix64(b ^ a));
+	ks_fmt_hex64(out, ks_mix64(a));
+	ks_fmt_hex64(out + 16, ks_mix64(b ^ a));
 }
 
 struct ks_proctable *ks_proctable_new(const char *boot_id)
@@ -40,6 +42,7 @@ struct ks_proctable *ks_proctable_new(const char *boot_id)
 
 static void proc_free(struct ks_proc *p)
 {
+	free(p->actor_json);
 	free(p->exe);
 	free(p->args);
 	free(p->script);
@@ -62,6 +65,16 @@ void ks_proctable_free(struct ks_proctable *t)
 		}
 	}
 	free(t);
+}
+
+void ks_proctable_touch(struct ks_proctable *t)
+{
+	t->gen++;
+}
+
+uint64_t ks_proctable_gen(const struct ks_proctable *t)
+{
+	return t->gen;
 }
 
 size_t ks_proctable_count(const struct ks_proctable *t)
@@ -87,6 +100,8 @@ static void reset(struct ks_proctable *t, struct ks_proc *p, uint32_t pid, uint6
 {
 	struct ks_proc *next = p->hnext;
 
+	t->gen++;
+	free(p->actor_json);
 	free(p->exe);
 	free(p->args);
 	free(p->script);
@@ -244,6 +259,7 @@ bool ks_proc_remove(struct ks_proctable *t, uint32_t pid, uint64_t start_ns)
 		t->exited--;
 	proc_free(p);
 	t->count--;
+	t->gen++;
 	return true;
 }
 
@@ -281,6 +297,8 @@ size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
 			}
 		}
 	}
+	if (n)
+		t->gen++;
 	return n;
 }
 

@@ -28,6 +28,11 @@ void ks_jw_reset(struct ks_jw *w);
 void ks_jw_free(struct ks_jw *w);
 
 void ks_jw_raw(struct ks_jw *w, const char *s, size_t n);
+/* An already-encoded member ("key":value) or value, with the comma it needs: for cached fragments. */
+void ks_jw_member_raw(struct ks_jw *w, const char *s, size_t n);
+/* Decimal and 16-digit hex without printf (the hot path); return/write NUL-terminated text. */
+size_t ks_fmt_u64(char out[21], uint64_t v);
+void ks_fmt_hex64(char out[17], uint64_t v);
 void ks_jw_obj_begin(struct ks_jw *w);
 void ks_jw_obj_end(struct ks_jw *w);
 void ks_jw_arr_begin(struct ks_jw *w);

@@ -43,7 +43,7 @@ void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid);
 void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_proc *p, bool detail);
 /* The actor object: the process p (with lineage) when known, else what the kernel said (pid, start, uid);
  * the user is the login user when there is one. */
-void ks_ocsf_actor(struct ks_pipeline *pl, const struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
+void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint64_t start_ns, uint32_t uid,
                    uint32_t loginuid);
 /* The name part of a path (after the last '/'). */
 const char *ks_basename(const char *path);

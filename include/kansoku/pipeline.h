@@ -41,6 +41,8 @@ struct ks_pipeline {
 	struct ks_files *files;
 	struct ks_netmodel *net;
 	struct ks_jw jw;   /* the one reusable encode buffer */
+	char *device_json; /* the constant "device":{...} member, encoded once */
+	size_t device_len;
 	uint64_t seq;      /* metadata.sequence of the last event */
 	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */
 	struct ks_counters counters;

@@ -35,6 +35,9 @@ struct ks_proc {
 	size_t args_len;
 	char *script; /* script path for #! execs */
 	char *cgroup; /* cgroup v2 path */
+	char *actor_json; /* this process encoded as an actor ("process":{...}), valid while actor_gen holds */
+	size_t actor_len;
+	uint64_t actor_gen;
 	struct ks_proc *hnext;
 };
 
@@ -55,6 +58,9 @@ struct ks_proctable;
 struct ks_proctable *ks_proctable_new(const char *boot_id);
 void ks_proctable_free(struct ks_proctable *t);
 size_t ks_proctable_count(const struct ks_proctable *t);
+/* The table's generation: any exec, fork, exit or purge changes it, so cached encodings know to renew. */
+void ks_proctable_touch(struct ks_proctable *t);
+uint64_t ks_proctable_gen(const struct ks_proctable *t);
 
 struct ks_proc *ks_proc_lookup(struct ks_proctable *t, uint32_t pid);
 /* The entry for (pid, start_ns), created if absent; an entry of an older process with the same pid is
