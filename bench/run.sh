@@ -89,9 +89,9 @@ recorded() {
 		echo "$n/$OPENS"
 		;;
 	conn)
-		# every connection: an outbound and an inbound Open and Close to the storm's port
+		# every connection: an outbound and an inbound Close (or Reset) to the storm's port
 		n=$(grep '"class_uid":4001' "$tmp/events.json" | grep -F "\"dst_endpoint\":{\"ip\":\"127.0.0.1\",\"port\":$conn_port}" |
-			grep -c '"activity_name":"Close"' || true)
+			grep -cE '"activity_name":"(Close|Reset)"' || true)
 		echo "$((n / 2))/$CONNS"
 		;;
 	esac

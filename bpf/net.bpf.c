@@ -60,7 +60,7 @@ struct {
 	__type(value, struct ks_sock_owner);
 } ks_listeners SEC(".maps");
 
-/* UDP sockets bound to a port, by socket cookie (the key cgroup sock programs can compute). */
+/* UDP sockets bound to a port, by socket: a socket shared by several processes is seeded once. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -401,23 +401,28 @@ struct ks_net_sys_exit {
 	long ret;
 };
 
+/* The socket behind a descriptor of the current process, or NULL. */
+static __always_inline struct sock *ks_fd_sock(long fd)
+{
+	struct file *f = ks_fd_file(bpf_get_current_task_btf(), (int)fd);
+	struct socket *sock;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
 static __always_inline int ks_on_accept(long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct ks_sock_owner *o, no = {};
-	struct socket *sock;
 	struct sock *sk;
-	struct file *f;
 	struct ks_net *e;
 	u64 key;
 
 	if (ret < 0)
 		return 0;
-	f = ks_fd_file(task, (int)ret);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
+	sk = ks_fd_sock(ret);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	key = (u64)sk;
@@ -453,125 +458,78 @@ int ks_net_accept(struct ks_net_sys_exit *ctx)
 	return ks_on_accept(ctx->ret);
 }
 
-/* UDP bind to a port: a UDP "listener". post_bind runs in the binding process. */
-static __always_inline int ks_on_bind(struct bpf_sock *sk, int v6)
+/* bind() of a UDP socket to a port: a UDP "listener", owned by the caller. */
+SEC("tracepoint/syscalls/sys_exit_bind")
+int ks_net_bind(struct ks_net_sys_exit *ctx)
 {
 	struct ks_sock_owner no = {};
+	struct pt_regs *regs;
 	struct ks_net *e;
-	u64 cookie;
+	struct sock *sk;
+	u64 key;
 
-	if (sk->protocol != IPPROTO_UDP || sk->type != SOCK_DGRAM || !sk->src_port)
-		return 1;
-	cookie = bpf_get_socket_cookie(sk);
+	if (ctx->ret != 0)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	sk = ks_fd_sock((long)regs->di);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	key = (u64)sk;
 	ks_owner_current(&no);
 	no.since_ns = bpf_ktime_get_boot_ns();
 	no.listening = 1;
-	bpf_map_update_elem(&ks_udp_bound, &cookie, &no, BPF_ANY);
+	bpf_map_update_elem(&ks_udp_bound, &key, &no, BPF_ANY);
 	e = ks_net_reserve();
 	if (!e)
-		return 1;
+		return 0;
 	ks_net_owner(e, &no);
-	e->action = KS_NA_LISTEN;
+	ks_net_tuple(e, sk);
+	if (!e->sport) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
 	e->proto = IPPROTO_UDP;
-	e->sport = (u16)sk->src_port;
-	e->sock_id = ks_sock_id(cookie);
-	e->netns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy, net_ns, ns.inum);
-	if (v6) {
-		e->family = 6;
-		((u32 *)e->saddr)[0] = sk->src_ip6[0];
-		((u32 *)e->saddr)[1] = sk->src_ip6[1];
-		((u32 *)e->saddr)[2] = sk->src_ip6[2];
-		((u32 *)e->saddr)[3] = sk->src_ip6[3];
-	} else {
-		e->family = 4;
-		((u32 *)e->saddr)[0] = sk->src_ip4;
-	}
+	e->action = KS_NA_LISTEN;
+	e->sock_id = ks_sock_id(key);
 	ks_net_submit(e);
-	return 1;
-}
-
-SEC("cgroup/post_bind4")
-int ks_net_bind4(struct bpf_sock *sk)
-{
-	return ks_on_bind(sk, 0);
-}
-
-SEC("cgroup/post_bind6")
-int ks_net_bind6(struct bpf_sock *sk)
-{
-	return ks_on_bind(sk, 1);
-}
-
-SEC("cgroup/sock_release")
-int ks_net_release(struct bpf_sock *sk)
-{
-	struct ks_sock_owner *o;
-	struct ks_net *e;
-	u64 cookie;
-
-	if (sk->protocol != IPPROTO_UDP)
-		return 1;
-	cookie = bpf_get_socket_cookie(sk);
-	o = bpf_map_lookup_elem(&ks_udp_bound, &cookie);
-	if (!o)
-		return 1;
-	e = ks_net_reserve();
-	if (e) {
-		ks_net_owner(e, o);
-		e->action = KS_NA_UNLISTEN;
-		e->proto = IPPROTO_UDP;
-		e->family = sk->family == AF_INET6 ? 6 : 4; /* the address and port are in the daemon's model */
-		e->sock_id = ks_sock_id(cookie);
-		ks_net_submit(e);
-	}
-	bpf_map_delete_elem(&ks_udp_bound, &cookie);
-	return 1;
+	return 0;
 }
 
 /*
- * UDP on egress: the first datagram of each (process, destination) window is sent with the count of the
- * previous window; DNS queries (to port 53) are sent each with their question. UDP is sent synchronously
- * from sendmsg, so the current task is the sender. Everything else returns after one or two loads.
+ * UDP on transmit (net:net_dev_queue, every kernel has it): the first datagram of each (process,
+ * destination) window is sent with the count of the previous window; DNS queries (to port 53) are sent each
+ * with their question. A UDP datagram reaches the device queue from sendmsg itself, so the current task is
+ * the sender. Anything that is not UDP returns after two loads.
  */
-SEC("cgroup_skb/egress")
-int ks_net_egress(struct __sk_buff *skb)
+static __always_inline int ks_on_xmit(struct sk_buff *skb, struct sock *sk)
 {
 	struct ks_udp_key k = {};
 	struct ks_udp_val *v, nv = {};
 	struct udphdr uh;
 	struct ks_net *e;
-	u8 saddr[16] = {}, proto = 0;
-	u32 off, qoff, len;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	u16 nh = BPF_CORE_READ(skb, network_header), th = BPF_CORE_READ(skb, transport_header);
+	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	u8 saddr[16] = {};
+	u32 qlen;
 	u64 now, prev = 0;
 	int dns;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 9, &proto, 1) || proto != IPPROTO_UDP)
-			return 1;
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || (ip.frag_off & bpf_htons(0x1fff)))
-			return 1;
-		off = (u32)ip.ihl * 4;
+	if (bpf_probe_read_kernel(&uh, sizeof(uh), head + th))
+		return 0;
+	if (family == AF_INET) {
 		k.family = 4;
-		__builtin_memcpy(k.daddr, &ip.daddr, 4);
-		__builtin_memcpy(saddr, &ip.saddr, 4);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1) || proto != IPPROTO_UDP)
-			return 1;
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return 1;
-		off = sizeof(ip6);
+		bpf_probe_read_kernel(saddr, 4, head + nh + 12);
+		bpf_probe_read_kernel(k.daddr, 4, head + nh + 16);
+	} else if (family == AF_INET6) {
 		k.family = 6;
-		__builtin_memcpy(k.daddr, &ip6.daddr, 16);
-		__builtin_memcpy(saddr, &ip6.saddr, 16);
+		bpf_probe_read_kernel(saddr, 16, head + nh + 8);
+		bpf_probe_read_kernel(k.daddr, 16, head + nh + 24);
+		if (ks_v4_mapped(k.daddr)) /* cannot be on the wire, but never mind */
+			return 0;
 	} else {
-		return 1;
+		return 0;
 	}
-	if (bpf_skb_load_bytes(skb, off & 0x3f, &uh, sizeof(uh)))
-		return 1;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.dport = bpf_ntohs(uh.dest);
 	dns = k.dport == 53;
@@ -580,7 +538,7 @@ int ks_net_egress(struct __sk_buff *skb)
 	if (v && now - v->first_ns < ks_udp_window_ns) {
 		__sync_fetch_and_add(&v->count, 1);
 		if (!dns)
-			return 1;
+			return 0;
 	} else {
 		prev = v ? v->count : 0;
 		nv.first_ns = now;
@@ -592,27 +550,28 @@ int ks_net_egress(struct __sk_buff *skb)
 		e = bpf_ringbuf_reserve(&ks_rb_net, sizeof(*e), 0);
 		if (!e) {
 			ks_count_drop(KS_EV_NET);
-			return 1;
+			return 0;
 		}
 		__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
-		qoff = (off & 0x3f) + sizeof(uh) + 12; /* after the DNS header */
-		len = skb->len > qoff ? skb->len - qoff : 0;
-		if (len > KS_DNS_NAME_MAX) {
-			len = KS_DNS_NAME_MAX;
+		/* the question follows the 8-byte UDP and the 12-byte DNS headers */
+		qlen = bpf_ntohs(uh.len);
+		qlen = qlen > 20 ? qlen - 20 : 0;
+		if (qlen > KS_DNS_NAME_MAX) {
+			qlen = KS_DNS_NAME_MAX;
 			e->nflags |= KS_NF_DNS_TRUNC;
 		}
-		if (len) {
-			len = ks_clamp(len - 1, KS_DNS_NAME_MAX - 1) + 1; /* [1, max] in the register used */
-			if (bpf_skb_load_bytes(skb, qoff, e->dns, len))
-				len = 0;
+		if (qlen) {
+			qlen = ks_clamp(qlen - 1, KS_DNS_NAME_MAX - 1) + 1; /* [1, max] in the register used */
+			if (bpf_probe_read_kernel(e->dns, qlen, head + th + 20))
+				qlen = 0;
 		}
-		e->dns_len = len;
+		e->dns_len = qlen;
 		e->action = KS_NA_DNS;
 		e->hdr.size = sizeof(*e);
 	} else {
 		e = ks_net_reserve();
 		if (!e)
-			return 1;
+			return 0;
 		e->action = KS_NA_UDP_FLOW;
 		e->count = prev;
 	}
@@ -622,7 +581,9 @@ int ks_net_egress(struct __sk_buff *skb)
 	e->hdr.pid = k.tgid;
 	e->hdr.tid = (u32)bpf_get_current_pid_tgid();
 	e->uid = (u32)bpf_get_current_uid_gid();
-	e->loginuid = KS_NO_ID;
+	e->loginuid = ks_task_loginuid((struct task_struct *)bpf_get_current_task());
+	e->start_ns = ks_task_start_ns(BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	e->proto = IPPROTO_UDP;
 	e->family = k.family;
 	e->direction = KS_DIR_OUT;
@@ -630,9 +591,29 @@ int ks_net_egress(struct __sk_buff *skb)
 	e->dport = k.dport;
 	__builtin_memcpy(e->saddr, saddr, 16);
 	__builtin_memcpy(e->daddr, k.daddr, 16);
-	e->sock_id = ks_sock_id(bpf_get_socket_cookie(skb));
+	e->sock_id = ks_sock_id((u64)sk);
 	ks_net_submit(e);
-	return 1;
+	return 0;
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(ks_net_xmit_btf, struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk; /* typed loads: the common (not UDP) case costs no helper call */
+
+	if (!sk || sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	return ks_on_xmit((struct sk_buff *)ks_plain((struct sock **)&skb), ks_plain(&sk));
+}
+
+SEC("raw_tp/net_dev_queue")
+int BPF_PROG(ks_net_xmit_raw, struct sk_buff *skb)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	return ks_on_xmit(skb, sk);
 }
 
 /*
@@ -648,7 +629,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	struct ks_listen_key lk = {};
 	struct socket *sock;
 	struct ks_net *e;
-	struct sock *sk = NULL, *bsk;
+	struct sock *sk = NULL, *bsk;  /* plain copy for the map key, typed for the iterator's loads */
 	u32 zero = 0;
 	u16 family, proto;
 	u64 key;
@@ -659,7 +640,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	sock = bpf_sock_from_file(file);
 	if (!sock)
 		return 0;
-	bsk = sock->sk; /* typed: the cookie helper wants it */
+	bsk = sock->sk;
 	if (!bsk)
 		return 0;
 	bpf_probe_read_kernel(&sk, sizeof(sk), &bsk); /* plain: the map key */
@@ -684,7 +665,6 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	if (proto == IPPROTO_UDP) {
 		if (!e->sport || e->dport)
 			return 0; /* only bound, unconnected UDP sockets are listeners */
-		key = bpf_get_socket_cookie(bsk);
 		if (bpf_map_lookup_elem(&ks_udp_bound, &key))
 			return 0;
 		no.listening = 1;
@@ -734,5 +714,21 @@ int ks_net_bytes_iter(struct bpf_iter__tcp *ctx)
 	ks_tcp_bytes(sk, state, o ? o->direction : KS_DIR_UNKNOWN, &out.bytes_in, &out.bytes_out);
 	out.sock_id = ks_sock_id(key);
 	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
+	return 0;
+}
+
+/* Bound UDP sockets that exist now: the daemon drops UDP listeners that are gone (UDP has no close hook). */
+SEC("iter/udp")
+int ks_net_udp_iter(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *udp = ctx->udp_sk;
+	struct sock *sk = NULL;
+	u64 id;
+
+	if (!udp || !udp->inet.sk.__sk_common.skc_num)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &udp);
+	id = ks_sock_id((u64)sk);
+	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
 	return 0;
 }

@@ -119,6 +119,44 @@ static int on_net_seed(void *ctx, const void *rec, size_t size)
 	return ks_net_seed(ctx, rec, size);
 }
 
+struct id_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int add_id(void *ctx, const void *rec, size_t size)
+{
+	struct id_list *l = ctx;
+
+	if (size != sizeof(uint64_t))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	memcpy(&l->v[l->n++], rec, sizeof(uint64_t));
+	return 0;
+}
+
+/* UDP listeners that are gone (UDP sockets have no close hook): every 2 s, when there are any. */
+static void reconcile_udp(struct ks_daemon *d)
+{
+	struct id_list ids = {0};
+	uint64_t now = ks_boot_ns_now();
+
+	if (now - d->udp_checked_ns < 2000000000ull || !ks_net_has_udp_listeners(d->pl.net))
+		return;
+	d->udp_checked_ns = now;
+	if (ks_loader_udp_bound(&d->loader, add_id, &ids) >= 0)
+		ks_net_udp_reconcile(&d->pl, ids.v, ids.n, now);
+	free(ids.v);
+}
+
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -153,6 +191,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 		d->drops_checked_ns = ks_boot_ns_now();
 		check_drops(d);
 	}
+	reconcile_udp(d);
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;

@@ -80,11 +80,6 @@ static bool is_file_prog(struct bpf_program *prog)
 	return !is_net_prog(prog) && !strncmp(bpf_program__section_name(prog), "tracepoint", 10);
 }
 
-static bool is_cgroup_prog(const char *sec)
-{
-	return !strncmp(sec, "cgroup", 6);
-}
-
 /* The programs of one hook flavour, the iterators, and the file and network programs when wanted. */
 static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files, bool net)
 {
@@ -201,38 +196,6 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	return 0;
 }
 
-/* The cgroup v2 hierarchy's root: network programs attached there see every process. Mounted privately
- * under /run/kansoku when the system has none (hybrid systems have it on /sys/fs/cgroup/unified). */
-static int cgroup2_root(char *where, size_t len)
-{
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char line[4096], dev[256], dir[2048], type[64];
-	int fd;
-
-	where[0] = '\0';
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %2047s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
-			snprintf(where, len, "%s", dir);
-			break;
-		}
-	if (f)
-		fclose(f);
-	if (!where[0]) {
-		snprintf(where, len, "/run/kansoku/cgroup2");
-		mkdir("/run/kansoku", 0755);
-		mkdir(where, 0700);
-		if (mount("cgroup2", where, "cgroup2", 0, NULL) < 0) {
-			ks_warn("no cgroup v2 hierarchy and mounting one on %s failed: %s", where, strerror(errno));
-			return -1;
-		}
-		ks_info("mounted cgroup2 on %s (needed for UDP and DNS observation)", where);
-	}
-	fd = open(where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		ks_warn("opening the cgroup v2 root %s: %s", where, strerror(errno));
-	return fd;
-}
-
 static int add_link(struct ks_loader *l, struct bpf_program *prog, struct bpf_link *link, char *err, size_t errlen)
 {
 	if (l->n_hooks == KS_MAX_HOOKS) {
@@ -250,8 +213,6 @@ static int add_link(struct ks_loader *l, struct bpf_program *prog, struct bpf_li
 static int attach(struct ks_loader *l, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
-	char cgpath[2048];
-	int cgfd = -1, rc = -1;
 
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
@@ -260,17 +221,7 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 
 		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5) || !strcmp(sec, "tracepoint"))
 			continue;
-		if (is_cgroup_prog(sec)) {
-			if (cgfd < 0 && (cgfd = cgroup2_root(cgpath, sizeof(cgpath))) < 0) {
-				snprintf(l->net_error, sizeof(l->net_error),
-				         "UDP, DNS and UDP listeners are not observed: no cgroup v2 hierarchy");
-				l->net_missing++;
-				continue;
-			}
-			link = bpf_program__attach_cgroup(prog, cgfd);
-		} else {
-			link = bpf_program__attach(prog);
-		}
+		link = bpf_program__attach(prog);
 		if (!link && (is_file_prog(prog) || is_net_prog(prog))) {
 			/* a syscall this kernel or architecture does not have (open on arm64, ...) */
 			ks_warn("not attached: %s (%s)", sec, strerror(errno));
@@ -283,16 +234,12 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 		if (!link) {
 			snprintf(err, errlen, "attaching %s (%s) failed: %s", bpf_program__name(prog), sec,
 			         strerror(errno));
-			goto cleanup;
+			return -1;
 		}
 		if (add_link(l, prog, link, err, errlen))
-			goto cleanup;
+			return -1;
 	}
-	rc = 0;
-cleanup:
-	if (cgfd >= 0)
-		close(cgfd);
-	return rc;
+	return 0;
 }
 
 static void lockdown_hint(char *err, size_t errlen)
@@ -337,7 +284,7 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 	if (cfg->files_enabled || cfg->net_enabled)
 		ensure_tracefs();
 	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. File
-	 * programs need 5.17+ (bpf_loop, bpf_strncmp), network programs 5.9+ (cgroup sock_release): where the
+	 * programs need 5.17+ (bpf_loop, bpf_strncmp), network programs 5.9+ (TCP/UDP iterators): where the
 	 * kernel refuses one part, the others go on without it and `kansoku status` says why. */
 	for (fl = 0; fl < 2; fl++) {
 		if ((fl == 0 && cfg->hooks == KS_HOOKS_RAW_TP) || (fl == 1 && cfg->hooks == KS_HOOKS_TP_BTF))
@@ -392,6 +339,11 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
 	return l->net ? run_iter(l->skel->progs.ks_seed_socks, fn, ctx) : 0;
+}
+
+int ks_loader_udp_bound(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	return l->net ? run_iter_fixed(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), fn, ctx) : 0;
 }
 
 int ks_loader_conn_bytes(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)

@@ -320,9 +320,13 @@ static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t 
 static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 {
 	struct ks_netmodel *n = pl->net;
-	struct ks_conn *c;
+	struct ks_conn *c = *find(n, e->sock_id);
 	bool created;
 
+	if (c && c->pending_ns) { /* the id was reused before the old connection's close arrived */
+		pending_unlink(n, c);
+		emit_open(pl, c, c->since_ns, false);
+	}
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
 		struct view v;
@@ -719,4 +723,53 @@ struct ks_conn **ks_net_snapshot(struct ks_netmodel *n, bool listening, size_t *
 	qsort(out, k, sizeof(*out), by_port);
 	*count = k;
 	return out;
+}
+
+bool ks_net_has_udp_listeners(struct ks_netmodel *n)
+{
+	size_t i;
+	struct ks_conn *c;
+
+	for (i = 0; n && i < NET_BUCKETS; i++)
+		for (c = n->buckets[i]; c; c = c->hnext)
+			if (c->listening && c->proto == 17)
+				return true;
+	return false;
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i;
+
+	if (!n)
+		return;
+	qsort(bound, n_bound, sizeof(*bound), by_u64);
+	for (i = 0; i < NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			struct ks_net e;
+
+			next = c->hnext;
+			if (!c->listening || c->proto != 17 || bsearch(&c->sock_id, bound, n_bound, sizeof(*bound), by_u64))
+				continue;
+			/* gone: the same event a kernel record would have made */
+			memset(&e, 0, sizeof(e));
+			e.hdr.kind = KS_EV_NET;
+			e.hdr.ts_ns = now_ns;
+			e.hdr.pid = c->pid;
+			e.action = KS_NA_UNLISTEN;
+			e.sock_id = c->sock_id;
+			e.proto = 17;
+			on_listen(pl, &e, false);
+		}
+	}
 }

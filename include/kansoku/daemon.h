@@ -24,6 +24,7 @@ struct ks_daemon {
 	int64_t started_wall_ms;
 	unsigned ticks;
 	uint64_t drops_checked_ns;               /* last look at the kernel's drop counters */
+	uint64_t udp_checked_ns;                 /* last check for UDP listeners that are gone */
 	uint64_t drops_reported[KS_EV_KIND_MAX]; /* drops already announced, per kind */
 	bool stop;
 };

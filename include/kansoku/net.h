@@ -41,6 +41,10 @@ int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size);
 void ks_net_seed_done(struct ks_pipeline *pl);
 /* Emit held inbound Opens whose wait is over (all with flush). */
 void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
+/* UDP has no close hook: the daemon lists the bound UDP sockets (iterator) and ends the listeners that
+ * are gone. bound is sorted in place. */
+bool ks_net_has_udp_listeners(struct ks_netmodel *n);
+void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns);
 /* Entries of the model (listening or not), sorted by local port; caller frees the array. */
 struct ks_conn **ks_net_snapshot(struct ks_netmodel *n, bool listening, size_t *count);
 /* "tcp"/"udp" and a printable address. */

@@ -6,6 +6,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+ip link set lo up
 kver=$(uname -r)
 echo "=== guest up: $kver"
 
@@ -46,6 +47,12 @@ CFG
 	echo data >/tmp/kw/file-$h
 	cat /tmp/kw/file-$h >/dev/null
 	cat /tmp/kw/missing-$h 2>/dev/null
+	# network: a TCP listener, a connection to it with data, a refused connect, a DNS query
+	timeout 5 nc -l -p 4444 >/tmp/nc-$h.out &
+	sleep 0.3
+	echo "hello-$h" | timeout 5 nc 127.0.0.1 4444
+	timeout 3 nc 127.0.0.1 4445 </dev/null
+	timeout 3 nslookup kmatrix-$h.invalid 127.0.0.1 >/dev/null 2>&1
 	sleep 1.5
 	st=$(/kansoku --socket /run/ctl.sock status --json)
 	kill -TERM $pid
@@ -60,6 +67,13 @@ CFG
 	grep '"class_uid":1001' $ev | grep '"activity_name":"Create"' | grep -q "\"path\":\"/tmp/kw/file-$h\"" || why="$why no-file-create"
 	grep '"class_uid":1001' $ev | grep '"status_detail":"ENOENT"' | grep -q "missing-$h" || why="$why no-file-enoent"
 	echo "$st" | grep -qE '"enabled": ?true' || why="$why files-off"
+	echo "$st" | tr -d '\n ' | grep -q '"network":{"enabled":true' || why="$why network-off"
+	grep '"class_uid":4001' $ev | grep '"activity_name":"Listen"' | grep -q '"port":4444}' || why="$why no-listen"
+	grep '"class_uid":4001' $ev | grep '"activity_name":"Open"' | grep -q '"port":4444}' || why="$why no-tcp-open"
+	grep '"class_uid":4001' $ev | grep '"activity_name":"Close"' | grep '"port":4444}' | grep -q '"bytes_out":'"$(( ${#h} + 7 ))" ||
+		why="$why no-close-with-bytes"
+	grep '"class_uid":4001' $ev | grep -q '"activity_name":"Refuse"' || why="$why no-refuse"
+	grep '"class_uid":4003' $ev | grep -q "\"hostname\":\"kmatrix-$h.invalid\"" || why="$why no-dns"
 	[ $rc = 0 ] || why="$why daemon-exit-$rc"
 	if [ -n "$why" ]; then
 		echo "RESULT $h FAIL$why"

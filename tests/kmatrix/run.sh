@@ -44,7 +44,7 @@ root=$(mktemp -d /tmp/kansoku-kmatrix.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc}
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh mount mkdir cat echo poweroff uname sleep true grep kill seq; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount mkdir cat echo poweroff uname sleep true grep kill seq ip nc nslookup timeout; do ln -s busybox "$root/bin/$a"; done
 cp "$BUILD/static/kansokud" "$BUILD/static/kansoku" "$root/"
 cp tests/kmatrix/guest-init.sh "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"

@@ -193,6 +193,9 @@ def test_dns_query_name_and_type_with_the_querying_process(daemon):
     # the responder's bind to port 53 is a UDP listener, and its close ends it
     daemon.wait_for(net("Listen", lambda e: e["connection_info"]["protocol_name"] == "udp"
                         and e["dst_endpoint"] == {"ip": host, "port": 53}), what="UDP listen")
+    # UDP has no close hook: the daemon notices the bound socket is gone within a few seconds
+    daemon.wait_for(net("Close", lambda e: e["connection_info"]["protocol_name"] == "udp"
+                        and e["dst_endpoint"] == {"ip": host, "port": 53}), timeout=8, what="UDP unlisten")
     # the first datagram to a new destination is a Traffic event for the process
     daemon.wait_for(net("Traffic", lambda e: actor_pid(e) == os.getpid() and e["dst_endpoint"]["ip"] == "127.0.0.1"),
                     what="UDP flow of the responder")

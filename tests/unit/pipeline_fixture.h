@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A pipeline writing to a file output in a temp dir, for the unit tests of the encoders. */
+#ifndef KS_TEST_PIPELINE_FIXTURE_H
+#define KS_TEST_PIPELINE_FIXTURE_H
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kansoku/config.h"
+#include "kansoku/net.h"
+#include "kansoku/output.h"
+#include "kansoku/pipeline.h"
+#include "kansoku/proctable.h"
+#include "kansoku/recent.h"
+#include "kansoku/users.h"
+
+struct fixture {
+	struct ks_pipeline pl;
+	char dir[64];
+	char events[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ks_config cfg;
+	char err[256], passwd[160];
+	FILE *pw;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ks-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->events, sizeof(f->events), "%s/events.json", f->dir);
+	snprintf(passwd, sizeof(passwd), "%s/passwd", f->dir);
+	pw = fopen(passwd, "w");
+	fputs("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n", pw);
+	fclose(pw);
+	ks_config_defaults(&cfg);
+	snprintf(cfg.outputs[0].path, sizeof(cfg.outputs[0].path), "%s", f->events);
+	snprintf(f->pl.host.boot_id, sizeof(f->pl.host.boot_id), "boot");
+	snprintf(f->pl.host.machine_id, sizeof(f->pl.host.machine_id), "machine");
+	snprintf(f->pl.host.hostname, sizeof(f->pl.host.hostname), "host");
+	f->pl.users = ks_users_new(passwd);
+	f->pl.procs = ks_proctable_new("boot");
+	f->pl.recent = ks_recent_new(16);
+	f->pl.outs = ks_outputs_open(&cfg, err, sizeof(err));
+	assert_non_null(f->pl.outs);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	ks_outputs_close(f->pl.outs);
+	ks_recent_free(f->pl.recent);
+	ks_proctable_free(f->pl.procs);
+	ks_users_free(f->pl.users);
+	ks_jw_free(&f->pl.jw);
+	ks_netmodel_free(f->pl.net);
+	free(f->pl.device_json);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* The last event written, parsed. */
+static struct json_object *last_event(struct fixture *f)
+{
+	static char buf[1 << 16];
+	FILE *fp;
+	char *line = NULL, *last = NULL;
+
+	ks_outputs_flush(f->pl.outs);
+	fp = fopen(f->events, "r");
+	assert_non_null(fp);
+	while (fgets(buf, sizeof(buf), fp)) {
+		free(last);
+		last = strdup(buf);
+	}
+	fclose(fp);
+	assert_non_null(last);
+	line = last;
+	{
+		struct json_object *o = json_tokener_parse(line);
+
+		free(last);
+		assert_non_null(o);
+		return o;
+	}
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char key[64];
+	const char *p = path;
+
+	while (o && *p) {
+		size_t n = strcspn(p, ".");
+
+		snprintf(key, sizeof(key), "%.*s", (int)n, p);
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return o;
+}
+
+static const char *gets_(struct json_object *o, const char *path)
+{
+	struct json_object *v = get(o, path);
+
+	return v ? json_object_get_string(v) : "(missing)";
+}
+
+#endif

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Network: DNS question parsing (hostile bytes), address text, and the records -> model -> OCSF path
+ * (an inbound Open held for accept(), Close from the model, seeds, malformed records). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+
+#include "kansoku/net.h"
+#include "pipeline_fixture.h"
+
+static void test_dns_question(void **state)
+{
+	static const uint8_t q[] = "\x07" "example" "\x03" "com" "\x00" "\x00\x1c" "\x00\x01";
+	static const uint8_t hostile[] = "\x05" "a\"b\n\xff" "\x00" "\x00\x01";
+	static const uint8_t pointer[] = "\xc0\x0c";
+	static const uint8_t cut[] = "\x07" "exa";
+	char name[1100];
+	bool trunc;
+
+	(void)state;
+	assert_int_equal(ks_dns_question(q, sizeof(q) - 1, name, sizeof(name), &trunc), 28);
+	assert_string_equal(name, "example.com");
+	assert_false(trunc);
+	assert_string_equal(ks_dns_type_name(28), "AAAA");
+	/* quote, newline and a non-UTF-8 byte become \DDD: the name is safe text whatever was sent */
+	assert_int_equal(ks_dns_question(hostile, sizeof(hostile) - 1, name, sizeof(name), &trunc), 1);
+	assert_string_equal(name, "a\\034b\\010\\255");
+	assert_int_equal(ks_dns_question(pointer, 2, name, sizeof(name), &trunc), -1);
+	assert_int_equal(ks_dns_question(cut, sizeof(cut) - 1, name, sizeof(name), &trunc), 0);
+	assert_true(trunc);
+	assert_string_equal(name, "exa");
+	assert_int_equal(ks_dns_question((const uint8_t *)"\x00\x00\x02\x00\x01", 5, name, sizeof(name), &trunc), 2);
+	assert_string_equal(name, ".");
+}
+
+static void test_addresses(void **state)
+{
+	uint8_t v4[16] = {127, 0, 0, 1}, v6[16] = {0};
+	char s[64];
+
+	(void)state;
+	ks_net_addr_str(4, v4, s, sizeof(s));
+	assert_string_equal(s, "127.0.0.1");
+	v4[0] = 255;
+	v4[3] = 200;
+	ks_net_addr_str(4, v4, s, sizeof(s));
+	assert_string_equal(s, "255.0.0.200");
+	v6[15] = 1;
+	ks_net_addr_str(6, v6, s, sizeof(s));
+	assert_string_equal(s, "::1");
+}
+
+static struct ks_net rec(uint8_t action, uint64_t sock, uint32_t pid, uint8_t dir)
+{
+	struct ks_net e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.kind = KS_EV_NET;
+	e.hdr.version = KS_WIRE_VERSION;
+	e.hdr.size = KS_NET_FIXED_SIZE;
+	e.hdr.ts_ns = 1000000000ull;
+	e.hdr.pid = pid;
+	e.action = action;
+	e.sock_id = sock;
+	e.direction = dir;
+	e.proto = 6;
+	e.family = 4;
+	e.uid = 0;
+	e.loginuid = KS_NO_ID;
+	e.netns = 4026531840u;
+	inet_pton(AF_INET, "10.0.0.1", e.saddr);
+	inet_pton(AF_INET, "10.0.0.2", e.daddr);
+	e.sport = 443;
+	e.dport = 50000;
+	return e;
+}
+
+static int count_events(struct fixture *f)
+{
+	char line[1 << 16];
+	int n = 0;
+	FILE *fp;
+
+	ks_outputs_flush(f->pl.outs);
+	fp = fopen(f->events, "r");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		n++;
+	fclose(fp);
+	return n;
+}
+
+static void test_inbound_open_waits_for_accept_then_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_ESTABLISHED, 42, 100, KS_DIR_IN);
+	struct json_object *o;
+	struct ks_conn **all;
+	size_t n;
+
+	f->pl.net = ks_netmodel_new(200000000ull);
+	e.lpid = 100;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), 0); /* held for accept() */
+	e = rec(KS_NA_ACCEPT, 42, 101, KS_DIR_IN);
+	e.sport = e.dport = 0; /* accept's record does not replace the tuple the model has */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Open");
+	assert_int_equal(json_object_get_int(get(o, "actor.process.pid")), 101);
+	assert_int_equal(json_object_get_int(get(o, "unmapped.listener_process.pid")), 100);
+	assert_string_equal(gets_(o, "src_endpoint.ip"), "10.0.0.2"); /* the initiator: the peer */
+	assert_int_equal(json_object_get_int(get(o, "src_endpoint.port")), 50000);
+	assert_int_equal(json_object_get_int(get(o, "dst_endpoint.port")), 443);
+	assert_int_equal(json_object_get_int(get(o, "connection_info.direction_id")), 1);
+	assert_string_equal(gets_(o, "connection_info.uid"), "000000000000002a");
+	json_object_put(o);
+	all = ks_net_snapshot(f->pl.net, false, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0]->pid, 101);
+	free(all);
+
+	e = rec(KS_NA_CLOSE, 42, 0, 0); /* softirq: the kernel's record has no owner, the model has */
+	e.nflags = KS_NF_NO_OWNER;
+	e.sport = e.dport = 0;
+	e.bytes_in = 10;
+	e.bytes_out = 20;
+	e.hdr.ts_ns = 3000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_int_equal(json_object_get_int(get(o, "actor.process.pid")), 101);
+	assert_int_equal(json_object_get_int(get(o, "traffic.bytes_in")), 10);
+	assert_int_equal(json_object_get_int(get(o, "traffic.bytes_out")), 20);
+	assert_int_equal(json_object_get_int(get(o, "duration")), 2000);
+	assert_int_equal(json_object_get_int(get(o, "src_endpoint.port")), 50000);
+	json_object_put(o);
+	all = ks_net_snapshot(f->pl.net, false, &n);
+	assert_int_equal(n, 0);
+	free(all);
+}
+
+static void test_unaccepted_open_is_emitted_after_the_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_ESTABLISHED, 7, 100, KS_DIR_IN);
+	struct json_object *o;
+
+	f->pl.net = ks_netmodel_new(200000000ull);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	ks_net_tick(&f->pl, 1100000000ull, 0); /* 100 ms: still waiting */
+	assert_int_equal(count_events(f), 0);
+	ks_net_tick(&f->pl, 1300000000ull, 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Open");
+	assert_false(json_object_get_boolean(get(o, "unmapped.accepted")));
+	json_object_put(o);
+	/* a reused socket id re-established before its close was seen must not corrupt the wait list */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	ks_net_tick(&f->pl, 5000000000ull, 1);
+	assert_int_equal(count_events(f), 3);
+}
+
+static void test_refused_listen_seed_and_malformed(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_FAILED, 9, 55, KS_DIR_OUT);
+	struct json_object *o;
+	struct ks_conn **all;
+	size_t n;
+
+	f->pl.net = ks_netmodel_new(0);
+	e.err = 111;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Refuse");
+	assert_string_equal(gets_(o, "status_detail"), "ECONNREFUSED");
+	json_object_put(o);
+
+	e = rec(KS_NA_SEED, 10, 56, 0);
+	e.state = 10; /* TCP_LISTEN */
+	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
+	ks_net_seed_done(&f->pl);
+	all = ks_net_snapshot(f->pl.net, true, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0]->pid, 56);
+	assert_true(all[0]->seeded);
+	free(all);
+
+	e = rec(KS_NA_CLOSE, 11, 1, 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, KS_NET_FIXED_SIZE - 1), -1); /* short */
+	e.action = KS_NA_MAX;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), -1);
+	e = rec(KS_NA_DNS, 12, 1, 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), -1); /* a DNS record must carry its question */
+	assert_int_equal(f->pl.counters.malformed, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_dns_question),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test_setup_teardown(test_inbound_open_waits_for_accept_then_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unaccepted_open_is_emitted_after_the_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
