@@ -80,8 +80,8 @@ static int open_storm(long n, const char *path)
 
 static int conn_storm(long n, int port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int one = 1, srv, status;
 	pid_t pid;
 	long i;

@@ -29,7 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SOCK_DGRAM 2
 
 /* Set by the daemon between open and load. */
-const volatile u64 ks_sock_key = 0;             /* random: socket ids do not reveal kernel addresses */
+const volatile u64 ks_sock_key = 0;                   /* random: socket ids do not reveal kernel addresses */
 const volatile u64 ks_udp_window_ns = 60000000000ull; /* UDP repeats of a key are counted for this long */
 const volatile u64 ks_net_wakeup_bytes = 0;
 const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
@@ -309,8 +309,8 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 	} else {
 		e->action = KS_NA_CLOSE;
 		ks_net_bytes(e, sk, old);
-		if (e->err == 104 /* ECONNRESET */ || e->err == 32 /* EPIPE */ ||
-		    old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
+		if (e->err == 104 /* ECONNRESET */ || e->err == 32 /* EPIPE */ || old == TCP_ESTABLISHED ||
+		    old == TCP_CLOSE_WAIT)
 			e->nflags |= KS_NF_RESET; /* no FIN handshake completed: a reset was sent or received */
 	}
 	ks_net_submit(e);
@@ -629,7 +629,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	struct ks_listen_key lk = {};
 	struct socket *sock;
 	struct ks_net *e;
-	struct sock *sk = NULL, *bsk;  /* plain copy for the map key, typed for the iterator's loads */
+	struct sock *sk = NULL, *bsk; /* plain copy for the map key, typed for the iterator's loads */
 	u32 zero = 0;
 	u16 family, proto;
 	u64 key;

@@ -228,9 +228,10 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 		ks_net_addr_str(c->family, c->daddr, addr, sizeof(addr));
 		json_object_object_add(o, "remote_address", json_object_new_string(addr));
 		json_object_object_add(o, "remote_port", json_object_new_int(c->dport));
-		json_object_object_add(o, "direction", json_object_new_string(c->direction == KS_DIR_IN    ? "inbound"
-		                                                                : c->direction == KS_DIR_OUT ? "outbound"
-		                                                                                             : "unknown"));
+		json_object_object_add(o, "direction",
+		                       json_object_new_string(c->direction == KS_DIR_IN    ? "inbound"
+		                                              : c->direction == KS_DIR_OUT ? "outbound"
+		                                                                           : "unknown"));
 		if (bt && bt->n) {
 			struct ks_conn_bytes k = {.sock_id = c->sock_id}, *b;
 
@@ -244,7 +245,8 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 	json_object_object_add(o, "pid", json_object_new_int64(c->pid));
 	if (p) {
 		json_object_object_add(o, "process_id", json_object_new_string(p->id));
-		json_object_object_add(o, "exe", p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
+		json_object_object_add(o, "exe",
+		                       p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
 		json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
 	}
 	json_object_object_add(o, "uid", json_object_new_int64(c->uid));
@@ -338,8 +340,9 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		follow = json_object_get_boolean(v);
 	cls = class_of(type);
 	if (cls < 0) {
-		ks_ctl_reply_error(c, "unknown event type '%s' (all, process, file, network, dns, daemon, or an OCSF class_uid)",
-		                   type);
+		ks_ctl_reply_error(
+		    c, "unknown event type '%s' (all, process, file, network, dns, daemon, or an OCSF class_uid)",
+		    type);
 		return;
 	}
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);

@@ -328,8 +328,8 @@ loaded:
 }
 
 static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-static int run_iter_fixed(struct bpf_program *prog, size_t rec_size,
-                          int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+static int run_iter_fixed(struct bpf_program *prog, size_t rec_size, int (*fn)(void *ctx, const void *rec, size_t size),
+                          void *ctx);
 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
@@ -357,8 +357,8 @@ static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *r
 }
 
 /* Runs an iterator and hands each record to fn: records of rec_size bytes, or ks_hdr-framed when 0. */
-static int run_iter_fixed(struct bpf_program *prog, size_t rec_size,
-                          int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+static int run_iter_fixed(struct bpf_program *prog, size_t rec_size, int (*fn)(void *ctx, const void *rec, size_t size),
+                          void *ctx)
 {
 	struct bpf_link *link;
 	char *buf = NULL;

@@ -593,7 +593,8 @@ static void on_connect(struct ks_pipeline *pl, const struct ks_net *e)
 static bool valid(const struct ks_net *e, size_t size)
 {
 	return size >= KS_NET_FIXED_SIZE && e->hdr.kind == KS_EV_NET && e->hdr.version == KS_WIRE_VERSION &&
-	       e->hdr.size <= size && e->action > 0 && e->action < KS_NA_MAX && (e->family == 4 || e->family == 6 || !e->family) &&
+	       e->hdr.size <= size && e->action > 0 && e->action < KS_NA_MAX &&
+	       (e->family == 4 || e->family == 6 || !e->family) &&
 	       (e->action != KS_NA_DNS || (e->hdr.size >= sizeof(*e) && e->dns_len <= KS_DNS_NAME_MAX));
 }
 
@@ -759,7 +760,8 @@ void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_boun
 			struct ks_net e;
 
 			next = c->hnext;
-			if (!c->listening || c->proto != 17 || bsearch(&c->sock_id, bound, n_bound, sizeof(*bound), by_u64))
+			if (!c->listening || c->proto != 17 ||
+			    bsearch(&c->sock_id, bound, n_bound, sizeof(*bound), by_u64))
 				continue;
 			/* gone: the same event a kernel record would have made */
 			memset(&e, 0, sizeof(e));

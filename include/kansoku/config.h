@@ -54,8 +54,8 @@ struct ks_config {
 	unsigned ringbuf_file_kb;
 	struct ks_watch_cfg watch[KS_CFG_RULES_MAX]; /* files.watch then files.ignore */
 	int n_watch;
-	bool net_enabled;          /* network observation */
-	bool net_connect_events;   /* also an event for each connect() attempt (default: in Open/Fail) */
+	bool net_enabled;           /* network observation */
+	bool net_connect_events;    /* also an event for each connect() attempt (default: in Open/Fail) */
 	unsigned net_udp_window_ms; /* UDP repeats of a (process, destination) are counted this long */
 	unsigned ringbuf_net_kb;
 	unsigned net_accept_wait_ms; /* an inbound Open waits this long for accept() to name the acceptor */

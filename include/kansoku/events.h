@@ -208,16 +208,16 @@ struct ks_exe_id {
 
 /* Network (ks_net.action). */
 enum ks_net_action {
-	KS_NA_CONNECT = 1,  /* outbound TCP: connect() sent a SYN (process context) */
-	KS_NA_ESTABLISHED,  /* TCP reached ESTABLISHED (direction says which side) */
-	KS_NA_FAILED,       /* outbound TCP never established: err says why (ECONNREFUSED, ETIMEDOUT, ...) */
-	KS_NA_CLOSE,        /* an established TCP connection closed: bytes and duration; err on reset */
-	KS_NA_ACCEPT,       /* a process took an inbound connection with accept(): the acceptor */
-	KS_NA_LISTEN,       /* TCP listen() or UDP bind() to a port */
-	KS_NA_UNLISTEN,     /* the listening socket closed */
-	KS_NA_UDP_FLOW,     /* first UDP datagram of a (process, destination) window */
-	KS_NA_DNS,          /* a DNS query sent to port 53 over UDP */
-	KS_NA_SEED,         /* a socket that existed when the daemon started (task_file iterator) */
+	KS_NA_CONNECT = 1, /* outbound TCP: connect() sent a SYN (process context) */
+	KS_NA_ESTABLISHED, /* TCP reached ESTABLISHED (direction says which side) */
+	KS_NA_FAILED,      /* outbound TCP never established: err says why (ECONNREFUSED, ETIMEDOUT, ...) */
+	KS_NA_CLOSE,       /* an established TCP connection closed: bytes and duration; err on reset */
+	KS_NA_ACCEPT,      /* a process took an inbound connection with accept(): the acceptor */
+	KS_NA_LISTEN,      /* TCP listen() or UDP bind() to a port */
+	KS_NA_UNLISTEN,    /* the listening socket closed */
+	KS_NA_UDP_FLOW,    /* first UDP datagram of a (process, destination) window */
+	KS_NA_DNS,         /* a DNS query sent to port 53 over UDP */
+	KS_NA_SEED,        /* a socket that existed when the daemon started (task_file iterator) */
 	KS_NA_MAX,
 };
 
@@ -250,9 +250,9 @@ struct ks_net {
 	u32 uid, loginuid;
 	u32 netns; /* network namespace inode of the socket */
 	u32 nflags;
-	s32 err; /* errno (positive) for FAILED and reset CLOSE */
+	s32 err;                             /* errno (positive) for FAILED and reset CLOSE */
 	u8 action, direction, proto, family; /* family: 4 or 6 (a v4-mapped v6 address is reported as 4) */
-	u8 state;                          /* SEED: the TCP state */
+	u8 state;                            /* SEED: the TCP state */
 	u8 _pad8;
 	u16 sport, dport; /* local, remote */
 	u16 dns_qtype, dns_len;

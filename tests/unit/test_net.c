@@ -13,10 +13,20 @@
 
 static void test_dns_question(void **state)
 {
-	static const uint8_t q[] = "\x07" "example" "\x03" "com" "\x00" "\x00\x1c" "\x00\x01";
-	static const uint8_t hostile[] = "\x05" "a\"b\n\xff" "\x00" "\x00\x01";
+	static const uint8_t q[] = "\x07"
+	                           "example"
+	                           "\x03"
+	                           "com"
+	                           "\x00"
+	                           "\x00\x1c"
+	                           "\x00\x01";
+	static const uint8_t hostile[] = "\x05"
+	                                 "a\"b\n\xff"
+	                                 "\x00"
+	                                 "\x00\x01";
 	static const uint8_t pointer[] = "\xc0\x0c";
-	static const uint8_t cut[] = "\x07" "exa";
+	static const uint8_t cut[] = "\x07"
+	                             "exa";
 	char name[1100];
 	bool trunc;
 

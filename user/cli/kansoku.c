@@ -182,7 +182,8 @@ static void show_status(struct json_object *st)
 		for (i = 0; i < json_object_array_length(hooks); i++) {
 			struct json_object *h = json_object_array_get_idx(hooks, i);
 
-			if (!strncmp(jstr(h, "attach", ""), "tracepoint/syscalls/", 20)) {
+			if (!strncmp(jstr(h, "attach", ""), "tracepoint/syscalls/", 20) &&
+			    strncmp(jstr(h, "program", ""), "ks_net_", 7)) {
 				syscalls++; /* one line for the file hooks, --json lists them all */
 				continue;
 			}
@@ -202,6 +203,20 @@ static void show_status(struct json_object *st)
 				printf(": %lld rules, %lld events, %lld repeats aggregated",
 				       (long long)jint(fo, "rules"), (long long)jint(fo, "events"),
 				       (long long)jint(fo, "repeats_aggregated"));
+			else if (jstr(fo, "error", NULL))
+				printf(" (%s)", jstr(fo, "error", ""));
+			printf("\n");
+		}
+		if (json_object_object_get_ex(st, "network", &fo)) {
+			bool on = json_object_object_get_ex(fo, "enabled", &en) && json_object_get_boolean(en);
+
+			printf("network     %s", on ? "observed" : "OFF");
+			if (on)
+				printf(": %lld connections, %lld listening, %lld events (%lld DNS), %lld transitions "
+				       "possibly missed",
+				       (long long)jint(fo, "connections"), (long long)jint(fo, "listening"),
+				       (long long)jint(fo, "events"), (long long)jint(fo, "dns_queries"),
+				       (long long)jint(fo, "transitions_possibly_missed"));
 			else if (jstr(fo, "error", NULL))
 				printf(" (%s)", jstr(fo, "error", ""));
 			printf("\n");
@@ -426,8 +441,8 @@ static void show_sockets(struct json_object *data, bool ports)
 	if (ports)
 		printf("%-5s %-30s %7s %-10s %-20s %s\n", "PROTO", "LOCAL", "PID", "USER", "SINCE", "PROCESS");
 	else
-		printf("%-5s %-3s %-30s %-30s %7s %-10s %8s %s\n", "PROTO", "DIR", "LOCAL", "REMOTE", "PID", "USER", "AGE",
-		       "PROCESS");
+		printf("%-5s %-3s %-30s %-30s %7s %-10s %8s %s\n", "PROTO", "DIR", "LOCAL", "REMOTE", "PID", "USER",
+		       "AGE", "PROCESS");
 	for (i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(arr, i);
 		const char *la = jstr(c, "local_address", "?"), *ra = jstr(c, "remote_address", "?");
