@@ -305,7 +305,9 @@ static void finish(struct ks_pipeline *pl, int class_uid)
 	ks_pipeline_emit(pl, class_uid);
 }
 
-static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted)
+/* connect_us: for an outbound connection, how long the handshake took (0: unknown). */
+static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
+                      uint64_t connect_us)
 {
 	struct view v;
 
@@ -314,6 +316,8 @@ static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t 
 	unmapped_begin(pl, &v);
 	if (c->direction == KS_DIR_IN)
 		ks_jw_kbool(&pl->jw, "accepted", accepted);
+	if (connect_us)
+		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 }
 
@@ -325,7 +329,7 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 
 	if (c && c->pending_ns) { /* the id was reused before the old connection's close arrived */
 		pending_unlink(n, c);
-		emit_open(pl, c, c->since_ns, false);
+		emit_open(pl, c, c->since_ns, false, 0);
 	}
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
@@ -342,7 +346,11 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 		pending_push(n, c, e->hdr.ts_ns);
 		return;
 	}
-	emit_open(pl, c, e->hdr.ts_ns, false);
+	/* since_ns of an outbound record is its connect() time */
+	emit_open(pl, c, e->hdr.ts_ns, false,
+	          e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
+	              ? (e->hdr.ts_ns - e->since_ns) / 1000
+	              : 0);
 }
 
 static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
@@ -360,7 +368,7 @@ static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
 		uint64_t ts = c->since_ns;
 
 		pending_unlink(n, c);
-		emit_open(pl, c, ts, true);
+		emit_open(pl, c, ts, true, 0);
 	}
 }
 
@@ -374,7 +382,7 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 
 	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
 		pending_unlink(n, c);
-		emit_open(pl, c, c->since_ns, false);
+		emit_open(pl, c, c->since_ns, false, 0);
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
 		view_of_conn(&v, c);
@@ -694,7 +702,7 @@ void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
 		struct ks_conn *c = n->oldest;
 
 		pending_unlink(n, c);
-		emit_open(pl, c, c->since_ns, false);
+		emit_open(pl, c, c->since_ns, false, 0);
 	}
 }
 

@@ -59,6 +59,7 @@ def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon, family,
         assert e["connection_info"]["protocol_name"] == "tcp"
         assert e["connection_info"]["protocol_ver_id"] == int(family)
     assert out[0]["src_endpoint"]["port"] == inn[0]["src_endpoint"]["port"] != 0
+    assert out[0]["unmapped"]["connect_us"] > 0  # the handshake's duration, from connect() to established
 
     conn_close = lambda e: to_srv(e) and not e["unmapped"].get("listener")
     closes = daemon.wait_for(net("Close", conn_close), count=2, what="two Closes")
@@ -76,6 +77,26 @@ def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon, family,
     # the listener closed with its process: a Close of the listener, and it is gone from `ports`
     daemon.wait_for(net("Close", lambda e: e.get("unmapped", {}).get("listener") and to_srv(e)), what="unlisten")
     assert all(p["local_port"] != port for p in daemon.cli_json("ports")["ports"])
+
+
+def test_ipv4_peer_of_a_dual_stack_socket_is_shown_as_ipv4(daemon):
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    srv.bind(("::", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    c = subprocess.Popen(["/usr/bin/python3", "-c",
+                          f"import socket; s=socket.create_connection(('127.0.0.1',{port})); s.recv(1)"])
+    conn, _ = srv.accept()
+    conn.close()
+    c.wait(timeout=10)
+    srv.close()
+    opens = daemon.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, what="Opens")
+    for e in opens:
+        assert e["connection_info"]["protocol_ver_id"] == 4
+        assert e["src_endpoint"]["ip"] == "127.0.0.1" and e["dst_endpoint"]["ip"] == "127.0.0.1"
+    listen = daemon.wait_for(net("Listen", port_is(port, "dst_endpoint")), what="Listen")[0]
+    assert listen["dst_endpoint"]["ip"] == "::"  # the listener itself is an IPv6 socket
 
 
 def test_connect_to_closed_port_is_refused(daemon):

@@ -201,8 +201,12 @@ def test_raw_tp_fallback_is_complete(daemon_factory, tmp_path):
     d = daemon_factory("process:\n  hooks: raw_tp\n")
     st = d.cli_json("status")
     assert st["hook_flavour"] == "raw_tp"
-    process_hooks = {h["attach"] for h in st["hooks"] if not h["attach"].startswith("tracepoint/")}
+    flavoured = [h for h in st["hooks"] if not h["attach"].startswith("tracepoint/")]
+    process_hooks = {h["attach"] for h in flavoured if not h["program"].startswith("ks_net_")}
     assert process_hooks == {"raw_tp/sched_process_exec", "raw_tp/sched_process_fork", "raw_tp/sched_process_exit"}
+    # the network programs follow the same flavour
+    assert {h["attach"] for h in flavoured if h["program"].startswith("ks_net_")} == {
+        "raw_tp/inet_sock_set_state", "raw_tp/net_dev_queue"}
     exe = tmp_path / "raw tp exe"
     shutil.copy("/bin/true", exe)
     p = run([exe, "x y"])

@@ -192,6 +192,14 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	assert_string_equal(gets_(o, "status_detail"), "ECONNREFUSED");
 	json_object_put(o);
 
+	e = rec(KS_NA_FAILED, 13, 55, KS_DIR_OUT);
+	e.err = 110; /* no answer to the SYNs */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Fail");
+	assert_string_equal(gets_(o, "status_detail"), "ETIMEDOUT");
+	json_object_put(o);
+
 	e = rec(KS_NA_SEED, 10, 56, 0);
 	e.state = 10; /* TCP_LISTEN */
 	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
