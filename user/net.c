@@ -606,6 +606,23 @@ static bool valid(const struct ks_net *e, size_t size)
 	       (e->action != KS_NA_DNS || (e->hdr.size >= sizeof(*e) && e->dns_len <= KS_DNS_NAME_MAX));
 }
 
+static void on_listen_start(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	on_listen(pl, e, true);
+}
+
+static void on_unlisten(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	on_listen(pl, e, false);
+}
+
+/* One handler per kernel action (seeds go through ks_net_seed). */
+static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks_net *e) = {
+    [KS_NA_CONNECT] = on_connect,   [KS_NA_ESTABLISHED] = on_established, [KS_NA_FAILED] = on_failed,
+    [KS_NA_CLOSE] = on_close,       [KS_NA_ACCEPT] = on_accept,           [KS_NA_LISTEN] = on_listen_start,
+    [KS_NA_UNLISTEN] = on_unlisten, [KS_NA_UDP_FLOW] = on_udp_flow,       [KS_NA_DNS] = on_dns,
+};
+
 int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
 {
 	const struct ks_net *e = data;
@@ -615,35 +632,8 @@ int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
 		return -1;
 	}
 	pl->counters.received[KS_EV_NET]++;
-	switch (e->action) {
-	case KS_NA_CONNECT:
-		on_connect(pl, e);
-		break;
-	case KS_NA_ESTABLISHED:
-		on_established(pl, e);
-		break;
-	case KS_NA_FAILED:
-		on_failed(pl, e);
-		break;
-	case KS_NA_CLOSE:
-		on_close(pl, e);
-		break;
-	case KS_NA_ACCEPT:
-		on_accept(pl, e);
-		break;
-	case KS_NA_LISTEN:
-	case KS_NA_UNLISTEN:
-		on_listen(pl, e, e->action == KS_NA_LISTEN);
-		break;
-	case KS_NA_UDP_FLOW:
-		on_udp_flow(pl, e);
-		break;
-	case KS_NA_DNS:
-		on_dns(pl, e);
-		break;
-	default:
-		break;
-	}
+	if (handlers[e->action])
+		handlers[e->action](pl, e);
 	return 0;
 }
 
