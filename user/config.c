@@ -470,7 +470,7 @@ void ks_config_defaults(struct ks_config *cfg)
 	ks_config_default_watch(cfg);
 	cfg->net_enabled = true;
 	cfg->net_udp_window_ms = 60000;
-	cfg->ringbuf_net_kb = 4096;
+	cfg->ringbuf_net_kb = 1024;
 	cfg->net_accept_wait_ms = 200;
 }
 
