@@ -110,6 +110,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(o, "events", ju64(os[i].events));
 		json_object_object_add(o, "bytes", ju64(os[i].bytes));
 		json_object_object_add(o, "lost", ju64(os[i].lost));
+		json_object_object_add(o, "rotations", ju64(os[i].rotations));
 		if (os[i].last_errno)
 			json_object_object_add(o, "error", json_object_new_string(strerror(os[i].last_errno)));
 		json_object_array_add(outs, o);

@@ -208,13 +208,31 @@ static int output_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg
 	}
 	if (!strcmp(key, "format"))
 		return get_enum(c, "outputs[].format", v, formats, &t);
+	if (!strcmp(key, "max_size_kb")) {
+		if (get_uint(c, "outputs[].max_size_kb", v, 0, 64u << 20, &oa->o->max_size_kb))
+			return -1;
+		if (oa->o->max_size_kb && oa->o->max_size_kb < 64)
+			return fail(c, v, "key 'outputs[].max_size_kb': %u is below 64 (or 0 to never rotate)",
+			            oa->o->max_size_kb);
+		return 0;
+	}
+	if (!strcmp(key, "keep"))
+		return get_uint(c, "outputs[].keep", v, 1, 1000, &oa->o->keep);
+	if (!strcmp(key, "compress")) {
+		static const char *const bools[] = {"false", "true", NULL};
+
+		if (get_enum(c, "outputs[].compress", v, bools, &t))
+			return -1;
+		oa->o->compress = t;
+		return 0;
+	}
 	oa->has_path = true;
 	return get_path(c, "outputs[].path", v, oa->o->path, sizeof(oa->o->path));
 }
 
 static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
 {
-	static const char *const known[] = {"type", "format", "path", NULL};
+	static const char *const known[] = {"type", "format", "path", "max_size_kb", "keep", "compress", NULL};
 	yaml_node_item_t *it;
 
 	if (seq->type != YAML_SEQUENCE_NODE)
@@ -227,7 +245,7 @@ static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
 		if (cfg->n_outputs == KS_MAX_OUTPUTS)
 			return fail(c, n, "key 'outputs': at most %d outputs", KS_MAX_OUTPUTS);
 		oa.o = &cfg->outputs[cfg->n_outputs];
-		memset(oa.o, 0, sizeof(*oa.o));
+		ks_output_cfg_defaults(oa.o);
 		oa.o->line = (int)n->start_mark.line + 1;
 		if (each_pair(c, "outputs[]", n, known, output_pair, &oa))
 			return -1;
@@ -448,6 +466,14 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	return outputs(c, cfg, v);
 }
 
+void ks_output_cfg_defaults(struct ks_output_cfg *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_size_kb = 100 * 1024; /* 100 MiB, 5 kept, gzip: bounded disk use without logrotate */
+	o->keep = 5;
+	o->compress = true;
+}
+
 void ks_config_defaults(struct ks_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -462,6 +488,7 @@ void ks_config_defaults(struct ks_config *cfg)
 	cfg->wakeup_bytes = 256 * 1024;
 	cfg->poll_ms = 100;
 	cfg->n_outputs = 1;
+	ks_output_cfg_defaults(&cfg->outputs[0]);
 	cfg->outputs[0].type = KS_OUT_FILE;
 	snprintf(cfg->outputs[0].path, sizeof(cfg->outputs[0].path), "/var/log/kansoku/events.json");
 	cfg->files_enabled = true;

@@ -19,7 +19,10 @@ enum ks_output_type { KS_OUT_FILE };
 struct ks_output_cfg {
 	enum ks_output_type type;
 	char path[KS_CFG_PATH_MAX];
-	int line; /* where the output is declared, for later errors */
+	unsigned max_size_kb; /* file: rotate when the file reaches this size (0: never) */
+	unsigned keep;        /* file: rotated files kept (PATH.1.gz newest) */
+	bool compress;        /* file: gzip rotated files */
+	int line;             /* where the output is declared, for later errors */
 };
 
 #define KS_CFG_RULES_MAX 64 /* before wildcard expansion */
@@ -62,6 +65,7 @@ struct ks_config {
 };
 
 void ks_config_defaults(struct ks_config *cfg);
+void ks_output_cfg_defaults(struct ks_output_cfg *o);
 /* The default files.watch set (see config.c for the reasons). */
 void ks_config_default_watch(struct ks_config *cfg);
 /* Parse YAML text; name is used in messages. Returns 0, or -1 with err filled. */

@@ -14,7 +14,8 @@ struct ks_output_stats {
 	char target[KS_CFG_PATH_MAX];
 	uint64_t events; /* events written */
 	uint64_t bytes;
-	uint64_t lost;  /* events that could not be written (disk full, I/O error) */
+	uint64_t lost; /* events that could not be written (disk full, I/O error) */
+	uint64_t rotations;
 	int last_errno; /* 0 when the last write succeeded */
 	bool healthy;
 };

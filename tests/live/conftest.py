@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 class Daemon:
-    def __init__(self, tmp, extra=""):
+    def __init__(self, tmp, extra="", output_extra=""):
         self.tmp = tmp
         self.events_path = os.path.join(tmp, "events.json")
         self.socket = os.path.join(tmp, "ctl.sock")
@@ -38,6 +38,7 @@ class Daemon:
                 + f"{extra}"
                 "outputs:\n"
                 f"  - type: file\n    path: {self.events_path}\n"
+                + output_extra
             )
         self.proc = None
         self._offset = 0
@@ -108,8 +109,8 @@ class Daemon:
 def daemon_factory(tmp_path):
     started = []
 
-    def make(extra="", start=True):
-        d = Daemon(str(tmp_path), extra)
+    def make(extra="", start=True, output_extra=""):
+        d = Daemon(str(tmp_path), extra, output_extra)
         started.append(d)
         return d.start() if start else d
 

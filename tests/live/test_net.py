@@ -108,6 +108,16 @@ def test_connect_to_closed_port_is_refused(daemon):
     assert e["connection_info"]["direction_id"] == 2
 
 
+def test_connect_attempts_as_events_when_asked(daemon_factory):
+    d = daemon_factory("network:\n  connect_events: true\n")
+    r = helper("refused")
+    attempt = d.wait_for(net("Connect", port_is(r["port"], "dst_endpoint")), what="Connect")[0]
+    refuse = d.wait_for(net("Refuse", port_is(r["port"], "dst_endpoint")), what="Refuse")[0]
+    assert attempt["activity_id"] == 99 and actor_pid(attempt) == r["client"]
+    assert attempt["time"] <= refuse["time"]
+    assert attempt["connection_info"]["uid"] == refuse["connection_info"]["uid"]
+
+
 def test_listener_started_before_the_daemon_is_in_ports(daemon_factory):
     p = subprocess.Popen(["/usr/bin/python3", HELPER, "listen", "stdin"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)

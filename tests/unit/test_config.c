@@ -32,6 +32,9 @@ static void test_defaults_and_empty(void **state)
 	assert_string_equal(cfg.outputs[0].path, "/var/log/kansoku/events.json");
 	assert_int_equal(cfg.argv_max, 1024);
 	assert_int_equal(cfg.hooks, KS_HOOKS_AUTO);
+	assert_true(cfg.net_enabled);
+	assert_false(cfg.net_connect_events);
+	assert_int_equal(cfg.ringbuf_net_kb, 1024);
 	assert_int_equal(parse(&cfg, "# only a comment\n", err), 0);
 }
 
@@ -47,7 +50,10 @@ static void test_full_valid_config(void **state)
 	    "recent_events: 0\n"
 	    "process:\n  argv_max: 4096\n  hooks: raw_tp\n"
 	    "ringbuf:\n  process_kb: 1024\n  wakeup_bytes: 0\n  poll_ms: 10\n"
-	    "outputs:\n  - type: file\n    format: ocsf\n    path: /a.json\n  - {type: file, path: /b.json}\n";
+	    "network:\n  enabled: false\n  connect_events: true\n  udp_window_ms: 5\n  accept_wait_ms: 0\n"
+	    "  ringbuf_kb: 64\n"
+	    "outputs:\n  - type: file\n    format: ocsf\n    path: /a.json\n    max_size_kb: 0\n"
+	    "  - {type: file, path: /b.json, max_size_kb: 64, keep: 3, compress: false}\n";
 
 	(void)state;
 	assert_int_equal(parse(&cfg, text, err), 0);
@@ -63,7 +69,18 @@ static void test_full_valid_config(void **state)
 	assert_int_equal(cfg.poll_ms, 10);
 	assert_int_equal(cfg.n_outputs, 2);
 	assert_string_equal(cfg.outputs[1].path, "/b.json");
-	assert_int_equal(cfg.outputs[1].line, 17);
+	assert_int_equal(cfg.outputs[1].line, 24);
+	assert_int_equal(cfg.outputs[0].max_size_kb, 0);
+	assert_int_equal(cfg.outputs[0].keep, 5);
+	assert_true(cfg.outputs[0].compress);
+	assert_int_equal(cfg.outputs[1].max_size_kb, 64);
+	assert_int_equal(cfg.outputs[1].keep, 3);
+	assert_false(cfg.outputs[1].compress);
+	assert_false(cfg.net_enabled);
+	assert_true(cfg.net_connect_events);
+	assert_int_equal(cfg.net_udp_window_ms, 5);
+	assert_int_equal(cfg.net_accept_wait_ms, 0);
+	assert_int_equal(cfg.ringbuf_net_kb, 64);
 }
 
 /* Each bad config must fail with a message holding the expected text (file:line:col and the key). */
@@ -106,6 +123,17 @@ static void test_every_error_names_key_and_line(void **state)
 	    {"outputs:\n  - type: file\n    path: x.json\n", "'x.json' is not an absolute path"},
 	    {"- a\n- b\n", "'top level': expected a mapping, found a list"},
 	    {"? [a]\n: b\n", "keys must be short strings"},
+	    {"outputs:\n  - type: file\n    path: /x\n    max_size_kb: 10\n",
+	     "t.yaml:4:18: key 'outputs[].max_size_kb': 10 is below 64 (or 0 to never rotate)"},
+	    {"outputs:\n  - type: file\n    path: /x\n    keep: 0\n",
+	     "key 'outputs[].keep': 0 is out of range (1 to 1000)"},
+	    {"outputs:\n  - type: file\n    path: /x\n    compress: gzip\n",
+	     "key 'outputs[].compress': expected one of: false, true"},
+	    {"network:\n  enable: true\n", "t.yaml:2:3: unknown key 'enable' in 'network'"},
+	    {"network:\n  enabled: maybe\n", "key 'network.enabled': expected one of: false, true"},
+	    {"network:\n  udp_window_ms: 0\n", "key 'network.udp_window_ms': 0 is out of range"},
+	    {"network:\n  accept_wait_ms: 60000\n", "key 'network.accept_wait_ms': 60000 is out of range"},
+	    {"network:\n  ringbuf_kb: 1000\n", "key 'network.ringbuf_kb': 1000 is not a power of two"},
 	};
 	(void)state;
 	expect_config_errors(cases, sizeof(cases) / sizeof(cases[0]));

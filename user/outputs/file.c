@@ -4,7 +4,15 @@
  * write(2) per loop turn, so the file only ever holds whole lines. If a write fails (disk full, I/O error)
  * the events in the buffer are counted lost and the error is kept for `kansoku status`; the next turn
  * tries again. SIGHUP reopens the file (after logrotate moved it).
+ *
+ * Rotation by size: when the file reaches max_size_kb it is renamed PATH.1 (older ones shift to PATH.2 ...,
+ * the oldest beyond `keep` is removed) and a new PATH is opened; PATH.1 is then gzip-compressed to
+ * PATH.1.gz by a forked child, so a large file never stalls the event loop. A rotation waits for the
+ * previous compression to finish, so the shift never races it. A write is never split across files.
  */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <zlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,11 +31,130 @@ struct file_output {
 	char *buf;
 	size_t len;
 	uint64_t pending; /* events in buf */
+	uint64_t size;    /* bytes in the current file */
+	uint64_t max_size;
+	unsigned keep;
+	bool compress;
+	pid_t gz_pid; /* the child compressing PATH.1, 0 if none */
 };
 
 static int open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+static void rotated_name(char *out, size_t len, const char *path, unsigned i, bool gz)
+{
+	snprintf(out, len, "%s.%u%s", path, i, gz ? ".gz" : "");
+}
+
+/* In the child: PATH.1 -> PATH.1.gz (via a temporary name, so a reader never sees half a file). */
+static int gzip_file(const char *src, const char *dst)
+{
+	char tmp[KS_CFG_PATH_MAX + 16], buf[65536];
+	gzFile gz;
+	ssize_t n;
+	int fd, ok = 1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	gz = gzopen(tmp, "wb6");
+	if (!gz) {
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
+			ok = 0;
+			break;
+		}
+	if (n < 0)
+		ok = 0;
+	close(fd);
+	if (gzclose(gz) != Z_OK)
+		ok = 0;
+	if (!ok || chmod(tmp, 0640) < 0 || rename(tmp, dst) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	unlink(src);
+	return 0;
+}
+
+/* Reap the compressing child; with wait, block until it is done. */
+static void reap(struct file_output *f, bool wait)
+{
+	int status;
+	pid_t r;
+
+	if (!f->gz_pid)
+		return;
+	do
+		r = waitpid(f->gz_pid, &status, wait ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		ks_warn("output file %s: compressing the rotated file failed; it stays uncompressed as %s.1",
+		        f->base.stats.target, f->base.stats.target);
+	f->gz_pid = 0;
+}
+
+static void rotate(struct file_output *f)
+{
+	const char *path = f->base.stats.target;
+	char from[KS_CFG_PATH_MAX + 32], to[KS_CFG_PATH_MAX + 32];
+	unsigned i;
+	int fd, g;
+
+	reap(f, true);
+	/* the oldest goes, the others move up one */
+	for (g = 0; g < 2; g++) {
+		rotated_name(from, sizeof(from), path, f->keep, g);
+		unlink(from);
+	}
+	for (i = f->keep - 1; i >= 1; i--)
+		for (g = 0; g < 2; g++) {
+			rotated_name(from, sizeof(from), path, i, g);
+			rotated_name(to, sizeof(to), path, i + 1, g);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				ks_warn("output file %s: rotating %s: %s", path, from, strerror(errno));
+		}
+	rotated_name(to, sizeof(to), path, 1, false);
+	if (rename(path, to) < 0) {
+		ks_warn("output file %s: rotation failed: %s; writing on in the same file", path, strerror(errno));
+		return;
+	}
+	fd = open_file(path);
+	if (fd < 0) {
+		f->base.stats.last_errno = errno;
+		ks_warn("output file %s: opening a new file after rotation failed: %s", path, strerror(errno));
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->size = 0;
+	f->base.stats.rotations++;
+	if (!f->compress)
+		return;
+	rotated_name(from, sizeof(from), path, 1, false);
+	rotated_name(to, sizeof(to), path, 1, true);
+	f->gz_pid = fork();
+	if (f->gz_pid == 0)
+		_exit(gzip_file(from, to) == 0 ? 0 : 1);
+	if (f->gz_pid < 0) {
+		ks_warn("output file %s: cannot fork to compress %s: %s", path, from, strerror(errno));
+		f->gz_pid = 0;
+	}
+}
+
+static uint64_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 static void file_flush(struct ks_output *o)
@@ -43,6 +170,7 @@ static void file_flush(struct ks_output *o)
 			o->stats.last_errno = errno;
 			goto lost;
 		}
+		f->size = fd_size(f->fd);
 	}
 	while (off < f->len) {
 		ssize_t n = write(f->fd, f->buf + off, f->len - off);
@@ -72,10 +200,15 @@ static void file_flush(struct ks_output *o)
 		ks_info("output file %s: writing again", o->stats.target);
 	o->stats.events += f->pending;
 	o->stats.bytes += f->len;
+	f->size += f->len;
 	o->stats.healthy = true;
 	o->stats.last_errno = 0;
 	f->len = 0;
 	f->pending = 0;
+	if (f->max_size && f->size >= f->max_size)
+		rotate(f);
+	else
+		reap(f, false);
 	return;
 lost:
 	o->stats.lost += f->pending;
@@ -114,12 +247,14 @@ static void file_reopen(struct ks_output *o)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = fd;
+	f->size = fd_size(fd);
 }
 
 static void file_close(struct ks_output *o)
 {
 	struct file_output *f = (struct file_output *)o;
 
+	reap(f, true);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->buf);
@@ -155,5 +290,9 @@ struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err
 		return NULL;
 	}
 	f->base.stats.healthy = true;
+	f->size = fd_size(f->fd);
+	f->max_size = (uint64_t)cfg->max_size_kb * 1024;
+	f->keep = cfg->keep ? cfg->keep : 1;
+	f->compress = cfg->compress;
 	return &f->base;
 }
