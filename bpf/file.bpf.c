@@ -129,30 +129,69 @@ static __always_inline int ks_comp_end(char c)
 	return c == '/' || c == '\0';
 }
 
-/*
- * The KS_OPS_* mask the rules give to path p (NUL-terminated, in a map value). The most specific matching
- * rule wins (longest prefix); an ignore rule gives 0. bpf_strncmp needs each rule string at a constant
- * address, hence the unrolled loop; there is no inner loop (wildcards are expanded by the daemon), so the
- * whole match verifies as straight-line code.
- */
-static __always_inline u32 ks_match(const char *p)
+/* Length of the path component at data[at] (up to '/' or NUL), by bpf_loop: wildcard rules only. */
+struct ks_comp_scan {
+	struct ks_file *e;
+	u32 at, len;
+};
+
+static long ks_comp_step(u32 i, void *arg)
 {
-	u32 best_len = 0, best_ops = 0;
+	struct ks_comp_scan *sc = arg;
+	u32 at = ks_clamp(sc->at + i, sizeof(sc->e->data) - 1);
+	char c = sc->e->data[at];
+
+	if (c == '/' || c == '\0')
+		return 1;
+	sc->len = i + 1;
+	return 0;
+}
+
+/*
+ * The KS_OPS_* mask the rules give to the path at e->data[off] (NUL-terminated). The most specific
+ * matching rule wins (longest match); an ignore rule gives 0. bpf_strncmp needs each rule string at a
+ * constant address, hence the unrolled loop; rules are read-only data, so the verifier drops the branches
+ * a rule does not take. A wildcard rule (head, one '*' component, tail) scans that one component with
+ * bpf_loop, so a home directory made after the daemon started is covered like the others.
+ */
+static __always_inline u32 ks_match(struct ks_file *e, u32 off)
+{
+	u32 best_len = 0, best_ops = 0, base = ks_clamp(off, KS_FILE_PATH_MAX);
+	const char *p = &e->data[base];
 	int i;
 
 #pragma unroll
 	for (i = 0; i < KS_RULES_MAX; i++) {
-		u32 hl = ks_rules[i].head_len;
+		u32 hl = ks_rules[i].head_len, len;
 
 		if (hl == 0 || hl >= KS_RULE_HEAD)
 			continue;
 		if (bpf_strncmp(p, hl, (const char *)ks_rules[i].head))
 			continue;
-		/* a whole component must match: "/etc" covers "/etc/x", not "/etcetera" */
-		if (ks_rules[i].head[hl - 1] != '/' && !ks_comp_end(p[hl & (KS_RULE_HEAD - 1)]))
-			continue;
-		if (hl > best_len) {
-			best_len = hl;
+		if (ks_rules[i].flags & KS_RULE_WILD) {
+			struct ks_comp_scan sc = {.e = e, .at = base + hl, .len = 0};
+			u32 tl = ks_rules[i].tail_len, at;
+
+			bpf_loop(256, ks_comp_step, &sc, 0);
+			if (!sc.len)
+				continue;
+			at = ks_clamp(base + hl + sc.len, KS_FILE_PATH_MAX + KS_RULE_HEAD + 256);
+			if (tl && tl < KS_RULE_TAIL) {
+				if (bpf_strncmp(&e->data[at], tl, (const char *)ks_rules[i].tail))
+					continue;
+				if (ks_rules[i].tail[tl - 1] != '/' &&
+				    !ks_comp_end(e->data[ks_clamp(at + tl, sizeof(e->data) - 1)]))
+					continue;
+			}
+			len = hl + sc.len + tl;
+		} else {
+			/* a whole component must match: "/etc" covers "/etc/x", not "/etcetera" */
+			if (ks_rules[i].head[hl - 1] != '/' && !ks_comp_end(p[hl & (KS_RULE_HEAD - 1)]))
+				continue;
+			len = hl;
+		}
+		if (len > best_len) {
+			best_len = len;
 			best_ops = (ks_rules[i].flags & KS_RULE_IGNORE) ? 0 : ks_rules[i].ops;
 		}
 	}
@@ -454,7 +493,7 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 	if (fresh) {
 		ops = vv->ops;
 	} else {
-		ops = ks_match(e->data);
+		ops = ks_match(e, 0);
 		nvv.gen = ks_verdict_gen;
 		nvv.epoch = ks_epoch;
 		nvv.ops = ops;
@@ -506,9 +545,9 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 		e->path2_len = n2;
 	}
 	if (!(e->fflags & KS_FF_NEEDS_NORMALIZE)) {
-		ops = rq->op == KS_FOP_SYMLINK ? 0 : ks_match(e->data);
+		ops = rq->op == KS_FOP_SYMLINK ? 0 : ks_match(e, 0);
 		if (rq->name2)
-			ops |= ks_match(&e->data[ks_clamp(n, KS_FILE_PATH_MAX)]);
+			ops |= ks_match(e, n);
 		if (!(ops & e->ops_class))
 			return 0;
 	}

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <glob.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,11 +36,9 @@ static int add(struct ks_rule *rules, int *n, int max, const char *path, const s
 int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, char *err, size_t errlen)
 {
 	int i, n = 0;
-	size_t k;
 
 	for (i = 0; i < cfg->n_watch; i++) {
 		const struct ks_watch_cfg *w = &cfg->watch[i];
-		glob_t g;
 
 		if (w->exe) /* executables are matched by inode, see ks_watch_ignored_exes */
 			continue;
@@ -50,24 +47,34 @@ int ks_watch_build(const struct ks_config *cfg, struct ks_rule *rules, int max, 
 				return -1;
 			continue;
 		}
-		/* The wildcard part matches the directories that exist now (each home directory); what follows it
-		 * is appended whether it exists yet or not, so a ~/.ssh made later is watched too. */
+		/* One '*' component, matched in the kernel: directories made later (a new home) are covered. */
 		{
-			char pat[KS_CFG_RULE_PATH], full[2 * KS_CFG_RULE_PATH];
-			const char *rest = strchr(strchr(w->path, '*'), '/');
+			const char *star = strchr(w->path, '*'), *rest = strchr(star, '/');
+			struct ks_rule *r;
+			char head[KS_CFG_RULE_PATH];
 
-			snprintf(pat, sizeof(pat), "%.*s", rest ? (int)(rest - w->path) : (int)strlen(w->path),
-			         w->path);
-			if (glob(pat, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
-				continue; /* nothing matches now */
-			for (k = 0; k < g.gl_pathc; k++) {
-				snprintf(full, sizeof(full), "%s%s", g.gl_pathv[k], rest ? rest : "");
-				if (add(rules, &n, max, full, w, err, errlen)) {
-					globfree(&g);
-					return -1;
-				}
+			if (star == w->path || star[-1] != '/' || (star[1] && star[1] != '/') ||
+			    (rest && strchr(rest, '*'))) {
+				snprintf(err, errlen,
+				         "files: '%s' (line %d): a '*' must be one whole path component, and only one",
+				         w->path, w->line);
+				return -1;
 			}
-			globfree(&g);
+			snprintf(head, sizeof(head), "%.*s", (int)(star - w->path), w->path);
+			if (add(rules, &n, max, head, w, err, errlen))
+				return -1;
+			r = &rules[n - 1];
+			r->flags |= KS_RULE_WILD;
+			if (rest && strlen(rest) >= sizeof(r->tail)) {
+				snprintf(err, errlen,
+				         "files: '%s' (line %d): the part after '*' is longer than %zu bytes", w->path,
+				         w->line, sizeof(r->tail) - 1);
+				return -1;
+			}
+			if (rest) {
+				r->tail_len = (uint32_t)strlen(rest);
+				memcpy(r->tail, rest, r->tail_len);
+			}
 		}
 	}
 	return n;
@@ -79,14 +86,23 @@ uint32_t ks_watch_match(const struct ks_rule *rules, int n, const char *path)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t hl = rules[i].head_len;
+		uint32_t hl = rules[i].head_len, len = hl;
 
 		if (!hl || strncmp(path, rules[i].head, hl))
 			continue;
-		if (rules[i].head[hl - 1] != '/' && path[hl] != '/' && path[hl] != '\0')
+		if (rules[i].flags & KS_RULE_WILD) { /* the same semantics as ks_match in bpf/file.bpf.c */
+			size_t comp = strcspn(path + hl, "/"), tl = rules[i].tail_len;
+			const char *after = path + hl + comp;
+
+			if (!comp || (tl && strncmp(after, rules[i].tail, tl)) ||
+			    (tl && rules[i].tail[tl - 1] != '/' && after[tl] != '/' && after[tl] != '\0'))
+				continue;
+			len = hl + (uint32_t)comp + (uint32_t)tl;
+		} else if (rules[i].head[hl - 1] != '/' && path[hl] != '/' && path[hl] != '\0') {
 			continue;
-		if (hl > best_len) {
-			best_len = hl;
+		}
+		if (len > best_len) {
+			best_len = len;
 			best_ops = (rules[i].flags & KS_RULE_IGNORE) ? 0 : rules[i].ops;
 		}
 	}

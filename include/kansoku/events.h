@@ -187,16 +187,20 @@ struct ks_agg_val {
 /* Watch rules, set into the programs' read-only data before load. */
 #define KS_RULES_MAX 32
 #define KS_RULE_HEAD 128
+#define KS_RULE_TAIL 64
 
+/* A rule is a path prefix; with KS_RULE_WILD, head + one '*' component + tail ("/home/" * "/.ssh"). */
 struct ks_rule {
-	char head[KS_RULE_HEAD]; /* canonical path prefix (wildcards are expanded by the daemon) */
+	char head[KS_RULE_HEAD]; /* canonical path prefix (up to and including the '/' before a '*') */
 	u32 head_len;
 	u32 ops;   /* KS_OPS_* selected (0 for an ignore rule) */
 	u32 flags; /* KS_RULE_* */
-	u32 _pad;
+	u32 tail_len;
+	char tail[KS_RULE_TAIL]; /* KS_RULE_WILD: what follows the '*' component ("/.ssh", or empty) */
 };
 
 #define KS_RULE_IGNORE (1u << 1) /* matching paths are never reported */
+#define KS_RULE_WILD (1u << 2)   /* head, then any one component, then tail: matched in the kernel */
 
 /* An executable whose file accesses are not reported (key of the ks_ignore_exe map). */
 struct ks_exe_id {

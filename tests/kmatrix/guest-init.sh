@@ -24,6 +24,7 @@ files:
   aggregate_window_ms: 500
   watch:
     - /tmp/kw
+    - /tmp/kh/*/.ssh
 outputs:
   - type: file
     path: $ev
@@ -47,6 +48,8 @@ CFG
 	echo data >/tmp/kw/file-$h
 	cat /tmp/kw/file-$h >/dev/null
 	cat /tmp/kw/missing-$h 2>/dev/null
+	mkdir -p /tmp/kh/user-$h/.ssh
+	echo key >/tmp/kh/user-$h/.ssh/authorized_keys
 	# network: a TCP listener, a connection to it with data, a refused connect, a DNS query
 	timeout 5 nc -l -p 4444 >/tmp/nc-$h.out &
 	sleep 0.3
@@ -66,6 +69,7 @@ CFG
 	grep -q '"activity_name":"Stop"' $ev || why="$why no-stop-event"
 	grep '"class_uid":1001' $ev | grep '"activity_name":"Create"' | grep -q "\"path\":\"/tmp/kw/file-$h\"" || why="$why no-file-create"
 	grep '"class_uid":1001' $ev | grep '"status_detail":"ENOENT"' | grep -q "missing-$h" || why="$why no-file-enoent"
+	grep '"class_uid":1001' $ev | grep -q "\"path\":\"/tmp/kh/user-$h/.ssh/authorized_keys\"" || why="$why no-wildcard-match"
 	echo "$st" | grep -qE '"enabled": ?true' || why="$why files-off"
 	echo "$st" | tr -d '\n ' | grep -q '"network":{"enabled":true' || why="$why network-off"
 	grep '"class_uid":4001' $ev | grep '"activity_name":"Listen"' | grep -q '"port":4444}' || why="$why no-listen"

@@ -196,3 +196,20 @@ def test_ignored_executable_is_not_reported(daemon_factory, tmp_path):
     (ev,) = d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)))
     assert ev["actor"]["process"]["parent_process"]["pid"] == os.getpid()
     assert isinstance(ev["actor"]["process"]["lineage"], list) and ev["actor"]["process"]["lineage"]
+
+
+def test_wildcard_covers_directories_made_after_start(daemon_factory, tmp_path):
+    homes = tmp_path / "home"
+    (homes / "alice").mkdir(parents=True)
+    d = daemon_factory(f"files:\n  aggregate_window_ms: 500\n  watch:\n    - {homes}/*/.ssh\n")
+    ssh = homes / "newcomer" / ".ssh"  # a user added while the daemon runs
+    ssh.mkdir(parents=True)
+    py(f"open({str(ssh / 'authorized_keys')!r}, 'w').write('ssh-ed25519 AAAA')")
+    (homes / "alice" / ".sshx").mkdir()
+    py(f"open({str(homes / 'alice' / '.sshx' / 'k')!r}, 'w').write('x')")  # not the .ssh component
+    py(f"open({str(homes / 'alice' / 'notes')!r}, 'w').write('x')")
+    (ev,) = d.wait_for(files(at(ssh / "authorized_keys")))
+    assert ev["activity_name"] == "Create"
+    time.sleep(1.5)
+    paths = {e["file"]["path"] for e in d.read_events() if e.get("class_uid") == 1001}
+    assert not any(".sshx" in p or p.endswith("/notes") for p in paths), paths

@@ -89,14 +89,31 @@ static void test_build_expands_wildcards(void **state)
 	         dir);
 	assert_int_equal(ks_config_parse(&cfg, "t.yaml", text, strlen(text), err, sizeof(err)), 0);
 	n = ks_watch_build(&cfg, rules, KS_RULES_MAX, err, sizeof(err));
-	assert_int_equal(n, 4);
-	for (i = 0; i < n; i++) {
-		if (strstr(rules[i].head, "/alice/.ssh") || strstr(rules[i].head, "/bob/.ssh")) {
-			assert_int_equal(rules[i].ops, KS_OPS_ALL);
-			found++;
-		}
+	assert_int_equal(n, 3); /* the wildcard stays one rule, matched in the kernel */
+	assert_true(rules[0].flags & KS_RULE_WILD);
+	assert_string_equal(rules[0].tail, "/.ssh");
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s/.ssh/authorized_keys", dir, i ? "alice" : "carol-made-later");
+		assert_int_equal(ks_watch_match(rules, n, p), KS_OPS_ALL);
+		found++;
 	}
 	assert_int_equal(found, 2);
+	snprintf(p, sizeof(p), "%s/alice/.sshx", dir); /* whole components only */
+	assert_int_equal(ks_watch_match(rules, n, p), 0);
+	snprintf(p, sizeof(p), "%s/alice/notes", dir);
+	assert_int_equal(ks_watch_match(rules, n, p), 0);
+	snprintf(p, sizeof(p), "%s//.ssh", dir); /* the '*' component cannot be empty */
+	assert_int_equal(ks_watch_match(rules, n, p), 0);
+	snprintf(text, sizeof(text), "files:\n  watch:\n    - /a/*x/b\n");
+	assert_int_equal(ks_config_parse(&cfg, "t.yaml", text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(ks_watch_build(&cfg, rules, KS_RULES_MAX, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "a '*' must be one whole path component"));
+	snprintf(text, sizeof(text),
+	         "files:\n  watch:\n    - %s/*/.ssh\n    - path: /srv\n      ops: [write, delete]\n"
+	         "  ignore:\n    - /srv/cache\n",
+	         dir);
+	assert_int_equal(ks_config_parse(&cfg, "t.yaml", text, strlen(text), err, sizeof(err)), 0);
+	n = ks_watch_build(&cfg, rules, KS_RULES_MAX, err, sizeof(err));
 	assert_int_equal(ks_watch_match(rules, n, "/srv/x"), KS_OPS_WRITE | KS_OPS_DELETE);
 	assert_int_equal(ks_watch_match(rules, n, "/srv/cache/x"), 0);
 	/* the default watch set is used when none is given, and keeps its ignore-free shape */
