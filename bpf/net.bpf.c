@@ -330,11 +330,15 @@ struct ks_state_token {
 	u64 sk;
 	s32 old, new;
 };
+/* tok[0]: the transition the main program took last; tok[1]: the one the first backup took last. */
+struct ks_state_tokens {
+	struct ks_state_token tok[2];
+};
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct ks_state_token);
+	__type(value, struct ks_state_tokens);
 } ks_state_taken SEC(".maps");
 
 /* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
@@ -347,51 +351,72 @@ static __always_inline struct sock *ks_plain(struct sock **sk)
 	return p;
 }
 
-static __always_inline int ks_state_main(struct sock *sk, int old, int new)
+static __always_inline bool ks_token_is(const struct ks_state_token *t, struct sock *sk, int old, int new)
 {
-	u32 zero = 0;
-	struct ks_state_token *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
-
-	if (t) {
-		t->sk = (u64)sk;
-		t->old = old;
-		t->new = new;
-	}
-	return ks_on_state(sk, old, new);
+	return t->sk == (u64)sk && t->old == old && t->new == new;
 }
 
-static __always_inline int ks_state_backup(struct sock *sk, int old, int new)
+static __always_inline void ks_token_set(struct ks_state_token *t, struct sock *sk, int old, int new)
+{
+	t->sk = (u64)sk;
+	t->old = old;
+	t->new = new;
+}
+
+/*
+ * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
+ * unless an earlier one in the chain already took it (its token names it), and marks its own token.
+ */
+static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int level)
 {
 	u32 zero = 0;
-	struct ks_state_token *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
+	struct ks_state_tokens *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
 
-	if (!t || (t->sk == (u64)sk && t->old == old && t->new == new))
-		return 0; /* the main program took it */
+	if (!t)
+		return level == 0 ? ks_on_state(sk, old, new) : 0;
+	if (level >= 1 && ks_token_is(&t->tok[0], sk, old, new))
+		return 0;
+	if (level >= 2 && ks_token_is(&t->tok[1], sk, old, new))
+		return 0;
+	if (level < 2)
+		ks_token_set(&t->tok[level], sk, old, new);
 	return ks_on_state(sk, old, new);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	return ks_state_main(ks_plain(&sk), old, new);
+	return ks_state_chain(ks_plain(&sk), old, new, 0);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_backup(ks_plain(&sk), old, new);
+	return ks_state_chain(ks_plain(&sk), old, new, 1);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
+{
+	return ks_state_chain(ks_plain(&sk), old, new, 2);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
 {
-	return ks_state_main(sk, old, new);
+	return ks_state_chain(sk, old, new, 0);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_backup(sk, old, new);
+	return ks_state_chain(sk, old, new, 1);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(ks_net_state_raw_nested2, struct sock *sk, int old, int new)
+{
+	return ks_state_chain(sk, old, new, 2);
 }
 
 /* accept(): the process that took the connection becomes its owner; the listener's owner is kept. */

@@ -479,8 +479,9 @@ uint64_t ks_loader_net_missed(struct ks_loader *l)
 
 	if (!l->net)
 		return 0;
-	progs[0] = l->skel->progs.ks_net_state_btf_nested;
-	progs[1] = l->skel->progs.ks_net_state_raw_nested;
+	/* the last program of the chain: what it misses, nothing after it takes */
+	progs[0] = l->skel->progs.ks_net_state_btf_nested2;
+	progs[1] = l->skel->progs.ks_net_state_raw_nested2;
 	for (i = 0; i < 2; i++) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);

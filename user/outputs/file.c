@@ -7,8 +7,9 @@
  *
  * Rotation by size: when the file reaches max_size_kb it is renamed PATH.1 (older ones shift to PATH.2 ...,
  * the oldest beyond `keep` is removed) and a new PATH is opened; PATH.1 is then gzip-compressed to
- * PATH.1.gz by a forked child, so a large file never stalls the event loop. A rotation waits for the
- * previous compression to finish, so the shift never races it. A write is never split across files.
+ * PATH.1.gz by a forked child, so a large file never stalls the event loop. While a compression still
+ * runs, rotation is put off (the file grows past the limit a little) rather than waiting for it: the loop
+ * must keep draining the kernel. A write is never split across files.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,7 +61,7 @@ static int gzip_file(const char *src, const char *dst)
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	gz = gzopen(tmp, "wb6");
+	gz = gzopen(tmp, "wb1"); /* fast: it has to keep up with the event rate */
 	if (!gz) {
 		close(fd);
 		return -1;
@@ -109,8 +110,7 @@ static void rotate(struct file_output *f)
 	unsigned i;
 	int fd, g;
 
-	reap(f, true);
-	/* the oldest goes, the others move up one */
+	/* the oldest goes, the others move up one (no compression runs now: the caller made sure) */
 	for (g = 0; g < 2; g++) {
 		rotated_name(from, sizeof(from), path, f->keep, g);
 		unlink(from);
@@ -205,10 +205,9 @@ static void file_flush(struct ks_output *o)
 	o->stats.last_errno = 0;
 	f->len = 0;
 	f->pending = 0;
-	if (f->max_size && f->size >= f->max_size)
+	reap(f, false);
+	if (f->max_size && f->size >= f->max_size && !f->gz_pid)
 		rotate(f);
-	else
-		reap(f, false);
 	return;
 lost:
 	o->stats.lost += f->pending;
