@@ -37,13 +37,21 @@ files:
 outputs:
   - type: file
     path: $tmp/events.json
+    # the default rotation (100 MiB, gzip), but every file kept so the run can be counted
+    keep: 1000
 CFG
 
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
-cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; } # utime + stime in seconds (USER_HZ 100)
+# utime + stime of the daemon and of its reaped children (gzip of rotated files), seconds (USER_HZ 100)
+cpu_of() { awk '{print ($14 + $15 + $16 + $17) / 100}' "/proc/$1/stat"; }
+# every event written: the rotated files (oldest first) and the current one
+events() {
+	for f in $(ls -r "$tmp"/events.json.*.gz 2>/dev/null); do zcat "$f"; done
+	cat "$tmp/events.json"
+}
 
 start_daemon() {
-	rm -f "$tmp/events.json"
+	rm -f "$tmp"/events.json*
 	"$BUILD/kansokud" --config "$tmp/kansoku.yaml" 2>"$tmp/daemon.log" &
 	dpid=$!
 	for _ in $(seq 200); do
@@ -75,22 +83,22 @@ run_workload() {
 recorded() {
 	case $1 in
 	exec)
-		n=$(grep -F "\"args\":[\"/bin/true\",\"$marker\"]" "$tmp/events.json" | grep -c '"activity_id":1,' || true)
+		n=$(events | grep -F "\"args\":[\"/bin/true\",\"$marker\"]" | grep -c '"activity_id":1,' || true)
 		echo "$n/$EXECS"
 		;;
 	open-out)
-		n=$(grep '"class_uid":1001' "$tmp/events.json" | grep -cF "\"path\":\"$tmp/outside" || true)
+		n=$(events | grep '"class_uid":1001' | grep -cF "\"path\":\"$tmp/outside" || true)
 		echo "$n events"
 		;;
 	open-in)
 		# aggregated: the counts of the Read events of the file add up to the opens made
-		n=$(grep -F "\"path\":\"$tmp/watched/file.conf\"" "$tmp/events.json" | grep '"activity_name":"Read"' |
+		n=$(events | grep -F "\"path\":\"$tmp/watched/file.conf\"" | grep '"activity_name":"Read"' |
 			sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
 		echo "$n/$OPENS"
 		;;
 	conn)
 		# every connection: an outbound and an inbound Close (or Reset) to the storm's port
-		n=$(grep '"class_uid":4001' "$tmp/events.json" | grep -F "\"dst_endpoint\":{\"ip\":\"127.0.0.1\",\"port\":$conn_port}" |
+		n=$(events | grep '"class_uid":4001' | grep -F "\"dst_endpoint\":{\"ip\":\"127.0.0.1\",\"port\":$conn_port}" |
 			grep -cE '"activity_name":"(Close|Reset)"' || true)
 		echo "$((n / 2))/$CONNS"
 		;;
