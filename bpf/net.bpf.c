@@ -33,6 +33,7 @@ const volatile u64 ks_sock_key = 0;                   /* random: socket ids do n
 const volatile u64 ks_udp_window_ns = 60000000000ull; /* UDP repeats of a key are counted for this long */
 const volatile u64 ks_net_wakeup_bytes = 0;
 const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
+u32 ks_seed_pass = 0;                          /* the socket seed runs twice, see ks_seed_socks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -687,6 +688,10 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
 	ks_net_tuple(e, sk);
 	e->proto = (u8)proto;
+	/* pass 0 takes the listeners, pass 1 the connections: then an accepted connection is recognised by
+	 * its listener whatever the order the processes come in, and its bytes count right (no SYN of ours) */
+	if ((proto == IPPROTO_UDP || state == TCP_LISTEN) != (ks_seed_pass == 0))
+		return 0;
 	if (proto == IPPROTO_UDP) {
 		if (!e->sport || e->dport)
 			return 0; /* only bound, unconnected UDP sockets are listeners */
@@ -702,6 +707,10 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 			bpf_map_update_elem(&ks_listeners, &lk, &no, BPF_NOEXIST);
 		} else if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT && state != TCP_SYN_SENT) {
 			return 0;
+		} else {
+			lk.netns = e->netns;
+			lk.port = e->sport;
+			no.direction = bpf_map_lookup_elem(&ks_listeners, &lk) ? KS_DIR_IN : KS_DIR_OUT;
 		}
 		bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
 	}

@@ -338,7 +338,15 @@ int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, si
 
 int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
-	return l->net ? run_iter(l->skel->progs.ks_seed_socks, fn, ctx) : 0;
+	int a, b;
+
+	if (!l->net)
+		return 0;
+	l->skel->bss->ks_seed_pass = 0; /* listeners first */
+	a = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
+	l->skel->bss->ks_seed_pass = 1; /* then connections, which look their listener up */
+	b = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
+	return a < 0 || b < 0 ? -1 : a + b;
 }
 
 int ks_loader_udp_bound(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)

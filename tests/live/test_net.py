@@ -137,6 +137,35 @@ def test_listener_started_before_the_daemon_is_in_ports(daemon_factory):
         p.wait(timeout=10)
 
 
+def test_connection_made_before_the_daemon_has_direction_and_exact_bytes(daemon_factory):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    c = subprocess.Popen(["/usr/bin/python3", "-c",
+                          f"import socket,sys; s=socket.create_connection(('127.0.0.1',{port})); "
+                          "s.sendall(b'p'*500); sys.stdin.read()"], stdin=subprocess.PIPE)
+    conn, _ = srv.accept()
+    got = 0
+    while got < 500:
+        got += len(conn.recv(1000))
+    try:
+        d = daemon_factory()
+        conns = d.cli_json("conns")["connections"]
+        client = [x for x in conns if x["remote_port"] == port]
+        server = [x for x in conns if x["local_port"] == port]
+        assert len(client) == 1 and len(server) == 1, conns
+        assert client[0]["direction"] == "outbound" and client[0]["pid"] == c.pid
+        assert server[0]["direction"] == "inbound" and server[0]["pid"] == os.getpid()
+        assert client[0]["before_kansokud"] is True
+        assert client[0]["bytes_out"] == 500 and server[0]["bytes_in"] == 500  # no SYN counted
+    finally:
+        c.stdin.close()
+        c.wait(timeout=10)
+        conn.close()
+        srv.close()
+
+
 def test_listener_started_and_stopped_while_running(daemon):
     p = subprocess.Popen(["/usr/bin/python3", HELPER, "listen", "stdin"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
