@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "kansoku/file.h"
+#include "kansoku/mntns.h"
 #include "kansoku/ocsf.h"
 #include "kansoku/proctable.h"
 #include "kansoku/watch.h"
@@ -196,8 +197,15 @@ static void file_object(struct ks_pipeline *pl, const char *key, const char *pat
 	ks_jw_obj_end(w);
 }
 
+/* Paths of a process in another mount namespace: the file's path as the host sees it, when it can be
+ * found, and the path inside the namespace. */
+struct ns_view {
+	const char *ns_path, *ns_path2;
+	bool host_view; /* path/path2 are the host's view */
+};
+
 static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *path, const char *path2,
-                 const char *raw_path, uint64_t count, bool count_unknown)
+                 const char *raw_path, uint64_t count, bool count_unknown, const struct ns_view *nv)
 {
 	struct ks_jw *w = &pl->jw;
 	struct ks_proc *p = ks_proc_lookup(pl->procs, e->hdr.pid);
@@ -267,6 +275,12 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 	ks_jw_kcstr(w, "path_source", (e->fflags & KS_FF_FROM_FILE) ? "file" : "name");
 	if (raw_path)
 		ks_jw_kcstr(w, "path_as_given", raw_path);
+	if (nv->ns_path) {
+		ks_jw_kcstr(w, "namespace_path", nv->ns_path);
+		if (nv->ns_path2)
+			ks_jw_kcstr(w, "namespace_path2", nv->ns_path2);
+		ks_jw_kbool(w, "host_view", nv->host_view);
+	}
 	if (path && !ks_utf8_valid(path, strlen(path))) {
 		ks_jw_key(w, "path_hex");
 		ks_jw_hex(w, path, strlen(path));
@@ -308,7 +322,19 @@ static void process_record(struct ks_pipeline *pl, const struct ks_file *e, uint
 			return;
 		}
 	}
-	emit(pl, e, path, has2 ? path2 : NULL, rawp, count, count_unknown);
+	if (e->fflags & KS_FF_OTHER_MNTNS) { /* report the host's view; keep the namespace's */
+		char host[KS_FILE_PATH_MAX + 1], host2[KS_FILE_PATH_MAX + 257];
+		bool ok =
+		    e->op != KS_FOP_SYMLINK && ks_mntns_host_path(e->hdr.pid, e->mntns, path, NULL, host, sizeof(host));
+		bool ok2 = has2 && e->op != KS_FOP_SYMLINK &&
+		           ks_mntns_host_path(e->hdr.pid, e->mntns, path2, NULL, host2, sizeof(host2));
+		struct ns_view nv = {
+		    .ns_path = path, .ns_path2 = has2 ? path2 : NULL, .host_view = ok && (!has2 || ok2)};
+
+		emit(pl, e, ok ? host : path, has2 ? (ok2 ? host2 : path2) : NULL, rawp, count, count_unknown, &nv);
+		return;
+	}
+	emit(pl, e, path, has2 ? path2 : NULL, rawp, count, count_unknown, &(struct ns_view){0});
 }
 
 static void finalize(struct ks_pipeline *pl, struct held *h, uint64_t repeats, bool unknown)

@@ -213,3 +213,19 @@ def test_wildcard_covers_directories_made_after_start(daemon_factory, tmp_path):
     time.sleep(1.5)
     paths = {e["file"]["path"] for e in d.read_events() if e.get("class_uid") == 1001}
     assert not any(".sshx" in p or p.endswith("/notes") for p in paths), paths
+
+
+def test_other_mount_namespace_reports_the_host_path(daemon_factory, tmp_path):
+    host_dir = tmp_path / "host"
+    host_dir.mkdir()
+    view = tmp_path / "view"  # where the other namespace sees host_dir; empty on the host
+    view.mkdir()
+    d = daemon_factory(f"files:\n  aggregate_window_ms: 300\n  watch:\n    - {view}\n")
+    subprocess.run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    f"mount --bind {host_dir} {view} && echo x > {view}/f && sleep 1.5"], check=True)
+    assert (host_dir / "f").exists() and not (view / "f").exists()
+    (ev,) = d.wait_for(files(lambda e: e["activity_name"] == "Create" and e["file"]["path"] == str(host_dir / "f")))
+    assert ev["unmapped"]["namespace_path"] == str(view / "f")
+    assert ev["unmapped"]["host_view"] is True
+    assert ev["unmapped"]["other_mount_namespace"] is True
+    assert ev["unmapped"]["mnt_ns"] != os.stat("/proc/self/ns/mnt").st_ino
