@@ -124,7 +124,8 @@ static __always_inline int handle_exit(struct task_struct *task)
 {
 	struct ks_exit ev = {};
 
-	/* sched_process_exit fires per thread; signal->live reaches 0 for the last one. */
+	/* sched_process_exit fires per thread; signal->live reaches 0 for the last one (two threads ending at
+	 * the same moment can both see 0: the daemon drops the second record of the same process). */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	ks_fill_hdr(&ev.hdr, task, KS_EV_EXIT);

@@ -59,6 +59,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "emitted_terminate", ju64(d->pl.counters.emitted_terminate));
 	json_object_object_add(st, "malformed", ju64(d->pl.counters.malformed));
 	json_object_object_add(st, "exit_unknown", ju64(d->pl.counters.exit_unknown));
+	json_object_object_add(st, "exit_duplicate", ju64(d->pl.counters.exit_duplicate));
 	json_object_object_add(st, "seeded", ju64(d->pl.counters.seeded));
 	json_object_object_add(st, "processes", ju64(ks_proctable_count(d->pl.procs)));
 	{

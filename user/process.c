@@ -222,7 +222,12 @@ static int handle_exit(struct ks_pipeline *pl, const struct ks_exit *x)
 {
 	struct ks_proc *p = ks_proc_lookup(pl->procs, x->hdr.pid);
 
-	if (!p || p->start_ns != x->start_ns || p->exited_ns) {
+	/* Two threads ending at once can both see signal->live at 0 in the kernel: the process ended once. */
+	if (p && p->start_ns == x->start_ns && p->exited_ns) {
+		pl->counters.exit_duplicate++;
+		return 0;
+	}
+	if (!p || p->start_ns != x->start_ns) {
 		/* never seen (e.g. started in the gap before seeding): report what the kernel told us */
 		struct ks_proc stub;
 

@@ -25,8 +25,9 @@ struct ks_counters {
 	uint64_t malformed;                /* records that failed validation (never expected) */
 	uint64_t emitted;                  /* events encoded and handed to the outputs */
 	uint64_t emitted_launch, emitted_terminate;
-	uint64_t exit_unknown; /* exits of processes the table did not know */
-	uint64_t seeded;       /* processes loaded at start */
+	uint64_t exit_unknown;   /* exits of processes the table did not know */
+	uint64_t exit_duplicate; /* a second exit record of one process (threads ending at once), dropped */
+	uint64_t seeded;         /* processes loaded at start */
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
 };

@@ -114,6 +114,10 @@ static void test_terminate_with_signal_and_unknown_pid(void **state)
 	/* kept, marked exited, for events still in flight; gone after the purge */
 	assert_non_null(ks_proc_lookup(f->pl.procs, 300));
 	assert_true(ks_proc_lookup(f->pl.procs, 300)->exited_ns != 0);
+	/* a second exit record of the same process (two threads ending at once) is dropped, counted */
+	assert_int_equal(ks_process_handle(&f->pl, &x, sizeof(x)), 0);
+	assert_int_equal(f->pl.counters.exit_duplicate, 1);
+	assert_int_equal(f->pl.counters.exit_unknown, 0);
 	assert_int_equal(ks_proctable_purge(f->pl.procs, UINT64_MAX), 1);
 	assert_null(ks_proc_lookup(f->pl.procs, 300));
 
