@@ -137,18 +137,25 @@ def test_listener_started_before_the_daemon_is_in_ports(daemon_factory):
         p.wait(timeout=10)
 
 
-def test_connection_made_before_the_daemon_has_direction_and_exact_bytes(daemon_factory):
+def open_pair(nbytes):
+    """A listener here, a client process that connects and sends nbytes then waits on stdin, the accepted
+    socket with those bytes read: (listener, accepted socket, client process, port)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     port = srv.getsockname()[1]
     c = subprocess.Popen(["/usr/bin/python3", "-c",
                           f"import socket,sys; s=socket.create_connection(('127.0.0.1',{port})); "
-                          "s.sendall(b'p'*500); sys.stdin.read()"], stdin=subprocess.PIPE)
+                          f"s.sendall(b'p'*{nbytes}); sys.stdin.read()"], stdin=subprocess.PIPE)
     conn, _ = srv.accept()
     got = 0
-    while got < 500:
-        got += len(conn.recv(1000))
+    while got < nbytes:
+        got += len(conn.recv(65536))
+    return srv, conn, c, port
+
+
+def test_connection_made_before_the_daemon_has_direction_and_exact_bytes(daemon_factory):
+    srv, conn, c, port = open_pair(500)
     try:
         d = daemon_factory()
         conns = d.cli_json("conns")["connections"]
@@ -181,17 +188,7 @@ def test_listener_started_and_stopped_while_running(daemon):
 
 
 def test_established_connection_is_in_conns_with_bytes(daemon):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    c = subprocess.Popen(["/usr/bin/python3", "-c",
-                          f"import socket,sys; s=socket.create_connection(('127.0.0.1',{port})); "
-                          "s.sendall(b'z'*777); sys.stdin.read()"], stdin=subprocess.PIPE)
-    conn, _ = srv.accept()
-    got = 0
-    while got < 777:
-        got += len(conn.recv(1000))
+    srv, conn, c, port = open_pair(777)
     conn.sendall(b"q" * 99)
     try:
         daemon.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, what="Opens")
