@@ -6,8 +6,9 @@
  * few loads per transition): CLOSE->SYN_SENT and CLOSE->LISTEN run in the calling process, so that is
  * where a socket gets its owner; later transitions run in softirq and take the owner from ks_socks. An
  * inbound connection is owned by its listener's owner until accept() names the acceptor. Only transitions
- * a user reads are sent: established, failed, closed, listen, unlisten. UDP and DNS are seen on egress
- * (cgroup_skb), where the payload is at hand; repeats of a (process, destination) are counted in the kernel.
+ * a user reads are sent: established, failed, closed, listen, unlisten. UDP and DNS are seen where a
+ * datagram reaches the device queue (net:net_dev_queue, in the sender, with the payload at hand); repeats
+ * of a (process, destination) are counted in the kernel. UDP binds are taken at bind()'s exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -22,11 +23,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
-#define SOCK_DGRAM 2
 
 /* Set by the daemon between open and load. */
 const volatile u64 ks_sock_key = 0;                   /* random: socket ids do not reveal kernel addresses */

@@ -412,7 +412,6 @@ int main(int argc, char **argv)
 	/* attached first, seeded second: a process cannot fall between the two */
 	seeded = ks_loader_seed(&d.loader, on_seed, &d.pl);
 	socks = ks_loader_seed_socks(&d.loader, on_net_seed, &d.pl);
-	ks_net_seed_done(&d.pl);
 	ks_info("%d running processes and %d sockets loaded; writing events to %d output(s); control socket %s", seeded,
 	        socks, d.cfg.n_outputs, d.cfg.socket);
 	emit_lifecycle(&d, 3, "Start");

@@ -181,7 +181,7 @@ static struct ks_proc *owner_proc(struct ks_pipeline *pl, uint32_t pid, uint64_t
 {
 	struct ks_proc *p = pid ? ks_proc_lookup(pl->procs, pid) : NULL;
 
-	/* start 0: the kernel hook could not tell (cgroup programs); the pid was sending just now */
+	/* start 0: the record did not say (a seed without a start); then the live process of that pid */
 	if (p && start_ns && p->start_ns != start_ns)
 		p = NULL;
 	return p;
@@ -654,32 +654,6 @@ int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
 	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
 	c->since_ns = 0;
 	return 0;
-}
-
-void ks_net_seed_done(struct ks_pipeline *pl)
-{
-	struct ks_netmodel *n = pl->net;
-	size_t i;
-
-	if (!n)
-		return;
-	for (i = 0; i < NET_BUCKETS; i++) {
-		struct ks_conn *c, *l;
-		size_t j;
-
-		for (c = n->buckets[i]; c; c = c->hnext) {
-			if (c->listening || c->direction)
-				continue;
-			c->direction = KS_DIR_OUT;
-			for (j = 0; j < NET_BUCKETS && c->direction == KS_DIR_OUT; j++)
-				for (l = n->buckets[j]; l; l = l->hnext)
-					if (l->listening && l->proto == c->proto && l->sport == c->sport &&
-					    l->netns == c->netns) {
-						c->direction = KS_DIR_IN;
-						break;
-					}
-		}
-	}
 }
 
 void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)

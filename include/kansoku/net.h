@@ -37,8 +37,6 @@ void ks_netmodel_free(struct ks_netmodel *n);
 int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size);
 /* A seed record (task_file iterator): the model only, no event. */
 int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size);
-/* After the seed: mark connections on a listening port as inbound. */
-void ks_net_seed_done(struct ks_pipeline *pl);
 /* Emit held inbound Opens whose wait is over (all with flush). */
 void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
 /* UDP has no close hook: the daemon lists the bound UDP sockets (iterator) and ends the listeners that

@@ -203,7 +203,6 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	e = rec(KS_NA_SEED, 10, 56, 0);
 	e.state = 10; /* TCP_LISTEN */
 	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
-	ks_net_seed_done(&f->pl);
 	all = ks_net_snapshot(f->pl.net, true, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(all[0]->pid, 56);
