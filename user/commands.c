@@ -183,27 +183,8 @@ static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
 
 struct bytes_table {
 	struct ks_conn_bytes *v;
-	size_t n, cap;
+	size_t n;
 };
-
-static int add_bytes(void *ctx, const void *rec, size_t size)
-{
-	struct bytes_table *t = ctx;
-
-	if (size != sizeof(struct ks_conn_bytes))
-		return 0;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct ks_conn_bytes *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return 0;
-		t->v = v;
-		t->cap = cap;
-	}
-	memcpy(&t->v[t->n++], rec, sizeof(struct ks_conn_bytes));
-	return 0;
-}
 
 static int by_sock_id(const void *a, const void *b)
 {
@@ -281,7 +262,7 @@ static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool liste
 	data = json_object_new_object();
 	arr = json_object_new_array();
 	if (!listening) { /* live byte counts: read from the kernel now */
-		ks_loader_conn_bytes(&d->loader, add_bytes, &bt);
+		bt.v = ks_loader_conn_bytes(&d->loader, &bt.n);
 		if (bt.n)
 			qsort(bt.v, bt.n, sizeof(*bt.v), by_sock_id);
 	}

@@ -119,42 +119,19 @@ static int on_net_seed(void *ctx, const void *rec, size_t size)
 	return ks_net_seed(ctx, rec, size);
 }
 
-struct id_list {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int add_id(void *ctx, const void *rec, size_t size)
-{
-	struct id_list *l = ctx;
-
-	if (size != sizeof(uint64_t))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint64_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	memcpy(&l->v[l->n++], rec, sizeof(uint64_t));
-	return 0;
-}
-
 /* UDP listeners that are gone (UDP sockets have no close hook): every 2 s, when there are any. */
 static void reconcile_udp(struct ks_daemon *d)
 {
-	struct id_list ids = {0};
-	uint64_t now = ks_boot_ns_now();
+	uint64_t now = ks_boot_ns_now(), *ids;
+	size_t n;
 
 	if (now - d->udp_checked_ns < 2000000000ull || !ks_net_has_udp_listeners(d->pl.net))
 		return;
 	d->udp_checked_ns = now;
-	if (ks_loader_udp_bound(&d->loader, add_id, &ids) >= 0)
-		ks_net_udp_reconcile(&d->pl, ids.v, ids.n, now);
-	free(ids.v);
+	ids = ks_loader_udp_bound(&d->loader, &n);
+	if (ids) /* without the list, nothing is ended: better late than wrong */
+		ks_net_udp_reconcile(&d->pl, ids, n, now);
+	free(ids);
 }
 
 static int on_seed(void *ctx, const void *rec, size_t size)

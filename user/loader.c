@@ -327,9 +327,80 @@ loaded:
 	return 0;
 }
 
-static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-static int run_iter_fixed(struct bpf_program *prog, size_t rec_size, int (*fn)(void *ctx, const void *rec, size_t size),
-                          void *ctx);
+/* Runs an iterator and returns everything it wrote (malloc'd, *len bytes), or NULL. */
+static char *read_iter(struct bpf_program *prog, size_t *len)
+{
+	struct bpf_link *link;
+	char *buf = NULL;
+	size_t cap = 0;
+	int fd;
+	ssize_t n;
+
+	*len = 0;
+	link = bpf_program__attach_iter(prog, NULL);
+	if (!link) {
+		ks_warn("iterator %s: attach failed: %s; what exists now will be learnt as it acts",
+		        bpf_program__name(prog), strerror(errno));
+		return NULL;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ks_warn("iterator %s: %s", bpf_program__name(prog), strerror(errno));
+		bpf_link__destroy(link);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - *len < 65536) {
+			char *p = realloc(buf, cap ? cap * 2 : 1 << 20);
+
+			if (!p)
+				break;
+			buf = p;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	return buf;
+}
+
+/* Runs an iterator whose records start with struct ks_hdr and hands each to fn. Returns records, or -1. */
+static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+{
+	size_t len, off = 0;
+	char *buf = read_iter(prog, &len);
+	int count = 0;
+
+	if (!buf)
+		return -1;
+	while (off + sizeof(struct ks_hdr) <= len) {
+		const struct ks_hdr *h = (const void *)(buf + off);
+
+		if (h->size < sizeof(*h) || off + h->size > len)
+			break;
+		fn(ctx, h, h->size);
+		off += h->size;
+		count++;
+	}
+	free(buf);
+	return count;
+}
+
+/* An iterator's fixed-size records as one array (*n of them), or NULL. */
+static void *iter_array(struct bpf_program *prog, size_t rec_size, size_t *n)
+{
+	size_t len;
+	char *buf = read_iter(prog, &len);
+
+	*n = buf ? len / rec_size : 0;
+	return buf;
+}
 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
@@ -349,77 +420,16 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 	return a < 0 || b < 0 ? -1 : a + b;
 }
 
-int ks_loader_udp_bound(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n)
 {
-	return l->net ? run_iter_fixed(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), fn, ctx) : 0;
+	*n = 0;
+	return l->net ? iter_array(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), n) : NULL;
 }
 
-int ks_loader_conn_bytes(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
+struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n)
 {
-	return l->net ? run_iter_fixed(l->skel->progs.ks_net_bytes_iter, sizeof(struct ks_conn_bytes), fn, ctx) : 0;
-}
-
-static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
-{
-	return run_iter_fixed(prog, 0, fn, ctx);
-}
-
-/* Runs an iterator and hands each record to fn: records of rec_size bytes, or ks_hdr-framed when 0. */
-static int run_iter_fixed(struct bpf_program *prog, size_t rec_size, int (*fn)(void *ctx, const void *rec, size_t size),
-                          void *ctx)
-{
-	struct bpf_link *link;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, off = 0;
-	int fd, count = 0;
-	ssize_t n;
-
-	link = bpf_program__attach_iter(prog, NULL);
-	if (!link) {
-		ks_warn("iterator %s: attach failed: %s; what exists now will be learnt as it acts",
-		        bpf_program__name(prog), strerror(errno));
-		return -1;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		ks_warn("iterator %s: %s", bpf_program__name(prog), strerror(errno));
-		bpf_link__destroy(link);
-		return -1;
-	}
-	for (;;) {
-		if (cap - len < 65536) {
-			char *p = realloc(buf, cap ? cap * 2 : 1 << 20);
-
-			if (!p)
-				break;
-			buf = p;
-			cap = cap ? cap * 2 : 1 << 20;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	bpf_link__destroy(link);
-	while (rec_size && off + rec_size <= len) {
-		fn(ctx, buf + off, rec_size);
-		off += rec_size;
-		count++;
-	}
-	while (!rec_size && off + sizeof(struct ks_hdr) <= len) {
-		const struct ks_hdr *h = (const void *)(buf + off);
-
-		if (h->size < sizeof(*h) || off + h->size > len)
-			break;
-		fn(ctx, h, h->size);
-		off += h->size;
-		count++;
-	}
-	free(buf);
-	return count;
+	*n = 0;
+	return l->net ? iter_array(l->skel->progs.ks_net_bytes_iter, sizeof(struct ks_conn_bytes), n) : NULL;
 }
 
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),

@@ -49,10 +49,11 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 /* Sockets that exist now (struct ks_net records, action KS_NA_SEED); 0 without network observation. */
 int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-/* Ids (u64 sock_id) of the UDP sockets bound to a port now; 0 without network observation. */
-int ks_loader_udp_bound(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-/* Bytes so far of each live TCP connection (struct ks_conn_bytes records); 0 without network observation. */
-int ks_loader_conn_bytes(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
+/* Ids (sock_id) of the UDP sockets bound to a port now, *n of them; caller frees. NULL without network
+ * observation or on failure. */
+uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n);
+/* Bytes so far of each live TCP connection, *n of them; caller frees. NULL as above. */
+struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n);
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
                       int (*file_fn)(void *ctx, void *data, size_t size),
                       int (*net_fn)(void *ctx, void *data, size_t size), void *ctx);
