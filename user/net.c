@@ -187,60 +187,32 @@ static struct ks_proc *owner_proc(struct ks_pipeline *pl, uint32_t pid, uint64_t
 	return p;
 }
 
-/* The view of one socket an event needs: from the model entry when there is one, else from the record. */
-struct view {
-	uint64_t sock_id, since_ns;
-	uint32_t pid, uid, loginuid, lpid, netns;
-	uint64_t start_ns, lstart_ns;
-	uint16_t sport, dport;
-	uint8_t proto, family, direction;
-	const uint8_t *saddr, *daddr;
-};
-
-static void view_of_conn(struct view *v, const struct ks_conn *c)
+/* A record seen as a model entry (not kept): what events are encoded from when the model has no entry. */
+static void conn_of_rec(struct ks_conn *v, const struct ks_net *e)
 {
-	*v = (struct view){.sock_id = c->sock_id,
-	                   .since_ns = c->since_ns,
-	                   .pid = c->pid,
-	                   .uid = c->uid,
-	                   .loginuid = c->loginuid,
-	                   .lpid = c->lpid,
-	                   .netns = c->netns,
-	                   .start_ns = c->start_ns,
-	                   .lstart_ns = c->lstart_ns,
-	                   .sport = c->sport,
-	                   .dport = c->dport,
-	                   .proto = c->proto,
-	                   .family = c->family,
-	                   .direction = c->direction,
-	                   .saddr = c->saddr,
-	                   .daddr = c->daddr};
-}
-
-static void view_of_rec(struct view *v, const struct ks_net *e)
-{
-	*v = (struct view){.sock_id = e->sock_id,
-	                   .since_ns = e->since_ns,
-	                   .pid = e->hdr.pid,
-	                   .uid = e->uid,
-	                   .loginuid = e->loginuid,
-	                   .lpid = e->lpid,
-	                   .netns = e->netns,
-	                   .start_ns = e->start_ns,
-	                   .lstart_ns = e->lstart_ns,
-	                   .sport = e->sport,
-	                   .dport = e->dport,
-	                   .proto = e->proto,
-	                   .family = e->family,
-	                   .direction = e->direction,
-	                   .saddr = e->saddr,
-	                   .daddr = e->daddr};
+	memset(v, 0, sizeof(*v));
+	v->sock_id = e->sock_id;
+	v->since_ns = e->since_ns;
+	v->pid = e->hdr.pid;
+	v->uid = e->uid;
+	v->loginuid = e->loginuid;
+	v->lpid = e->lpid;
+	v->netns = e->netns;
+	v->start_ns = e->start_ns;
+	v->lstart_ns = e->lstart_ns;
+	v->sport = e->sport;
+	v->dport = e->dport;
+	v->proto = e->proto;
+	v->family = e->family;
+	v->direction = e->direction;
+	memcpy(v->saddr, e->saddr, 16);
+	memcpy(v->daddr, e->daddr, 16);
 }
 
 /* Class envelope, endpoints (initiator = src), connection_info and actor; the caller adds the rest and
  * closes the object. */
 static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
-                  uint64_t ts_ns, const struct view *v, bool listener)
+                  uint64_t ts_ns, const struct ks_conn *v, bool listener)
 {
 	struct ks_jw *w = &pl->jw;
 	bool in = v->direction == KS_DIR_IN;
@@ -271,7 +243,7 @@ static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int a
 }
 
 /* unmapped: what OCSF has no field for (namespace, the listener's owner for inbound connections). */
-static void unmapped_begin(struct ks_pipeline *pl, const struct view *v)
+static void unmapped_begin(struct ks_pipeline *pl, const struct ks_conn *v)
 {
 	struct ks_jw *w = &pl->jw;
 
@@ -309,11 +281,8 @@ static void finish(struct ks_pipeline *pl, int class_uid)
 static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
                       uint64_t connect_us)
 {
-	struct view v;
-
-	view_of_conn(&v, c);
-	begin(pl, &ks_ocsf_network_activity, 1, "Open", 1, ts_ns, &v, false);
-	unmapped_begin(pl, &v);
+	begin(pl, &ks_ocsf_network_activity, 1, "Open", 1, ts_ns, c, false);
+	unmapped_begin(pl, c);
 	if (c->direction == KS_DIR_IN)
 		ks_jw_kbool(&pl->jw, "accepted", accepted);
 	if (connect_us)
@@ -333,9 +302,9 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 	}
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
-		struct view v;
+		struct ks_conn v;
 
-		view_of_rec(&v, e);
+		conn_of_rec(&v, e);
 		begin(pl, &ks_ocsf_network_activity, 1, "Open", 1, e->hdr.ts_ns, &v, false);
 		unmapped_begin(pl, &v);
 		finish(pl, KS_OCSF_NETWORK_ACTIVITY);
@@ -378,16 +347,16 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_conn *c = *find(n, e->sock_id);
 	struct ks_jw *w = &pl->jw;
 	bool reset = (e->nflags & KS_NF_RESET) != 0;
-	struct view v;
+	struct ks_conn v;
 
 	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
 		pending_unlink(n, c);
 		emit_open(pl, c, c->since_ns, false, 0);
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
-		view_of_conn(&v, c);
+		v = *c;
 	else
-		view_of_rec(&v, e);
+		conn_of_rec(&v, e);
 	if (!c && (e->nflags & KS_NF_NO_OWNER))
 		pl->counters.net_unowned++;
 	begin(pl, &ks_ocsf_network_activity, reset ? 3 : 2, reset ? "Reset" : "Close", 1, e->hdr.ts_ns, &v, false);
@@ -417,9 +386,9 @@ static void on_failed(struct ks_pipeline *pl, const struct ks_net *e)
 {
 	struct ks_jw *w = &pl->jw;
 	bool refused = e->err == 111; /* ECONNREFUSED */
-	struct view v;
+	struct ks_conn v;
 
-	view_of_rec(&v, e);
+	conn_of_rec(&v, e);
 	begin(pl, &ks_ocsf_network_activity, refused ? 5 : 4, refused ? "Refuse" : "Fail", refused ? 1 : 2,
 	      e->hdr.ts_ns, &v, false);
 	ks_jw_ku64(w, "status_id", 2);
@@ -438,7 +407,7 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	struct ks_conn *c = *find(n, e->sock_id);
 	struct ks_jw *w = &pl->jw;
 	bool created;
-	struct view v;
+	struct ks_conn v;
 
 	if (start) {
 		c = upsert(pl, e, &created);
@@ -447,11 +416,10 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 			c->since_ns = e->hdr.ts_ns;
 		}
 	}
-	view_of_rec(&v, e);
-	if (!start && c) { /* the unlisten record of UDP lacks the address: the model has it */
-		view_of_conn(&v, c);
-		v.since_ns = c->since_ns;
-	}
+	if (!start && c) /* the unlisten record of UDP lacks the address: the model has it */
+		v = *c;
+	else
+		conn_of_rec(&v, e);
 	v.direction = KS_DIR_UNKNOWN;
 	if (start)
 		v.since_ns = 0;
@@ -468,9 +436,9 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 static void on_udp_flow(struct ks_pipeline *pl, const struct ks_net *e)
 {
 	struct ks_jw *w = &pl->jw;
-	struct view v;
+	struct ks_conn v;
 
-	view_of_rec(&v, e);
+	conn_of_rec(&v, e);
 	begin(pl, &ks_ocsf_network_activity, 6, "Traffic", 1, e->hdr.ts_ns, &v, false);
 	ks_jw_ku64(w, "count", 1);
 	unmapped_begin(pl, &v);
@@ -564,10 +532,10 @@ static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
 	bool trunc;
 	int qtype = ks_dns_question(e->dns, e->dns_len <= KS_DNS_NAME_MAX ? e->dns_len : 0, name, sizeof(name), &trunc);
 	const char *tn = qtype > 0 ? ks_dns_type_name(qtype) : NULL;
-	struct view v;
+	struct ks_conn v;
 	char num[16];
 
-	view_of_rec(&v, e);
+	conn_of_rec(&v, e);
 	begin(pl, &ks_ocsf_dns_activity, 1, "Query", 1, e->hdr.ts_ns, &v, false);
 	ks_jw_key(w, "query");
 	ks_jw_obj_begin(w);
@@ -589,9 +557,9 @@ static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
 
 static void on_connect(struct ks_pipeline *pl, const struct ks_net *e)
 {
-	struct view v;
+	struct ks_conn v;
 
-	view_of_rec(&v, e);
+	conn_of_rec(&v, e);
 	v.since_ns = 0;
 	begin(pl, &ks_ocsf_network_activity, 99, "Connect", 1, e->hdr.ts_ns, &v, false);
 	unmapped_begin(pl, &v);
