@@ -28,7 +28,7 @@ LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
 
-DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c
+DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpthread
 CLI_LIBS := -ljson-c
 
 ifeq ($(V),1)
@@ -44,8 +44,9 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL := $(BUILD)/kansoku.skel.h
 
 # Sources shared by the daemon and the unit tests (everything but main).
-CORE_SRCS := $(filter-out user/kansokud.c,$(wildcard user/*.c user/outputs/*.c))
-CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
+CORE_SRCS := $(filter-out user/kansokud.c,$(wildcard user/*.c user/outputs/*.c user/posture/*.c))
+# The built-in posture catalog is data compiled in (catalog_data.S .incbin's it).
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o
 DAEMON_OBJS := $(BUILD)/user/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
@@ -76,6 +77,11 @@ $(BUILD)/user/%.o: user/%.c | $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/user/posture/catalog_data.o: user/posture/catalog_data.S packaging/posture/catalog.yaml
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c | $(SKEL)
 	$(call msg,CC,$@)

@@ -117,6 +117,8 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_array_add(outs, o);
 	}
 	json_object_object_add(st, "outputs", outs);
+	if (d->posture)
+		json_object_object_add(st, "posture", ks_posture_status_json(d->posture));
 	json_object_object_add(st, "control_clients", ju64(ks_control_clients(d->pl.ctl)));
 	json_object_object_add(st, "follower_drops", ju64(ks_control_follower_drops(d->pl.ctl)));
 	return st;
@@ -334,6 +336,74 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		ks_ctl_follow(c, cls);
 }
 
+static int64_t now_ms(struct ks_daemon *d)
+{
+	return ks_host_wall_ms(&d->pl.host, ks_boot_ns_now());
+}
+
+/* Optional string field; false (and an error reply) if present but not a string. */
+static bool opt_str(struct ks_ctl_client *c, struct json_object *req, const char *key, const char **out)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return true;
+	if (!json_object_is_type(v, json_type_string)) {
+		ks_ctl_reply_error(c, "'%s' must be a string", key);
+		return false;
+	}
+	*out = json_object_get_string(v);
+	return true;
+}
+
+/* posture, findings, snapshot, inventory: the posture engine's documents. */
+static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char *name, struct json_object *req)
+{
+	const char *area_s, *sev_s, *kind;
+	struct json_object *v, *doc;
+	int area = -1, sev = -1;
+
+	if (!d->posture) {
+		ks_ctl_reply_error(c, "posture is off (posture.enabled: false in %s)", d->cfg.source);
+		return;
+	}
+	if (!strcmp(name, "posture")) {
+		ks_ctl_reply_json(c, ks_posture_summary_json(d->posture, now_ms(d)));
+		return;
+	}
+	if (!strcmp(name, "findings")) {
+		if (!opt_str(c, req, "area", &area_s) || !opt_str(c, req, "severity", &sev_s))
+			return;
+		if (area_s && (area = ks_area_parse(area_s)) < 0) {
+			ks_ctl_reply_error(c, "unknown area '%.32s' (device, user, system, data)", area_s);
+			return;
+		}
+		if (sev_s && (sev = ks_sev_parse(sev_s)) < 0) {
+			ks_ctl_reply_error(c, "unknown severity '%.32s' (info, low, medium, high, critical)", sev_s);
+			return;
+		}
+		ks_ctl_reply_json(c, ks_posture_findings_json(d->posture, now_ms(d), area, sev));
+		return;
+	}
+	if (!strcmp(name, "snapshot")) {
+		/* on demand: evaluated now, on the loop (a full run without the filesystem walk is milliseconds) */
+		if (json_object_object_get_ex(req, "fresh", &v) && json_object_get_boolean(v))
+			ks_posture_snapshot(d->posture, &d->pl, now_ms(d));
+		ks_ctl_reply_json(c, ks_posture_snapshot_json(d->posture));
+		return;
+	}
+	if (!opt_str(c, req, "kind", &kind))
+		return;
+	doc = kind ? ks_posture_inventory_json(d->posture, kind) : NULL;
+	if (!doc) {
+		ks_ctl_reply_error(c, "inventory: 'kind' must be packages, users, ports or device%s",
+		                   kind ? "" : " (missing)");
+		return;
+	}
+	ks_ctl_reply_json(c, doc);
+}
+
 void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req)
 {
 	struct ks_daemon *d = ctx;
@@ -355,6 +425,12 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 		cmd_sockets(d, c, false);
 	else if (!strcmp(name, "ports"))
 		cmd_sockets(d, c, true);
+	else if (!strcmp(name, "posture") || !strcmp(name, "findings") || !strcmp(name, "snapshot") ||
+	         !strcmp(name, "inventory"))
+		cmd_posture(d, c, name, req);
 	else
-		ks_ctl_reply_error(c, "unknown command '%.64s' (status, ps, events, conns, ports)", name);
+		ks_ctl_reply_error(c,
+		                   "unknown command '%.64s' (status, ps, events, conns, ports, posture, findings, "
+		                   "snapshot, inventory)",
+		                   name);
 }

@@ -422,6 +422,126 @@ static int network_pair(struct ctx *c, const char *key, yaml_node_t *v, void *ar
 	return 0;
 }
 
+/* Each scalar of a list, with its index, to fn. */
+static int each_item(struct ctx *c, const char *key, yaml_node_t *seq, int max,
+                     int (*fn)(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg), void *arg)
+{
+	yaml_node_item_t *it;
+	int i = 0;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(c, seq, "key '%s': expected a list, found %s", key, kind_name(seq));
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, i++) {
+		if (i >= max)
+			return fail(c, seq, "key '%s': at most %d entries", key, max);
+		if (fn(c, key, yaml_document_get_node(c->doc, *it), i, arg))
+			return -1;
+	}
+	return 0;
+}
+
+static int scan_path_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
+{
+	struct ks_posture_cfg *pc = arg;
+
+	pc->n_scan_paths = i + 1;
+	return get_path(c, key, v, pc->scan_paths[i], sizeof(pc->scan_paths[i]));
+}
+
+static int catalog_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
+{
+	struct ks_posture_cfg *pc = arg;
+
+	pc->n_catalogs = i + 1;
+	return get_path(c, key, v, pc->catalogs[i], sizeof(pc->catalogs[i]));
+}
+
+static int disable_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
+{
+	struct ks_posture_cfg *pc = arg;
+
+	pc->n_disabled = i + 1;
+	return get_str(c, key, v, pc->disabled[i], sizeof(pc->disabled[i]));
+}
+
+/* "tcp/22", "udp/53" or "22" (both protocols). */
+static int port_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
+{
+	struct ks_posture_cfg *pc = arg;
+	char buf[32], *num = buf, *end;
+	unsigned long port;
+
+	if (get_str(c, key, v, buf, sizeof(buf)))
+		return -1;
+	pc->allowed[i].proto[0] = 0;
+	if (!strncmp(buf, "tcp/", 4) || !strncmp(buf, "udp/", 4)) {
+		snprintf(pc->allowed[i].proto, sizeof(pc->allowed[i].proto), "%.3s", buf);
+		num = buf + 4;
+	}
+	errno = 0;
+	port = strtoul(num, &end, 10);
+	if (errno || *end || !*num || port == 0 || port > 65535)
+		return fail(c, v, "key '%s': '%s' is not a port (\"tcp/22\", \"udp/53\" or \"22\")", key, buf);
+	pc->allowed[i].port = (uint16_t)port;
+	pc->n_allowed = i + 1;
+	return 0;
+}
+
+static int sev_map_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	unsigned *vals = arg;
+	char name[48];
+	int s = ks_sev_parse(key);
+
+	snprintf(name, sizeof(name), "posture.*.%s", key);
+	return get_uint(c, name, v, 0, 10000, &vals[s]);
+}
+
+static int posture_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	static const char *const bools[] = {"false", "true", NULL};
+	static const char *const sevs[] = {"info", "low", "medium", "high", "critical", NULL};
+	struct ks_posture_cfg *pc = arg;
+	int b;
+
+	if (!strcmp(key, "enabled") || !strcmp(key, "ignore_loopback") || !strcmp(key, "sshd_t")) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "posture.%s", key);
+		if (get_enum(c, name, v, bools, &b))
+			return -1;
+		if (!strcmp(key, "enabled"))
+			pc->enabled = b;
+		else if (!strcmp(key, "ignore_loopback"))
+			pc->ignore_loopback = b;
+		else
+			pc->use_sshd_t = b;
+		return 0;
+	}
+	if (!strcmp(key, "root"))
+		return get_path(c, "posture.root", v, pc->root, sizeof(pc->root));
+	if (!strcmp(key, "interval"))
+		return get_uint(c, "posture.interval", v, 10, 86400, &pc->interval_s);
+	if (!strcmp(key, "fs_scan_interval"))
+		return get_uint(c, "posture.fs_scan_interval", v, 0, 7 * 86400, &pc->fs_scan_interval_s);
+	if (!strcmp(key, "max_age_factor"))
+		return get_uint(c, "posture.max_age_factor", v, 1, 100, &pc->max_age_factor);
+	if (!strcmp(key, "scan_paths")) {
+		pc->n_scan_paths = 0;
+		return each_item(c, "posture.scan_paths", v, 16, scan_path_item, pc);
+	}
+	if (!strcmp(key, "catalogs"))
+		return each_item(c, "posture.catalogs", v, 8, catalog_item, pc);
+	if (!strcmp(key, "disable"))
+		return each_item(c, "posture.disable", v, 128, disable_item, pc);
+	if (!strcmp(key, "allowed_ports")) {
+		pc->n_allowed = 0;
+		return each_item(c, "posture.allowed_ports", v, 64, port_item, pc);
+	}
+	return each_pair(c, !strcmp(key, "weights") ? "posture.weights" : "posture.grace_days", v, sevs, sev_map_pair,
+	                 !strcmp(key, "weights") ? pc->weight : pc->grace_days);
+}
+
 static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	static const char *const ringbuf_keys[] = {"process_kb", "wakeup_bytes", "poll_ms", NULL};
@@ -463,6 +583,14 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 		return each_pair(c, "network", v, network_keys, network_pair, cfg);
 	}
+	if (!strcmp(key, "posture")) {
+		static const char *const posture_keys[] = {
+		    "enabled",         "root",    "interval", "fs_scan_interval", "scan_paths", "allowed_ports",
+		    "ignore_loopback", "disable", "catalogs", "weights",          "grace_days", "max_age_factor",
+		    "sshd_t",          NULL};
+
+		return each_pair(c, "posture", v, posture_keys, posture_pair, &cfg->posture);
+	}
 	return outputs(c, cfg, v);
 }
 
@@ -499,6 +627,7 @@ void ks_config_defaults(struct ks_config *cfg)
 	cfg->net_udp_window_ms = 60000;
 	cfg->ringbuf_net_kb = 1024;
 	cfg->net_accept_wait_ms = 200;
+	ks_posture_cfg_defaults(&cfg->posture);
 }
 
 /*
@@ -546,7 +675,7 @@ int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, s
 {
 	static const char *const known[] = {"state_dir",     "socket",  "log_level", "heartbeat_interval",
 	                                    "recent_events", "process", "ringbuf",   "outputs",
-	                                    "files",         "network", NULL};
+	                                    "files",         "network", "posture",   NULL};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;

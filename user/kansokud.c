@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -31,6 +32,7 @@
 #include "kansoku/net.h"
 #include "kansoku/ocsf.h"
 #include "kansoku/output.h"
+#include "kansoku/posture.h"
 #include "kansoku/process.h"
 #include "kansoku/proctable.h"
 #include "kansoku/recent.h"
@@ -147,6 +149,14 @@ static void drain(struct ks_daemon *d)
 	ks_outputs_flush(d->pl.outs);
 }
 
+/* The posture filesystem walk calls this every few hundred entries: the kernel's events keep flowing. */
+static void posture_yield(void *ctx)
+{
+	struct ks_daemon *d = ctx;
+
+	ring_buffer__consume(d->loader.rb_process);
+}
+
 static void ring_io(struct ks_watch *w, uint32_t events)
 {
 	(void)events;
@@ -169,6 +179,9 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 		check_drops(d);
 	}
 	reconcile_udp(d);
+	if (d->posture)
+		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
+		                d->pl.counters.net_listen_changes, d->pl.counters.emitted_launch);
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;
@@ -201,14 +214,52 @@ static void signal_io(struct ks_watch *w, uint32_t events)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL]\n"
+	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL] [--root DIR]\n"
+	           "       kansokud --audit [--root DIR] [--config FILE]\n"
 	           "       kansokud --version | --help\n\n"
-	           "Observes process execution from the kernel (eBPF) and writes OCSF events.\n\n"
+	           "Observes processes, files and network from the kernel (eBPF), evaluates the host's posture\n"
+	           "and writes OCSF events.\n\n"
 	           "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
 	           "  -n, --check-config    validate the configuration and its paths, then exit\n"
 	           "  -l, --log-level L     error, warning, info or debug (overrides the config)\n"
+	           "  -r, --root DIR        posture checks read files below DIR (overrides posture.root)\n"
+	           "  -a, --audit           evaluate the posture once, print the snapshot (JSON), exit;\n"
+	           "                        no BPF, no daemon: for images mounted under --root\n"
 	           "  -V, --version         print the version\n"
 	           "  -h, --help            this help\n");
+}
+
+/* --audit: the posture once, through a root, printed as JSON. Needs neither BPF nor root privileges
+ * beyond reading the files. */
+static int run_audit(const char *config_path, const char *root)
+{
+	static struct ks_config cfg;
+	struct ks_posture *p;
+	struct json_object *doc;
+	char err[1024];
+	struct timespec now;
+
+	if (config_path) {
+		if (ks_config_load(&cfg, config_path, err, sizeof(err))) {
+			ks_err("%s", err);
+			return 1;
+		}
+	} else
+		ks_config_defaults(&cfg);
+	if (root)
+		snprintf(cfg.posture.root, sizeof(cfg.posture.root), "%s", root);
+	p = ks_posture_new(&cfg.posture, NULL, err, sizeof(err));
+	if (!p) {
+		ks_err("posture: %s", err);
+		return 1;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	ks_posture_snapshot(p, NULL, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	doc = ks_posture_snapshot_json(p);
+	printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+	ks_posture_free(p);
+	return 0;
 }
 
 static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
@@ -254,13 +305,15 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"check-config", no_argument, NULL, 'n'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"audit", no_argument, NULL, 'a'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct ks_daemon d; /* large: keep it off the stack */
-	const char *config_path = KS_DEFAULT_CONFIG, *level = NULL;
-	bool check_only = false;
+	const char *config_path = KS_DEFAULT_CONFIG, *level = NULL, *root = NULL;
+	bool check_only = false, audit = false, config_given = false;
 	char err[1024];
 	sigset_t mask;
 	int opt, rc = 1, fd, seeded, socks;
@@ -274,10 +327,17 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((opt = getopt_long(argc, argv, "c:nl:Vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:nl:r:aVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			config_given = true;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 'a':
+			audit = true;
 			break;
 		case 'n':
 			check_only = true;
@@ -302,6 +362,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (audit)
+		return run_audit(config_given ? config_path : NULL, root);
 	if (!check_only && geteuid() != 0) {
 		ks_err("kansokud must run as root: it loads BPF programs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); "
 		       "run it with sudo or from the systemd unit");
@@ -324,6 +386,8 @@ int main(int argc, char **argv)
 		d.cfg.log_level = found;
 	}
 	ks_log_set_level((enum ks_log_level)d.cfg.log_level);
+	if (root)
+		snprintf(d.cfg.posture.root, sizeof(d.cfg.posture.root), "%s", root);
 	if (ks_config_check_paths(&d.cfg, err, sizeof(err))) {
 		ks_err("%s", err);
 		return 1;
@@ -379,6 +443,18 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	if (d.cfg.posture.enabled) {
+		/* a catalog error stops the start: a check silently off is worse than no daemon */
+		d.posture = ks_posture_new(&d.cfg.posture, d.cfg.state_dir, err, sizeof(err));
+		if (!d.posture) {
+			ks_err("posture: %s", err);
+			goto cleanup;
+		}
+		if (d.pl.net)
+			ks_penv_set_listeners(ks_posture_env(d.posture), ks_posture_model_listeners, &d.pl);
+		ks_penv_set_yield(ks_posture_env(d.posture), posture_yield, &d);
+		ks_posture_background_walks(d.posture);
+	}
 	fd = ks_loader_ringbuf(&d.loader, on_record, on_file_record, on_net_record, &d.pl);
 	if (fd < 0) {
 		ks_err("ring buffer: %s", strerror(errno));
@@ -421,6 +497,7 @@ int main(int argc, char **argv)
 	rc = 0;
 cleanup:
 	ks_control_close(d.pl.ctl);
+	ks_posture_free(d.posture);
 	ks_loader_close(&d.loader);
 	ks_outputs_close(d.pl.outs);
 	ks_files_free(d.pl.files);

@@ -409,6 +409,7 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	bool created;
 	struct ks_conn v;
 
+	pl->counters.net_listen_changes++; /* posture re-checks the listening ports */
 	if (start) {
 		c = upsert(pl, e, &created);
 		if (c) {

@@ -83,7 +83,7 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_ku64(w, "sequence", pl->seq);
 	ks_ocsf_product(pl, "product", "kansoku");
 	ks_jw_obj_end(w);
-	if (pl->device_json)
+	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
 }
 

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kansoku/posture.h"
+
 #define KS_DEFAULT_CONFIG "/etc/kansoku/kansoku.yaml"
 #define KS_MAX_OUTPUTS 16
 #define KS_CFG_PATH_MAX 1024
@@ -62,6 +64,7 @@ struct ks_config {
 	unsigned net_udp_window_ms; /* UDP repeats of a (process, destination) are counted this long */
 	unsigned ringbuf_net_kb;
 	unsigned net_accept_wait_ms; /* an inbound Open waits this long for accept() to name the acceptor */
+	struct ks_posture_cfg posture;
 };
 
 void ks_config_defaults(struct ks_config *cfg);

@@ -10,6 +10,7 @@
 #include "kansoku/loader.h"
 #include "kansoku/loop.h"
 #include "kansoku/pipeline.h"
+#include "kansoku/posture.h"
 
 struct json_object;
 struct ks_ctl_client;
@@ -18,6 +19,7 @@ struct ks_daemon {
 	struct ks_config cfg;
 	struct ks_pipeline pl;
 	struct ks_loader loader;
+	struct ks_posture *posture; /* NULL when posture.enabled is false */
 	int epfd;
 	struct ks_watch w_signal, w_timer, w_ring;
 	uint64_t started_boot_ns;

@@ -20,6 +20,7 @@ struct ks_ocsf_class {
 	const char *class_name;
 	int category_uid;
 	const char *category_name;
+	bool own_device; /* the event carries its own (inventory) device object */
 };
 
 extern const struct ks_ocsf_class ks_ocsf_process_activity;
@@ -31,6 +32,9 @@ extern const struct ks_ocsf_class ks_ocsf_file_activity;
 #define KS_OCSF_DNS_ACTIVITY 4003
 extern const struct ks_ocsf_class ks_ocsf_network_activity;
 extern const struct ks_ocsf_class ks_ocsf_dns_activity;
+/* posture (user/posture/engine.c) */
+extern const struct ks_ocsf_class ks_ocsf_compliance_finding, ks_ocsf_device_inventory, ks_ocsf_config_state,
+    ks_ocsf_user_inventory, ks_ocsf_software_inventory;
 
 /* Opens the event object and writes class, activity, time, metadata and device. Close with ks_jw_obj_end. */
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,

@@ -30,6 +30,7 @@ struct ks_counters {
 	uint64_t seeded;         /* processes loaded at start */
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
+	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
 };
 
 struct ks_pipeline {

@@ -18,18 +18,24 @@ static bool opt_json;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
-	           "Commands:\n"
-	           "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
-	           "  ps [--tree]                 the live process table\n"
-	           "  events [--follow] [--type T]  recent events (T: all, process, file, network, dns, daemon or a\n"
-	           "                              class_uid)\n"
-	           "  files [--path P] [--follow]  recent file accesses (under prefix P)\n"
-	           "  conns                       established connections: process, user, peer, age\n"
-	           "  ports                       listening sockets: process, user, address, since when\n\n"
-	           "Options:\n"
-	           "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
-	           "  --json          machine-readable output (one JSON document, or one event per line)\n");
+	fprintf(f,
+	        "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
+	        "Commands:\n"
+	        "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
+	        "  ps [--tree]                 the live process table\n"
+	        "  events [--follow] [--type T]  recent events (T: all, process, file, network, dns, daemon or a\n"
+	        "                              class_uid)\n"
+	        "  files [--path P] [--follow]  recent file accesses (under prefix P)\n"
+	        "  conns                       established connections: process, user, peer, age\n"
+	        "  ports                       listening sockets: process, user, address, since when\n"
+	        "  posture                     risk scores per area, worst findings first, checks that failed to run\n"
+	        "  findings [--area A] [--severity S]  open findings (A: device, user, system, data; S: the least\n"
+	        "                              severity: info, low, medium, high, critical)\n"
+	        "  snapshot [--fresh]          the last posture snapshot as JSON (--fresh: evaluate now)\n"
+	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n\n"
+	        "Options:\n"
+	        "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
+	        "  --json          machine-readable output (one JSON document, or one event per line)\n");
 }
 
 static int connect_daemon(const char *path)
@@ -221,6 +227,18 @@ static void show_status(struct json_object *st)
 				printf(" (%s)", jstr(fo, "error", ""));
 			printf("\n");
 		}
+		if (json_object_object_get_ex(st, "posture", &fo))
+			printf("posture     %lld checks, %lld open findings, %lld snapshots (last %.0f ms CPU), %lld "
+			       "re-scores%s\n",
+			       (long long)jint(fo, "checks"), (long long)jint(fo, "findings"),
+			       (long long)jint(fo, "snapshots"),
+			       json_object_get_double(json_object_object_get(fo, "last_snapshot_cpu_ms")),
+			       (long long)jint(fo, "rescores"),
+			       json_object_get_boolean(json_object_object_get(fo, "walking"))
+			           ? ", filesystem walk running"
+			           : "");
+		else
+			printf("posture     OFF\n");
 	}
 	printf("\n%-10s %12s %12s\n", "events", "received", "dropped");
 	if (json_object_object_get_ex(st, "events", &events)) {
@@ -429,6 +447,123 @@ static void term_safe(char *s)
 			*s = '?';
 }
 
+/* A string from the daemon, made safe for the terminal, cut to width. */
+static void cell(const char *s, int width, bool last)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	term_safe(buf);
+	if (last)
+		printf("%s\n", buf);
+	else
+		printf("%-*.*s ", width, width, buf);
+}
+
+static void findings_table(struct json_object *arr)
+{
+	size_t n = json_object_array_length(arr);
+
+	printf("%-8s %6s %-8s %-12s %s\n", "SEVERITY", "SCORE", "AGE", "CHECK", "FINDING");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *f = json_object_array_get_idx(arr, i);
+		char line[1024];
+
+		int64_t a = jint(f, "age_s");
+		char age[32];
+
+		if (a >= 86400)
+			snprintf(age, sizeof(age), "%lldd%lldh", (long long)(a / 86400), (long long)(a % 86400 / 3600));
+		else if (a >= 3600)
+			snprintf(age, sizeof(age), "%lldh%lldm", (long long)(a / 3600), (long long)(a % 3600 / 60));
+		else
+			snprintf(age, sizeof(age), "%lldm%llds", (long long)(a / 60), (long long)(a % 60));
+		printf("%-8s %6.1f %-8s ", jstr(f, "severity", ""),
+		       json_object_get_double(json_object_object_get(f, "score")), age);
+		cell(jstr(f, "check", ""), 12, false);
+		snprintf(line, sizeof(line), "%s: %s", jstr(f, "title", ""), jstr(f, "actual", ""));
+		cell(line, 0, true);
+	}
+	if (!n)
+		printf("(no open findings)\n");
+}
+
+static void show_posture(struct json_object *d)
+{
+	struct json_object *areas, *errors, *worst;
+
+	printf("host risk score %.1f: %lld open findings; checks %lld pass, %lld fail, %lld error, %lld not "
+	       "applicable\n\n",
+	       json_object_get_double(json_object_object_get(d, "host")), (long long)jint(d, "findings"),
+	       (long long)jint(d, "checks_pass"), (long long)jint(d, "checks_fail"), (long long)jint(d, "checks_error"),
+	       (long long)jint(d, "checks_not_applicable"));
+	printf("%-8s %8s %9s\n", "AREA", "SCORE", "FINDINGS");
+	if (json_object_object_get_ex(d, "areas", &areas)) {
+		json_object_object_foreach(areas, k, v)
+		{
+			printf("%-8s %8.1f %9lld\n", k, json_object_get_double(json_object_object_get(v, "score")),
+			       (long long)jint(v, "findings"));
+		}
+	}
+	if (json_object_object_get_ex(d, "worst", &worst) && json_object_array_length(worst)) {
+		printf("\nworst findings:\n");
+		findings_table(worst);
+	}
+	if (json_object_object_get_ex(d, "errors", &errors) && json_object_array_length(errors)) {
+		printf("\nchecks that could not run:\n");
+		for (size_t i = 0; i < json_object_array_length(errors); i++) {
+			struct json_object *e = json_object_array_get_idx(errors, i);
+
+			cell(jstr(e, "check", ""), 12, false);
+			cell(jstr(e, "reason", ""), 0, true);
+		}
+	}
+}
+
+static void show_inventory(struct json_object *d, const char *kind)
+{
+	struct json_object *arr = d;
+
+	if (!strcmp(kind, "users")) {
+		json_object_object_get_ex(d, "users", &arr);
+		printf("%-16s %7s %-8s %-5s %-5s %s\n", "NAME", "UID", "PASSWORD", "LOGIN", "SUDO", "SHELL");
+		for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+			struct json_object *u = json_object_array_get_idx(arr, i);
+
+			cell(jstr(u, "name", ""), 16, false);
+			printf("%7lld %-8s %-5s %-5s ", (long long)jint(u, "uid"), jstr(u, "password", ""),
+			       json_object_get_boolean(json_object_object_get(u, "interactive")) ? "yes" : "no",
+			       json_object_get_boolean(json_object_object_get(u, "sudo")) ? "yes" : "no");
+			cell(jstr(u, "shell", ""), 0, true);
+		}
+		return;
+	}
+	if (!strcmp(kind, "packages")) {
+		printf("%-36s %-36s %s\n", "NAME", "VERSION", "ARCH");
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *p = json_object_array_get_idx(arr, i);
+
+			cell(jstr(p, "name", ""), 36, false);
+			cell(jstr(p, "version", ""), 36, false);
+			cell(jstr(p, "architecture", ""), 0, true);
+		}
+		return;
+	}
+	if (!strcmp(kind, "ports")) {
+		printf("%-5s %-40s %5s %8s %s\n", "PROTO", "ADDRESS", "PORT", "PID", "PROCESS");
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *p = json_object_array_get_idx(arr, i);
+
+			printf("%-5s ", jstr(p, "protocol", ""));
+			cell(jstr(p, "address", ""), 40, false);
+			printf("%5lld %8lld ", (long long)jint(p, "port"), (long long)jint(p, "pid"));
+			cell(jstr(p, "process", "?"), 0, true);
+		}
+		return;
+	}
+	printf("%s\n", json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 static void show_sockets(struct json_object *data, bool ports)
 {
 	struct json_object *arr;
@@ -481,8 +616,9 @@ static void show_sockets(struct json_object *data, bool ports)
 
 int main(int argc, char **argv)
 {
-	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL;
-	bool tree = false, follow = false;
+	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL, *area = NULL,
+	           *severity = NULL, *kind = NULL;
+	bool tree = false, follow = false, fresh = false;
 	struct json_object *req, *reply = NULL, *data;
 	struct reader r = {0};
 	const char *s;
@@ -504,6 +640,14 @@ int main(int argc, char **argv)
 			type = argv[++i];
 		} else if (!strcmp(argv[i], "--path") && i + 1 < argc) {
 			path_prefix = argv[++i];
+		} else if (!strcmp(argv[i], "--area") && i + 1 < argc) {
+			area = argv[++i];
+		} else if (!strcmp(argv[i], "--severity") && i + 1 < argc) {
+			severity = argv[++i];
+		} else if (!strcmp(argv[i], "--fresh")) {
+			fresh = true;
+		} else if (argv[i][0] != '-' && cmd && !strcmp(cmd, "inventory") && !kind) {
+			kind = argv[i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -520,14 +664,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files") &&
-	    strcmp(cmd, "conns") && strcmp(cmd, "ports")) {
+	    strcmp(cmd, "conns") && strcmp(cmd, "ports") && strcmp(cmd, "posture") && strcmp(cmd, "findings") &&
+	    strcmp(cmd, "snapshot") && strcmp(cmd, "inventory")) {
 		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
 	if ((tree && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
-	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files")) || (path_prefix && strcmp(cmd, "files"))) {
+	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files")) || (path_prefix && strcmp(cmd, "files")) ||
+	    ((area || severity) && strcmp(cmd, "findings")) || (fresh && strcmp(cmd, "snapshot"))) {
 		fprintf(stderr, "kansoku: option not valid for '%s'\n", cmd);
+		return 2;
+	}
+	if (!strcmp(cmd, "inventory") && !kind) {
+		fprintf(stderr, "kansoku: inventory needs what to list: packages, users, ports or device\n");
 		return 2;
 	}
 
@@ -545,6 +695,14 @@ int main(int argc, char **argv)
 		json_object_object_add(req, "type", json_object_new_string(type));
 	if (follow)
 		json_object_object_add(req, "follow", json_object_new_boolean(1));
+	if (area)
+		json_object_object_add(req, "area", json_object_new_string(area));
+	if (severity)
+		json_object_object_add(req, "severity", json_object_new_string(severity));
+	if (fresh)
+		json_object_object_add(req, "fresh", json_object_new_boolean(1));
+	if (kind)
+		json_object_object_add(req, "kind", json_object_new_string(kind));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (write(r.fd, s, strlen(s)) < 0 || write(r.fd, "\n", 1) < 0) {
 		fprintf(stderr, "kansoku: sending the request failed: %s\n", strerror(errno));
@@ -601,6 +759,15 @@ int main(int argc, char **argv)
 		show_status(data);
 	else if (!strcmp(cmd, "conns") || !strcmp(cmd, "ports"))
 		show_sockets(data, !strcmp(cmd, "ports"));
+	else if (!strcmp(cmd, "posture"))
+		show_posture(data);
+	else if (!strcmp(cmd, "findings"))
+		findings_table(data);
+	else if (!strcmp(cmd, "inventory"))
+		show_inventory(data, kind);
+	else if (!strcmp(cmd, "snapshot"))
+		printf("%s\n",
+		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		show_ps(data, tree);
 	rc = 0;

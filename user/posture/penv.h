@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What the evaluators share: the root every file is read through (openat2 RESOLVE_IN_ROOT, so an
+ * absolute symlink in a mounted image stays inside it) and facts parsed once per evaluation run.
+ */
+#ifndef KANSOKU_POSTURE_PENV_H
+#define KANSOKU_POSTURE_PENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kansoku/posture.h"
+
+struct ks_pw {
+	char *name, *pw, *home, *shell;
+	uint32_t uid, gid;
+};
+
+struct ks_grp {
+	char *name, *pw, *members; /* members: comma-separated */
+	uint32_t gid;
+};
+
+struct ks_sp {
+	char *name, *pw; /* pw stays in memory only to classify it: never written anywhere */
+	long last_change, max_days;
+};
+
+/* A table file (passwd, group, shadow) read once per run; err != 0 is -errno of the read. */
+struct ks_tab {
+	bool loaded;
+	int err;
+	char *text;
+	void *rows;
+	size_t n;
+};
+
+enum { KS_HIT_SUID = 1, KS_HIT_SGID = 2, KS_HIT_WW_DIR = 4, KS_HIT_WW_FILE = 8, KS_HIT_UNOWNED = 16 };
+#define KS_WALK_HITS_MAX 2000 /* per kind: a host with more is reported as such, memory stays bounded */
+
+struct ks_walk_hit {
+	char *path;
+	unsigned kind;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ks_walk {
+	bool done;
+	int64_t at_ms;
+	char err[256];
+	struct ks_walk_hit *hits;
+	size_t n, cap;
+	uint64_t entries;
+	size_t count[5];      /* hits kept per kind */
+	uint64_t overflow[5]; /* hits beyond KS_WALK_HITS_MAX per kind */
+	double cpu_ms;
+};
+
+struct ks_penv {
+	struct ks_posture_cfg cfg;
+	int rootfd;
+	bool live; /* root is "/": the running host */
+	ks_listeners_fn listeners_fn;
+	void *listeners_ctx;
+	void (*yield_fn)(void *);
+	void *yield_ctx;
+	struct ks_tab passwd, group, shadow;
+	struct ks_walk walk;
+	bool procs_loaded;
+	struct ks_proc_exe *procs;
+	size_t n_procs;
+	bool listeners_loaded;
+	struct ks_listener *listeners;
+	size_t n_listeners;
+	char listeners_err[256];
+	bool sshd_loaded;
+	struct json_object *sshd; /* lower-case keyword -> value (first wins), or NULL */
+	char sshd_err[512];       /* why sshd is NULL: error text */
+	bool sshd_absent;         /* no sshd installed and no configuration: not applicable */
+	char sshd_source[32];     /* "sshd -T" or "sshd_config" */
+	bool async_walk;          /* walks run on the daemon's thread (engine.c); checks use the last finished one */
+	bool os_loaded;
+	char os_id[64], os_version_id[64];
+};
+
+/* Rooted file access. Paths are absolute (inside the root). Return -errno on failure. */
+int ks_root_open(struct ks_penv *e, const char *path, int flags);
+int ks_root_read(struct ks_penv *e, const char *path, char **text, size_t *len); /* NUL-terminated, caller frees */
+int ks_root_stat(struct ks_penv *e, const char *path, struct stat *st, bool follow);
+int ks_root_readlink(struct ks_penv *e, const char *path, char *buf, size_t len);
+/* Names in a directory matching a shell pattern (fnmatch), sorted; caller frees with ks_strv_free. */
+int ks_root_glob(struct ks_penv *e, const char *pattern, char ***out, size_t *n);
+void ks_strv_free(char **v, size_t n);
+/* The first line of a small file, trimmed; -errno on failure. */
+int ks_root_line(struct ks_penv *e, const char *path, char *buf, size_t len);
+
+/* Facts, parsed once per run. NULL with *err = -errno when the file cannot be read. */
+const struct ks_pw *ks_facts_passwd(struct ks_penv *e, size_t *n, int *err);
+const struct ks_grp *ks_facts_group(struct ks_penv *e, size_t *n, int *err);
+const struct ks_sp *ks_facts_shadow(struct ks_penv *e, size_t *n, int *err);
+const struct ks_walk *ks_facts_walk(struct ks_penv *e);
+/* The walk as a job that owns its inputs: prepare on the loop, execute anywhere, install on the loop. */
+struct ks_walk_job;
+struct ks_walk_job *ks_walk_prepare(struct ks_penv *e);
+void ks_walk_execute(struct ks_walk_job *j);
+void ks_walk_job_free(struct ks_walk_job *j);
+void ks_penv_install_walk(struct ks_penv *e, struct ks_walk_job *j);
+const struct ks_proc_exe *ks_facts_procs(struct ks_penv *e, size_t *n);
+const struct ks_listener *ks_facts_listeners(struct ks_penv *e, size_t *n);
+/* The effective sshd options (see check_ssh.c). */
+struct json_object *ks_facts_sshd(struct ks_penv *e);
+void ks_facts_os(struct ks_penv *e);
+/* Which of paths belong to an installed package (dpkg's file lists). Returns -errno if there is no
+ * package database; owned[i] set per path. */
+int ks_facts_pkg_owned(struct ks_penv *e, const char *const *paths, size_t n, bool *owned, char *err, size_t errlen);
+/* Password field state, never the hash: "set", "empty", "locked", "none" (no shadow entry). */
+const char *ks_pw_state(const char *pw);
+
+/* Small helpers for evaluators. */
+const char *ks_param_str(struct json_object *params, const char *key);
+bool ks_param_in(struct json_object *arr, const char *v); /* v equals one of an array of strings */
+char *ks_trim(char *s);
+
+#endif
