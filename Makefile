@@ -158,6 +158,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/kansoku $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/kansokud $(DESTDIR)$(SBINDIR)/kansokud
 	install -m 0755 $(BUILD)/kansoku $(DESTDIR)$(BINDIR)/kansoku
+	install -d $(DESTDIR)$(PREFIX)/share/kansoku
+	install -m 0644 packaging/posture/catalog.yaml $(DESTDIR)$(PREFIX)/share/kansoku/catalog.yaml
 	test -e $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml || \
 		install -m 0640 packaging/kansoku.yaml $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/kansokud.service.in \

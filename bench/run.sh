@@ -3,7 +3,7 @@
 # run, so both see the same machine noise. Per round: rates, ratio, CPU per operation (workload + daemon),
 # what kansokud recorded against what was done, kernel drops, the daemon's peak RSS; then min/median/max.
 #   ROUNDS=6 EXECS=20000 OPENS=500000 CONNS=60000 make bench   (defaults)
-#   WORKLOADS="exec open-out open-in conn"
+#   WORKLOADS="exec open-out open-in conn posture"   (posture: snapshot, re-score and idle cost)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -11,7 +11,7 @@ ROUNDS=${ROUNDS:-6}
 EXECS=${EXECS:-20000}
 OPENS=${OPENS:-500000}
 CONNS=${CONNS:-60000}
-WORKLOADS=${WORKLOADS:-exec open-out open-in conn}
+WORKLOADS=${WORKLOADS:-exec open-out open-in conn posture}
 WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
@@ -106,6 +106,14 @@ recorded() {
 }
 
 for w in $WORKLOADS; do
+	if [ "$w" = posture ]; then
+		echo "== posture (one daemon, default posture settings)"
+		start_daemon
+		/usr/bin/python3 bench/posture.py "$BUILD/kansoku" "$tmp/ctl.sock" "$dpid" "${SNAPSHOTS:-10}" \
+			"${LISTENERS:-20}" "${IDLE_S:-60}"
+		stop_daemon
+		continue
+	fi
 	echo "== $w"
 	printf '%-5s %10s %10s %7s %11s %11s %16s %6s %8s\n' round base/s with/s ratio us/op-base us/op-with recorded drops rss_MiB
 	ratios=() total_drops=0 max_rss=0 complete=yes

@@ -139,6 +139,55 @@ static void test_every_error_names_key_and_line(void **state)
 	expect_config_errors(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+static void test_posture_section(void **state)
+{
+	static const struct config_case bad[] = {
+	    {"posture:\n  interval: 1\n", "t.yaml:2:13: key 'posture.interval': 1 is out of range (10 to 86400)"},
+	    {"posture:\n  allowed_ports: [\"tcp/0\"]\n", "key 'posture.allowed_ports': 'tcp/0' is not a port"},
+	    {"posture:\n  allowed_ports: [\"sctp/22\"]\n", "'sctp/22' is not a port"},
+	    {"posture:\n  root: relative\n", "key 'posture.root': 'relative' is not an absolute path"},
+	    {"posture:\n  weights: {urgent: 3}\n", "unknown key 'urgent' in 'posture.weights'"},
+	    {"posture:\n  grace_days: {high: -1}\n", "key 'posture.*.high': expected an integer"},
+	    {"posture:\n  scan_paths: /usr\n", "key 'posture.scan_paths': expected a list"},
+	    {"posture:\n  colour: blue\n", "unknown key 'colour' in 'posture'"},
+	};
+	struct ks_config cfg, def;
+	char err[512];
+	FILE *f;
+	char text[16384];
+	size_t n;
+
+	(void)state;
+	expect_config_errors(bad, sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(parse(&cfg,
+	                       "posture:\n  interval: 60\n  root: /mnt/img\n  allowed_ports: [\"tcp/22\", \"53\"]\n"
+	                       "  disable: [KS-MNT-001]\n  weights: {high: 9}\n  grace_days: {critical: 2}\n"
+	                       "  scan_paths: [/usr]\n  ignore_loopback: false\n",
+	                       err),
+	                 0);
+	assert_int_equal(cfg.posture.interval_s, 60);
+	assert_string_equal(cfg.posture.root, "/mnt/img");
+	assert_int_equal(cfg.posture.n_allowed, 2);
+	assert_string_equal(cfg.posture.allowed[0].proto, "tcp");
+	assert_string_equal(cfg.posture.allowed[1].proto, "");
+	assert_int_equal(cfg.posture.allowed[1].port, 53);
+	assert_string_equal(cfg.posture.disabled[0], "KS-MNT-001");
+	assert_int_equal(cfg.posture.weight[KS_SEV_HIGH], 9);
+	assert_int_equal(cfg.posture.weight[KS_SEV_LOW], 1); /* the others keep their defaults */
+	assert_int_equal(cfg.posture.grace_days[KS_SEV_CRITICAL], 2);
+	assert_int_equal(cfg.posture.n_scan_paths, 1);
+	assert_false(cfg.posture.ignore_loopback);
+
+	/* the shipped config documents the defaults: parsing it changes nothing in posture */
+	f = fopen("packaging/kansoku.yaml", "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	assert_int_equal(ks_config_parse(&cfg, "kansoku.yaml", text, n, err, sizeof(err)), 0);
+	ks_config_defaults(&def);
+	assert_memory_equal(&cfg.posture, &def.posture, sizeof(def.posture));
+}
+
 static void test_missing_file(void **state)
 {
 	struct ks_config cfg;
@@ -188,6 +237,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_and_empty),
 	    cmocka_unit_test(test_full_valid_config),
 	    cmocka_unit_test(test_every_error_names_key_and_line),
+	    cmocka_unit_test(test_posture_section),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_check_paths),
 	};

@@ -388,7 +388,8 @@ static void test_catalog_validation(void **state)
 	(void)state;
 	catalog_error("checks:\n  - {id: X-1, title: t, area: device, severity: low, evaluator: nope}\n",
 	              "no evaluator named 'nope'");
-	catalog_error("checks:\n  - {id: X-1, title: t, area: space, severity: low, evaluator: uid0}\n", "area 'space'");
+	catalog_error("checks:\n  - {id: X-1, title: t, area: space, severity: low, evaluator: uid0}\n",
+	              "area 'space'");
 	catalog_error("checks:\n  - {id: X-1, title: t, area: user, severity: huge, evaluator: uid0}\n",
 	              "severity 'huge'");
 	catalog_error("checks:\n  - {id: X-1, title: t, area: device, severity: low, evaluator: sysctl, params: "
@@ -521,10 +522,9 @@ static void test_engine_deltas_and_persisted_age(void **state)
 	sum = ks_posture_summary_json(p, now + 1000 + 14 * 86400 * 1000ll);
 	/* two high findings, 14 days old: 2 x 7 x 2 */
 	assert_float_equal(json_object_get_double(json_object_object_get(sum, "host")), 28.0, 1e-6);
-	assert_float_equal(
-	    json_object_get_double(json_object_object_get(
-	        json_object_object_get(json_object_object_get(sum, "areas"), "device"), "score")),
-	    14.0, 1e-6);
+	assert_float_equal(json_object_get_double(json_object_object_get(
+	                       json_object_object_get(json_object_object_get(sum, "areas"), "device"), "score")),
+	                   14.0, 1e-6);
 	json_object_put(sum);
 
 	/* fix one: it is closed */
@@ -582,7 +582,8 @@ int main(void)
 		snprintf(names[2 * i], 64, "%s passes on its pass tree", cat->checks[i].id);
 		snprintf(names[2 * i + 1], 64, "%s fails on its fail tree", cat->checks[i].id);
 		tests[n++] = (struct CMUnitTest){names[2 * i], test_check_passes, NULL, NULL, (void *)&cat->checks[i]};
-		tests[n++] = (struct CMUnitTest){names[2 * i + 1], test_check_fails, NULL, NULL, (void *)&cat->checks[i]};
+		tests[n++] =
+		    (struct CMUnitTest){names[2 * i + 1], test_check_fails, NULL, NULL, (void *)&cat->checks[i]};
 	}
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		tests[n++] = fixed[i];

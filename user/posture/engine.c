@@ -781,7 +781,8 @@ void ks_posture_free(struct ks_posture *p)
 {
 	if (!p)
 		return;
-	if (p->walking) { /* a walk cannot be interrupted cheaply; at stop it is waited for */
+	if (p->walking) { /* stopping: the walk gives up at its next entry */
+		ks_walk_cancel(p->job);
 		pthread_join(p->walker, NULL);
 		ks_walk_job_free(p->job);
 	}

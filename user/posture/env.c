@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,7 @@ struct ks_walk_job {
 	struct ks_walk w;
 	char path[4096];
 	dev_t dev;
+	atomic_bool cancel; /* the daemon is stopping: give up */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -677,7 +679,7 @@ static void walk_dir(struct ks_walk_job *j, int self, int dfd, int depth)
 		close(dfd);
 		return;
 	}
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)) && !atomic_load_explicit(&j->cancel, memory_order_relaxed)) {
 		struct stat st;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -793,6 +795,11 @@ void ks_walk_execute(struct ks_walk_job *j)
 	j->w.at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	j->w.done = true;
 	j->w.cpu_ms = thread_cpu_ms() - t0;
+}
+
+void ks_walk_cancel(struct ks_walk_job *j)
+{
+	atomic_store(&j->cancel, true);
 }
 
 void ks_walk_job_free(struct ks_walk_job *j)

@@ -340,6 +340,40 @@ static struct json_object *logged_in(struct ks_penv *e)
 	return arr;
 }
 
+/* Who sudoers grants something: the first word of each rule ("alice", "%admins"), from /etc/sudoers and
+ * the files of /etc/sudoers.d sudo reads (no '.' in the name, no trailing '~'). */
+static struct json_object *sudo_subjects(struct ks_penv *e)
+{
+	struct json_object *set = json_object_new_object();
+	char **files = NULL, *text, *line, *save;
+	size_t n = 0;
+
+	if (ks_root_glob(e, "/etc/sudoers.d/*", &files, &n))
+		n = 0;
+	for (size_t i = 0; i <= n; i++) {
+		const char *path = i == n ? "/etc/sudoers" : files[i], *b = strrchr(path, '/') + 1;
+
+		if (i < n && (strchr(b, '.') || b[strlen(b) - 1] == '~'))
+			continue;
+		if (ks_root_read(e, path, &text, NULL))
+			continue;
+		save = NULL;
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *l = ks_trim(line), word[128];
+
+			if (!*l || *l == '#' || *l == '@' || !strncmp(l, "Defaults", 8) ||
+			    !strncmp(l, "User_Alias", 10) || !strncmp(l, "Cmnd_Alias", 10) ||
+			    !strncmp(l, "Host_Alias", 10) || !strncmp(l, "Runas_Alias", 11))
+				continue;
+			snprintf(word, sizeof(word), "%.*s", (int)strcspn(l, " \t"), l);
+			json_object_object_add(set, word, json_object_new_boolean(true));
+		}
+		free(text);
+	}
+	ks_strv_free(files, n);
+	return set;
+}
+
 struct json_object *ks_inventory_users(struct ks_penv *e)
 {
 	struct json_object *doc = json_object_new_object(), *users = json_object_new_array(),
@@ -349,6 +383,7 @@ struct json_object *ks_inventory_users(struct ks_penv *e)
 	const struct ks_pw *pw = ks_facts_passwd(e, &npw, &err);
 	const struct ks_grp *gr = ks_facts_group(e, &ngr, &err);
 	const struct ks_sp *sp = ks_facts_shadow(e, &nsp, &err);
+	struct json_object *granted = sudo_subjects(e);
 
 	for (size_t i = 0; pw && i < npw; i++) {
 		struct json_object *u = json_object_new_object(), *ug = json_object_new_array();
@@ -397,6 +432,7 @@ struct json_object *ks_inventory_users(struct ks_penv *e)
 	json_object_object_add(doc, "groups", groups);
 	json_object_object_add(doc, "uid0", uid0);
 	json_object_object_add(doc, "logged_in", logged_in(e));
+	json_object_put(granted);
 	return doc;
 }
 

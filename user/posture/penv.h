@@ -107,6 +107,7 @@ const struct ks_walk *ks_facts_walk(struct ks_penv *e);
 struct ks_walk_job;
 struct ks_walk_job *ks_walk_prepare(struct ks_penv *e);
 void ks_walk_execute(struct ks_walk_job *j);
+void ks_walk_cancel(struct ks_walk_job *j); /* from any thread */
 void ks_walk_job_free(struct ks_walk_job *j);
 void ks_penv_install_walk(struct ks_penv *e, struct ks_walk_job *j);
 const struct ks_proc_exe *ks_facts_procs(struct ks_penv *e, size_t *n);

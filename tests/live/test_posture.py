@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Posture on the running host: findings follow the live network model, the CLI reads the engine,
+--audit evaluates an image through --root, catalog mistakes stop the daemon."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+from conftest import KANSOKUD, ROOT
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("0.0.0.0", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def port_finding(d, item):
+    return [f for f in d.cli_json("findings") if f["check"] == "KS-NET-017" and f["item"] == item]
+
+
+def test_listener_outside_allow_list_is_a_finding_then_closed(daemon_factory):
+    d = daemon_factory()
+    d.wait_for(lambda e: e["class_uid"] == 5002, timeout=15, what="the first posture snapshot")
+    port = free_port()
+    item = f"tcp/0.0.0.0:{port}"
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    t0 = time.time()
+    srv.listen()
+    created = d.wait_for(
+        lambda e: e["class_uid"] == 2003 and e["activity_id"] == 1 and e["unmapped"]["item"] == item,
+        timeout=5,
+        what=f"a Compliance Finding Create for {item}",
+    )[0]
+    latency = time.time() - t0
+    assert created["compliance"]["control"] == "KS-NET-017"
+    assert created["severity_id"] == 4  # high
+    assert f"by pid {os.getpid()}" in created["unmapped"]["actual"]  # the owner, from the network model
+    assert created["unmapped"]["score"] == 7.0
+    assert created["remediation"]["desc"]
+    assert port_finding(d, item), "the finding is in `kansoku findings`"
+    summary = d.cli_json("posture")
+    assert summary["areas"]["system"]["findings"] >= 1
+    assert any(f["item"] == item for f in d.cli_json("findings", "--area", "system", "--severity", "high"))
+    assert not any(f["item"] == item for f in d.cli_json("findings", "--area", "user"))
+
+    srv.close()
+    closed = d.wait_for(
+        lambda e: e["class_uid"] == 2003 and e["activity_id"] == 3 and e["unmapped"]["item"] == item,
+        timeout=5,
+        what=f"a Compliance Finding Close for {item}",
+    )[0]
+    assert closed["status"] == "Resolved"
+    assert closed["finding_info"]["uid"] == created["finding_info"]["uid"]
+    assert not port_finding(d, item)
+    print(f"finding created {latency:.2f} s after listen()")
+
+
+def test_allowed_and_loopback_listeners_are_not_findings(daemon_factory):
+    port = free_port()
+    d = daemon_factory(extra=f"posture:\n  allowed_ports: [\"tcp/{port}\", \"22\"]\n")
+    d.wait_for(lambda e: e["class_uid"] == 5002, timeout=15, what="the first posture snapshot")
+    srv = socket.socket()
+    srv.bind(("0.0.0.0", port))
+    srv.listen()
+    lo = socket.socket()
+    lo.bind(("127.0.0.1", 0))
+    lo.listen()
+    lo_port = lo.getsockname()[1]
+    # /proc/net may show a socket a moment before the model names its owner: wait for the owner
+    deadline = time.time() + 5
+    while True:
+        mine = [p for p in d.cli_json("inventory", "ports") if p["port"] in (port, lo_port) and p.get("pid")]
+        if len(mine) == 2 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert {p["port"] for p in mine} == {port, lo_port}
+    assert all(p["pid"] == os.getpid() for p in mine)
+    time.sleep(1.5)  # well past the re-score
+    items = {f["item"] for f in d.cli_json("findings")}
+    assert f"tcp/0.0.0.0:{port}" not in items
+    assert f"tcp/127.0.0.1:{lo_port}" not in items
+    srv.close()
+    lo.close()
+
+
+def test_snapshot_inventory_and_status(daemon_factory):
+    d = daemon_factory()
+    snap = d.cli_json("snapshot", "--fresh")
+    checks = snap["checks"]
+    assert len(checks) >= 40
+    assert {c["status"] for c in checks} <= {"pass", "fail", "error", "not_applicable", "disabled"}
+    for c in checks:
+        assert c["id"] and c["title"] and c["area"] in ("device", "user", "system", "data")
+        assert c["severity"] in ("info", "low", "medium", "high", "critical") and c["reference"]
+    # this machine has no sshd: not applicable, with the reason
+    ssh = next(c for c in checks if c["id"] == "KS-SSH-001")
+    if not os.path.exists("/usr/sbin/sshd"):
+        assert ssh["status"] == "not_applicable" and "sshd" in ssh["reason"]
+    assert abs(snap["scores"]["host"] - sum(a["score"] for a in snap["scores"]["areas"].values())) < 1e-6
+    assert snap["cost"]["cpu_ms"] < 1000, snap["cost"]
+    inv = snap["inventory"]
+    assert inv["device"]["uid"] == open("/etc/machine-id").read().strip()
+    assert inv["device"]["os"]["kernel_release"] == os.uname().release
+    names = {p["name"] for p in d.cli_json("inventory", "packages")}
+    assert {"bash", "libc6", "dpkg"} <= names
+    users = d.cli_json("inventory", "users")
+    root = next(u for u in users["users"] if u["name"] == "root")
+    assert root["uid"] == 0 and root["password"] in ("set", "locked", "empty", "none")
+    assert "$" not in json.dumps(users)  # never a hash
+    st = d.cli_json("status")["posture"]
+    assert st["checks"] == len(checks) and st["snapshots"] >= 1
+    # the text forms work too
+    out = d.cli("posture").stdout.decode()
+    assert "host risk score" in out and "AREA" in out
+    assert "NAME" in d.cli("inventory", "users").stdout.decode()
+    # events: device inventory, config state, user and software inventory
+    d.wait_for(lambda e: e["class_uid"] == 5001 and e["device"]["os"]["kernel_release"], what="5001")
+    d.wait_for(lambda e: e["class_uid"] == 5020 and e["package"]["name"] == "bash", what="5020 bash")
+    d.wait_for(lambda e: e["class_uid"] == 5003 and e["user"]["name"] == "root", what="5003 root")
+    d.wait_for(lambda e: e["class_uid"] == 5002 and e["unmapped"]["snapshot"]["checks"], what="5002")
+    r = d.cli("inventory", "things", check=False)
+    assert r.returncode != 0 and b"packages, users, ports or device" in r.stderr
+    r = d.cli("findings", "--area", "moon", check=False)
+    assert r.returncode != 0 and b"unknown area" in r.stderr
+
+
+def test_audit_a_mounted_image_through_root(tmp_path):
+    """--audit --root: the fail fixture tree as an 'image'; the host's own state is not looked at."""
+    img = tmp_path / "img"
+    shutil.copytree(os.path.join(ROOT, "tests/fixtures/posture/fail"), img, symlinks=True)
+    for line in open(os.path.join(ROOT, "tests/fixtures/posture/fail.modes")):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.split()
+        path = str(img) + f[0]
+        if len(f) > 4 and f[4] == "dir":
+            os.makedirs(path, exist_ok=True)
+        os.chown(path, int(f[2]), int(f[3]))
+        os.chmod(path, int(f[1], 8))
+    r = subprocess.run([KANSOKUD, "--audit", "--root", str(img)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    snap = json.loads(r.stdout)
+    by_id = {c["id"]: c for c in snap["checks"]}
+    assert by_id["KS-KRN-001"]["status"] == "fail" and by_id["KS-KRN-001"]["actual"] == "1"
+    assert by_id["KS-ACC-007"]["status"] == "fail"
+    assert by_id["KS-SSH-001"]["status"] == "fail"
+    assert snap["inventory"]["device"]["hostname"] == "fixture-fail"
+    assert snap["scores"]["host"] > 0
+    assert snap["root"] == str(img)
+
+
+def test_catalog_mistakes_stop_the_daemon(daemon_factory, tmp_path):
+    bad = tmp_path / "site.yaml"
+    bad.write_text("checks:\n  - {id: SITE-1, title: t, area: device, severity: low, evaluator: sysctl}\n")
+    d = daemon_factory(extra=f"posture:\n  catalogs: [{bad}]\n", start=False)
+    r = subprocess.run([KANSOKUD, "--config", d.config], capture_output=True, timeout=30)
+    assert r.returncode == 1
+    assert b"check SITE-1 (sysctl): params.key" in r.stderr, r.stderr
+    d2 = daemon_factory(extra="posture:\n  disable: [KS-NOPE-1]\n", start=False)
+    r = subprocess.run([KANSOKUD, "--config", d2.config], capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"no check with id 'KS-NOPE-1'" in r.stderr, r.stderr
