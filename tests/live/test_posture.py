@@ -166,3 +166,55 @@ def test_catalog_mistakes_stop_the_daemon(daemon_factory, tmp_path):
     d2 = daemon_factory(extra="posture:\n  disable: [KS-NOPE-1]\n", start=False)
     r = subprocess.run([KANSOKUD, "--config", d2.config], capture_output=True, timeout=30)
     assert r.returncode == 1 and b"no check with id 'KS-NOPE-1'" in r.stderr, r.stderr
+
+
+FAKE_SSHD_OK = """#!/bin/sh
+# stands for sshd: `sshd -T` prints the effective configuration, lower-case keywords
+[ "$1" = -T ] || exit 2
+printf '%s\\n' 'port 22' 'permitrootlogin no' 'passwordauthentication yes' 'permitemptypasswords no' \\
+  'ciphers chacha20-poly1305@openssh.com,aes256-ctr' 'macs hmac-sha2-256-etm@openssh.com' \\
+  'kexalgorithms curve25519-sha256' 'clientaliveinterval 300' 'clientalivecountmax 3' 'usepam yes' \\
+  'ignorerhosts yes' 'hostbasedauthentication no' 'permituserenvironment no' 'maxauthtries 3'
+"""
+
+FAKE_SSHD_FAILS = """#!/bin/sh
+echo 'Missing privilege separation directory: /run/sshd' >&2
+exit 255
+"""
+
+
+def audit_with_sshd(tmp_path, fake, sshd_config=None):
+    """kansokud --audit on this host, in a private mount namespace where /usr/sbin holds a stand-in sshd
+    (and /etc/ssh a given sshd_config), so the `sshd -T` path runs without installing a server."""
+    (tmp_path / "sbin").mkdir()
+    (tmp_path / "sbin" / "sshd").write_text(fake)
+    os.chmod(tmp_path / "sbin" / "sshd", 0o755)
+    (tmp_path / "etcssh").mkdir()
+    if sshd_config is not None:
+        (tmp_path / "etcssh" / "sshd_config").write_text(sshd_config)
+    script = (
+        f"mount --bind {tmp_path}/sbin /usr/sbin && mkdir -p /etc/ssh && "
+        f"mount --bind {tmp_path}/etcssh /etc/ssh && exec {KANSOKUD} --audit"
+    )
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    snap = json.loads(r.stdout)
+    return snap["inventory"]["sshd"], {c["id"]: c for c in snap["checks"]}
+
+
+def test_sshd_effective_configuration_from_sshd_t(tmp_path):
+    ssh, checks = audit_with_sshd(tmp_path, FAKE_SSHD_OK, "PermitRootLogin yes\n")
+    assert ssh == {"installed": True, "source": "sshd -T"}
+    assert checks["KS-SSH-001"]["status"] == "pass"  # sshd -T says no; the file's "yes" is not used
+    assert checks["KS-SSH-003"]["status"] == "fail" and checks["KS-SSH-003"]["actual"] == "yes"
+    assert checks["KS-SSH-015"]["status"] == "pass"
+
+
+def test_sshd_t_failing_falls_back_to_the_files(tmp_path):
+    ssh, checks = audit_with_sshd(tmp_path, FAKE_SSHD_FAILS, "PermitRootLogin yes\nUsePAM yes\n")
+    assert ssh["source"] == "sshd_config"
+    assert "Missing privilege separation directory" in ssh["sshd_t_error"]
+    assert checks["KS-SSH-001"]["status"] == "fail" and checks["KS-SSH-001"]["actual"] == "yes"
+    assert checks["KS-SSH-007"]["status"] == "pass"
+    assert checks["KS-SSH-003"]["actual"] == "yes"  # not set: OpenSSH's default

@@ -298,7 +298,7 @@ struct json_object *ks_facts_sshd(struct ks_penv *e)
 	if (e->sshd_loaded)
 		return e->sshd;
 	e->sshd_loaded = true;
-	e->sshd_err[0] = 0;
+	e->sshd_err[0] = e->sshd_t_err[0] = 0;
 	e->sshd_absent = false;
 	if (!have_bin && !have_cfg) {
 		e->sshd_absent = true;
@@ -310,6 +310,8 @@ struct json_object *ks_facts_sshd(struct ks_penv *e)
 			snprintf(e->sshd_source, sizeof(e->sshd_source), "sshd -T");
 			return e->sshd;
 		}
+		/* e.g. no host keys or no /run/sshd while sshd is stopped: the files still say what it would do */
+		snprintf(e->sshd_t_err, sizeof(e->sshd_t_err), "%s", why[0] ? why : "sshd -T could not be run");
 	}
 	if (!have_cfg) {
 		snprintf(e->sshd_err, sizeof(e->sshd_err), "sshd is installed but /etc/ssh/sshd_config is missing%s%s",

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -606,6 +607,19 @@ void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 		changed |= eval_check(p, pl, i, now_ms);
 	if (changed)
 		save_state(p);
+	{ /* where sshd's configuration came from: `sshd -T` or the files (and why not sshd -T) */
+		struct json_object *ssh = json_object_new_object();
+
+		ks_facts_sshd(p->env);
+		json_object_object_add(ssh, "installed", json_object_new_boolean(!p->env->sshd_absent));
+		if (p->env->sshd)
+			json_object_object_add(ssh, "source", json_object_new_string(p->env->sshd_source));
+		if (p->env->sshd_err[0])
+			json_object_object_add(ssh, "error", json_object_new_string(p->env->sshd_err));
+		if (p->env->sshd_t_err[0])
+			json_object_object_add(ssh, "sshd_t_error", json_object_new_string(p->env->sshd_t_err));
+		json_object_object_add(inv, "sshd", ssh);
+	}
 
 	/* inventory events: the device every snapshot, users and packages when they change */
 	{
@@ -677,6 +691,8 @@ void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 	}
 	emit_json_event(pl, &ks_ocsf_config_state, now_ms, body);
 	json_object_put(body);
+	/* a snapshot reads megabytes (dpkg status and file lists) and frees them: give the pages back */
+	malloc_trim(0);
 }
 
 static void rescore(struct ks_posture *p, struct ks_pipeline *pl, unsigned trigger, int64_t now_ms)

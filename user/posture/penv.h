@@ -82,6 +82,7 @@ struct ks_penv {
 	char sshd_err[512];       /* why sshd is NULL: error text */
 	bool sshd_absent;         /* no sshd installed and no configuration: not applicable */
 	char sshd_source[32];     /* "sshd -T" or "sshd_config" */
+	char sshd_t_err[256];     /* why sshd -T was not used, when it was tried */
 	bool async_walk;          /* walks run on the daemon's thread (engine.c); checks use the last finished one */
 	bool os_loaded;
 	char os_id[64], os_version_id[64];
