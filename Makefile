@@ -28,7 +28,7 @@ LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
 
-DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpthread
+DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lcurl -lssl -lcrypto -lrelp -lpthread
 CLI_LIBS := -ljson-c
 
 ifeq ($(V),1)

@@ -106,13 +106,23 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "type", json_object_new_string(os[i].kind));
+		if (os[i].name[0])
+			json_object_object_add(o, "name", json_object_new_string(os[i].name));
 		json_object_object_add(o, "target", json_object_new_string(os[i].target));
 		json_object_object_add(o, "healthy", json_object_new_boolean(os[i].healthy));
 		json_object_object_add(o, "events", ju64(os[i].events));
 		json_object_object_add(o, "bytes", ju64(os[i].bytes));
 		json_object_object_add(o, "lost", ju64(os[i].lost));
 		json_object_object_add(o, "rotations", ju64(os[i].rotations));
-		if (os[i].last_errno)
+		if (strcmp(os[i].kind, "file")) { /* network outputs: the durable queue and the receiver */
+			json_object_object_add(o, "queued", ju64(os[i].queued));
+			json_object_object_add(o, "queue_bytes", ju64(os[i].queue_bytes));
+			json_object_object_add(o, "set_aside", ju64(os[i].set_aside));
+			json_object_object_add(o, "retries", ju64(os[i].retries));
+		}
+		if (os[i].error[0])
+			json_object_object_add(o, "error", json_object_new_string(os[i].error));
+		else if (os[i].last_errno)
 			json_object_object_add(o, "error", json_object_new_string(strerror(os[i].last_errno)));
 		json_object_array_add(outs, o);
 	}

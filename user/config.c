@@ -190,49 +190,244 @@ static int process_pair(struct ctx *c, const char *key, yaml_node_t *v, void *ar
 struct out_arg {
 	struct ks_output_cfg *o;
 	bool has_type, has_path;
+	int tls_line; /* a TLS key given (ca_file, cert_file...), for the plaintext check */
 };
+
+static int each_item(struct ctx *c, const char *key, yaml_node_t *seq, int max,
+                     int (*fn)(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg), void *arg);
+
+static int header_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
+{
+	struct ks_output_cfg *o = arg;
+	char *colon;
+
+	if (get_str(c, key, v, o->headers[i], sizeof(o->headers[i])))
+		return -1;
+	colon = strchr(o->headers[i], ':');
+	if (!colon || colon == o->headers[i] || strpbrk(o->headers[i], "\r\n"))
+		return fail(c, v, "key '%s': expected \"Name: value\" on one line", key);
+	o->n_headers = i + 1;
+	return 0;
+}
 
 static int output_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
-	static const char *const types[] = {"file", NULL};
-	static const char *const formats[] = {"ocsf", NULL};
+	static const char *const types[] = {"file", "syslog", "http", NULL};
+	static const char *const formats[] = {"ocsf", "ecs", NULL};
+	static const char *const transports[] = {"udp", "tcp", "tls", "relp", NULL};
+	static const char *const bodies[] = {"ndjson", "elastic-bulk", "splunk-hec", "loki", NULL};
+	static const char *const bools[] = {"false", "true", NULL};
+	static const char *const facilities[] = {"kern",   "user",   "mail",   "daemon",   "auth",   "syslog", "lpr",
+	                                         "news",   "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",
+	                                         "alert",  "clock",  "local0", "local1",   "local2", "local3", "local4",
+	                                         "local5", "local6", "local7", NULL};
 	struct out_arg *oa = arg;
+	struct ks_output_cfg *o = oa->o;
 	int t;
 
 	if (!strcmp(key, "type")) {
 		if (get_enum(c, "outputs[].type", v, types, &t))
 			return -1;
-		oa->o->type = (enum ks_output_type)t;
+		o->type = (enum ks_output_type)t;
 		oa->has_type = true;
 		return 0;
 	}
-	if (!strcmp(key, "format"))
-		return get_enum(c, "outputs[].format", v, formats, &t);
-	if (!strcmp(key, "max_size_kb")) {
-		if (get_uint(c, "outputs[].max_size_kb", v, 0, 64u << 20, &oa->o->max_size_kb))
+	if (!strcmp(key, "format")) {
+		if (get_enum(c, "outputs[].format", v, formats, &t))
 			return -1;
-		if (oa->o->max_size_kb && oa->o->max_size_kb < 64)
+		o->format = (enum ks_output_format)t;
+		return 0;
+	}
+	if (!strcmp(key, "name")) {
+		if (get_str(c, "outputs[].name", v, o->name, sizeof(o->name)))
+			return -1;
+		if (strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		        strlen(o->name) ||
+		    o->name[0] == '.')
+			return fail(c, v, "key 'outputs[].name': letters, digits, '-', '_' and '.' only");
+		return 0;
+	}
+	if (!strcmp(key, "max_size_kb")) {
+		if (get_uint(c, "outputs[].max_size_kb", v, 0, 64u << 20, &o->max_size_kb))
+			return -1;
+		if (o->max_size_kb && o->max_size_kb < 64)
 			return fail(c, v, "key 'outputs[].max_size_kb': %u is below 64 (or 0 to never rotate)",
-			            oa->o->max_size_kb);
+			            o->max_size_kb);
 		return 0;
 	}
 	if (!strcmp(key, "keep"))
-		return get_uint(c, "outputs[].keep", v, 1, 1000, &oa->o->keep);
-	if (!strcmp(key, "compress")) {
-		static const char *const bools[] = {"false", "true", NULL};
+		return get_uint(c, "outputs[].keep", v, 1, 1000, &o->keep);
+	if (!strcmp(key, "compress") || !strcmp(key, "gzip") || !strcmp(key, "relp_tls")) {
+		char name[48];
 
-		if (get_enum(c, "outputs[].compress", v, bools, &t))
+		snprintf(name, sizeof(name), "outputs[].%s", key);
+		if (get_enum(c, name, v, bools, &t))
 			return -1;
-		oa->o->compress = t;
+		if (!strcmp(key, "compress"))
+			o->compress = t;
+		else if (!strcmp(key, "gzip"))
+			o->gzip = t;
+		else
+			o->relp_tls = t;
 		return 0;
 	}
+	if (!strcmp(key, "queue_max_kb"))
+		return get_uint(c, "outputs[].queue_max_kb", v, 64, 64u << 20, &o->queue_max_kb);
+	if (!strcmp(key, "ca_file") || !strcmp(key, "cert_file") || !strcmp(key, "key_file")) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "outputs[].%s", key);
+		oa->tls_line = (int)v->start_mark.line + 1;
+		return get_path(c, name, v,
+		                !strcmp(key, "ca_file")     ? o->ca_file
+		                : !strcmp(key, "cert_file") ? o->cert_file
+		                                            : o->key_file,
+		                KS_CFG_PATH_MAX);
+	}
+	if (!strcmp(key, "server_name"))
+		return get_str(c, "outputs[].server_name", v, o->server_name, sizeof(o->server_name));
+	if (!strcmp(key, "host"))
+		return get_str(c, "outputs[].host", v, o->host, sizeof(o->host));
+	if (!strcmp(key, "port"))
+		return get_uint(c, "outputs[].port", v, 1, 65535, &o->port);
+	if (!strcmp(key, "transport")) {
+		if (get_enum(c, "outputs[].transport", v, transports, &t))
+			return -1;
+		o->transport = (enum ks_transport)t;
+		return 0;
+	}
+	if (!strcmp(key, "facility")) {
+		if (get_enum(c, "outputs[].facility", v, facilities, &t))
+			return -1;
+		o->facility = (unsigned)t;
+		return 0;
+	}
+	if (!strcmp(key, "app_name")) {
+		if (get_str(c, "outputs[].app_name", v, o->app_name, sizeof(o->app_name)))
+			return -1;
+		for (const char *p = o->app_name; *p; p++) /* RFC 5424: PRINTUSASCII, no space */
+			if (*p < 33 || *p > 126)
+				return fail(c, v, "key 'outputs[].app_name': printable ASCII without spaces only");
+		return 0;
+	}
+	if (!strcmp(key, "url")) {
+		if (get_str(c, "outputs[].url", v, o->url, sizeof(o->url)))
+			return -1;
+		if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))
+			return fail(c, v, "key 'outputs[].url': expected http:// or https://");
+		return 0;
+	}
+	if (!strcmp(key, "body")) {
+		if (get_enum(c, "outputs[].body", v, bodies, &t))
+			return -1;
+		o->body = (enum ks_http_body)t;
+		return 0;
+	}
+	if (!strcmp(key, "batch_events"))
+		return get_uint(c, "outputs[].batch_events", v, 1, 100000, &o->batch_events);
+	if (!strcmp(key, "batch_kb"))
+		return get_uint(c, "outputs[].batch_kb", v, 1, 65536, &o->batch_kb);
+	if (!strcmp(key, "batch_interval_ms"))
+		return get_uint(c, "outputs[].batch_interval_ms", v, 1, 60000, &o->batch_interval_ms);
+	if (!strcmp(key, "timeout_ms"))
+		return get_uint(c, "outputs[].timeout_ms", v, 100, 600000, &o->timeout_ms);
+	if (!strcmp(key, "headers")) {
+		o->n_headers = 0;
+		return each_item(c, "outputs[].headers", v, KS_MAX_HEADERS, header_item, o);
+	}
+	if (!strcmp(key, "bearer_token"))
+		return get_str(c, "outputs[].bearer_token", v, o->bearer_token, sizeof(o->bearer_token));
+	if (!strcmp(key, "basic_user"))
+		return get_str(c, "outputs[].basic_user", v, o->basic_user, sizeof(o->basic_user));
+	if (!strcmp(key, "basic_password"))
+		return get_str(c, "outputs[].basic_password", v, o->basic_password, sizeof(o->basic_password));
+	if (!strcmp(key, "splunk_token"))
+		return get_str(c, "outputs[].splunk_token", v, o->splunk_token, sizeof(o->splunk_token));
+	if (!strcmp(key, "index"))
+		return get_str(c, "outputs[].index", v, o->index, sizeof(o->index));
 	oa->has_path = true;
-	return get_path(c, "outputs[].path", v, oa->o->path, sizeof(oa->o->path));
+	return get_path(c, "outputs[].path", v, o->path, sizeof(o->path));
+}
+
+/* What a network output needs, and no TLS setting on a plaintext transport: there is no silent
+ * downgrade, a certificate given to a plaintext output is a mistake to report. */
+static int output_check(struct ctx *c, yaml_node_t *n, struct out_arg *oa, int idx)
+{
+	struct ks_output_cfg *o = oa->o;
+	bool tls;
+
+	if (!o->name[0])
+		snprintf(o->name, sizeof(o->name), "%s-%d",
+		         o->type == KS_OUT_FILE     ? "file"
+		         : o->type == KS_OUT_SYSLOG ? "syslog"
+		                                    : "http",
+		         idx + 1);
+	switch (o->type) {
+	case KS_OUT_FILE:
+		if (!oa->has_path)
+			return fail(c, n, "output of type file: key 'path' is required");
+		break;
+	case KS_OUT_SYSLOG:
+		if (!o->host[0] || !o->port)
+			return fail(c, n, "output of type syslog: keys 'host' and 'port' are required");
+		tls = o->transport == KS_TR_TLS || (o->transport == KS_TR_RELP && o->relp_tls);
+		if (oa->tls_line && !tls)
+			return fail(c, n,
+			            "output %s: ca_file/cert_file/key_file given but the transport is plaintext "
+			            "(use transport: tls, or relp with relp_tls: true)",
+			            o->name);
+		break;
+	case KS_OUT_HTTP:
+		if (!o->url[0])
+			return fail(c, n, "output of type http: key 'url' is required");
+		if (oa->tls_line && strncmp(o->url, "https://", 8))
+			return fail(c, n, "output %s: ca_file/cert_file/key_file given but the url is not https://",
+			            o->name);
+		if (o->body == KS_BODY_SPLUNK && !o->splunk_token[0])
+			return fail(c, n, "output %s: body splunk-hec needs 'splunk_token'", o->name);
+		if (!!o->basic_user[0] != !!o->basic_password[0])
+			return fail(c, n, "output %s: basic_user and basic_password go together", o->name);
+		break;
+	}
+	if (!!o->cert_file[0] != !!o->key_file[0])
+		return fail(c, n, "output %s: cert_file and key_file (mutual TLS) go together", o->name);
+	return 0;
 }
 
 static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
 {
-	static const char *const known[] = {"type", "format", "path", "max_size_kb", "keep", "compress", NULL};
+	static const char *const known[] = {"type",
+	                                    "format",
+	                                    "name",
+	                                    "path",
+	                                    "max_size_kb",
+	                                    "keep",
+	                                    "compress",
+	                                    "queue_max_kb",
+	                                    "ca_file",
+	                                    "cert_file",
+	                                    "key_file",
+	                                    "server_name",
+	                                    "host",
+	                                    "port",
+	                                    "transport",
+	                                    "relp_tls",
+	                                    "facility",
+	                                    "app_name",
+	                                    "url",
+	                                    "body",
+	                                    "batch_events",
+	                                    "batch_kb",
+	                                    "batch_interval_ms",
+	                                    "timeout_ms",
+	                                    "headers",
+	                                    "bearer_token",
+	                                    "basic_user",
+	                                    "basic_password",
+	                                    "splunk_token",
+	                                    "index",
+	                                    "gzip",
+	                                    NULL};
 	yaml_node_item_t *it;
 
 	if (seq->type != YAML_SEQUENCE_NODE)
@@ -250,9 +445,14 @@ static int outputs(struct ctx *c, struct ks_config *cfg, yaml_node_t *seq)
 		if (each_pair(c, "outputs[]", n, known, output_pair, &oa))
 			return -1;
 		if (!oa.has_type)
-			return fail(c, n, "output: key 'type' is required (file)");
-		if (oa.o->type == KS_OUT_FILE && !oa.has_path)
-			return fail(c, n, "output of type file: key 'path' is required");
+			return fail(c, n, "output: key 'type' is required (file, syslog or http)");
+		if (output_check(c, n, &oa, cfg->n_outputs))
+			return -1;
+		for (int k = 0; k < cfg->n_outputs; k++)
+			if (!strcmp(cfg->outputs[k].name, oa.o->name))
+				return fail(c, n,
+				            "output name '%s' is used twice (each network output has its own queue)",
+				            oa.o->name);
 		cfg->n_outputs++;
 	}
 	if (cfg->n_outputs == 0)
@@ -600,6 +800,16 @@ void ks_output_cfg_defaults(struct ks_output_cfg *o)
 	o->max_size_kb = 100 * 1024; /* 100 MiB, 5 kept, gzip: bounded disk use without logrotate */
 	o->keep = 5;
 	o->compress = true;
+	o->queue_max_kb = 256 * 1024; /* 256 MiB of events on disk while a receiver is away */
+	o->transport = KS_TR_TCP;
+	o->facility = 16; /* local0 */
+	snprintf(o->app_name, sizeof(o->app_name), "kansoku");
+	o->body = KS_BODY_NDJSON;
+	o->batch_events = 500;
+	o->batch_kb = 1024;
+	o->batch_interval_ms = 1000;
+	o->timeout_ms = 10000;
+	o->gzip = true;
 }
 
 void ks_config_defaults(struct ks_config *cfg)

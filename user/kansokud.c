@@ -9,6 +9,7 @@
  *   signalfd -> stop (INT, TERM) or reopen outputs (HUP)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -98,6 +99,82 @@ static void check_drops(struct ks_daemon *d)
 	ks_pipeline_emit(&d->pl, KS_OCSF_APP_LIFECYCLE);
 }
 
+/*
+ * Losses of an output (disk full, a network output's queue full) are announced once the output works
+ * again, so the event reaches the receiver that missed the others: Events Lost, with the count.
+ */
+static void check_output_losses(struct ks_daemon *d)
+{
+	struct ks_output_stats os[KS_MAX_OUTPUTS];
+	size_t n = ks_outputs_stats(d->pl.outs, os, KS_MAX_OUTPUTS);
+	struct ks_jw *w = &d->pl.jw;
+
+	for (size_t i = 0; i < n && i < KS_MAX_OUTPUTS; i++) {
+		if (os[i].lost <= d->out_lost_reported[i] || !os[i].healthy)
+			continue;
+		ks_warn("output %s (%s): %llu events lost while it failed", os[i].name[0] ? os[i].name : os[i].kind,
+		        os[i].target, (unsigned long long)(os[i].lost - d->out_lost_reported[i]));
+		begin_app_event(d, 99, "Events Lost", 4);
+		ks_jw_kcstr(w, "message", "an output lost events while it failed; it works again");
+		ks_jw_key(w, "unmapped");
+		ks_jw_obj_begin(w);
+		ks_jw_kcstr(w, "output", os[i].name[0] ? os[i].name : os[i].kind);
+		ks_jw_kcstr(w, "target", os[i].target);
+		ks_jw_ku64(w, "lost", os[i].lost - d->out_lost_reported[i]);
+		ks_jw_ku64(w, "lost_total", os[i].lost);
+		ks_jw_obj_end(w);
+		ks_jw_obj_end(w);
+		d->out_lost_reported[i] = os[i].lost;
+		ks_pipeline_emit(&d->pl, KS_OCSF_APP_LIFECYCLE);
+	}
+}
+
+/*
+ * metadata.sequence never repeats within a boot, across restarts: blocks of a million are reserved in
+ * state_dir/sequence before use (a killed daemon skips the rest of its block), and a clean stop records
+ * the exact value. With the device uid and boot id it lets a receiver drop resent duplicates.
+ */
+static void seq_save(struct ks_daemon *d, uint64_t v)
+{
+	char path[KS_CFG_PATH_MAX + 32], tmp[KS_CFG_PATH_MAX + 40], text[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/sequence", d->cfg.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(text, sizeof(text), "%s %llu\n", d->pl.host.boot_id, (unsigned long long)v);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) || rename(tmp, path))
+		ks_warn("cannot record the event sequence in %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void seq_load(struct ks_daemon *d)
+{
+	char path[KS_CFG_PATH_MAX + 32], boot[64] = "";
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sequence", d->cfg.state_dir);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%63s %llu", boot, &v) != 2 || strcmp(boot, d->pl.host.boot_id))
+			v = 0; /* another boot: the boot id tells the sequences apart */
+		fclose(f);
+	}
+	d->pl.seq = v;
+	d->seq_reserved = v + 1000000;
+	seq_save(d, d->seq_reserved);
+}
+
+static void seq_tick(struct ks_daemon *d)
+{
+	if (d->pl.seq + 200000 >= d->seq_reserved) {
+		d->seq_reserved = d->pl.seq + 1000000;
+		seq_save(d, d->seq_reserved);
+	}
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	ks_process_handle(ctx, data, size);
@@ -173,10 +250,12 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
 	drain(d);
+	seq_tick(d);
 	ks_loader_tick(&d->loader, ks_boot_ns_now());
 	if (ks_boot_ns_now() - d->drops_checked_ns >= 1000000000ull) {
 		d->drops_checked_ns = ks_boot_ns_now();
 		check_drops(d);
+		check_output_losses(d);
 	}
 	reconcile_udp(d);
 	if (d->posture)
@@ -403,6 +482,7 @@ int main(int argc, char **argv)
 	if (getrandom(&d.pl.instance, sizeof(d.pl.instance), 0) != sizeof(d.pl.instance))
 		d.pl.instance = d.started_boot_ns ^ (uint64_t)getpid();
 	ks_jw_init(&d.pl.jw);
+	seq_load(&d);
 	d.pl.users = ks_users_new("/etc/passwd");
 	d.pl.procs = ks_proctable_new(d.pl.host.boot_id);
 	d.pl.recent = ks_recent_new(d.cfg.recent_events);
@@ -494,6 +574,7 @@ int main(int argc, char **argv)
 	drain(&d);
 	emit_lifecycle(&d, 4, "Stop");
 	ks_outputs_flush(d.pl.outs);
+	seq_save(&d, d.pl.seq); /* a clean stop: the next start continues right after */
 	rc = 0;
 cleanup:
 	ks_control_close(d.pl.ctl);

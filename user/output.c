@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,21 @@ struct ks_outputs *ks_outputs_open(const struct ks_config *cfg, char *err, size_
 
 	if (!os)
 		return NULL;
+	for (i = 0; i < cfg->n_outputs; i++) /* once, before any thread exists: curl's global init is not safe later */
+		if (cfg->outputs[i].type == KS_OUT_HTTP) {
+			curl_global_init(CURL_GLOBAL_DEFAULT);
+			break;
+		}
 	for (i = 0; i < cfg->n_outputs; i++) {
 		struct ks_output *o = NULL;
 
 		switch (cfg->outputs[i].type) {
 		case KS_OUT_FILE:
 			o = ks_output_file_open(&cfg->outputs[i], err, errlen);
+			break;
+		case KS_OUT_SYSLOG:
+		case KS_OUT_HTTP:
+			o = ks_output_net_open(&cfg->outputs[i], cfg->state_dir, err, errlen);
 			break;
 		}
 		if (!o) {
@@ -70,7 +80,7 @@ void ks_outputs_close(struct ks_outputs *os)
 	free(os);
 }
 
-size_t ks_outputs_stats(const struct ks_outputs *os, struct ks_output_stats *out, size_t max)
+size_t ks_outputs_stats(struct ks_outputs *os, struct ks_output_stats *out, size_t max)
 {
 	size_t i;
 

@@ -16,15 +16,41 @@
 #define KS_CFG_PATH_MAX 1024
 
 enum ks_hooks_mode { KS_HOOKS_AUTO, KS_HOOKS_TP_BTF, KS_HOOKS_RAW_TP };
-enum ks_output_type { KS_OUT_FILE };
+enum ks_output_type { KS_OUT_FILE, KS_OUT_SYSLOG, KS_OUT_HTTP };
+enum ks_output_format { KS_FMT_OCSF, KS_FMT_ECS };
+enum ks_transport { KS_TR_UDP, KS_TR_TCP, KS_TR_TLS, KS_TR_RELP };
+enum ks_http_body { KS_BODY_NDJSON, KS_BODY_ELASTIC, KS_BODY_SPLUNK, KS_BODY_LOKI };
+#define KS_MAX_HEADERS 8
 
 struct ks_output_cfg {
 	enum ks_output_type type;
+	enum ks_output_format format;
+	char name[64]; /* names the output in status and its queue directory (default TYPE-N) */
 	char path[KS_CFG_PATH_MAX];
 	unsigned max_size_kb; /* file: rotate when the file reaches this size (0: never) */
 	unsigned keep;        /* file: rotated files kept (PATH.1.gz newest) */
 	bool compress;        /* file: gzip rotated files */
 	int line;             /* where the output is declared, for later errors */
+	/* network outputs (syslog, http) */
+	unsigned queue_max_kb; /* the durable queue under state_dir/queue/NAME is bounded to this */
+	char ca_file[KS_CFG_PATH_MAX], cert_file[KS_CFG_PATH_MAX], key_file[KS_CFG_PATH_MAX];
+	char server_name[256]; /* the name the server's certificate must carry (default: host) */
+	/* syslog */
+	char host[256];
+	unsigned port;
+	enum ks_transport transport;
+	bool relp_tls; /* RELP over TLS */
+	unsigned facility;
+	char app_name[49];
+	/* http */
+	char url[1024];
+	enum ks_http_body body;
+	unsigned batch_events, batch_kb, batch_interval_ms, timeout_ms;
+	char headers[KS_MAX_HEADERS][512];
+	int n_headers;
+	char bearer_token[512], basic_user[128], basic_password[256], splunk_token[128];
+	char index[128]; /* elastic-bulk index, splunk-hec index (empty: the token's default) */
+	bool gzip;
 };
 
 #define KS_CFG_RULES_MAX 64 /* before wildcard expansion */

@@ -25,9 +25,11 @@ struct ks_daemon {
 	uint64_t started_boot_ns;
 	int64_t started_wall_ms;
 	unsigned ticks;
-	uint64_t drops_checked_ns;               /* last look at the kernel's drop counters */
-	uint64_t udp_checked_ns;                 /* last check for UDP listeners that are gone */
-	uint64_t drops_reported[KS_EV_KIND_MAX]; /* drops already announced, per kind */
+	uint64_t drops_checked_ns;                  /* last look at the kernel's drop counters */
+	uint64_t udp_checked_ns;                    /* last check for UDP listeners that are gone */
+	uint64_t drops_reported[KS_EV_KIND_MAX];    /* drops already announced, per kind */
+	uint64_t out_lost_reported[KS_MAX_OUTPUTS]; /* output losses already announced */
+	uint64_t seq_reserved;                      /* metadata.sequence is durable up to here */
 	bool stop;
 };
 

@@ -258,10 +258,12 @@ static void show_status(struct json_object *st)
 			struct json_object *healthy;
 			bool ok = json_object_object_get_ex(o, "healthy", &healthy) && json_object_get_boolean(healthy);
 
-			printf("  %-5s %s  %s  events %lld  lost %lld%s%s\n", jstr(o, "type", ""),
-			       jstr(o, "target", ""), ok ? "healthy" : "FAILING", (long long)jint(o, "events"),
-			       (long long)jint(o, "lost"), jstr(o, "error", NULL) ? "  error: " : "",
-			       jstr(o, "error", ""));
+			printf("  %-6s %s  %s  events %lld  lost %lld", jstr(o, "type", ""), jstr(o, "target", ""),
+			       ok ? "healthy" : "FAILING", (long long)jint(o, "events"), (long long)jint(o, "lost"));
+			if (json_object_object_get_ex(o, "queued", NULL))
+				printf("  queued %lld  set aside %lld  retries %lld", (long long)jint(o, "queued"),
+				       (long long)jint(o, "set_aside"), (long long)jint(o, "retries"));
+			printf("%s%s\n", jstr(o, "error", NULL) ? "  error: " : "", jstr(o, "error", ""));
 		}
 }
 

@@ -23,6 +23,7 @@
 
 #include "kansoku/log.h"
 #include "kansoku/output.h"
+#include "netout.h" /* ks_ecs_from_ocsf */
 
 #define FILE_BUF (256 * 1024)
 
@@ -37,6 +38,8 @@ struct file_output {
 	unsigned keep;
 	bool compress;
 	pid_t gz_pid; /* the child compressing PATH.1, 0 if none */
+	bool ecs;     /* format: ecs, converted here (on the loop: prefer a network output for volume) */
+	struct ks_jw ecs_jw;
 };
 
 static int open_file(const char *path)
@@ -220,6 +223,14 @@ static void file_write(struct ks_output *o, const char *line, size_t len)
 {
 	struct file_output *f = (struct file_output *)o;
 
+	if (f->ecs) {
+		ks_jw_reset(&f->ecs_jw);
+		if (!ks_ecs_from_ocsf(line, len, &f->ecs_jw) && !f->ecs_jw.oom) {
+			line = f->ecs_jw.buf;
+			len = f->ecs_jw.len;
+		}
+	}
+
 	if (f->len + len + 1 > FILE_BUF)
 		file_flush(o);
 	if (len + 1 > FILE_BUF) { /* cannot happen with bounded events; count rather than cut */
@@ -256,6 +267,7 @@ static void file_close(struct ks_output *o)
 	reap(f, true);
 	if (f->fd >= 0)
 		close(f->fd);
+	ks_jw_free(&f->ecs_jw);
 	free(f->buf);
 	free(f);
 }
@@ -293,5 +305,8 @@ struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err
 	f->max_size = (uint64_t)cfg->max_size_kb * 1024;
 	f->keep = cfg->keep ? cfg->keep : 1;
 	f->compress = cfg->compress;
+	f->ecs = cfg->format == KS_FMT_ECS;
+	ks_jw_init(&f->ecs_jw);
+	snprintf(f->base.stats.name, sizeof(f->base.stats.name), "%s", cfg->name);
 	return &f->base;
 }

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * RELP (librelp): syslog messages the receiver acknowledges one by one. librelp sends within a window of
+ * W unacknowledged messages and blocks when it is full, so after n messages at least n - W are
+ * acknowledged: those are acknowledged in our queue at once. The last W are confirmed when there is
+ * nothing more to send for a moment, by closing the session (the close's reply comes after every ack).
+ * A daemon killed in between resends at most W messages: the receiver can drop them by (device uid, boot
+ * id, sequence).
+ */
+#include <stddef.h>
+
+#include <librelp.h> /* needs size_t first */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kansoku/log.h"
+#include "netout.h"
+
+#define RELP_WINDOW 128
+
+struct relp_state {
+	relpEngine_t *engine;
+	relpClt_t *clt;
+	size_t unconfirmed; /* sent in this session, not known to be acknowledged */
+	struct ks_jw jw;
+	char err[256];
+};
+
+static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
+{
+	struct relp_state *s = usr;
+
+	(void)objinfo;
+	snprintf(s->err, sizeof(s->err), "RELP: %s (librelp %d)", errmsg ? errmsg : "error", (int)code);
+}
+
+static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
+{
+	(void)objinfo;
+	(void)errmsg;
+	(void)code;
+}
+
+static void relp_close(struct ks_netout *o)
+{
+	struct relp_state *s = o->ts;
+
+	if (!s)
+		return;
+	if (s->clt)
+		relpEngineCltDestruct(s->engine, &s->clt);
+	if (s->engine)
+		relpEngineDestruct(&s->engine);
+	s->clt = NULL;
+	s->engine = NULL;
+	s->unconfirmed = 0;
+}
+
+static int relp_open(struct ks_netout *o, char *err, size_t errlen)
+{
+	struct relp_state *s = o->ts;
+	char port[8];
+	relpRetVal rc;
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		ks_jw_init(&s->jw);
+		o->ts = s;
+	}
+	s->err[0] = 0;
+	if (relpEngineConstruct(&s->engine) != RELP_RET_OK) {
+		snprintf(err, errlen, "RELP: cannot create the engine");
+		return -1;
+	}
+	relpEngineSetOnErr(s->engine, on_err);
+	relpEngineSetOnGenericErr(s->engine, on_generic_err);
+	relpEngineSetEnableCmd(s->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
+	if (o->cfg.relp_tls)
+		relpEngineSetTLSLibByName(s->engine, "openssl");
+	if (relpEngineCltConstruct(s->engine, &s->clt) != RELP_RET_OK) {
+		snprintf(err, errlen, "RELP: cannot create the client");
+		relp_close(o);
+		return -1;
+	}
+	relpCltSetUsrPtr(s->clt, s);
+	relpCltSetTimeout(s->clt, o->cfg.timeout_ms / 1000 ? o->cfg.timeout_ms / 1000 : 1);
+	relpCltSetWindowSize(s->clt, RELP_WINDOW);
+	if (o->cfg.relp_tls) {
+		const char *name = o->cfg.server_name[0] ? o->cfg.server_name : o->cfg.host;
+
+		/* verified like every TLS output: the CA, and the server's certificate name */
+		if (relpCltEnableTLS(s->clt) != RELP_RET_OK ||
+		    (o->cfg.ca_file[0] && relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK) ||
+		    (o->cfg.cert_file[0] && (relpCltSetOwnCert(s->clt, o->cfg.cert_file) != RELP_RET_OK ||
+		                             relpCltSetPrivKey(s->clt, o->cfg.key_file) != RELP_RET_OK)) ||
+		    relpCltSetAuthMode(s->clt, (char *)"name") != RELP_RET_OK ||
+		    relpCltAddPermittedPeer(s->clt, (char *)name) != RELP_RET_OK) {
+			snprintf(err, errlen, "RELP: TLS settings refused by librelp");
+			relp_close(o);
+			return -1;
+		}
+	}
+	snprintf(port, sizeof(port), "%u", o->cfg.port);
+	rc = relpCltConnect(s->clt, 0, (unsigned char *)port, (unsigned char *)o->cfg.host);
+	if (rc != RELP_RET_OK) {
+		snprintf(err, errlen, "RELP connect %.100s:%u failed%s%.150s (librelp %d)", o->cfg.host, o->cfg.port,
+		         s->err[0] ? ": " : "", s->err, (int)rc);
+		relp_close(o);
+		return -1;
+	}
+	s->unconfirmed = 0;
+	return 0;
+}
+
+static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_send_result *r)
+{
+	struct relp_state *s = o->ts;
+
+	for (size_t i = 0; i < b->n; i++) {
+		relpRetVal rc;
+
+		ks_syslog_format(o, b->buf + b->off[i], b->off[i + 1] - b->off[i] - 1, &s->jw);
+		rc = relpCltSendSyslog(s->clt, (unsigned char *)s->jw.buf, s->jw.len);
+		if (rc != RELP_RET_OK) {
+			snprintf(r->error, sizeof(r->error), "RELP send to %.100s:%u failed%s%.150s (librelp %d)", o->cfg.host,
+			         o->cfg.port, s->err[0] ? ": " : "", s->err, (int)rc);
+			r->broken = true; /* everything unconfirmed goes again after the reconnect */
+			r->delivered = 0;
+			return;
+		}
+		s->unconfirmed++;
+	}
+	if (s->unconfirmed > RELP_WINDOW) { /* the window guarantees these were acknowledged */
+		r->delivered = s->unconfirmed - RELP_WINDOW;
+		s->unconfirmed = RELP_WINDOW;
+	}
+}
+
+/* Quiet: close the session to confirm the window (the close is answered after every ack). */
+static void relp_idle(struct ks_netout *o, struct ks_send_result *r)
+{
+	struct relp_state *s = o->ts;
+	relpRetVal rc;
+	size_t n = s ? s->unconfirmed : 0;
+
+	if (!s || !s->clt)
+		return;
+	rc = relpEngineCltDestruct(s->engine, &s->clt);
+	s->clt = NULL;
+	relpEngineDestruct(&s->engine);
+	s->engine = NULL;
+	s->unconfirmed = 0;
+	o->connected = false; /* the next batch opens a new session */
+	if (rc == RELP_RET_OK && !s->err[0])
+		r->delivered = n;
+	else {
+		snprintf(r->error, sizeof(r->error), "RELP close failed%s%.200s", s->err[0] ? ": " : "", s->err);
+		r->broken = true;
+	}
+}
+
+const struct ks_sender ks_tr_relp = {"relp", relp_open, relp_send, relp_idle, relp_close};
