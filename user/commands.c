@@ -95,6 +95,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
 		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
 		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
+		json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
 		/* an upper bound: counted when the backup program was itself nested */
 		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 		json_object_object_add(st, "network", no);
@@ -119,6 +120,8 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 			json_object_object_add(o, "queue_bytes", ju64(os[i].queue_bytes));
 			json_object_object_add(o, "set_aside", ju64(os[i].set_aside));
 			json_object_object_add(o, "retries", ju64(os[i].retries));
+			if (os[i].refusal[0])
+				json_object_object_add(o, "last_refusal", json_object_new_string(os[i].refusal));
 		}
 		if (os[i].error[0])
 			json_object_object_add(o, "error", json_object_new_string(os[i].error));

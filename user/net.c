@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kansoku/hash.h"
 #include "kansoku/json.h"
@@ -13,19 +14,25 @@
 #define NET_BUCKETS 8192
 #define NET_MAX 262144 /* entries the model holds; beyond, new ones are counted, not kept */
 
+#define SELF_PORTS 64
+
 struct ks_netmodel {
 	struct ks_conn *buckets[NET_BUCKETS];
 	struct ks_conn *oldest, *newest; /* held inbound Opens */
 	size_t n;
 	uint64_t accept_wait_ns;
+	uint32_t self_pid;
+	uint16_t self_ports[SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };
 
 struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns)
 {
 	struct ks_netmodel *n = calloc(1, sizeof(*n));
 
-	if (n)
+	if (n) {
 		n->accept_wait_ns = accept_wait_ns;
+		n->self_pid = (uint32_t)getpid();
+	}
 	return n;
 }
 
@@ -592,6 +599,46 @@ static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks
     [KS_NA_UNLISTEN] = on_unlisten, [KS_NA_UDP_FLOW] = on_udp_flow,       [KS_NA_DNS] = on_dns,
 };
 
+static bool loopback(uint8_t family, const uint8_t *a)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	return family != 6 ? a[0] == 127 : !memcmp(a, lo6, 16);
+}
+
+/*
+ * kansokud's own traffic (its outputs sending events) is not reported: each event would make more
+ * (a connection to a receiver is itself events), a loop that never settles. The receiving side of such
+ * a connection on this host (a local rsyslog relay) is recognised by the peer port.
+ */
+static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
+{
+	int i, free_slot = -1;
+
+	if (e->hdr.pid == n->self_pid) {
+		bool ends = e->action == KS_NA_CLOSE || e->action == KS_NA_FAILED;
+
+		if (e->proto == 6 && e->sport)
+			for (i = 0; i < SELF_PORTS; i++) {
+				if (n->self_ports[i] == e->sport) {
+					if (ends)
+						n->self_ports[i] = 0;
+					return true;
+				}
+				if (!n->self_ports[i] && free_slot < 0)
+					free_slot = i;
+			}
+		if (!ends && e->proto == 6 && e->sport && free_slot >= 0)
+			n->self_ports[free_slot] = e->sport;
+		return true;
+	}
+	if (e->proto == 6 && e->dport && loopback(e->family, e->daddr))
+		for (i = 0; i < SELF_PORTS; i++)
+			if (n->self_ports[i] == e->dport)
+				return true;
+	return false;
+}
+
 int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
 {
 	const struct ks_net *e = data;
@@ -601,6 +648,10 @@ int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
 		return -1;
 	}
 	pl->counters.received[KS_EV_NET]++;
+	if (self_traffic(pl->net, e)) {
+		pl->counters.net_self++;
+		return 0;
+	}
 	if (handlers[e->action])
 		handlers[e->action](pl, e);
 	return 0;

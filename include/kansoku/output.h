@@ -22,7 +22,8 @@ struct ks_output_stats {
 	uint64_t retries;
 	int last_errno; /* 0 when the last write succeeded */
 	bool healthy;
-	char error[320]; /* network: the receiver's answer or the connection error */
+	char error[320];   /* network: the receiver's answer or the connection error */
+	char refusal[320]; /* network: the answer to the last batch refused for good (set aside) */
 };
 
 struct ks_output; /* one output */

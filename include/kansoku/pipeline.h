@@ -31,6 +31,7 @@ struct ks_counters {
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
 	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
+	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
 };
 
 struct ks_pipeline {

@@ -24,13 +24,13 @@ struct ks_batch {
 };
 
 struct ks_queue_stats {
-	uint64_t appended;    /* records accepted from the loop */
-	uint64_t acked;       /* records the receiver accepted */
-	uint64_t lost;        /* records dropped: queue full (oldest first) or the disk refused them */
-	uint64_t pending;     /* records on disk not acknowledged */
-	uint64_t bytes;       /* bytes on disk */
-	uint64_t resumed;     /* records found unacknowledged at open (from before a restart) */
-	int last_errno;       /* the disk's last error, 0 if none */
+	uint64_t appended; /* records accepted from the loop */
+	uint64_t acked;    /* records the receiver accepted */
+	uint64_t lost;     /* records dropped: queue full (oldest first) or the disk refused them */
+	uint64_t pending;  /* records on disk not acknowledged */
+	uint64_t bytes;    /* bytes on disk */
+	uint64_t resumed;  /* records found unacknowledged at open (from before a restart) */
+	int last_errno;    /* the disk's last error, 0 if none */
 };
 
 struct ks_queue *ks_queue_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen);

@@ -140,11 +140,51 @@ static void test_queue_bound_drops_oldest_and_counts(void **state)
 		got += n;
 		ks_queue_ack(q, n);
 	}
-	assert_int_equal(last, 19999);                          /* the newest is kept */
-	assert_int_equal(got + st.lost, 20000);                /* exactly */
-	assert_int_equal((uint64_t)first, st.lost);            /* the oldest went */
+	assert_int_equal(last, 19999);              /* the newest is kept */
+	assert_int_equal(got + st.lost, 20000);     /* exactly */
+	assert_int_equal((uint64_t)first, st.lost); /* the oldest went */
 	ks_queue_close(q);
 	ks_batch_free(&b);
+}
+
+/* A disk smaller than the bound: ENOSPC makes room by dropping the oldest segment, and the count of
+ * what was lost is exact (delivered + lost = appended). Needs root for the tmpfs. */
+static void test_queue_full_disk_counts_exactly(void **state)
+{
+	char err[256], cmd[200], line[256];
+	struct ks_batch b = {0};
+	struct ks_queue_stats st;
+	struct ks_queue *q;
+	uint64_t got = 0;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=256k tmpfs %s", dir);
+	assert_int_equal(system(cmd), 0);
+	q = ks_queue_open(dir, 64u << 20, err, sizeof(err)); /* the bound is far: the disk is the limit */
+	assert_non_null(q);
+	for (int i = 0; i < 5000; i++) {
+		int len = snprintf(line, sizeof(line), "{\"n\":%d,\"pad\":\"%0180d\"}", i, 0);
+
+		ks_queue_append(q, line, (size_t)len);
+		if (i % 50 == 49)
+			ks_queue_commit(q);
+	}
+	ks_queue_stats(q, &st);
+	assert_int_equal(st.appended, 5000);
+	assert_true(st.lost > 0);
+	for (size_t n; (n = ks_queue_read(q, &b, 1000, 1 << 20, 0));) {
+		got += n;
+		ks_queue_ack(q, n);
+	}
+	ks_queue_stats(q, &st);
+	assert_int_equal(got + st.lost, 5000);
+	assert_int_equal(st.pending, 0);
+	ks_queue_close(q);
+	ks_batch_free(&b);
+	snprintf(cmd, sizeof(cmd), "umount %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_sd_escape(void **state)
@@ -200,7 +240,8 @@ static void test_ecs_mapping(void **state)
 	assert_int_equal(ks_ecs_from_ocsf(ev, strlen(ev), &w), 0);
 	d = json_tokener_parse(w.buf);
 	assert_non_null(d);
-	assert_string_equal(json_object_get_string(json_object_object_get(d, "@timestamp")), "2026-09-21T14:13:20.123Z");
+	assert_string_equal(json_object_get_string(json_object_object_get(d, "@timestamp")),
+	                    "2026-09-21T14:13:20.123Z");
 	v = json_object_object_get(d, "event");
 	assert_string_equal(json_object_get_string(json_object_object_get(v, "kind")), "event");
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(json_object_object_get(v, "category"), 0)),
@@ -211,7 +252,8 @@ static void test_ecs_mapping(void **state)
 	v = json_object_object_get(d, "process");
 	assert_string_equal(json_object_get_string(json_object_object_get(v, "executable")), "/bin/true");
 	assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(v, "parent"), "pid")), 1);
-	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "host"), "id")), "m");
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "host"), "id")),
+	                    "m");
 	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "user"), "name")),
 	                    "root");
 	assert_non_null(json_object_object_get(json_object_object_get(d, "kansoku"), "ocsf"));
@@ -226,6 +268,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_queue_order_ack_and_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_cuts_a_partial_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_bound_drops_oldest_and_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_full_disk_counts_exactly, setup, teardown),
 	    cmocka_unit_test(test_sd_escape),
 	    cmocka_unit_test(test_syslog_format),
 	    cmocka_unit_test(test_ecs_mapping),

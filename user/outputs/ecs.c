@@ -52,8 +52,8 @@ struct cls_map {
 };
 
 static const struct cls_map classes[] = {
-    {1007, "event", "process"},      {1001, "event", "file"},           {4001, "event", "network"},
-    {4003, "event", "network"},      {2003, "alert", "configuration"},  {5001, "state", "host"},
+    {1007, "event", "process"},       {1001, "event", "file"},          {4001, "event", "network"},
+    {4003, "event", "network"},       {2003, "alert", "configuration"}, {5001, "state", "host"},
     {5002, "state", "configuration"}, {5003, "state", "iam"},           {5020, "state", "package"},
     {6002, "event", "process"},
 };
@@ -66,7 +66,10 @@ static const char *event_type(int cls, int act)
 	case 1001:
 		return act == 1 ? "creation" : act == 4 ? "deletion" : act == 2 ? "access" : "change";
 	case 4001:
-		return act == 1 || act == 7 ? "start" : act == 2 || act == 3 ? "end" : act == 5 ? "denied" : "connection";
+		return act == 1 || act == 7   ? "start"
+		       : act == 2 || act == 3 ? "end"
+		       : act == 5             ? "denied"
+		                              : "connection";
 	case 2003:
 		return act == 3 ? "end" : act == 1 ? "creation" : "change";
 	default:
@@ -238,7 +241,10 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		ks_jw_obj_begin(w);
 		put_str(w, "transport", get(v, "protocol_name"));
 		if (d)
-			ks_jw_kcstr(w, "direction", json_object_get_int(d) == 1 ? "ingress" : json_object_get_int(d) == 2 ? "egress" : "unknown");
+			ks_jw_kcstr(w, "direction",
+			            json_object_get_int(d) == 1   ? "ingress"
+			            : json_object_get_int(d) == 2 ? "egress"
+			                                          : "unknown");
 		ks_jw_obj_end(w);
 	}
 	if ((v = get(e, "query"))) {

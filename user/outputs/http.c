@@ -129,7 +129,7 @@ static int http_open(struct ks_netout *o, char *err, size_t errlen)
 	curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "kansoku/" KS_VERSION);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect could downgrade to plaintext */
-	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);  /* always */
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L); /* always */
 	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(s->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (o->cfg.ca_file[0])
@@ -172,17 +172,28 @@ static long long num_after(const char *rec, size_t len, const char *pat)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+/* Literal text (strlen, so no length can be miscounted). */
+#define RAW(w, lit) ks_jw_raw((w), (lit), strlen(lit))
+
+/* A JSON string inside text built by hand: the writer's comma bookkeeping is not wanted here. */
+static void raw_str(struct ks_jw *w, const char *str, size_t n)
+{
+	w->need_comma[w->depth] = false;
+	w->key_pending = false;
+	ks_jw_str(w, str, n);
+	w->need_comma[w->depth] = false;
+}
+
 static void build_body(struct ks_netout *o, struct http_state *s, const struct ks_batch *b)
 {
 	struct ks_jw *w = &s->body;
 
 	ks_jw_reset(w);
 	if (o->cfg.body == KS_BODY_LOKI) {
-		ks_jw_raw(w, "{\"streams\":[{\"stream\":{\"job\":\"kansoku\",\"host\":", 46);
-		ks_jw_str(w, o->hostname, strlen(o->hostname));
-		ks_jw_raw(w, o->cfg.format == KS_FMT_ECS ? ",\"format\":\"ecs\"},\"values\":["
-		                                         : ",\"format\":\"ocsf\"},\"values\":[",
-		          o->cfg.format == KS_FMT_ECS ? 27 : 28);
+		RAW(w, "{\"streams\":[{\"stream\":{\"job\":\"kansoku\",\"host\":");
+		raw_str(w, o->hostname, strlen(o->hostname));
+		RAW(w, o->cfg.format == KS_FMT_ECS ? ",\"format\":\"ecs\"},\"values\":["
+		                                   : ",\"format\":\"ocsf\"},\"values\":[");
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const char *rec = b->buf + b->off[i];
@@ -194,35 +205,35 @@ static void build_body(struct ks_netout *o, struct http_state *s, const struct k
 		switch (o->cfg.body) {
 		case KS_BODY_NDJSON:
 			ks_jw_raw(w, rec, len);
-			ks_jw_raw(w, "\n", 1);
+			RAW(w, "\n");
 			break;
 		case KS_BODY_ELASTIC:
-			ks_jw_raw(w, "{\"create\":{\"_index\":", 20);
-			ks_jw_str(w, o->cfg.index[0] ? o->cfg.index : "kansoku", strlen(o->cfg.index[0] ? o->cfg.index : "kansoku"));
+			RAW(w, "{\"create\":{\"_index\":");
+			raw_str(w, o->cfg.index[0] ? o->cfg.index : "kansoku",
+			        strlen(o->cfg.index[0] ? o->cfg.index : "kansoku"));
 			uid = event_uid(rec, len, &un);
 			if (uid) { /* the event's uid as _id: a resent event is a 409, not a duplicate */
-				ks_jw_raw(w, ",\"_id\":", 7);
-				ks_jw_str(w, uid, un);
+				RAW(w, ",\"_id\":");
+				raw_str(w, uid, un);
 			}
-			ks_jw_raw(w, "}}\n", 3);
+			RAW(w, "}}\n");
 			ks_jw_raw(w, rec, len);
-			ks_jw_raw(w, "\n", 1);
+			RAW(w, "\n");
 			break;
 		case KS_BODY_SPLUNK:
 			ms = num_after(rec, len, "\"time\":");
 			snprintf(num, sizeof(num), "{\"time\":%lld.%03lld,\"host\":", ms / 1000, ms % 1000);
 			ks_jw_raw(w, num, strlen(num));
-			ks_jw_str(w, o->hostname, strlen(o->hostname));
-			ks_jw_raw(w, o->cfg.format == KS_FMT_ECS ? ",\"source\":\"kansoku\",\"sourcetype\":\"ecs\""
-			                                         : ",\"source\":\"kansoku\",\"sourcetype\":\"ocsf\"",
-			          o->cfg.format == KS_FMT_ECS ? 39 : 40);
+			raw_str(w, o->hostname, strlen(o->hostname));
+			RAW(w, ",\"source\":\"kansoku\",\"sourcetype\":");
+			RAW(w, o->cfg.format == KS_FMT_ECS ? "\"ecs\"" : "\"ocsf\"");
 			if (o->cfg.index[0]) {
-				ks_jw_raw(w, ",\"index\":", 9);
-				ks_jw_str(w, o->cfg.index, strlen(o->cfg.index));
+				RAW(w, ",\"index\":");
+				raw_str(w, o->cfg.index, strlen(o->cfg.index));
 			}
-			ks_jw_raw(w, ",\"event\":", 9);
+			RAW(w, ",\"event\":");
 			ks_jw_raw(w, rec, len);
-			ks_jw_raw(w, "}\n", 2);
+			RAW(w, "}\n");
 			break;
 		case KS_BODY_LOKI:
 			ms = num_after(rec, len, "\"time\":"); /* ECS: the one in kansoku.ocsf */
@@ -230,13 +241,13 @@ static void build_body(struct ks_netout *o, struct http_state *s, const struct k
 				ms = 0;
 			snprintf(num, sizeof(num), "%s[\"%lld000000\",", i ? "," : "", ms);
 			ks_jw_raw(w, num, strlen(num));
-			ks_jw_str(w, rec, len); /* the line is a JSON string */
-			ks_jw_raw(w, "]", 1);
+			raw_str(w, rec, len); /* the line is a JSON string */
+			RAW(w, "]");
 			break;
 		}
 	}
 	if (o->cfg.body == KS_BODY_LOKI)
-		ks_jw_raw(w, "]}]}", 4);
+		RAW(w, "]}]}");
 }
 
 static int gzip_body(struct http_state *s, const char *in, size_t len, size_t *out_len)

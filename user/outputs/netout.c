@@ -58,11 +58,12 @@ static void set_aside(struct ks_netout *o, const struct ks_batch *b, size_t n, c
 		char head[400];
 		int hl = snprintf(head, sizeof(head), "# %zu refused: %.300s\n", n, why);
 
-		if (write(o->setaside_fd, head, (size_t)hl) < 0 || write(o->setaside_fd, b->buf, b->off[n]) < 0)
+		if (write(o->setaside_fd, head, (size_t)hl) < 0 || write(o->setaside_fd, b->buf, b->off[b->n]) < 0)
 			ks_warn("output %s: cannot keep refused events: %s", o->cfg.name, strerror(errno));
 	}
 	pthread_mutex_lock(&o->mu);
 	o->set_aside += n;
+	snprintf(o->refusal, sizeof(o->refusal), "%s", why);
 	pthread_mutex_unlock(&o->mu);
 }
 
@@ -110,6 +111,14 @@ static const struct ks_batch *formatted(struct ks_netout *o, const struct ks_bat
 	return &o->fmt;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *sender(void *arg)
 {
 	struct ks_netout *o = arg;
@@ -118,6 +127,7 @@ static void *sender(void *arg)
 	size_t max_n = o->cfg.type == KS_OUT_HTTP ? o->cfg.batch_events : 512;
 	size_t max_bytes = o->cfg.type == KS_OUT_HTTP ? (size_t)o->cfg.batch_kb * 1024 : 1u << 20;
 	int wait_ms = o->cfg.type == KS_OUT_HTTP ? (int)o->cfg.batch_interval_ms : 200;
+	int64_t settled_ms = mono_ms(); /* the last time nothing was waiting for a confirmation */
 
 	while (!atomic_load(&o->stop)) {
 		struct ks_send_result r = {0};
@@ -139,25 +149,35 @@ static void *sender(void *arg)
 			o->connects++;
 			pthread_mutex_unlock(&o->mu);
 		}
-		n = ks_queue_read(o->q, &b, max_n, max_bytes, wait_ms);
-		if (!n) {
-			if (o->tr->idle && ks_queue_inflight(o->q))
-				o->tr->idle(o, &r);
-			else
-				continue;
+		/* records waiting for a confirmation that only more traffic would bring (RELP's window): at
+		 * least once a second, ask for it, so no record waits longer than that to be acknowledged */
+		if (o->tr->idle && ks_queue_inflight(o->q) && mono_ms() - settled_ms >= 1000) {
+			o->tr->idle(o, &r);
+			n = 0;
 		} else {
-			o->tr->send(o, formatted(o, &b), &r);
+			n = ks_queue_read(o->q, &b, max_n, max_bytes, wait_ms);
+			if (!n) {
+				if (o->tr->idle && ks_queue_inflight(o->q))
+					o->tr->idle(o, &r);
+				else
+					continue;
+			} else {
+				o->tr->send(o, formatted(o, &b), &r);
+			}
 		}
+		if (!r.retry && !r.broken && (!n || !ks_queue_inflight(o->q)))
+			settled_ms = mono_ms();
 		if (r.delivered) {
-			if (r.rejected)
-				set_aside(o, &b, r.rejected < b.n ? r.rejected : b.n, r.error);
+			if (r.rejected) /* the whole batch is kept aside with the answer; the count is the refused items
+			                 */
+				set_aside(o, &b, r.rejected, r.error);
 			ks_queue_ack(o->q, r.delivered);
 			pthread_mutex_lock(&o->mu);
 			o->delivered += r.delivered - r.rejected;
 			if (!r.retry && !r.broken) {
 				o->healthy = true;
-				if (!r.rejected)
-					o->error[0] = 0;
+				/* a refusal stays visible (what the receiver said) until the next clean batch */
+				snprintf(o->error, sizeof(o->error), "%s", r.rejected ? r.error : "");
 			}
 			pthread_mutex_unlock(&o->mu);
 			if (!r.retry && !r.broken)
@@ -216,8 +236,11 @@ static void net_flush(struct ks_output *base)
 	o->base.stats.retries = o->retries;
 	o->base.stats.last_errno = st.last_errno;
 	o->base.stats.healthy = o->healthy && !st.last_errno;
+	snprintf(o->base.stats.refusal, sizeof(o->base.stats.refusal), "%s", o->refusal);
 	snprintf(o->base.stats.error, sizeof(o->base.stats.error), "%s",
-	         o->error[0] ? o->error : st.last_errno ? strerror(st.last_errno) : "");
+	         o->error[0]     ? o->error
+	         : st.last_errno ? strerror(st.last_errno)
+	                         : "");
 	pthread_mutex_unlock(&o->mu);
 }
 
@@ -247,8 +270,7 @@ static void net_close(struct ks_output *base)
 static const struct ks_output_ops net_ops = {
     .kind = "network", .write = net_write, .flush = net_flush, .reopen = net_reopen, .close = net_close};
 
-struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err,
-                                     size_t errlen)
+struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen)
 {
 	struct ks_netout *o = calloc(1, sizeof(*o));
 	char dir[KS_CFG_PATH_MAX + 128];
@@ -273,7 +295,9 @@ struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char
 		        : cfg->transport == KS_TR_TLS ? &ks_tr_syslog_tls
 		                                      : &ks_tr_relp;
 	snprintf(o->base.stats.kind, sizeof(o->base.stats.kind), "%s",
-	         cfg->type == KS_OUT_HTTP ? "http" : cfg->transport == KS_TR_RELP ? "relp" : "syslog");
+	         cfg->type == KS_OUT_HTTP       ? "http"
+	         : cfg->transport == KS_TR_RELP ? "relp"
+	                                        : "syslog");
 	if (cfg->type == KS_OUT_HTTP)
 		snprintf(o->base.stats.target, sizeof(o->base.stats.target), "%s", cfg->url);
 	else

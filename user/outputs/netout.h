@@ -25,7 +25,7 @@ struct ks_send_result {
 	bool retry;       /* back off, then send what is in flight again */
 	bool broken;      /* the connection is gone: reconnect before the next try */
 	long retry_after_ms;
-	char error[320];  /* the receiver's answer or the local error, for `kansoku status` */
+	char error[320]; /* the receiver's answer or the local error, for `kansoku status` */
 };
 
 struct ks_sender {
@@ -53,6 +53,7 @@ struct ks_netout {
 	/* figures the thread updates and status reads (under mu) */
 	pthread_mutex_t mu;
 	char error[320];
+	char refusal[320]; /* the receiver's answer to the last batch it refused for good */
 	uint64_t delivered, set_aside, retries, connects;
 	bool healthy;
 	int setaside_fd;
@@ -75,7 +76,6 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *out);
 struct ssl_ctx_st *ks_tls_ctx(const struct ks_output_cfg *cfg, char *err, size_t errlen);
 void ks_tls_ctx_free(struct ssl_ctx_st *ctx);
 
-struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err,
-                                     size_t errlen);
+struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen);
 
 #endif

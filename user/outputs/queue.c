@@ -33,16 +33,17 @@ struct ks_queue {
 	pthread_cond_t cv;
 	int dirfd, ackfd, wfd, rfd;
 	uint64_t rfd_seg;
+	bool reading; /* the sender is in pread on rfd (outside the lock) */
 	uint64_t max_bytes, seg_max;
 	struct seg *segs; /* oldest first; the last is the writer's */
 	size_t n_segs, cap_segs;
-	uint64_t ack_off;            /* in segs[0] */
-	struct pos rd;               /* next byte to read */
-	struct pos *infl;            /* end of each record read and not acknowledged, oldest first */
+	uint64_t ack_off; /* in segs[0] */
+	struct pos rd;    /* next byte to read */
+	struct pos *infl; /* end of each record read and not acknowledged, oldest first */
 	size_t infl_head, infl_n, infl_cap;
-	uint64_t gen;                /* bumped when unacknowledged data is dropped */
+	uint64_t gen; /* bumped when unacknowledged data is dropped */
 	bool wake;
-	char *wbuf;                  /* loop side, not locked */
+	char *wbuf; /* loop side, not locked */
 	size_t wlen, wcap, wrecs;
 	struct ks_queue_stats st;
 };
@@ -71,32 +72,68 @@ static void save_ack(struct ks_queue *q)
 		q->st.last_errno = errno;
 }
 
+/* Locked. A deleted segment's space only comes back when no fd holds it: the reader's goes now, or
+ * right after its read when it is reading. */
+static void unlink_seg(struct ks_queue *q, uint64_t id)
+{
+	char name[64];
+
+	seg_name(name, sizeof(name), id);
+	unlinkat(q->dirfd, name, 0);
+	if (q->rfd >= 0 && q->rfd_seg == id && !q->reading) {
+		close(q->rfd);
+		q->rfd = -1;
+	}
+}
+
 static struct pos infl_at(const struct ks_queue *q, size_t i)
 {
 	return q->infl[(q->infl_head + i) % q->infl_cap];
 }
 
-/* Locked. The oldest segment goes; what in it was not acknowledged is lost. */
+/*
+ * Locked. The oldest segment goes; what in it was not acknowledged is lost, except the records already
+ * sent and waiting for the receiver's word: they stay in flight (their segment marked gone, 0) and
+ * count as delivered if acknowledged, as lost if the sender has to give them up (rewind).
+ */
 static void drop_oldest(struct ks_queue *q)
 {
-	char name[64];
-	uint64_t id = q->segs[0].id;
+	uint64_t id = q->segs[0].id, sent = 0;
 
-	q->st.lost += q->segs[0].records - q->segs[0].acked;
-	seg_name(name, sizeof(name), id);
-	unlinkat(q->dirfd, name, 0);
+	for (size_t i = 0; i < q->infl_n; i++) {
+		struct pos *p = &q->infl[(q->infl_head + i) % q->infl_cap];
+
+		if (p->seg == id) {
+			p->seg = 0;
+			sent++;
+		}
+	}
+	q->st.lost += q->segs[0].records - q->segs[0].acked - sent;
+	unlink_seg(q, id);
 	memmove(q->segs, q->segs + 1, (q->n_segs - 1) * sizeof(*q->segs));
 	q->n_segs--;
 	q->ack_off = 0;
 	q->segs[0].acked = 0;
-	while (q->infl_n && infl_at(q, 0).seg == id) { /* read from it: lost with it */
-		q->infl_head = (q->infl_head + 1) % q->infl_cap;
-		q->infl_n--;
-	}
 	if (q->rd.seg == id)
 		q->rd = (struct pos){q->segs[0].id, 0};
 	q->gen++;
 	save_ack(q);
+}
+
+/* Locked. Segments wholly acknowledged go (the writer's own once it has moved to a new one). */
+static void reclaim_acked(struct ks_queue *q)
+{
+	while (q->n_segs > 1 && q->segs[0].acked == q->segs[0].records && q->ack_off >= q->segs[0].size) {
+		unlink_seg(q, q->segs[0].id);
+		memmove(q->segs, q->segs + 1, (q->n_segs - 1) * sizeof(*q->segs));
+		q->n_segs--;
+		q->segs[0].acked = 0;
+		q->ack_off = 0;
+		if (q->rd.seg < q->segs[0].id)
+			q->rd = (struct pos){q->segs[0].id, 0};
+		save_ack(q);
+		q->st.last_errno = 0; /* space came back: a full disk shows again at the next failed write */
+	}
 }
 
 static int new_segment(struct ks_queue *q)
@@ -325,12 +362,24 @@ void ks_queue_commit(struct ks_queue *q)
 		return;
 	pthread_mutex_lock(&q->mu);
 	cur = &q->segs[q->n_segs - 1];
-	if (cur->size && cur->size + q->wlen > q->seg_max && new_segment(q) == 0)
-		cur = &q->segs[q->n_segs - 1];
+	/* a new segment when this one is full, or when everything in it was delivered (its space comes back) */
+	if (cur->size &&
+	    (cur->size + q->wlen > q->seg_max ||
+	     (q->n_segs == 1 && cur->acked == cur->records && cur->size >= 65536)) &&
+	    new_segment(q) == 0)
+		reclaim_acked(q);
 	pthread_mutex_unlock(&q->mu);
 	for (int attempt = 0; attempt < 64 && !written; attempt++) {
 		size_t done = 0;
 		int er = 0;
+		struct stat fst;
+
+		pthread_mutex_lock(&q->mu);
+		cur = &q->segs[q->n_segs - 1];
+		/* the file holds exactly what was committed: a half-failed write never leaves bytes behind */
+		if (!fstat(q->wfd, &fst) && (uint64_t)fst.st_size != cur->size && ftruncate(q->wfd, (off_t)cur->size))
+			q->st.last_errno = errno;
+		pthread_mutex_unlock(&q->mu);
 
 		while (done < q->wlen) {
 			ssize_t n = write(q->wfd, q->wbuf + done, q->wlen - done);
@@ -356,6 +405,11 @@ void ks_queue_commit(struct ks_queue *q)
 			if (ftruncate(q->wfd, (off_t)cur->size))
 				er = errno;
 			q->st.last_errno = er;
+			if (q->n_segs == 1 && cur->acked == cur->records && cur->size && new_segment(q) == 0) {
+				reclaim_acked(q); /* all delivered: start afresh and free the old one */
+				pthread_mutex_unlock(&q->mu);
+				continue;
+			}
 			if (q->n_segs < 2 || (er != ENOSPC && er != EDQUOT)) {
 				q->st.lost += q->wrecs; /* nothing older left to make room with */
 				q->st.appended += q->wrecs;
@@ -445,6 +499,10 @@ size_t ks_queue_read(struct ks_queue *q, struct ks_batch *b, size_t max_n, size_
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&q->mu);
+	if (q->rfd >= 0 && !find_seg(q, q->rfd_seg)) { /* deleted: an open fd would keep its space taken */
+		close(q->rfd);
+		q->rfd = -1;
+	}
 	while (got < max_n && b->len < max_bytes) {
 		struct seg *s = find_seg(q, q->rd.seg);
 		uint64_t want, gen;
@@ -486,9 +544,15 @@ size_t ks_queue_read(struct ks_queue *q, struct ks_batch *b, size_t max_n, size_
 			uint64_t at = q->rd.off, segid = s->id;
 			int fd = q->rfd;
 
+			q->reading = true;
 			pthread_mutex_unlock(&q->mu); /* the bytes below the committed size never change */
 			n = pread(fd, b->buf + b->len, want, (off_t)at);
 			pthread_mutex_lock(&q->mu);
+			q->reading = false;
+			if (!find_seg(q, segid)) { /* deleted while we read: let its space go */
+				close(q->rfd);
+				q->rfd = -1;
+			}
 			if (n <= 0 || gen != q->gen || !find_seg(q, segid))
 				continue; /* dropped meanwhile: the loop above starts again from the oldest */
 		}
@@ -539,12 +603,13 @@ void ks_queue_ack(struct ks_queue *q, size_t n)
 
 		q->infl_head = (q->infl_head + 1) % q->infl_cap;
 		q->infl_n--;
+		if (!p.seg) { /* its segment was dropped while it was in flight: delivered after all */
+			q->st.acked++;
+			continue;
+		}
 		/* segments before the acknowledged one are done: delete them */
 		while (q->segs[0].id < p.seg && q->n_segs > 1) {
-			char name[64];
-
-			seg_name(name, sizeof(name), q->segs[0].id);
-			unlinkat(q->dirfd, name, 0);
+			unlink_seg(q, q->segs[0].id);
 			memmove(q->segs, q->segs + 1, (q->n_segs - 1) * sizeof(*q->segs));
 			q->n_segs--;
 			q->segs[0].acked = 0;
@@ -553,14 +618,20 @@ void ks_queue_ack(struct ks_queue *q, size_t n)
 		q->ack_off = p.off;
 		q->st.acked++;
 	}
-	if (n)
+	if (n) {
 		save_ack(q);
+		reclaim_acked(q);
+		if (q->n_segs == 1 && q->segs[0].acked == q->segs[0].records)
+			q->st.last_errno = 0; /* all delivered: the disk is as empty as this queue can make it */
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 
 void ks_queue_rewind(struct ks_queue *q)
 {
 	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->infl_n; i++) /* sent, unconfirmed, and no longer on disk: lost now */
+		q->st.lost += infl_at(q, i).seg == 0;
 	q->rd = (struct pos){q->segs[0].id, q->ack_off};
 	q->infl_n = 0;
 	q->infl_head = 0;

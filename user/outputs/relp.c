@@ -35,6 +35,12 @@ static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 	snprintf(s->err, sizeof(s->err), "RELP: %s (librelp %d)", errmsg ? errmsg : "error", (int)code);
 }
 
+/* librelp calls its debug printer unconditionally: it must be set. */
+static void no_dbg(char *fmt, ...)
+{
+	(void)fmt;
+}
+
 static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
 {
 	(void)objinfo;
@@ -77,6 +83,7 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 		snprintf(err, errlen, "RELP: cannot create the engine");
 		return -1;
 	}
+	relpEngineSetDbgprint(s->engine, no_dbg);
 	relpEngineSetOnErr(s->engine, on_err);
 	relpEngineSetOnGenericErr(s->engine, on_generic_err);
 	relpEngineSetEnableCmd(s->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
@@ -127,8 +134,8 @@ static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_s
 		ks_syslog_format(o, b->buf + b->off[i], b->off[i + 1] - b->off[i] - 1, &s->jw);
 		rc = relpCltSendSyslog(s->clt, (unsigned char *)s->jw.buf, s->jw.len);
 		if (rc != RELP_RET_OK) {
-			snprintf(r->error, sizeof(r->error), "RELP send to %.100s:%u failed%s%.150s (librelp %d)", o->cfg.host,
-			         o->cfg.port, s->err[0] ? ": " : "", s->err, (int)rc);
+			snprintf(r->error, sizeof(r->error), "RELP send to %.100s:%u failed%s%.150s (librelp %d)",
+			         o->cfg.host, o->cfg.port, s->err[0] ? ": " : "", s->err, (int)rc);
 			r->broken = true; /* everything unconfirmed goes again after the reconnect */
 			r->delivered = 0;
 			return;
@@ -150,13 +157,16 @@ static void relp_idle(struct ks_netout *o, struct ks_send_result *r)
 
 	if (!s || !s->clt)
 		return;
+	s->err[0] = 0;
 	rc = relpEngineCltDestruct(s->engine, &s->clt);
 	s->clt = NULL;
 	relpEngineDestruct(&s->engine);
 	s->engine = NULL;
 	s->unconfirmed = 0;
 	o->connected = false; /* the next batch opens a new session */
-	if (rc == RELP_RET_OK && !s->err[0])
+	/* librelp reports the server's closing of the session through the error callback even when the
+	 * close went as it should: the return code is what says whether the close was answered */
+	if (rc == RELP_RET_OK)
 		r->delivered = n;
 	else {
 		snprintf(r->error, sizeof(r->error), "RELP close failed%s%.200s", s->err[0] ? ": " : "", s->err);

@@ -23,8 +23,8 @@ struct sys_state {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	struct ks_jw jw;  /* one message */
-	char *out;        /* a batch of framed messages (TCP, TLS) */
+	struct ks_jw jw; /* one message */
+	char *out;       /* a batch of framed messages (TCP, TLS) */
 	size_t out_len, out_cap;
 };
 
@@ -100,8 +100,8 @@ struct ssl_ctx_st *ks_tls_ctx(const struct ks_output_cfg *cfg, char *err, size_t
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* always: there is no "insecure" switch */
 	if (cfg->ca_file[0] ? SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1
 	                    : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "output %s: ca_file %s: %s", cfg->name, cfg->ca_file[0] ? cfg->ca_file : "(system)",
-		         ERR_reason_error_string(ERR_get_error()));
+		snprintf(err, errlen, "output %s: ca_file %s: %s", cfg->name,
+		         cfg->ca_file[0] ? cfg->ca_file : "(system)", ERR_reason_error_string(ERR_get_error()));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -215,8 +215,8 @@ static int sys_open(struct ks_netout *o, char *err, size_t errlen)
 
 		snprintf(err, errlen, "TLS handshake with %s:%u failed: %s", o->cfg.host, o->cfg.port,
 		         v != X509_V_OK ? X509_verify_cert_error_string(v)
-		         : e        ? ERR_reason_error_string(e)
-		                    : "connection closed");
+		         : e            ? ERR_reason_error_string(e)
+		                        : "connection closed");
 		ERR_clear_error();
 		sys_close(o);
 		return -1;
