@@ -3,7 +3,8 @@
 # run, so both see the same machine noise. Per round: rates, ratio, CPU per operation (workload + daemon),
 # what kansokud recorded against what was done, kernel drops, the daemon's peak RSS; then min/median/max.
 #   ROUNDS=6 EXECS=20000 OPENS=500000 CONNS=60000 make bench   (defaults)
-#   WORKLOADS="exec open-out open-in conn posture"   (posture: snapshot, re-score and idle cost)
+#   WORKLOADS="exec open-out open-in conn posture outputs"   (posture: snapshot, re-score and idle cost;
+#   outputs: events/s drained to rsyslog TLS, RELP and HTTP, RSS during a 60 s outage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -11,7 +12,7 @@ ROUNDS=${ROUNDS:-6}
 EXECS=${EXECS:-20000}
 OPENS=${OPENS:-500000}
 CONNS=${CONNS:-60000}
-WORKLOADS=${WORKLOADS:-exec open-out open-in conn posture}
+WORKLOADS=${WORKLOADS:-exec open-out open-in conn posture outputs}
 WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
@@ -106,6 +107,11 @@ recorded() {
 }
 
 for w in $WORKLOADS; do
+	if [ "$w" = outputs ]; then
+		echo "== outputs (durable queues drained to real receivers)"
+		/usr/bin/python3 bench/outputs.py "$BUILD" "$tmp"
+		continue
+	fi
 	if [ "$w" = posture ]; then
 		echo "== posture (one daemon, default posture settings)"
 		start_daemon

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +16,7 @@ struct ks_outputs *ks_outputs_open(const struct ks_config *cfg, char *err, size_
 
 	if (!os)
 		return NULL;
-	for (i = 0; i < cfg->n_outputs; i++) /* once, before any thread exists: curl's global init is not safe later */
-		if (cfg->outputs[i].type == KS_OUT_HTTP) {
-			curl_global_init(CURL_GLOBAL_DEFAULT);
-			break;
-		}
+	ks_net_outputs_init(cfg); /* before any output thread exists */
 	for (i = 0; i < cfg->n_outputs; i++) {
 		struct ks_output *o = NULL;
 

@@ -45,6 +45,8 @@ struct ks_output {
 struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err, size_t errlen);
 /* syslog (UDP, TCP, TLS, RELP) and http: queued under state_dir, sent by the output's own thread */
 struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen);
+/* Process-wide set-up the network outputs need (libcurl's global init), before any thread exists. */
+void ks_net_outputs_init(const struct ks_config *cfg);
 
 struct ks_outputs;
 struct ks_outputs *ks_outputs_open(const struct ks_config *cfg, char *err, size_t errlen);

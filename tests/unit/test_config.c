@@ -188,6 +188,53 @@ static void test_posture_section(void **state)
 	assert_memory_equal(&cfg.posture, &def.posture, sizeof(def.posture));
 }
 
+static void test_network_outputs(void **state)
+{
+	static const struct config_case bad[] = {
+	    {"outputs:\n  - {type: syslog, port: 514}\n", "keys 'host' and 'port' are required"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 70000}\n", "70000 is out of range"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 514, transport: carrier-pigeon}\n",
+	     "expected one of: udp, tcp, tls, relp"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 514, transport: tcp, ca_file: /ca.pem}\n",
+	     "the transport is plaintext"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 514, transport: relp, ca_file: /ca.pem}\n",
+	     "the transport is plaintext"},
+	    {"outputs:\n  - {type: http, url: 'http://x/', ca_file: /ca.pem}\n", "the url is not https://"},
+	    {"outputs:\n  - {type: http, url: 'ftp://x/'}\n", "expected http:// or https://"},
+	    {"outputs:\n  - {type: http, url: 'https://x/', body: splunk-hec}\n", "needs 'splunk_token'"},
+	    {"outputs:\n  - {type: http, url: 'https://x/', basic_user: u}\n", "go together"},
+	    {"outputs:\n  - {type: http, url: 'https://x/', cert_file: /c.pem}\n", "mutual TLS"},
+	    {"outputs:\n  - {type: http, url: 'https://x/', headers: ['X-Bad']}\n", "\"Name: value\""},
+	    {"outputs:\n  - {type: http, url: 'https://x/', name: a}\n  - {type: http, url: 'https://y/', name: a}\n",
+	     "output name 'a' is used twice"},
+	    {"outputs:\n  - {type: http, url: 'https://x/', name: '../etc'}\n", "letters, digits"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 514, app_name: 'two words'}\n", "printable ASCII"},
+	};
+	struct ks_config cfg;
+	char err[512];
+
+	(void)state;
+	expect_config_errors(bad, sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(
+	    parse(&cfg,
+	          "outputs:\n  - {type: syslog, host: 127.0.0.1, port: 6514, transport: tls, ca_file: /ca.pem, "
+	          "cert_file: /c.pem, key_file: /c.key, facility: auth, format: ecs}\n"
+	          "  - {type: http, url: 'https://x/_bulk', body: elastic-bulk, index: ix, headers: ['X-A: 1'], "
+	          "bearer_token: t, batch_events: 10}\n",
+	          err),
+	    0);
+	assert_int_equal(cfg.n_outputs, 2);
+	assert_int_equal(cfg.outputs[0].type, KS_OUT_SYSLOG);
+	assert_int_equal(cfg.outputs[0].transport, KS_TR_TLS);
+	assert_int_equal(cfg.outputs[0].facility, 4);
+	assert_int_equal(cfg.outputs[0].format, KS_FMT_ECS);
+	assert_string_equal(cfg.outputs[0].name, "syslog-1");
+	assert_int_equal(cfg.outputs[1].body, KS_BODY_ELASTIC);
+	assert_string_equal(cfg.outputs[1].headers[0], "X-A: 1");
+	assert_int_equal(cfg.outputs[1].batch_events, 10);
+	assert_int_equal(cfg.outputs[1].queue_max_kb, 256 * 1024);
+}
+
 static void test_missing_file(void **state)
 {
 	struct ks_config cfg;
@@ -238,6 +285,7 @@ int main(void)
 	    cmocka_unit_test(test_full_valid_config),
 	    cmocka_unit_test(test_every_error_names_key_and_line),
 	    cmocka_unit_test(test_posture_section),
+	    cmocka_unit_test(test_network_outputs),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_check_paths),
 	};

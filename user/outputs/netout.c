@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The network output's queue and sender thread (netout.h); the transports are in syslog.c, relp.c and
  * http.c. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -265,6 +266,15 @@ static void net_close(struct ks_output *base)
 	ks_jw_free(&o->jw);
 	pthread_mutex_destroy(&o->mu);
 	free(o);
+}
+
+void ks_net_outputs_init(const struct ks_config *cfg)
+{
+	for (int i = 0; i < cfg->n_outputs; i++)
+		if (cfg->outputs[i].type == KS_OUT_HTTP) {
+			curl_global_init(CURL_GLOBAL_DEFAULT); /* not thread-safe: once, first */
+			return;
+		}
 }
 
 static const struct ks_output_ops net_ops = {
