@@ -8,8 +8,7 @@
 
 #include "kansoku/output.h"
 
-struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err,
-                                     size_t errlen)
+struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen)
 {
 	(void)state_dir;
 	snprintf(err, errlen, "output %s: network outputs are not in this static build", cfg->name);

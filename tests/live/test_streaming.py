@@ -5,6 +5,7 @@ daemon killed with SIGKILL, a queue on a tiny tmpfs, an untrusted certificate, 4
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -319,3 +320,46 @@ def test_http_4xx_set_aside_and_503_retried(daemon_factory):
     finally:
         bad.stop()
         busy.stop()
+
+
+def test_syslog_udp_and_sequence_continues_across_restarts(daemon_factory):
+    """UDP: one datagram per event; and metadata.sequence never restarts (with the device uid and boot
+    id it lets a receiver drop duplicates)."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.2)
+    port = rx.getsockname()[1]
+    d = daemon_factory(extra=QUIET, output_extra=(f"  - type: syslog\n    name: udp\n    host: 127.0.0.1\n"
+                                                  f"    port: {port}\n    transport: udp\n    facility: auth\n"))
+    marker = f"udp-{os.getpid()}"
+    run_execs(marker, 5)
+    got, deadline = [], time.time() + 10
+    while len(launches(got, marker)) < 5 and time.time() < deadline:
+        try:
+            data = rx.recv(65535).decode()
+        except socket.timeout:
+            continue
+        assert data.startswith("<38>1 ")  # auth (4) * 8 + info (6); one datagram, one event
+        got.append(json.loads(data[data.index("] {") + 2:]))
+    assert launches(got, marker) == set(range(5))
+    first_seq = max(e["metadata"]["sequence"] for e in d.read_events())
+    assert d.stop() == 0
+    d.start()
+    e = d.wait_for(lambda e: e.get("activity_name") == "Start" and e["metadata"]["sequence"] > first_seq,
+                   what="a Start event numbered after the previous run")[0]
+    assert e["device"]["uid"] and e["device"]["boot_uid"]
+    rx.close()
+
+
+def test_a_dead_receiver_does_not_stall_the_other_outputs(daemon_factory, tmp_path):
+    dead = free_port()
+    d = daemon_factory(extra=QUIET, output_extra=(f"  - type: syslog\n    name: dead\n    host: 127.0.0.1\n"
+                                                  f"    port: {dead}\n    transport: relp\n"))
+    marker = f"stall-{os.getpid()}"
+    t0 = time.time()
+    run_execs(marker, 100)
+    d.wait_for(lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 1
+               and marker in e["process"].get("cmd_line", ""), count=100, timeout=10, what="100 launches in the file")
+    assert time.time() - t0 < 20
+    o = output(d, "dead")
+    assert o["queued"] >= 200 and not o["healthy"] and "RELP connect" in o["error"]
