@@ -313,7 +313,8 @@ def test_full_disk_counts_losses_keeps_whole_lines_and_recovers(tmp_path):
     small = tmp_path / "small"
     small.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
-    d = Daemon(str(tmp_path))
+    # posture off: its first snapshot alone (~1 MB of inventory events) would fill this small disk
+    d = Daemon(str(tmp_path), "posture:\n  enabled: false\n")
     try:
         d.events_path = str(small / "events.json")
         with open(d.config) as f:
