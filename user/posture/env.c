@@ -988,7 +988,7 @@ void ks_facts_os(struct ks_penv *e)
 	if (e->os_loaded)
 		return;
 	e->os_loaded = true;
-	e->os_id[0] = e->os_version_id[0] = 0;
+	e->os_id[0] = e->os_version_id[0] = e->os_name[0] = e->os_pretty[0] = 0;
 	if (ks_root_read(e, "/etc/os-release", &text, NULL) && ks_root_read(e, "/usr/lib/os-release", &text, NULL))
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -1006,6 +1006,10 @@ void ks_facts_os(struct ks_penv *e)
 			snprintf(e->os_id, sizeof(e->os_id), "%s", v);
 		else if (!strcmp(line, "VERSION_ID"))
 			snprintf(e->os_version_id, sizeof(e->os_version_id), "%s", v);
+		else if (!strcmp(line, "NAME"))
+			snprintf(e->os_name, sizeof(e->os_name), "%s", v);
+		else if (!strcmp(line, "PRETTY_NAME"))
+			snprintf(e->os_pretty, sizeof(e->os_pretty), "%s", v);
 	}
 	free(text);
 }

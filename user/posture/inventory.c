@@ -35,31 +35,11 @@ static void add_line(struct ks_penv *e, struct json_object *o, const char *key, 
 
 static void os_release(struct ks_penv *e, struct json_object *os)
 {
-	char *text, *line, *save = NULL;
-
-	if (ks_root_read(e, "/etc/os-release", &text, NULL) && ks_root_read(e, "/usr/lib/os-release", &text, NULL))
-		return;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '='), *v;
-
-		if (!eq)
-			continue;
-		*eq = 0;
-		v = eq + 1;
-		if (*v == '"' || *v == '\'') {
-			v++;
-			v[strcspn(v, "\"'")] = 0;
-		}
-		if (!strcmp(line, "NAME"))
-			add_str(os, "name", v);
-		else if (!strcmp(line, "VERSION_ID"))
-			add_str(os, "version", v);
-		else if (!strcmp(line, "PRETTY_NAME"))
-			add_str(os, "pretty_name", v);
-		else if (!strcmp(line, "ID"))
-			add_str(os, "distro", v);
-	}
-	free(text);
+	ks_facts_os(e);
+	add_str(os, "name", e->os_name);
+	add_str(os, "version", e->os_version_id);
+	add_str(os, "pretty_name", e->os_pretty);
+	add_str(os, "distro", e->os_id);
 }
 
 static void interfaces(struct ks_penv *e, struct json_object *dev)
@@ -183,6 +163,21 @@ static void purl(char *out, size_t len, const char *type, const char *ns, const 
 	snprintf(out, len, "pkg:%s/%s/%s@%s?arch=%s", type, ns, name, v, arch);
 }
 
+static void add_package(struct ks_penv *e, struct json_object *arr, const char *type, const char *name, const char *ver,
+                        const char *arch)
+{
+	struct json_object *p = json_object_new_object();
+	char u[800];
+
+	add_str(p, "name", name);
+	add_str(p, "version", ver);
+	add_str(p, "architecture", arch);
+	add_str(p, "type", type);
+	purl(u, sizeof(u), type, e->os_id[0] ? e->os_id : (strcmp(type, "deb") ? "rpm" : "debian"), name, ver, arch);
+	add_str(p, "purl", u);
+	json_object_array_add(arr, p);
+}
+
 static void dpkg_status(struct ks_penv *e, struct json_object *arr, char *text)
 {
 	char name[256] = "", ver[256] = "", arch[64] = "", status[128] = "";
@@ -194,18 +189,8 @@ static void dpkg_status(struct ks_penv *e, struct json_object *arr, char *text)
 		if (next)
 			*next++ = 0;
 		if (!*line) { /* end of a stanza */
-			if (name[0] && !strcmp(status, "install ok installed")) {
-				struct json_object *p = json_object_new_object();
-				char u[800];
-
-				add_str(p, "name", name);
-				add_str(p, "version", ver);
-				add_str(p, "architecture", arch);
-				add_str(p, "type", "deb");
-				purl(u, sizeof(u), "deb", e->os_id[0] ? e->os_id : "debian", name, ver, arch);
-				add_str(p, "purl", u);
-				json_object_array_add(arr, p);
-			}
+			if (name[0] && !strcmp(status, "install ok installed"))
+				add_package(e, arr, "deb", name, ver, arch);
 			name[0] = ver[0] = arch[0] = status[0] = 0;
 			continue;
 		}
@@ -218,18 +203,8 @@ static void dpkg_status(struct ks_penv *e, struct json_object *arr, char *text)
 		else if (!strncmp(line, "Status: ", 8))
 			snprintf(status, sizeof(status), "%s", line + 8);
 	}
-	if (name[0] && !strcmp(status, "install ok installed")) { /* a last stanza without a blank line */
-		struct json_object *p = json_object_new_object();
-		char u[800];
-
-		add_str(p, "name", name);
-		add_str(p, "version", ver);
-		add_str(p, "architecture", arch);
-		add_str(p, "type", "deb");
-		purl(u, sizeof(u), "deb", e->os_id[0] ? e->os_id : "debian", name, ver, arch);
-		add_str(p, "purl", u);
-		json_object_array_add(arr, p);
-	}
+	if (name[0] && !strcmp(status, "install ok installed")) /* a last stanza without a blank line */
+		add_package(e, arr, "deb", name, ver, arch);
 }
 
 /* rpm's database is not a text file: ask rpm itself, on the running host only. */
@@ -248,21 +223,10 @@ static void rpm_packages(struct ks_penv *e, struct json_object *arr)
 	ks_facts_os(e);
 	while (fgets(line, sizeof(line), f)) {
 		char *name = strtok(line, "\t\n"), *ver = strtok(NULL, "\t\n"), *arch = strtok(NULL, "\t\n");
-		struct json_object *p;
-		char u[800];
 
 		if (!name || !ver || !arch)
 			continue;
-		if (!strncmp(ver, "0:", 2))
-			ver += 2;
-		p = json_object_new_object();
-		add_str(p, "name", name);
-		add_str(p, "version", ver);
-		add_str(p, "architecture", arch);
-		add_str(p, "type", "rpm");
-		purl(u, sizeof(u), "rpm", e->os_id[0] ? e->os_id : "rpm", name, ver, arch);
-		add_str(p, "purl", u);
-		json_object_array_add(arr, p);
+		add_package(e, arr, "rpm", name, !strncmp(ver, "0:", 2) ? ver + 2 : ver, arch);
 	}
 	pclose(f);
 }

@@ -85,7 +85,7 @@ struct ks_penv {
 	char sshd_t_err[256];     /* why sshd -T was not used, when it was tried */
 	bool async_walk;          /* walks run on the daemon's thread (engine.c); checks use the last finished one */
 	bool os_loaded;
-	char os_id[64], os_version_id[64];
+	char os_id[64], os_version_id[64], os_name[128], os_pretty[192];
 };
 
 /* Rooted file access. Paths are absolute (inside the root). Return -errno on failure. */
