@@ -13,6 +13,11 @@ const struct ks_ocsf_class ks_ocsf_app_lifecycle = {6002, "Application Lifecycle
 const struct ks_ocsf_class ks_ocsf_file_activity = {1001, "File System Activity", 1, "System Activity"};
 const struct ks_ocsf_class ks_ocsf_network_activity = {4001, "Network Activity", 4, "Network Activity"};
 const struct ks_ocsf_class ks_ocsf_dns_activity = {4003, "DNS Activity", 4, "Network Activity"};
+const struct ks_ocsf_class ks_ocsf_compliance_finding = {2003, "Compliance Finding", 2, "Findings", false};
+const struct ks_ocsf_class ks_ocsf_device_inventory = {5001, "Device Inventory Info", 5, "Discovery", true};
+const struct ks_ocsf_class ks_ocsf_config_state = {5002, "Device Config State", 5, "Discovery", false};
+const struct ks_ocsf_class ks_ocsf_user_inventory = {5003, "User Inventory Info", 5, "Discovery", false};
+const struct ks_ocsf_class ks_ocsf_software_inventory = {5020, "Software Inventory Info", 5, "Discovery", false};
 
 const char *ks_basename(const char *path)
 {

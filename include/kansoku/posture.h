@@ -105,6 +105,8 @@ void ks_penv_set_listeners(struct ks_penv *e, ks_listeners_fn fn, void *ctx);
 void ks_penv_set_yield(struct ks_penv *e, void (*fn)(void *), void *ctx);
 /* Forget cached facts (files, walk results) so the next run reads them again; walk too if full. */
 void ks_penv_invalidate(struct ks_penv *e, bool walk);
+/* Forget only the live facts (processes, listening sockets): a re-score reads them again. */
+void ks_penv_forget_live(struct ks_penv *e);
 
 /* ---- evaluators and the catalog ---- */
 

@@ -231,12 +231,6 @@ static void load_state(struct ks_posture *p)
 
 /* ---- OCSF ---- */
 
-const struct ks_ocsf_class ks_ocsf_compliance_finding = {2003, "Compliance Finding", 2, "Findings", false};
-const struct ks_ocsf_class ks_ocsf_device_inventory = {5001, "Device Inventory Info", 5, "Discovery", true};
-const struct ks_ocsf_class ks_ocsf_config_state = {5002, "Device Config State", 5, "Discovery", false};
-const struct ks_ocsf_class ks_ocsf_user_inventory = {5003, "User Inventory Info", 5, "Discovery", false};
-const struct ks_ocsf_class ks_ocsf_software_inventory = {5020, "Software Inventory Info", 5, "Discovery", false};
-
 static double host_score(struct ks_posture *p, int64_t now_ms, double *areas)
 {
 	double total = 0;
@@ -700,15 +694,7 @@ static void rescore(struct ks_posture *p, struct ks_pipeline *pl, unsigned trigg
 	double c0 = cpu_ms();
 	bool changed = false;
 
-	/* only the live facts are re-read */
-	free(p->env->listeners);
-	p->env->listeners = NULL;
-	p->env->n_listeners = 0;
-	p->env->listeners_loaded = false;
-	free(p->env->procs);
-	p->env->procs = NULL;
-	p->env->n_procs = 0;
-	p->env->procs_loaded = false;
+	ks_penv_forget_live(p->env); /* only the live facts are read again */
 	for (size_t i = 0; i < p->cat->n; i++)
 		if (p->cat->checks[i].ev->triggers & trigger)
 			changed |= eval_check(p, pl, i, now_ms);
@@ -924,10 +910,7 @@ struct json_object *ks_posture_inventory_json(struct ks_posture *p, const char *
 	if (!strcmp(kind, "device") && json_object_object_get_ex(p->inventory, "device", &v))
 		return json_object_get(v);
 	if (!strcmp(kind, "ports")) {
-		/* the live model, not the last snapshot */
-		free(p->env->listeners);
-		p->env->listeners = NULL;
-		p->env->listeners_loaded = false;
+		ks_penv_forget_live(p->env); /* the live model, not the last snapshot */
 		return ks_inventory_listeners(p->env);
 	}
 	return NULL;

@@ -202,13 +202,8 @@ static void walk_free(struct ks_walk *w)
 	memset(w, 0, sizeof(*w));
 }
 
-void ks_penv_invalidate(struct ks_penv *e, bool walk)
+void ks_penv_forget_live(struct ks_penv *e)
 {
-	tab_free(&e->passwd);
-	tab_free(&e->group);
-	tab_free(&e->shadow);
-	if (walk)
-		walk_free(&e->walk);
 	free(e->procs);
 	e->procs = NULL;
 	e->n_procs = 0;
@@ -217,6 +212,16 @@ void ks_penv_invalidate(struct ks_penv *e, bool walk)
 	e->listeners = NULL;
 	e->n_listeners = 0;
 	e->listeners_loaded = false;
+}
+
+void ks_penv_invalidate(struct ks_penv *e, bool walk)
+{
+	tab_free(&e->passwd);
+	tab_free(&e->group);
+	tab_free(&e->shadow);
+	if (walk)
+		walk_free(&e->walk);
+	ks_penv_forget_live(e);
 	json_object_put(e->sshd);
 	e->sshd = NULL;
 	e->sshd_loaded = false;
