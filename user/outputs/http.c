@@ -119,6 +119,7 @@ static int http_open(struct ks_netout *o, char *err, size_t errlen)
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
 	curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)o->cfg.timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)o->cfg.timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);

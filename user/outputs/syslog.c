@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -128,7 +130,7 @@ static int dial(const struct ks_output_cfg *cfg, int socktype, char *err, size_t
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype}, *res, *ai;
 	struct timeval tv = {.tv_sec = 10};
 	char port[8];
-	int fd = -1, rc, last = 0;
+	int fd = -1, rc, last = 0, one = 1;
 
 	snprintf(port, sizeof(port), "%u", cfg->port);
 	rc = getaddrinfo(cfg->host, port, &hints, &res);
@@ -142,6 +144,8 @@ static int dial(const struct ks_output_cfg *cfg, int socktype, char *err, size_t
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (socktype == SOCK_STREAM) /* batches are written whole: Nagle would hold each one's tail */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
 			break;
 		last = errno;
