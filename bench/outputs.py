@@ -129,7 +129,7 @@ def run(kind):
         out = (f"  - type: http\n    name: bench\n    url: http://127.0.0.1:{rx.port}/ingest\n    body: ndjson\n"
                f"    batch_events: 5000\n    batch_kb: 16384\n    batch_interval_ms: 50\n")  # the CRSA repository takes big batches
     else:
-        rx = Rsyslog(d, kind, certs=certs)
+        rx = Rsyslog(d, kind, certs=certs, discard=True)
         out = (f"  - type: syslog\n    name: bench\n    host: 127.0.0.1\n    port: {rx.port}\n"
                f"    transport: {kind}\n" + (f"    ca_file: {certs}/ca.pem\n" if certs else ""))
     out += "    queue_max_kb: 1048576\n"  # the whole storm fits: the drain measures sending, not loss
