@@ -599,11 +599,13 @@ static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks
     [KS_NA_UNLISTEN] = on_unlisten, [KS_NA_UDP_FLOW] = on_udp_flow,       [KS_NA_DNS] = on_dns,
 };
 
-static bool loopback(uint8_t family, const uint8_t *a)
+bool ks_net_loopback(uint8_t family, const uint8_t *a)
 {
 	static const uint8_t lo6[16] = {[15] = 1};
 
-	return family != 6 ? a[0] == 127 : !memcmp(a, lo6, 16);
+	if (family != 6)
+		return a[0] == 127;
+	return !memcmp(a, lo6, 16) || (!memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) && a[12] == 127);
 }
 
 /*
@@ -632,7 +634,7 @@ static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
 			n->self_ports[free_slot] = e->sport;
 		return true;
 	}
-	if (e->proto == 6 && e->dport && loopback(e->family, e->daddr))
+	if (e->proto == 6 && e->dport && ks_net_loopback(e->family, e->daddr))
 		for (i = 0; i < SELF_PORTS; i++)
 			if (n->self_ports[i] == e->dport)
 				return true;

@@ -48,6 +48,8 @@ struct ks_conn **ks_net_snapshot(struct ks_netmodel *n, bool listening, size_t *
 /* "tcp"/"udp" and a printable address. */
 const char *ks_net_proto_name(uint8_t proto);
 void ks_net_addr_str(uint8_t family, const uint8_t *addr, char *out, size_t len);
+/* 127/8, ::1 or ::ffff:127/104 (family 4 or 6, as on the wire). */
+bool ks_net_loopback(uint8_t family, const uint8_t *addr);
 /* A DNS question (QNAME labels, QTYPE) into a dotted name; returns the QTYPE or -1 if malformed.
  * Label bytes outside [A-Za-z0-9-_] are written as \DDD (RFC 1035 master-file form). */
 int ks_dns_question(const uint8_t *q, size_t len, char *name, size_t namelen, bool *truncated);

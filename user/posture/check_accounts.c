@@ -149,15 +149,6 @@ const struct ks_evaluator ks_ev_shadow_maxage = {"shadow_maxage", 0, maxage_vali
 
 /* ---- home directories of login accounts: not writable by group or others ---- */
 
-static bool login_shell(const char *shell)
-{
-	const char *b = strrchr(shell, '/');
-
-	b = b ? b + 1 : shell;
-	return *shell && strcmp(b, "nologin") && strcmp(b, "false") && strcmp(b, "sync") && strcmp(b, "halt") &&
-	       strcmp(b, "shutdown");
-}
-
 static int home_perms_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
@@ -171,7 +162,7 @@ static int home_perms_run(struct ks_penv *e, struct json_object *params, struct 
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 
-		if (!login_shell(pw[i].shell) || !pw[i].home[0] || ks_root_stat(e, pw[i].home, &st, false) ||
+		if (!ks_login_shell(pw[i].shell) || !pw[i].home[0] || ks_root_stat(e, pw[i].home, &st, false) ||
 		    !S_ISDIR(st.st_mode))
 			continue;
 		if (st.st_mode & (S_IWGRP | S_IWOTH))
@@ -212,7 +203,7 @@ static int sudo_include(struct sudo_scan *s, const char *arg, bool dir, int dept
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *b = strrchr(files[i], '/') + 1;
 
-		if (dir && (strchr(b, '.') || b[strlen(b) - 1] == '~'))
+		if (dir && !ks_sudoers_d_name(b))
 			continue;
 		rc = sudo_file(s, files[i], depth + 1);
 	}

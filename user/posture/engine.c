@@ -964,14 +964,7 @@ struct ks_listener *ks_posture_model_listeners(void *ctx, size_t *n)
 		ks_net_addr_str(c->family, c->saddr, l->addr, sizeof(l->addr));
 		l->port = c->sport;
 		l->pid = c->pid;
-		if (c->family != 6)
-			l->loopback = c->saddr[0] == 127;
-		else {
-			static const uint8_t lo6[16] = {[15] = 1};
-
-			l->loopback = !memcmp(c->saddr, lo6, 16) ||
-			              (!memcmp(c->saddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) && c->saddr[12] == 127);
-		}
+		l->loopback = ks_net_loopback(c->family, c->saddr);
 		if (pr)
 			snprintf(l->comm, sizeof(l->comm), "%s",
 			         pr->exe && pr->exe[0] ? ks_basename(pr->exe) : pr->comm);

@@ -591,6 +591,20 @@ const struct ks_sp *ks_facts_shadow(struct ks_penv *e, size_t *n, int *err)
 	return *err ? NULL : e->shadow.rows;
 }
 
+bool ks_login_shell(const char *shell)
+{
+	const char *b = strrchr(shell, '/');
+
+	b = b ? b + 1 : shell;
+	return *shell && strcmp(b, "nologin") && strcmp(b, "false") && strcmp(b, "sync") && strcmp(b, "halt") &&
+	       strcmp(b, "shutdown");
+}
+
+bool ks_sudoers_d_name(const char *name)
+{
+	return *name && !strchr(name, '.') && name[strlen(name) - 1] != '~';
+}
+
 const char *ks_pw_state(const char *pw)
 {
 	if (!pw)

@@ -250,15 +250,6 @@ struct json_object *ks_inventory_packages(struct ks_penv *e, char *err, size_t e
 
 /* ---- accounts ---- */
 
-static bool login_shell(const char *shell)
-{
-	const char *b = strrchr(shell, '/');
-
-	b = b ? b + 1 : shell;
-	return *shell && strcmp(b, "nologin") && strcmp(b, "false") && strcmp(b, "sync") && strcmp(b, "halt") &&
-	       strcmp(b, "shutdown");
-}
-
 static bool member(const struct ks_grp *g, const char *user)
 {
 	size_t n = strlen(user);
@@ -317,7 +308,7 @@ static struct json_object *sudo_subjects(struct ks_penv *e)
 	for (size_t i = 0; i <= n; i++) {
 		const char *path = i == n ? "/etc/sudoers" : files[i], *b = strrchr(path, '/') + 1;
 
-		if (i < n && (strchr(b, '.') || b[strlen(b) - 1] == '~'))
+		if (i < n && !ks_sudoers_d_name(b))
 			continue;
 		if (ks_root_read(e, path, &text, NULL))
 			continue;
@@ -362,7 +353,7 @@ struct json_object *ks_inventory_users(struct ks_penv *e)
 		json_object_object_add(u, "gid", json_object_new_int64(pw[i].gid));
 		add_str(u, "home", pw[i].home);
 		add_str(u, "shell", pw[i].shell);
-		json_object_object_add(u, "interactive", json_object_new_boolean(login_shell(pw[i].shell)));
+		json_object_object_add(u, "interactive", json_object_new_boolean(ks_login_shell(pw[i].shell)));
 		json_object_object_add(u, "password",
 		                       json_object_new_string(strcmp(pw[i].pw, "x") ? ks_pw_state(pw[i].pw)
 		                                              : s                   ? ks_pw_state(s->pw)

@@ -121,6 +121,10 @@ void ks_facts_os(struct ks_penv *e);
 int ks_facts_pkg_owned(struct ks_penv *e, const char *const *paths, size_t n, bool *owned, char *err, size_t errlen);
 /* Password field state, never the hash: "set", "empty", "locked", "none" (no shadow entry). */
 const char *ks_pw_state(const char *pw);
+/* An account one can log in to (its shell is not nologin, false, sync, halt or shutdown). */
+bool ks_login_shell(const char *shell);
+/* A file of an #includedir that sudo reads: no '.' in its name, no trailing '~' (sudoers(5)). */
+bool ks_sudoers_d_name(const char *name);
 
 /* Small helpers for evaluators. */
 const char *ks_param_str(struct json_object *params, const char *key);
