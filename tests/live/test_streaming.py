@@ -191,7 +191,7 @@ def test_queue_full_on_a_tiny_tmpfs_loss_counted_exactly(daemon_factory, tmp_pat
         delivered = {e["metadata"]["uid"] for _, e in r.messages()}
         # an event sent but not yet confirmed when the full disk forced its data out, in a session that
         # then broke, is counted lost though the receiver may have it: loss is never under-counted
-        assert o["events"] <= len(delivered) <= o["events"] + 128, (len(delivered), o)
+        assert o["events"] <= len(delivered) <= o["events"] + 1024, (len(delivered), o)
         # announced once the output works: the last announcement that got through carries the total
         # (an announcement made while the disk was still full can itself be lost, and counted)
         wait(lambda: max((e["unmapped"]["lost_total"] for _, e in r.messages()
