@@ -120,6 +120,43 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* When each batch still waiting for a confirmation was sent, oldest first. RELP's window confirms records
+ * only as later ones are sent: at a high rate the oldest unconfirmed record is a few milliseconds old, at a
+ * low rate it could wait indefinitely, so once it has waited a second the transport is asked to confirm
+ * (idle). Closing the session on a clock instead, while traffic flows, stalled the receiver once a second. */
+#define SENT_CAP 256
+struct sent_times {
+	struct {
+		size_t n;
+		int64_t ms;
+	} e[SENT_CAP];
+	unsigned head, len;
+};
+
+static void sent_push(struct sent_times *s, size_t n, int64_t ms)
+{
+	if (s->len == SENT_CAP) /* merged into the newest entry: its older time only confirms sooner */
+		s->e[(s->head + s->len - 1) % SENT_CAP].n += n;
+	else {
+		s->e[(s->head + s->len) % SENT_CAP].n = n;
+		s->e[(s->head + s->len) % SENT_CAP].ms = ms;
+		s->len++;
+	}
+}
+
+static void sent_ack(struct sent_times *s, size_t n)
+{
+	while (n && s->len) {
+		if (s->e[s->head].n > n) {
+			s->e[s->head].n -= n;
+			return;
+		}
+		n -= s->e[s->head].n;
+		s->head = (s->head + 1) % SENT_CAP;
+		s->len--;
+	}
+}
+
 static void *sender(void *arg)
 {
 	struct ks_netout *o = arg;
@@ -128,7 +165,7 @@ static void *sender(void *arg)
 	size_t max_n = o->cfg.type == KS_OUT_HTTP ? o->cfg.batch_events : 512;
 	size_t max_bytes = o->cfg.type == KS_OUT_HTTP ? (size_t)o->cfg.batch_kb * 1024 : 1u << 20;
 	int wait_ms = o->cfg.type == KS_OUT_HTTP ? (int)o->cfg.batch_interval_ms : 200;
-	int64_t settled_ms = mono_ms(); /* the last time nothing was waiting for a confirmation */
+	struct sent_times sent = {0};
 
 	while (!atomic_load(&o->stop)) {
 		struct ks_send_result r = {0};
@@ -150,9 +187,8 @@ static void *sender(void *arg)
 			o->connects++;
 			pthread_mutex_unlock(&o->mu);
 		}
-		/* records waiting for a confirmation that only more traffic would bring (RELP's window): at
-		 * least once a second, ask for it, so no record waits longer than that to be acknowledged */
-		if (o->tr->idle && ks_queue_inflight(o->q) && mono_ms() - settled_ms >= 1000) {
+		/* no record waits more than a second for its acknowledgement */
+		if (o->tr->idle && sent.len && mono_ms() - sent.e[sent.head].ms >= 1000) {
 			o->tr->idle(o, &r);
 			n = 0;
 		} else {
@@ -166,13 +202,14 @@ static void *sender(void *arg)
 				o->tr->send(o, formatted(o, &b), &r);
 			}
 		}
-		if (!r.retry && !r.broken && (!n || !ks_queue_inflight(o->q)))
-			settled_ms = mono_ms();
+		if (n && !r.retry && !r.broken)
+			sent_push(&sent, n, mono_ms());
 		if (r.delivered) {
 			if (r.rejected) /* the whole batch is kept aside with the answer; the count is the refused items
 			                 */
 				set_aside(o, &b, r.rejected, r.error);
 			ks_queue_ack(o->q, r.delivered);
+			sent_ack(&sent, r.delivered);
 			pthread_mutex_lock(&o->mu);
 			o->delivered += r.delivered - r.rejected;
 			if (!r.retry && !r.broken) {
@@ -191,6 +228,7 @@ static void *sender(void *arg)
 				o->connected = false;
 			}
 			ks_queue_rewind(o->q); /* what was not confirmed goes again */
+			sent.len = 0;
 			pthread_mutex_lock(&o->mu);
 			o->retries++;
 			pthread_mutex_unlock(&o->mu);
