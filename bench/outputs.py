@@ -1,20 +1,25 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Output throughput (make bench, WORKLOADS=outputs): for each network output (rsyslog over TLS, rsyslog
-over RELP, HTTP NDJSON), a loopback connection storm fills its durable queue while the receiver is down
-(the file output writes the same events as they come: its rate is the storm's), then the receiver starts
-and the queue drains: events per second of the drain, with kansokud's CPU during it. Then 60 s of steady
-events with the receiver down: kansokud's RSS must stay flat (the queue is on disk).
-usage: outputs.py BUILD TMPDIR"""
-import gzip
-import http.server
+"""Output throughput (make bench, WORKLOADS=outputs). Each round, for each network output (rsyslog over
+TLS, rsyslog over RELP, HTTP NDJSON to nginx): a loopback connection storm fills the output's durable
+queue while the receiver is down (the file output writes the same events as they come), then the
+receiver starts and the queue drains. Reported per round: the drain in events/s from the first delivery
+to an empty queue (the reconnect wait before it, set by the backoff, is shown apart), kansokud's CPU and
+the receiver's busiest thread during it; for the file output, the storm's rate and the share of a core
+kansokud's event loop used for it. Then min/median/max over the rounds.
+Reference: rsyslog's own forwarders (omfwd over TLS, omrelp) send the same events into the same
+receiver: what the receiver can take from a sender that is not kansoku.
+Last, 60 s of steady events with the receiver down: kansokud's RSS must stay flat (the queue is on disk).
+Receivers write what they get to tmpfs: the drain measures the sender and the receiver, not this disk.
+usage: outputs.py BUILD TMPDIR   (OUT_ROUNDS=3 OUT_CONNS=40000 OUT_OUTAGE_S=60 OUT_KINDS="tls relp http")"""
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,45 +27,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "live"))
 from receivers import Rsyslog, free_port, make_certs  # noqa: E402
 
 build, tmp = sys.argv[1], sys.argv[2]
+ROUNDS = int(os.environ.get("OUT_ROUNDS", "3"))
 CONNS = int(os.environ.get("OUT_CONNS", "40000"))
 OUTAGE_S = int(os.environ.get("OUT_OUTAGE_S", "60"))
+KINDS = os.environ.get("OUT_KINDS", "tls relp http").split()
 HZ = os.sysconf("SC_CLK_TCK")
-
-
-class CountingHttp:
-    """A fast receiver for the benchmark: counts NDJSON lines (the strict one is in the tests)."""
-
-    def __init__(self):
-        self.port, self.count, self.server = free_port(), 0, None
-        self.lock = threading.Lock()
-
-    def start(self):
-        rx = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                with rx.lock:
-                    rx.count += body.count(b"\n")
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+SHM = tempfile.mkdtemp(prefix="kansoku-bench-", dir="/dev/shm")
 
 
 class Nginx:
@@ -92,9 +64,39 @@ class Nginx:
         self.proc.wait()
 
 
+def stat_fields(path):
+    return open(path).read().rsplit(")", 1)[1].split()
+
+
 def cpu_s(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    f = stat_fields(f"/proc/{pid}/stat")
     return (int(f[11]) + int(f[12])) / HZ
+
+
+def threads(pid):
+    """{tid: (name, cpu seconds)} for pid, its children (nginx's worker) and their threads."""
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                f = stat_fields(f"/proc/{p}/task/{tid}/stat")
+                name = open(f"/proc/{p}/task/{tid}/comm").read().strip()
+                out[tid] = (name, (int(f[11]) + int(f[12])) / HZ)
+                todo += [int(c) for c in open(f"/proc/{p}/task/{tid}/children").read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def busiest(before, after, secs):
+    """The thread that used most CPU between two threads() samples: (name, % of one core)."""
+    best = ("-", 0.0)
+    for tid, (name, t) in after.items():
+        pct = (t - before.get(tid, (name, 0.0))[1]) / secs * 100
+        if pct > best[1]:
+            best = (name, pct)
+    return best
 
 
 def rss_mib(pid):
@@ -104,11 +106,6 @@ def rss_mib(pid):
     return 0
 
 
-def status(sock):
-    r = subprocess.run([f"{build}/kansoku", "--socket", sock, "status", "--json"], capture_output=True, timeout=30)
-    return json.loads(r.stdout)
-
-
 def storm(n):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -116,85 +113,189 @@ def storm(n):
     port = srv.getsockname()[1]
     srv.close()
     t = time.time()
-    out = subprocess.run([f"{build}/bench/workload", "conn", str(n), str(port)], capture_output=True)
-    return time.time() - t, out
+    subprocess.run([f"{build}/bench/workload", "conn", str(n), str(port)], capture_output=True)
+    return time.time() - t
 
 
-def run(kind):
-    d = os.path.join(tmp, f"out-{kind}")
-    os.makedirs(d, exist_ok=True)
-    certs = make_certs(d) if kind == "tls" else None
+class Daemon:
+    def __init__(self, d, out_yaml):
+        self.sock, self.events = os.path.join(d, "ctl.sock"), os.path.join(d, "events.json")
+        cfg = os.path.join(d, "k.yaml")
+        with open(cfg, "w") as f:  # one file, unrotated: the reference senders replay it
+            f.write(f"state_dir: {d}/state\nsocket: {self.sock}\nheartbeat_interval: 3600\nposture:\n  enabled: false\n"
+                    f"files:\n  enabled: false\noutputs:\n  - type: file\n    path: {self.events}\n    max_size_kb: 0\n"
+                    + out_yaml + "    queue_max_kb: 1048576\n")  # the whole storm fits: measures sending, not loss
+        self.proc = subprocess.Popen([f"{build}/kansokud", "--config", cfg], stderr=open(os.path.join(d, "log"), "w"))
+        for _ in range(200):
+            if os.path.exists(self.sock) and subprocess.run([f"{build}/kansoku", "--socket", self.sock, "status"],
+                                                            capture_output=True).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise SystemExit("kansokud did not start: " + open(os.path.join(d, "log")).read())
+
+    def status(self):
+        r = subprocess.run([f"{build}/kansoku", "--socket", self.sock, "status", "--json"], capture_output=True, timeout=30)
+        return json.loads(r.stdout)
+
+    def output(self, name):
+        return next(x for x in self.status()["outputs"] if x.get("name") == name)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def receiver(kind, d):
     if kind == "http":
-        rx = Nginx(d) if shutil.which("nginx") else CountingHttp()
-        out = (f"  - type: http\n    name: bench\n    url: http://127.0.0.1:{rx.port}/ingest\n    body: ndjson\n"
-               f"    batch_events: 5000\n    batch_kb: 16384\n    batch_interval_ms: 50\n")  # the CRSA repository takes big batches
-    else:
-        rx = Rsyslog(d, kind, certs=certs, discard=True)
-        out = (f"  - type: syslog\n    name: bench\n    host: 127.0.0.1\n    port: {rx.port}\n"
-               f"    transport: {kind}\n" + (f"    ca_file: {certs}/ca.pem\n" if certs else ""))
-    out += "    queue_max_kb: 1048576\n"  # the whole storm fits: the drain measures sending, not loss
-    cfg = os.path.join(d, "k.yaml")
-    sock = os.path.join(d, "ctl.sock")
-    with open(cfg, "w") as f:
-        f.write(f"state_dir: {d}/state\nsocket: {sock}\nheartbeat_interval: 3600\nposture:\n  enabled: false\n"
-                f"files:\n  enabled: false\noutputs:\n  - type: file\n    path: {d}/events.json\n" + out)
-    p = subprocess.Popen([f"{build}/kansokud", "--config", cfg], stderr=open(os.path.join(d, "log"), "w"))
-    for _ in range(200):
-        if os.path.exists(sock) and subprocess.run([f"{build}/kansoku", "--socket", sock, "status"],
-                                                   capture_output=True).returncode == 0:
-            break
-        time.sleep(0.05)
-    e0 = status(sock)["emitted"]
-    dt, _ = storm(CONNS)
+        return Nginx(d), (f"  - type: http\n    name: bench\n    url: http://127.0.0.1:{{port}}/ingest\n    body: ndjson\n"
+                          "    batch_events: 5000\n    batch_kb: 16384\n    batch_interval_ms: 50\n")
+    certs = make_certs(d) if kind == "tls" else None
+    rx = Rsyslog(d, kind, certs=certs, out=os.path.join(SHM, f"{kind}-messages"))
+    rx.certs = certs
+    return rx, (f"  - type: syslog\n    name: bench\n    host: 127.0.0.1\n    port: {{port}}\n    transport: {kind}\n"
+                + (f"    ca_file: {certs}/ca.pem\n" if certs else ""))
+
+
+def run(kind, rnd, outage):
+    d = os.path.join(tmp, f"out-{kind}-{rnd}")
+    os.makedirs(d, exist_ok=True)
+    rx, out = receiver(kind, d)
+    dm = Daemon(d, out.replace("{port}", str(rx.port)))
+    e0 = dm.status()["emitted"]
+    main0 = cpu_s(f"{dm.proc.pid}/task/{dm.proc.pid}")
+    dt = storm(CONNS)
+    main_pct = (cpu_s(f"{dm.proc.pid}/task/{dm.proc.pid}") - main0) / dt * 100
     time.sleep(1.5)
-    st = status(sock)
+    st = dm.status()
     made = st["emitted"] - e0
-    o = next(x for x in st["outputs"] if x.get("name") == "bench")
     fo = next(x for x in st["outputs"] if x["type"] == "file")
-    queued = o["queued"]
-    # the receiver comes up: drain
+    queued = dm.output("bench")["queued"]
+    # the receiver comes up: the sender reconnects when its backoff ends, then drains
+    t0 = time.time()
     rx.start()
-    rpid = rx.proc.pid if hasattr(rx, "proc") and rx.proc else os.getpid()
-    r0 = cpu_s(rpid)
-    c0, t0 = cpu_s(p.pid), time.time()
+    d0 = dm.output("bench")["events"]
     while True:
-        o = next(x for x in status(sock)["outputs"] if x.get("name") == "bench")
-        if o["queued"] < 200 or time.time() - t0 > 300:
+        o = dm.output("bench")
+        if o["events"] > d0 or time.time() - t0 > 60:
             break
+        time.sleep(0.02)
+    t1, q1 = time.time(), o["queued"]
+    th0, c1 = threads(rx.proc.pid), cpu_s(dm.proc.pid)
+    while o["queued"] >= 200 and time.time() - t1 < 300:
         time.sleep(0.05)
-    drain = time.time() - t0
-    cpu = (cpu_s(p.pid) - c0) / drain * 100
-    rcpu = (cpu_s(rpid) - r0) / drain * 100
-    rate = (queued - o["queued"]) / drain
-    print(f"  {kind:5s}: {queued} events queued while the receiver was down, drained in {drain:.2f} s: "
-          f"{rate:,.0f} events/s, kansokud {cpu:.0f}% of one core, the receiver {rcpu:.0f}%; lost {o['lost']}")
-    file_line = (f"  file : {made} events in {dt:.2f} s of connection storm written as they came "
-                 f"({made / dt:,.0f} events/s), lost {fo['lost']}")
-    res = rate
-    if kind == "relp" and OUTAGE_S:
-        # 60 s of steady events with the receiver down: memory must stay flat
+        o = dm.output("bench")
+    drain = time.time() - t1
+    r = {"rate": (q1 - o["queued"]) / drain, "wait": t1 - t0, "kcpu": (cpu_s(dm.proc.pid) - c1) / drain * 100,
+         "rx": busiest(th0, threads(rx.proc.pid), drain), "lost": o["lost"], "queued": queued,
+         "file_rate": made / dt, "file_lost": fo["lost"], "made": made, "main_pct": main_pct, "events": dm.events}
+    if outage:
+        # steady events with the receiver down: memory must stay flat
         rx.stop()
         time.sleep(2)
         samples = []
-        t1 = time.time()
-        while time.time() - t1 < OUTAGE_S:
+        t2 = time.time()
+        while time.time() - t2 < OUTAGE_S:
             storm(3000)
-            samples.append(rss_mib(p.pid))
+            samples.append(rss_mib(dm.proc.pid))
             time.sleep(0.5)
-        o = next(x for x in status(sock)["outputs"] if x.get("name") == "bench")
-        print(f"  outage {OUTAGE_S} s: {o['queued']} events queued ({o['queue_bytes'] / 1048576:.0f} MiB on disk), "
-              f"kansokud RSS first {samples[0]:.1f} MiB, max {max(samples):.1f}, last {samples[-1]:.1f}")
+        o = dm.output("bench")
+        r["outage"] = (f"outage {OUTAGE_S} s (RELP receiver down, 3,000 connections every ~0.5 s): {o['queued']:,} events "
+                       f"queued ({o['queue_bytes'] / 1048576:.0f} MiB on disk), kansokud RSS first {samples[0]:.1f} MiB, "
+                       f"max {max(samples):.1f}, last {samples[-1]:.1f}")
     else:
         rx.stop()
-    p.terminate()
-    p.wait()
-    return res, file_line
+    dm.stop()
+    if rnd < ROUNDS:  # the last round's events are replayed by the reference senders
+        os.unlink(dm.events)
+    for f in os.listdir(SHM):
+        os.unlink(os.path.join(SHM, f))
+    return r
 
 
-rates = {}
-for kind in os.environ.get("OUT_KINDS", "tls relp http").split():
-    rates[kind], fl = run(kind)
-print(fl)
-ok = all(r >= 50000 for r in rates.values())
-print("  outputs: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in rates.items()) +
-      f" (target >= 50,000 events/s each): {'met' if ok else 'MISSED'}")
+def reference(kind, events):
+    """rsyslog forwarding the same events (imfile -> omfwd TLS / omrelp) into the same receiver."""
+    d = os.path.join(tmp, f"ref-{kind}")
+    os.makedirs(os.path.join(d, "snd"), exist_ok=True)
+    rx, _ = receiver(kind, d)
+    rx.start()
+    g = f'global(workDirectory="{d}/snd" maxMessageSize="64k"'
+    if rx.certs:
+        g += f' DefaultNetstreamDriver="ossl" DefaultNetstreamDriverCAFile="{rx.certs}/ca.pem"'
+    q = 'queue.type="LinkedList" queue.size="500000"'
+    if kind == "relp":
+        g += ')\nmodule(load="omrelp"'
+        act = (f'action(type="omrelp" target="127.0.0.1" port="{rx.port}" windowSize="1024" '
+               f'template="RSYSLOG_SyslogProtocol23Format" {q})\n')
+    else:
+        act = (f'action(type="omfwd" target="127.0.0.1" port="{rx.port}" protocol="tcp" TCP_Framing="octet-counted" '
+               f'StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/certvalid" '
+               f'template="RSYSLOG_SyslogProtocol23Format" {q})\n')
+    with open(os.path.join(d, "snd.conf"), "w") as f:
+        f.write(g + f')\nmodule(load="imfile")\ninput(type="imfile" File="{events}" Tag="kansoku" ruleset="fwd")\n'
+                f'ruleset(name="fwd") {{\n{act}}}\n')
+    want = sum(1 for _ in open(events))
+    snd = subprocess.Popen(["rsyslogd", "-n", "-f", os.path.join(d, "snd.conf"), "-i", os.path.join(d, "snd.pid")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = th0 = None
+    last, last_t, t0 = 0, time.time(), time.time()
+    while time.time() - t0 < 300 and snd.poll() is None:
+        size = os.path.getsize(rx.out) if os.path.exists(rx.out) else 0
+        now = time.time()
+        if size and first is None:
+            first, th0 = now, threads(rx.proc.pid)
+        if size != last:
+            last, last_t, th1 = size, now, threads(rx.proc.pid)
+        elif size and now - last_t > 3:
+            break
+        time.sleep(0.05)
+    if snd.poll() is not None:
+        raise SystemExit(f"the reference rsyslog sender exited: rsyslogd -N1 -f {d}/snd.conf says why")
+    got = sum(1 for _ in open(rx.out)) if os.path.exists(rx.out) else 0
+    span = max(last_t - first, 1e-3) if first else 1e-3
+    snd.terminate()
+    snd.wait()
+    rx.stop()
+    if os.path.exists(rx.out):
+        os.unlink(rx.out)
+    return got, want, got / span, busiest(th0, th1, span) if first else ("-", 0)
+
+
+def spread(xs):
+    return f"min {min(xs):,.0f} / median {statistics.median(xs):,.0f} / max {max(xs):,.0f}"
+
+
+names = {"tls": "rsyslog TLS", "relp": "rsyslog RELP", "http": "HTTP NDJSON to nginx"}
+res = {k: [] for k in KINDS}
+files = []
+last_events = {}
+try:
+    for rnd in range(1, ROUNDS + 1):
+        for kind in KINDS:
+            r = run(kind, rnd, outage=OUTAGE_S and rnd == ROUNDS and kind == KINDS[-1])
+            res[kind].append(r)
+            files.append(r)
+            print(f"  round {rnd} {kind:4s}: {r['queued']:,} queued while the receiver was down; reconnected after "
+                  f"{r['wait']:.1f} s; drained at {r['rate']:,.0f} events/s, kansokud {r['kcpu']:.0f}% of one core, "
+                  f"receiver's busiest thread {r['rx'][0]} {r['rx'][1]:.0f}%; lost {r['lost']}", flush=True)
+            print(f"  round {rnd} file: {r['made']:,} events in the storm at {r['file_rate']:,.0f} events/s, written as they "
+                  f"came; kansokud's event loop {r['main_pct']:.0f}% of one core; lost {r['file_lost']}", flush=True)
+            if "outage" in r:
+                print("  " + r["outage"], flush=True)
+            last_events[kind] = r["events"]
+    print("  summary over %d rounds (events/s):" % ROUNDS)
+    for kind in KINDS:
+        rs = res[kind]
+        print(f"    {names[kind]:22s} {spread([r['rate'] for r in rs])}; kansokud {spread([r['kcpu'] for r in rs])} % of a core; "
+              f"receiver's busiest thread up to {max(r['rx'][1] for r in rs):.0f}%")
+    print(f"    {'file':22s} {spread([r['file_rate'] for r in files])} (the storm's rate); event loop "
+          f"{spread([r['main_pct'] for r in files])} % of a core, so ~{statistics.median([r['file_rate'] * 100 / r['main_pct'] for r in files]):,.0f}/s at a full core")
+    for kind in ("tls", "relp"):
+        if kind in last_events:
+            got, want, rate, (tn, tp) = reference(kind, last_events[kind])
+            print(f"    reference, rsyslog's own {'omfwd TLS' if kind == 'tls' else 'omrelp (window 1024)'} into the same "
+                  f"receiver: {got:,}/{want:,} events at {rate:,.0f}/s, receiver's busiest thread {tn} {tp:.0f}%")
+    ok = all(statistics.median([r["rate"] for r in res[k]]) >= 50000 for k in KINDS)
+    print("  outputs, median drain: " + ", ".join(f"{k} {statistics.median([r['rate'] for r in res[k]]):,.0f}/s" for k in KINDS)
+          + f" (target >= 50,000 events/s each): {'met' if ok else 'MISSED'}")
+finally:
+    shutil.rmtree(SHM, ignore_errors=True)

@@ -49,7 +49,7 @@ RFC5424 = re.compile(r'^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) ((?:\[[^\]]*\])+|
 class Rsyslog:
     """rsyslogd in the foreground on a private config; every message goes to one file, raw."""
 
-    def __init__(self, tmp, kind, certs=None, mtls=False, discard=False):
+    def __init__(self, tmp, kind, certs=None, mtls=False, out=None):
         self.dir = os.path.join(str(tmp), f"rsyslog-{kind}")
         os.makedirs(self.dir, exist_ok=True)
         self.kind, self.port, self.out = kind, free_port(), os.path.join(self.dir, "messages")
@@ -73,9 +73,10 @@ class Rsyslog:
                    f' tls.myprivkey="{certs}/server.key" tls.authmode="certvalid")\n')
         else:
             raise ValueError(kind)
-        # discard: parse and acknowledge, keep nothing (a benchmark measures the sender, not this disk)
-        out = "/dev/null" if discard else self.out
-        act = f'*.* action(type="omfile" file="{out}" template="raw")\n'
+        # out: somewhere else to write (a benchmark writes to tmpfs: it measures the sender, not this disk)
+        if out:
+            self.out = out
+        act = f'*.* action(type="omfile" file="{self.out}" template="raw")\n'
         with open(os.path.join(self.dir, "rsyslog.conf"), "w") as f:
             f.write(g + inp + 'template(name="raw" type="string" string="%rawmsg%\\n")\n' + act)
 
