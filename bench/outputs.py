@@ -24,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "live"))
-from receivers import Rsyslog, free_port, make_certs  # noqa: E402
+from receivers import Nginx, Rsyslog, make_certs  # noqa: E402
 
 build, tmp = sys.argv[1], sys.argv[2]
 ROUNDS = int(os.environ.get("OUT_ROUNDS", "3"))
@@ -33,35 +33,6 @@ OUTAGE_S = int(os.environ.get("OUT_OUTAGE_S", "60"))
 KINDS = os.environ.get("OUT_KINDS", "tls relp http").split()
 HZ = os.sysconf("SC_CLK_TCK")
 SHM = tempfile.mkdtemp(prefix="kansoku-bench-", dir="/dev/shm")
-
-
-class Nginx:
-    """nginx from Debian: takes each POST, reads the body, answers 200 (the daemon counts what it delivered)."""
-
-    def __init__(self, d):
-        self.dir, self.port, self.proc = d, free_port(), None
-        os.makedirs(os.path.join(d, "body"), exist_ok=True)
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n"
-                    "events { worker_connections 64; }\n"
-                    f"http {{ access_log off; client_body_temp_path {d}/body;\n"
-                    f"  server {{ listen 127.0.0.1:{self.port};\n"
-                    "    location /ingest { client_max_body_size 64m; client_body_buffer_size 16m; return 200 \"{}\"; } } }\n")
-
-    def start(self):
-        self.proc = subprocess.Popen(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-p", self.dir],
-                                     stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("nginx did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
 
 
 def stat_fields(path):
@@ -147,7 +118,7 @@ class Daemon:
 
 def receiver(kind, d):
     if kind == "http":
-        return Nginx(d), (f"  - type: http\n    name: bench\n    url: http://127.0.0.1:{{port}}/ingest\n    body: ndjson\n"
+        return Nginx(d, keep=False), (f"  - type: http\n    name: bench\n    url: http://127.0.0.1:{{port}}/ingest\n    body: ndjson\n"
                           "    batch_events: 5000\n    batch_kb: 16384\n    batch_interval_ms: 50\n")
     certs = make_certs(d) if kind == "tls" else None
     rx = Rsyslog(d, kind, certs=certs, out=os.path.join(SHM, f"{kind}-messages"))
@@ -275,7 +246,8 @@ try:
             res[kind].append(r)
             files.append(r)
             print(f"  round {rnd} {kind:4s}: {r['queued']:,} queued while the receiver was down; reconnected after "
-                  f"{r['wait']:.1f} s; drained at {r['rate']:,.0f} events/s, kansokud {r['kcpu']:.0f}% of one core, "
+                  f"{r['wait']:.1f} s; drained at {r['rate']:,.0f} events/s, kansokud {r['kcpu']:.0f}% of one core "
+                  f"({r['kcpu'] * 1e4 / r['rate']:.1f} us per event), "
                   f"receiver's busiest thread {r['rx'][0]} {r['rx'][1]:.0f}%; lost {r['lost']}", flush=True)
             print(f"  round {rnd} file: {r['made']:,} events in the storm at {r['file_rate']:,.0f} events/s, written as they "
                   f"came; kansokud's event loop {r['main_pct']:.0f}% of one core; lost {r['file_lost']}", flush=True)

@@ -108,10 +108,8 @@ recorded() {
 
 for w in $WORKLOADS; do
 	if [ "$w" = outputs ]; then
-		if ! command -v nginx >/dev/null; then # the HTTP receiver: installed here, its service not left running
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
-			systemctl disable --now nginx >/dev/null 2>&1 || true
-		fi
+		# the receivers (rsyslog, nginx) come with the test dependencies
+		command -v nginx >/dev/null && command -v rsyslogd >/dev/null || ./tests/install-deps.sh
 		echo "== outputs (durable queues drained to real receivers)"
 		/usr/bin/python3 bench/outputs.py "$BUILD" "$tmp"
 		continue

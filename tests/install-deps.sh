@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs what kansoku needs to build, run and test (qemu and busybox: the kernel-matrix test), from
-# Debian 12's own packages. Idempotent.
+# Installs what kansoku needs to build, run and test (qemu and busybox: the kernel-matrix test; rsyslog
+# and nginx: the receivers of the output tests), from Debian 12's own packages. Idempotent.
 set -eu
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libyaml-dev pkg-config
 libcmocka-dev libcurl4-openssl-dev libssl-dev librelp-dev python3 python3-pytest util-linux procps iproute2
-rsyslog rsyslog-relp rsyslog-openssl openssl
+rsyslog rsyslog-relp rsyslog-openssl openssl nginx-light
 qemu-system-x86 busybox-static cpio"
 missing=""
 for p in $PKGS; do
@@ -16,4 +16,6 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# the tests start their own nginx on loopback ports: the packaged service is not needed on port 80
+	case $missing in *nginx-light*) systemctl disable --now nginx >/dev/null 2>&1 || service nginx stop >/dev/null 2>&1 || true ;; esac
 fi

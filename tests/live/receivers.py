@@ -230,3 +230,86 @@ class HttpReceiver:
         if self.mode == "loki":
             return 204, b"", {}
         return 200, "{}", {"Content-Type": "application/json"}
+
+
+class Nginx:
+    """nginx from Debian in front of the HTTP output, optionally over TLS (the test's certificates), with
+    mutual TLS and basic authentication. keep=True keeps every request body as nginx received it (the body
+    is read by proxying it to a second server block that answers 200; client_body_in_file_only keeps the
+    file) and logs the status, user and client certificate of each request; keep=False answers 200 at
+    once (the benchmark)."""
+
+    def __init__(self, tmp, certs=None, mtls=False, basic=None, keep=True):
+        self.dir = os.path.join(str(tmp), "nginx")
+        self.body_dir = os.path.join(self.dir, "body")
+        os.makedirs(self.body_dir, exist_ok=True)
+        self.port, back, self.proc = free_port(), free_port(), None
+        d = self.dir
+        temps = "".join(f"{k}_temp_path {d}/{k};\n" for k in ("proxy", "fastcgi", "uwsgi", "scgi"))
+        listen = f"listen 127.0.0.1:{self.port}" + (" ssl" if certs else "") + ";\n"
+        if certs:
+            listen += f"ssl_certificate {certs}/server.pem;\nssl_certificate_key {certs}/server.key;\n"
+            if mtls:
+                listen += f"ssl_client_certificate {certs}/ca.pem;\nssl_verify_client on;\n"
+        auth = ""
+        if basic:
+            pw = subprocess.run(["openssl", "passwd", "-apr1", basic[1]], check=True, capture_output=True,
+                                text=True).stdout.strip()
+            with open(os.path.join(d, "htpasswd"), "w") as f:
+                f.write(f"{basic[0]}:{pw}\n")
+            auth = f'auth_basic "kansoku"; auth_basic_user_file {d}/htpasswd;\n'
+        if keep:
+            ingest = (f"client_body_in_file_only on; client_body_buffer_size 64k;\n"
+                      f"proxy_pass http://127.0.0.1:{back}; proxy_http_version 1.1;\n")
+            backend = f'server {{ listen 127.0.0.1:{back}; access_log off; location / {{ return 200 "{{}}"; }} }}\n'
+        else:
+            ingest, backend = 'client_body_buffer_size 16m; return 200 "{}";\n', ""
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            # the worker stays root: pytest's directories are 0700, nginx's default user could not read them
+            f.write(f"daemon off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n"
+                    "events { worker_connections 64; }\n"
+                    "http {\n"
+                    "log_format ks '$status \"$remote_user\" \"$ssl_client_s_dn\" $request_length';\n"
+                    f"access_log {d}/access.log ks;\nclient_body_temp_path {self.body_dir};\n{temps}"
+                    f"server {{\n{listen}location /ingest {{\nclient_max_body_size 64m;\n{auth}{ingest}}}\n}}\n"
+                    f"{backend}}}\n")
+
+    def start(self):
+        self.proc = subprocess.Popen(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-p", self.dir],
+                                     stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}")
+                time.sleep(0.05)
+        raise AssertionError("nginx did not listen")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def docs(self):
+        """Every NDJSON document of every request body nginx kept, in arrival order: the bodies of the
+        requests it has answered 200 (logged once complete), each of which must parse."""
+        out = []
+        done = sum(1 for r in self.requests() if r[0] == "200")
+        for name in sorted(os.listdir(self.body_dir))[:done]:
+            with open(os.path.join(self.body_dir, name), "rb") as f:
+                raw = f.read()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+            out += [json.loads(line) for line in raw.decode("utf-8").split("\n") if line]
+        return out
+
+    def requests(self):
+        """(status, user, client certificate subject) per request, from nginx's access log."""
+        path = os.path.join(self.dir, "access.log")
+        if not os.path.exists(path):
+            return []
+        return [tuple(re.match(r'^(\d+) "([^"]*)" "([^"]*)"', line).groups()) for line in open(path)]
