@@ -31,6 +31,7 @@ ROUNDS = int(os.environ.get("OUT_ROUNDS", "3"))
 CONNS = int(os.environ.get("OUT_CONNS", "40000"))
 OUTAGE_S = int(os.environ.get("OUT_OUTAGE_S", "60"))
 KINDS = os.environ.get("OUT_KINDS", "tls relp http").split()
+STORMS = int(os.environ.get("OUT_STORMS", "2"))  # two processes: one alone does not make events as fast as the loop writes them
 HZ = os.sysconf("SC_CLK_TCK")
 SHM = tempfile.mkdtemp(prefix="kansoku-bench-", dir="/dev/shm")
 
@@ -54,9 +55,14 @@ def threads(pid):
                 f = stat_fields(f"/proc/{p}/task/{tid}/stat")
                 name = open(f"/proc/{p}/task/{tid}/comm").read().strip()
                 out[tid] = (name, (int(f[11]) + int(f[12])) / HZ)
-                todo += [int(c) for c in open(f"/proc/{p}/task/{tid}/children").read().split()]
         except OSError:
             pass
+        for q in os.listdir("/proc"):  # children (nginx's worker)
+            try:
+                if q.isdigit() and int(stat_fields(f"/proc/{q}/stat")[1]) == p:
+                    todo.append(int(q))
+            except OSError:
+                pass
     return out
 
 
@@ -77,14 +83,19 @@ def rss_mib(pid):
     return 0
 
 
-def storm(n):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1024)
-    port = srv.getsockname()[1]
-    srv.close()
+def storm(n, parallel=1):
+    """n loopback connections (each one four events: both ends open and close), from `parallel` processes."""
+    ports = []
+    for _ in range(parallel):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        ports.append(srv.getsockname()[1])
+        srv.close()
     t = time.time()
-    subprocess.run([f"{build}/bench/workload", "conn", str(n), str(port)], capture_output=True)
+    ps = [subprocess.Popen([f"{build}/bench/workload", "conn", str(n // parallel), str(p)], stdout=subprocess.DEVNULL)
+          for p in ports]
+    for p in ps:
+        p.wait()
     return time.time() - t
 
 
@@ -134,7 +145,7 @@ def run(kind, rnd, outage):
     dm = Daemon(d, out.replace("{port}", str(rx.port)))
     e0 = dm.status()["emitted"]
     main0 = cpu_s(f"{dm.proc.pid}/task/{dm.proc.pid}")
-    dt = storm(CONNS)
+    dt = storm(CONNS, STORMS)
     main_pct = (cpu_s(f"{dm.proc.pid}/task/{dm.proc.pid}") - main0) / dt * 100
     time.sleep(1.5)
     st = dm.status()
@@ -170,7 +181,7 @@ def run(kind, rnd, outage):
             samples.append(rss_mib(dm.proc.pid))
             time.sleep(0.5)
         o = dm.output("bench")
-        r["outage"] = (f"outage {OUTAGE_S} s (RELP receiver down, 3,000 connections every ~0.5 s): {o['queued']:,} events "
+        r["outage"] = (f"outage {OUTAGE_S} s ({kind} receiver down, 3,000 connections every ~0.5 s): {o['queued']:,} events "
                        f"queued ({o['queue_bytes'] / 1048576:.0f} MiB on disk), kansokud RSS first {samples[0]:.1f} MiB, "
                        f"max {max(samples):.1f}, last {samples[-1]:.1f}")
     else:
@@ -235,6 +246,7 @@ def spread(xs):
     return f"min {min(xs):,.0f} / median {statistics.median(xs):,.0f} / max {max(xs):,.0f}"
 
 
+OUTAGE_KIND = "relp" if "relp" in KINDS else KINDS[-1]
 names = {"tls": "rsyslog TLS", "relp": "rsyslog RELP", "http": "HTTP NDJSON to nginx"}
 res = {k: [] for k in KINDS}
 files = []
@@ -242,7 +254,7 @@ last_events = {}
 try:
     for rnd in range(1, ROUNDS + 1):
         for kind in KINDS:
-            r = run(kind, rnd, outage=OUTAGE_S and rnd == ROUNDS and kind == KINDS[-1])
+            r = run(kind, rnd, outage=OUTAGE_S and rnd == ROUNDS and kind == OUTAGE_KIND)
             res[kind].append(r)
             files.append(r)
             print(f"  round {rnd} {kind:4s}: {r['queued']:,} queued while the receiver was down; reconnected after "

@@ -131,12 +131,14 @@ static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_s
 {
 	struct relp_state *s = o->ts;
 
+	relpCltHintBurstBegin(s->clt);
 	for (size_t i = 0; i < b->n; i++) {
 		relpRetVal rc;
 
 		ks_syslog_format(o, b->buf + b->off[i], b->off[i + 1] - b->off[i] - 1, &s->jw);
 		rc = relpCltSendSyslog(s->clt, (unsigned char *)s->jw.buf, s->jw.len);
 		if (rc != RELP_RET_OK) {
+			relpCltHintBurstEnd(s->clt);
 			snprintf(r->error, sizeof(r->error), "RELP send to %.100s:%u failed%s%.150s (librelp %d)",
 			         o->cfg.host, o->cfg.port, s->err[0] ? ": " : "", s->err, (int)rc);
 			r->broken = true; /* everything unconfirmed goes again after the reconnect */
@@ -145,6 +147,7 @@ static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_s
 		}
 		s->unconfirmed++;
 	}
+	relpCltHintBurstEnd(s->clt);
 	if (s->unconfirmed > RELP_WINDOW) { /* the window guarantees these were acknowledged */
 		r->delivered = s->unconfirmed - RELP_WINDOW;
 		s->unconfirmed = RELP_WINDOW;
