@@ -46,7 +46,30 @@ def make_certs(d):
 RFC5424 = re.compile(r'^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) ((?:\[[^\]]*\])+|-) (.*)$')
 
 
-class Rsyslog:
+class Server:
+    """A receiver process a test starts on a loopback port (self.port, self.proc)."""
+
+    def listening(self, name, why):
+        """Waits until it accepts connections; if it exits first, says why (its log)."""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"{name} exited: {why()}")
+                time.sleep(0.05)
+        raise AssertionError(f"{name} did not listen")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class Rsyslog(Server):
     """rsyslogd in the foreground on a private config; every message goes to one file, raw."""
 
     def __init__(self, tmp, kind, certs=None, mtls=False, out=None):
@@ -84,22 +107,7 @@ class Rsyslog:
         self.log = open(os.path.join(self.dir, "rsyslogd.log"), "a")
         self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", os.path.join(self.dir, "rsyslog.conf"),
                                       "-i", os.path.join(self.dir, "pid")], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"rsyslogd exited: {open(self.log.name).read()}")
-                time.sleep(0.05)
-        raise AssertionError("rsyslogd did not listen")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        return self.listening("rsyslogd", lambda: open(self.log.name).read())
 
     def messages(self):
         """Parsed RFC 5424 messages: (header dict, event). rsyslog writes each one as received."""
@@ -232,7 +240,7 @@ class HttpReceiver:
         return 200, "{}", {"Content-Type": "application/json"}
 
 
-class Nginx:
+class Nginx(Server):
     """nginx from Debian in front of the HTTP output, optionally over TLS (the test's certificates), with
     mutual TLS and basic authentication. keep=True keeps every request body as nginx received it (the body
     is read by proxying it to a second server block that answers 200; client_body_in_file_only keeps the
@@ -277,22 +285,7 @@ class Nginx:
     def start(self):
         self.proc = subprocess.Popen(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-p", self.dir],
                                      stderr=subprocess.PIPE)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"nginx exited: {self.proc.stderr.read().decode()}")
-                time.sleep(0.05)
-        raise AssertionError("nginx did not listen")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        return self.listening("nginx", lambda: self.proc.stderr.read().decode())
 
     def docs(self):
         """Every NDJSON document of every request body nginx kept, in arrival order: the bodies of the
