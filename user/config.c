@@ -376,6 +376,10 @@ static int output_check(struct ctx *c, yaml_node_t *n, struct out_arg *oa, int i
 			            "output %s: ca_file/cert_file/key_file given but the transport is plaintext "
 			            "(use transport: tls, or relp with relp_tls: true)",
 			            o->name);
+		if (o->transport == KS_TR_RELP && o->relp_tls && !o->ca_file[0]) /* it would trust nothing */
+			return fail(c, n,
+			            "output %s: relp_tls needs ca_file (librelp does not read the system's CA store)",
+			            o->name);
 		break;
 	case KS_OUT_HTTP:
 		if (!o->url[0])

@@ -199,6 +199,8 @@ static void test_network_outputs(void **state)
 	     "the transport is plaintext"},
 	    {"outputs:\n  - {type: syslog, host: h, port: 514, transport: relp, ca_file: /ca.pem}\n",
 	     "the transport is plaintext"},
+	    {"outputs:\n  - {type: syslog, host: h, port: 514, transport: relp, relp_tls: true}\n",
+	     "relp_tls needs ca_file"},
 	    {"outputs:\n  - {type: http, url: 'http://x/', ca_file: /ca.pem}\n", "the url is not https://"},
 	    {"outputs:\n  - {type: http, url: 'ftp://x/'}\n", "expected http:// or https://"},
 	    {"outputs:\n  - {type: http, url: 'https://x/', body: splunk-hec}\n", "needs 'splunk_token'"},

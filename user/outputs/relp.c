@@ -35,7 +35,19 @@ static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 	struct relp_state *s = usr;
 
 	(void)objinfo;
+	if (!strncmp(s->err, "RELP TLS:", 9)) /* the certificate's fault: keep that, not the "cannot open" after it */
+		return;
 	snprintf(s->err, sizeof(s->err), "RELP: %s (librelp %d)", errmsg ? errmsg : "error", (int)code);
+}
+
+/* A server certificate refused: what was wrong with it, for `kansoku status`. */
+static void on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code)
+{
+	struct relp_state *s = usr;
+
+	snprintf(s->err, sizeof(s->err), "RELP TLS: %s%s%.120s", errmsg ? errmsg : "authentication failed",
+	         authinfo && authinfo[0] ? ": " : "", authinfo ? authinfo : "");
+	(void)code;
 }
 
 /* librelp calls its debug printer unconditionally: it must be set. */
@@ -88,10 +100,19 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 	}
 	relpEngineSetDbgprint(s->engine, no_dbg);
 	relpEngineSetOnErr(s->engine, on_err);
+	relpEngineSetOnAuthErr(s->engine, on_auth_err);
 	relpEngineSetOnGenericErr(s->engine, on_generic_err);
 	relpEngineSetEnableCmd(s->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
 	if (o->cfg.relp_tls)
-		relpEngineSetTLSLibByName(s->engine, "openssl");
+		/* GnuTLS, not OpenSSL: librelp's OpenSSL backend keeps one SSL_CTX for the whole process, set
+		 * up with the CA file of whichever session connects first, so one RELP output's ca_file would
+		 * be trusted by another (seen in CI: the wrong-CA output delivered). Its GnuTLS backend gives
+		 * each session its own credentials. */
+		if (relpEngineSetTLSLibByName(s->engine, "gnutls") != RELP_RET_OK) {
+			snprintf(err, errlen, "RELP: this librelp has no GnuTLS support for relp_tls");
+			relp_close(o);
+			return -1;
+		}
 	if (relpEngineCltConstruct(s->engine, &s->clt) != RELP_RET_OK) {
 		snprintf(err, errlen, "RELP: cannot create the client");
 		relp_close(o);
@@ -103,8 +124,10 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 	if (o->cfg.relp_tls) {
 		const char *name = o->cfg.server_name[0] ? o->cfg.server_name : o->cfg.host;
 
-		/* verified like every TLS output: the CA, and the server's certificate name */
+		/* verified like every TLS output: the CA, and the server's certificate name; TLS 1.2 or later */
 		if (relpCltEnableTLS(s->clt) != RELP_RET_OK ||
+		    relpCltSetGnuTLSPriString(s->clt, (char *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2") !=
+		        RELP_RET_OK ||
 		    (o->cfg.ca_file[0] && relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK) ||
 		    (o->cfg.cert_file[0] && (relpCltSetOwnCert(s->clt, o->cfg.cert_file) != RELP_RET_OK ||
 		                             relpCltSetPrivKey(s->clt, o->cfg.key_file) != RELP_RET_OK)) ||
