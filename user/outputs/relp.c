@@ -45,9 +45,9 @@ static void on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code
 {
 	struct relp_state *s = usr;
 
+	(void)code; /* the connect's own code follows in the message status shows */
 	snprintf(s->err, sizeof(s->err), "RELP TLS: %s%s%.120s", errmsg ? errmsg : "authentication failed",
 	         authinfo && authinfo[0] ? ": " : "", authinfo ? authinfo : "");
-	(void)code;
 }
 
 /* librelp calls its debug printer unconditionally: it must be set. */
