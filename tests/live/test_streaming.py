@@ -422,16 +422,17 @@ def test_https_untrusted_server_and_wrong_password(daemon_factory, tmp_path):
 
 
 def test_relp_over_tls_with_client_certificate(daemon_factory, tmp_path):
-    """RELP with TLS (librelp over OpenSSL) into rsyslog's imrelp, which requires a client certificate its
-    CA signed; the same output with the wrong CA does not connect and says why."""
+    """RELP with TLS (librelp over GnuTLS) into rsyslog's imrelp, which requires a client certificate its
+    CA signed; the same output with the wrong CA, or expecting another server name, does not connect and
+    says why."""
     certs = make_certs(tmp_path)
     r = Rsyslog(tmp_path, "relp-tls", certs=certs).start()
     try:
-        tls = (f"    relp_tls: true\n    server_name: localhost\n    cert_file: {certs}/client.pem\n"
-               f"    key_file: {certs}/client.key\n")
+        tls = f"    relp_tls: true\n    cert_file: {certs}/client.pem\n    key_file: {certs}/client.key\n"
         d = daemon_factory(extra=QUIET, output_extra=(
-            syslog_output("relptls", r, "relp", tls + f"    ca_file: {certs}/ca.pem\n")
-            + syslog_output("wrongca", r, "relp", tls + f"    ca_file: {certs}/other-ca.pem\n")))
+            syslog_output("relptls", r, "relp", tls + f"    ca_file: {certs}/ca.pem\n    server_name: localhost\n")
+            + syslog_output("wrongca", r, "relp", tls + f"    ca_file: {certs}/other-ca.pem\n    server_name: localhost\n")
+            + syslog_output("wrongname", r, "relp", tls + f"    ca_file: {certs}/ca.pem\n    server_name: siem.example\n")))
         marker = f"relptls-{os.getpid()}"
         run_execs(marker, 20)
         wait(lambda: len(launches([e for _, e in r.messages()], marker)) == 20, 20, "20 launches over RELP/TLS",
@@ -445,6 +446,9 @@ def test_relp_over_tls_with_client_certificate(daemon_factory, tmp_path):
         w = output(d, "wrongca")
         assert not w["healthy"] and w["events"] == 0 and w["queued"] > 0, w
         assert "RELP TLS: certificate validation failed" in w["error"], w["error"]
+        n = output(d, "wrongname")
+        # librelp's words: "no permited name found: DNSname: localhost; ..." (the names the certificate has)
+        assert not n["healthy"] and n["events"] == 0 and n["queued"] > 0 and "RELP TLS: no permit" in n["error"], n
         assert output(d, "relptls")["target"].startswith("relp+tls://")
     finally:
         r.stop()
