@@ -92,7 +92,7 @@ class Rsyslog(Server):
             inp = f'module(load="imrelp")\ninput(type="imrelp" port="{self.port}" address="127.0.0.1" maxDataSize="4m")\n'
         elif kind == "relp-tls":
             inp = (f'module(load="imrelp")\ninput(type="imrelp" port="{self.port}" address="127.0.0.1" maxDataSize="4m"'
-                   f' tls="on" tls.tlslib="openssl" tls.cacert="{certs}/ca.pem" tls.mycert="{certs}/server.pem"'
+                   f' tls="on" tls.cacert="{certs}/ca.pem" tls.mycert="{certs}/server.pem"'
                    f' tls.myprivkey="{certs}/server.key" tls.authmode="certvalid")\n')
         else:
             raise ValueError(kind)
