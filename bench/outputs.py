@@ -3,9 +3,9 @@
 """Output throughput (make bench, WORKLOADS=outputs). Each round, for each network output (rsyslog over
 TLS, rsyslog over RELP, HTTP NDJSON to nginx): a loopback connection storm fills the output's durable
 queue while the receiver is down (the file output writes the same events as they come), then the
-receiver starts and the queue drains. Reported per round: the drain in events/s from the first delivery
-to an empty queue (the reconnect wait before it, set by the backoff, is shown apart), kansokud's CPU and
-the receiver's busiest thread during it; for the file output, the storm's rate and the share of a core
+receiver starts and the queue drains. Reported per round: the reconnect wait (set by the backoff), the
+drain's length, and the sustained rate in events/s while 10% to 90% of the backlog was delivered, with
+kansokud's CPU and the receiver's busiest thread over that stretch; for the file output, the storm's rate and the share of a core
 kansokud's event loop used for it. Then min/median/max over the rounds.
 Reference: rsyslog's own forwarders (omfwd over TLS, omrelp) send the same events into the same
 receiver: what the receiver can take from a sender that is not kansoku.
@@ -45,11 +45,17 @@ def cpu_s(pid):
     return (int(f[11]) + int(f[12])) / HZ
 
 
-def threads(pid):
-    """{tid: (name, cpu seconds)} for pid, its children (nginx's worker) and their threads."""
+def threads(pid, children=False):
+    """{tid: (name, cpu seconds)} for pid's threads, and its children's (nginx's worker) if asked."""
     out, todo = {}, [pid]
-    while todo:
-        p = todo.pop()
+    if children:
+        for q in os.listdir("/proc"):
+            try:
+                if q.isdigit() and int(stat_fields(f"/proc/{q}/stat")[1]) == pid:
+                    todo.append(int(q))
+            except OSError:
+                pass
+    for p in todo:
         try:
             for tid in os.listdir(f"/proc/{p}/task"):
                 f = stat_fields(f"/proc/{p}/task/{tid}/stat")
@@ -57,12 +63,6 @@ def threads(pid):
                 out[tid] = (name, (int(f[11]) + int(f[12])) / HZ)
         except OSError:
             pass
-        for q in os.listdir("/proc"):  # children (nginx's worker)
-            try:
-                if q.isdigit() and int(stat_fields(f"/proc/{q}/stat")[1]) == p:
-                    todo.append(int(q))
-            except OSError:
-                pass
     return out
 
 
@@ -161,14 +161,20 @@ def run(kind, rnd, outage):
         if o["events"] > d0 or time.time() - t0 > 60:
             break
         time.sleep(0.02)
-    t1, q1 = time.time(), o["queued"]
-    th0, c1 = threads(rx.proc.pid), cpu_s(dm.proc.pid)
+    t1, q1, e1 = time.time(), o["queued"], o["events"]
+    # the sustained rate: between 10% and 90% of the backlog delivered (the first and last stretches are the
+    # session's start and, for RELP, the window's final confirmation)
+    marks = {}
     while o["queued"] >= 200 and time.time() - t1 < 300:
         time.sleep(0.05)
         o = dm.output("bench")
+        for m in (0.1, 0.9):
+            if m not in marks and o["events"] - e1 >= m * q1:
+                marks[m] = (time.time(), o["events"], cpu_s(dm.proc.pid), threads(rx.proc.pid, kind == "http"))
     drain = time.time() - t1
-    r = {"rate": (q1 - o["queued"]) / drain, "wait": t1 - t0, "kcpu": (cpu_s(dm.proc.pid) - c1) / drain * 100,
-         "rx": busiest(th0, threads(rx.proc.pid), drain), "lost": o["lost"], "queued": queued,
+    (ta, ea, ca, tha), (tb, eb, cb, thb) = marks[0.1], marks[0.9]
+    r = {"rate": (eb - ea) / (tb - ta), "wait": t1 - t0, "drain": drain, "kcpu": (cb - ca) / (tb - ta) * 100,
+         "rx": busiest(tha, thb, tb - ta), "lost": o["lost"], "queued": queued,
          "file_rate": made / dt, "file_lost": fo["lost"], "made": made, "main_pct": main_pct, "events": dm.events}
     if outage:
         # steady events with the receiver down: memory must stay flat
@@ -218,28 +224,31 @@ def reference(kind, events):
     want = sum(1 for _ in open(events))
     snd = subprocess.Popen(["rsyslogd", "-n", "-f", os.path.join(d, "snd.conf"), "-i", os.path.join(d, "snd.pid")],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = th0 = None
-    last, last_t, t0 = 0, time.time(), time.time()
+    series, last, last_t, t0 = [], 0, time.time(), time.time()
     while time.time() - t0 < 300 and snd.poll() is None:
         size = os.path.getsize(rx.out) if os.path.exists(rx.out) else 0
         now = time.time()
-        if size and first is None:
-            first, th0 = now, threads(rx.proc.pid)
         if size != last:
-            last, last_t, th1 = size, now, threads(rx.proc.pid)
+            last, last_t = size, now
+            series.append((now, size, threads(rx.proc.pid)))
         elif size and now - last_t > 3:
             break
         time.sleep(0.05)
     if snd.poll() is not None:
         raise SystemExit(f"the reference rsyslog sender exited: rsyslogd -N1 -f {d}/snd.conf says why")
-    got = sum(1 for _ in open(rx.out)) if os.path.exists(rx.out) else 0
-    span = max(last_t - first, 1e-3) if first else 1e-3
+    if not series:
+        raise SystemExit(f"the reference sender got nothing into the receiver: see {rx.dir}")
+    got = sum(1 for _ in open(rx.out))
+    # the same stretch as kansoku's: 10% to 90% of what arrived (by bytes: messages are alike)
+    a = next(x for x in series if x[1] >= 0.1 * last)
+    b = next(x for x in series if x[1] >= 0.9 * last)
+    span = max(b[0] - a[0], 1e-3)
     snd.terminate()
     snd.wait()
     rx.stop()
     if os.path.exists(rx.out):
         os.unlink(rx.out)
-    return got, want, got / span, busiest(th0, th1, span) if first else ("-", 0)
+    return got, want, got * (b[1] - a[1]) / last / span, busiest(a[2], b[2], span)
 
 
 def spread(xs):
@@ -258,7 +267,7 @@ try:
             res[kind].append(r)
             files.append(r)
             print(f"  round {rnd} {kind:4s}: {r['queued']:,} queued while the receiver was down; reconnected after "
-                  f"{r['wait']:.1f} s; drained at {r['rate']:,.0f} events/s, kansokud {r['kcpu']:.0f}% of one core "
+                  f"{r['wait']:.1f} s; drained in {r['drain']:.1f} s, {r['rate']:,.0f} events/s sustained, kansokud {r['kcpu']:.0f}% of one core "
                   f"({r['kcpu'] * 1e4 / r['rate']:.1f} us per event), "
                   f"receiver's busiest thread {r['rx'][0]} {r['rx'][1]:.0f}%; lost {r['lost']}", flush=True)
             print(f"  round {rnd} file: {r['made']:,} events in the storm at {r['file_rate']:,.0f} events/s, written as they "
