@@ -53,6 +53,8 @@ size_t ks_queue_inflight(struct ks_queue *q);
 void ks_queue_wake(struct ks_queue *q);
 
 void ks_queue_stats(struct ks_queue *q, struct ks_queue_stats *st);
+/* Room in b for n more records and len more bytes: 0, or -1 when out of memory (b unchanged). */
+int ks_batch_reserve(struct ks_batch *b, size_t n, size_t len);
 void ks_batch_free(struct ks_batch *b);
 
 #endif

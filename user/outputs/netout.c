@@ -74,35 +74,16 @@ static const struct ks_batch *formatted(struct ks_netout *o, const struct ks_bat
 	if (o->cfg.format != KS_FMT_ECS)
 		return b;
 	o->fmt.len = o->fmt.n = 0;
-	if (o->fmt.cap_n < b->n + 1) {
-		size_t *no = realloc(o->fmt.off, (b->n + 1) * sizeof(*no));
-
-		if (!no)
-			return b;
-		o->fmt.off = no;
-		o->fmt.cap_n = b->n + 1;
-	}
+	if (ks_batch_reserve(&o->fmt, b->n, 0))
+		return b;
 	for (size_t i = 0; i < b->n; i++) {
-		size_t need;
-
 		ks_jw_reset(&o->jw);
 		if (ks_ecs_from_ocsf(b->buf + b->off[i], b->off[i + 1] - b->off[i] - 1, &o->jw) || o->jw.oom) {
 			ks_jw_reset(&o->jw); /* never expected: the record came from our own encoder */
 			ks_jw_raw(&o->jw, "{}", 2);
 		}
-		need = o->fmt.len + o->jw.len + 1;
-		if (need > o->fmt.cap) {
-			size_t cap = o->fmt.cap ? o->fmt.cap : 65536;
-			char *nb;
-
-			while (cap < need)
-				cap *= 2;
-			nb = realloc(o->fmt.buf, cap);
-			if (!nb)
-				return b;
-			o->fmt.buf = nb;
-			o->fmt.cap = cap;
-		}
+		if (ks_batch_reserve(&o->fmt, 0, o->jw.len + 1))
+			return b;
 		o->fmt.off[o->fmt.n++] = o->fmt.len;
 		memcpy(o->fmt.buf + o->fmt.len, o->jw.buf, o->jw.len);
 		o->fmt.len += o->jw.len;

@@ -460,8 +460,16 @@ static int push_infl(struct ks_queue *q, struct pos p)
 	return 0;
 }
 
-static int batch_room(struct ks_batch *b, size_t len)
+int ks_batch_reserve(struct ks_batch *b, size_t n, size_t len)
 {
+	if (b->cap_n < b->n + n + 1) {
+		size_t *no = realloc(b->off, (b->n + n + 1) * sizeof(*no));
+
+		if (!no)
+			return -1;
+		b->off = no;
+		b->cap_n = b->n + n + 1;
+	}
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 65536;
 		char *nb;
@@ -483,14 +491,8 @@ size_t ks_queue_read(struct ks_queue *q, struct ks_batch *b, size_t max_n, size_
 	size_t got = 0;
 
 	b->len = b->n = 0;
-	if (b->cap_n < max_n + 1) {
-		size_t *no = realloc(b->off, (max_n + 1) * sizeof(*no));
-
-		if (!no)
-			return 0;
-		b->off = no;
-		b->cap_n = max_n + 1;
-	}
+	if (ks_batch_reserve(b, max_n, 0))
+		return 0;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += wait_ms / 1000;
 	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
@@ -527,7 +529,7 @@ size_t ks_queue_read(struct ks_queue *q, struct ks_batch *b, size_t max_n, size_
 		want = s->size - q->rd.off;
 		if (want > max_bytes - b->len + 65536)
 			want = max_bytes - b->len + 65536;
-		if (batch_room(b, want + 1)) {
+		if (ks_batch_reserve(b, 0, want + 1)) {
 			break;
 		}
 		if (q->rfd < 0 || q->rfd_seg != s->id) {

@@ -25,9 +25,8 @@ struct sys_state {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	struct ks_jw jw; /* one message */
-	char *out;       /* a batch of framed messages (TCP, TLS) */
-	size_t out_len, out_cap;
+	struct ks_jw jw;  /* one message */
+	struct ks_jw out; /* a batch of framed messages (TCP, TLS) */
 };
 
 size_t ks_sd_escape(char *out, size_t outlen, const char *s, size_t n)
@@ -167,6 +166,7 @@ static struct sys_state *state(struct ks_netout *o)
 			return NULL;
 		s->fd = -1;
 		ks_jw_init(&s->jw);
+		ks_jw_init(&s->out);
 		o->ts = s;
 	}
 	return o->ts;
@@ -228,25 +228,6 @@ static int sys_open(struct ks_netout *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int put(struct sys_state *s, const char *p, size_t n)
-{
-	if (s->out_len + n > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : 65536;
-		char *nb;
-
-		while (cap < s->out_len + n)
-			cap *= 2;
-		nb = realloc(s->out, cap);
-		if (!nb)
-			return -1;
-		s->out = nb;
-		s->out_cap = cap;
-	}
-	memcpy(s->out + s->out_len, p, n);
-	s->out_len += n;
-	return 0;
-}
-
 static void sys_send(struct ks_netout *o, const struct ks_batch *b, struct ks_send_result *r)
 {
 	struct sys_state *s = o->ts;
@@ -267,22 +248,24 @@ static void sys_send(struct ks_netout *o, const struct ks_batch *b, struct ks_se
 		r->delivered = b->n;
 		return;
 	}
-	s->out_len = 0;
+	ks_jw_reset(&s->out);
 	for (size_t i = 0; i < b->n; i++) {
 		char len[24];
 		int ln;
 
 		ks_syslog_format(o, b->buf + b->off[i], b->off[i + 1] - b->off[i] - 1, &s->jw);
 		ln = snprintf(len, sizeof(len), "%zu ", s->jw.len);
-		if (put(s, len, (size_t)ln) || put(s, s->jw.buf, s->jw.len)) {
-			snprintf(r->error, sizeof(r->error), "out of memory");
-			r->retry = true;
-			return;
-		}
+		ks_jw_raw(&s->out, len, (size_t)ln);
+		ks_jw_raw(&s->out, s->jw.buf, s->jw.len);
 	}
-	while (done < s->out_len) {
-		ssize_t n = s->ssl ? SSL_write(s->ssl, s->out + done, (int)(s->out_len - done))
-		                   : send(s->fd, s->out + done, s->out_len - done, MSG_NOSIGNAL);
+	if (s->out.oom) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		r->retry = true;
+		return;
+	}
+	while (done < s->out.len) {
+		ssize_t n = s->ssl ? SSL_write(s->ssl, s->out.buf + done, (int)(s->out.len - done))
+		                   : send(s->fd, s->out.buf + done, s->out.len - done, MSG_NOSIGNAL);
 
 		if (n <= 0) {
 			if (!s->ssl && n < 0 && errno == EINTR)
