@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kansoku/log.h"
+#include "lib/log.h"
 #include "netout.h"
 
 #define SETASIDE_MAX (64ull << 20) /* refused events kept for inspection, then only counted */

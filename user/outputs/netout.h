@@ -12,10 +12,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "kansoku/config.h"
-#include "kansoku/json.h"
-#include "kansoku/output.h"
-#include "kansoku/queue.h"
+#include "config/config.h"
+#include "lib/json.h"
+#include "outputs/outputs.h"
+#include "outputs/queue.h"
 
 struct ks_netout;
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kansoku/log.h"
+#include "lib/log.h"
 #include "netout.h"
 
 /* rsyslog's imrelp answers each frame from one thread: a deeper window keeps it busy while acks travel
