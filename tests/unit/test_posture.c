@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "posture/penv.h"
+#include "posture/env.h"
 #include "posture/posture.h"
 
 #define FIXTURES "tests/fixtures/posture"
@@ -85,7 +85,7 @@ static void cfg_for(struct ks_posture_cfg *c, const char *root)
 
 static struct ks_catalog *catalog;
 static char *pass_root, *fail_root;
-static struct ks_penv *pass_env, *fail_env;
+static struct ks_posture_env *pass_env, *fail_env;
 
 static int group_setup(void **state)
 {
@@ -106,17 +106,17 @@ static int group_setup(void **state)
 		return -1;
 	}
 	cfg_for(&c, pass_root);
-	pass_env = ks_penv_new(&c, err, sizeof(err));
+	pass_env = ks_posture_env_new(&c, err, sizeof(err));
 	cfg_for(&c, fail_root);
-	fail_env = ks_penv_new(&c, err, sizeof(err));
+	fail_env = ks_posture_env_new(&c, err, sizeof(err));
 	return pass_env && fail_env ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	ks_penv_free(pass_env);
-	ks_penv_free(fail_env);
+	ks_posture_env_free(pass_env);
+	ks_posture_env_free(fail_env);
 	rm_tree(pass_root);
 	rm_tree(fail_root);
 	ks_catalog_free(catalog);
@@ -124,7 +124,7 @@ static int group_teardown(void **state)
 }
 
 /* state: the check. */
-static void check_on(const struct ks_check *c, struct ks_penv *e, enum ks_chk_status want)
+static void check_on(const struct ks_check *c, struct ks_posture_env *e, enum ks_chk_status want)
 {
 	struct ks_check_result r = {0};
 	int st = ks_check_run(e, c, &r);
@@ -152,7 +152,7 @@ static void test_check_fails(void **state)
 
 /* ---- details the per-check tests do not show ---- */
 
-static struct json_object *items_of(const char *id, struct ks_penv *e, struct ks_check_result *r)
+static struct json_object *items_of(const char *id, struct ks_posture_env *e, struct ks_check_result *r)
 {
 	ks_check_run(e, ks_catalog_find(catalog, id), r);
 	return NULL;
@@ -245,14 +245,14 @@ static void put(const char *root, const char *path, const char *text)
 	fclose(f);
 }
 
-static struct ks_penv *env_of(const char *root)
+static struct ks_posture_env *env_of(const char *root)
 {
 	struct ks_posture_cfg c;
 	char err[256];
-	struct ks_penv *e;
+	struct ks_posture_env *e;
 
 	cfg_for(&c, root);
-	e = ks_penv_new(&c, err, sizeof(err));
+	e = ks_posture_env_new(&c, err, sizeof(err));
 	assert_non_null(e);
 	return e;
 }
@@ -261,7 +261,7 @@ static struct ks_penv *env_of(const char *root)
 static void test_errors_are_reported_and_others_run(void **state)
 {
 	char *root = make_tree("pass");
-	struct ks_penv *e;
+	struct ks_posture_env *e;
 	struct ks_check_result r = {0};
 	char err[256];
 	struct json_object *pk;
@@ -294,7 +294,7 @@ static void test_errors_are_reported_and_others_run(void **state)
 	assert_non_null(strstr(err, "no package database"));
 	json_object_put(pk);
 	ks_result_free(&r);
-	ks_penv_free(e);
+	ks_posture_env_free(e);
 
 	/* a keyword without a value */
 	put(root, "/etc/ssh/sshd_config.d/10-hardening.conf", "PermitRootLogin no\nUsePAM\n");
@@ -302,7 +302,7 @@ static void test_errors_are_reported_and_others_run(void **state)
 	assert_int_equal(ks_check_run(e, ks_catalog_find(catalog, "KS-SSH-007"), &r), KS_CHK_ERROR);
 	assert_non_null(strstr(r.reason, "line 2: 'UsePAM' has no value"));
 	ks_result_free(&r);
-	ks_penv_free(e);
+	ks_posture_env_free(e);
 	rm_tree(root);
 }
 
@@ -310,7 +310,7 @@ static void test_errors_are_reported_and_others_run(void **state)
 static void test_root_confines_symlinks(void **state)
 {
 	char *root = make_tree("pass"), link[600];
-	struct ks_penv *e;
+	struct ks_posture_env *e;
 	struct ks_check_result r = {0};
 
 	(void)state;
@@ -323,7 +323,7 @@ static void test_root_confines_symlinks(void **state)
 	assert_int_equal(ks_check_run(e, ks_catalog_find(catalog, "KS-ACC-006"), &r), KS_CHK_FAIL);
 	assert_true(has_item(&r, "alice"));
 	ks_result_free(&r);
-	ks_penv_free(e);
+	ks_posture_env_free(e);
 	rm_tree(root);
 }
 

@@ -12,17 +12,17 @@
 #include <yaml.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 /* The built-in catalog (catalog_data.S). */
 extern const char ks_catalog_builtin[];
 extern const char ks_catalog_builtin_end[];
 
 static const struct ks_evaluator *const evaluators[] = {
-    &ks_ev_sysctl,        &ks_ev_sshd,        &ks_ev_file_mode,     &ks_ev_absent,     &ks_ev_passwd_shadowed,
-    &ks_ev_shadow_empty,  &ks_ev_uid0,        &ks_ev_unique,        &ks_ev_sudoers,    &ks_ev_walk,
-    &ks_ev_suid_packaged, &ks_ev_mount,       &ks_ev_listening,     &ks_ev_exe_unsafe, &ks_ev_lockdown,
-    &ks_ev_mac,           &ks_ev_kernel_file, &ks_ev_shadow_maxage, &ks_ev_home_perms,
+    &ks_eval_sysctl,        &ks_eval_sshd,        &ks_eval_file_mode,     &ks_eval_absent,     &ks_eval_passwd_shadowed,
+    &ks_eval_shadow_empty,  &ks_eval_uid0,        &ks_eval_unique,        &ks_eval_sudoers,    &ks_eval_walk,
+    &ks_eval_suid_packaged, &ks_eval_mount,       &ks_eval_listening,     &ks_eval_exe_unsafe, &ks_eval_lockdown,
+    &ks_eval_mac,           &ks_eval_kernel_file, &ks_eval_shadow_maxage, &ks_eval_home_perms,
 };
 
 const struct ks_evaluator *ks_evaluator_find(const char *name)
@@ -326,7 +326,7 @@ fail:
 	return NULL;
 }
 
-int ks_check_run(struct ks_penv *e, const struct ks_check *c, struct ks_check_result *r)
+int ks_check_run(struct ks_posture_env *e, const struct ks_check *c, struct ks_check_result *r)
 {
 	ks_result_reset(r);
 	r->status = (enum ks_chk_status)c->ev->run(e, c->params, r);

@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 static int tab_error(struct ks_check_result *r, const char *file, int err)
 {
 	return ks_result_error(r, "cannot read %s: %s", file, strerror(-err));
 }
 
-static int passwd_shadowed_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int passwd_shadowed_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
 	int err;
@@ -32,9 +32,9 @@ static int passwd_shadowed_run(struct ks_penv *e, struct json_object *params, st
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_passwd_shadowed = {"passwd_shadowed", 0, NULL, passwd_shadowed_run};
+const struct ks_evaluator ks_eval_passwd_shadowed = {"passwd_shadowed", 0, NULL, passwd_shadowed_run};
 
-static int shadow_empty_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int shadow_empty_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
 	int err;
@@ -50,9 +50,9 @@ static int shadow_empty_run(struct ks_penv *e, struct json_object *params, struc
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_shadow_empty = {"shadow_empty", 0, NULL, shadow_empty_run};
+const struct ks_evaluator ks_eval_shadow_empty = {"shadow_empty", 0, NULL, shadow_empty_run};
 
-static int uid0_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int uid0_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
 	int err;
@@ -68,7 +68,7 @@ static int uid0_run(struct ks_penv *e, struct json_object *params, struct ks_che
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_uid0 = {"uid0", 0, NULL, uid0_run};
+const struct ks_evaluator ks_eval_uid0 = {"uid0", 0, NULL, uid0_run};
 
 /* ---- duplicates: params.table passwd|group, params.field name|id ---- */
 
@@ -83,7 +83,7 @@ static int unique_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static int unique_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int unique_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	bool passwd = !strcmp(ks_param_str(params, "table"), "passwd"),
 	     by_name = !strcmp(ks_param_str(params, "field"), "name");
@@ -113,7 +113,7 @@ static int unique_run(struct ks_penv *e, struct json_object *params, struct ks_c
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_unique = {"unique", 0, unique_validate, unique_run};
+const struct ks_evaluator ks_eval_unique = {"unique", 0, unique_validate, unique_run};
 
 /* ---- password maximum age ---- */
 
@@ -128,7 +128,7 @@ static int maxage_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static int maxage_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int maxage_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	long max = atol(ks_param_str(params, "max_days"));
 	size_t n;
@@ -145,11 +145,11 @@ static int maxage_run(struct ks_penv *e, struct json_object *params, struct ks_c
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_shadow_maxage = {"shadow_maxage", 0, maxage_validate, maxage_run};
+const struct ks_evaluator ks_eval_shadow_maxage = {"shadow_maxage", 0, maxage_validate, maxage_run};
 
 /* ---- home directories of login accounts: not writable by group or others ---- */
 
-static int home_perms_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int home_perms_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
 	int err;
@@ -174,12 +174,12 @@ static int home_perms_run(struct ks_penv *e, struct json_object *params, struct 
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_home_perms = {"home_perms", 0, NULL, home_perms_run};
+const struct ks_evaluator ks_eval_home_perms = {"home_perms", 0, NULL, home_perms_run};
 
 /* ---- sudoers: /etc/sudoers and what it includes ---- */
 
 struct sudo_scan {
-	struct ks_penv *e;
+	struct ks_posture_env *e;
 	const char *forbid, *require_default;
 	struct ks_check_result *r;
 	bool found_default;
@@ -264,7 +264,7 @@ static int sudoers_validate(struct json_object *params, char *err, size_t errlen
 	return 0;
 }
 
-static int sudoers_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int sudoers_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	struct sudo_scan s = {.e = e,
 	                      .forbid = ks_param_str(params, "forbid"),
@@ -287,4 +287,4 @@ static int sudoers_run(struct ks_penv *e, struct json_object *params, struct ks_
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_sudoers = {"sudoers", 0, sudoers_validate, sudoers_run};
+const struct ks_evaluator ks_eval_sudoers = {"sudoers", 0, sudoers_validate, sudoers_run};

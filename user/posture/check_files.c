@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 static int paths_validate(struct json_object *params, char *err, size_t errlen)
 {
@@ -35,7 +35,7 @@ static int mode_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *user_name(struct ks_penv *e, uint32_t uid, char *buf, size_t len)
+static const char *user_name(struct ks_posture_env *e, uint32_t uid, char *buf, size_t len)
 {
 	size_t n;
 	int err;
@@ -48,7 +48,7 @@ static const char *user_name(struct ks_penv *e, uint32_t uid, char *buf, size_t 
 	return buf;
 }
 
-static const char *group_name(struct ks_penv *e, uint32_t gid, char *buf, size_t len)
+static const char *group_name(struct ks_posture_env *e, uint32_t gid, char *buf, size_t len)
 {
 	size_t n;
 	int err;
@@ -61,7 +61,7 @@ static const char *group_name(struct ks_penv *e, uint32_t gid, char *buf, size_t
 	return buf;
 }
 
-static int mode_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int mode_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	struct json_object *paths = ks_param(params, "paths"), *groups = ks_param(params, "groups");
 	const char *owner = ks_param_str(params, "owner");
@@ -111,11 +111,11 @@ static int mode_run(struct ks_penv *e, struct json_object *params, struct ks_che
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_file_mode = {"file_mode", 0, mode_validate, mode_run};
+const struct ks_evaluator ks_eval_file_mode = {"file_mode", 0, mode_validate, mode_run};
 
 /* ---- absent: none of params.paths (globs) exists ---- */
 
-static int absent_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int absent_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	struct json_object *paths = ks_param(params, "paths");
 
@@ -136,7 +136,7 @@ static int absent_run(struct ks_penv *e, struct json_object *params, struct ks_c
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_absent = {"absent", 0, paths_validate, absent_run};
+const struct ks_evaluator ks_eval_absent = {"absent", 0, paths_validate, absent_run};
 
 /* ---- walk: params.find ww_dir | ww_file | unowned ---- */
 
@@ -166,7 +166,7 @@ static bool under(const char *path, struct json_object *prefixes)
 	return false;
 }
 
-static int walk_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int walk_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const char *f = ks_param_str(params, "find");
 	struct json_object *except = ks_param(params, "except");
@@ -195,11 +195,11 @@ static int walk_run(struct ks_penv *e, struct json_object *params, struct ks_che
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_walk = {"walk", KS_TRIG_WALK, walk_validate, walk_run};
+const struct ks_evaluator ks_eval_walk = {"walk", KS_TRIG_WALK, walk_validate, walk_run};
 
 /* ---- SUID/SGID binaries no package installed ---- */
 
-static int suid_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int suid_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const struct ks_walk *w = ks_facts_walk(e);
 	const char **paths;
@@ -236,4 +236,4 @@ static int suid_run(struct ks_penv *e, struct json_object *params, struct ks_che
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_suid_packaged = {"suid_packaged", KS_TRIG_WALK, NULL, suid_run};
+const struct ks_evaluator ks_eval_suid_packaged = {"suid_packaged", KS_TRIG_WALK, NULL, suid_run};

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 struct json_object *ks_param(struct json_object *params, const char *key)
 {
@@ -110,7 +110,7 @@ static int sysctl_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static int sysctl_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int sysctl_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const char *key = ks_param_str(params, "key");
 	char path[512], value[256];
@@ -131,7 +131,7 @@ static int sysctl_run(struct ks_penv *e, struct json_object *params, struct ks_c
 	return expect_ok(params, value, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_ev_sysctl = {"sysctl", 0, sysctl_validate, sysctl_run};
+const struct ks_evaluator ks_eval_sysctl = {"sysctl", 0, sysctl_validate, sysctl_run};
 
 /* ---- a kernel file's first line (taint, module loading, ...) ---- */
 
@@ -140,7 +140,7 @@ static int kfile_validate(struct json_object *params, char *err, size_t errlen)
 	return ks_need_str(params, "path", err, errlen) || validate_expect(params, err, errlen) ? -1 : 0;
 }
 
-static int kfile_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int kfile_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const char *path = ks_param_str(params, "path");
 	char value[256];
@@ -154,7 +154,7 @@ static int kfile_run(struct ks_penv *e, struct json_object *params, struct ks_ch
 	return expect_ok(params, value, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_ev_kernel_file = {"kernel_file", 0, kfile_validate, kfile_run};
+const struct ks_evaluator ks_eval_kernel_file = {"kernel_file", 0, kfile_validate, kfile_run};
 
 /* ---- lockdown: "none [integrity] confidentiality" ---- */
 
@@ -167,7 +167,7 @@ static int lockdown_validate(struct json_object *params, char *err, size_t errle
 	return ks_opt_strv(params, "allowed", err, errlen);
 }
 
-static int lockdown_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int lockdown_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	char line[256], mode[64] = "";
 	char *open_b, *close_b;
@@ -189,11 +189,11 @@ static int lockdown_run(struct ks_penv *e, struct json_object *params, struct ks
 	return expect_ok(params, mode, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_ev_lockdown = {"lockdown", 0, lockdown_validate, lockdown_run};
+const struct ks_evaluator ks_eval_lockdown = {"lockdown", 0, lockdown_validate, lockdown_run};
 
 /* ---- mandatory access control: AppArmor or SELinux enforcing ---- */
 
-static int mac_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int mac_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	char v[64];
 	(void)params;
@@ -221,7 +221,7 @@ static int mac_run(struct ks_penv *e, struct json_object *params, struct ks_chec
 	return KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_ev_mac = {"mac", 0, NULL, mac_run};
+const struct ks_evaluator ks_eval_mac = {"mac", 0, NULL, mac_run};
 
 /* ---- mount options: a separate mount with the options set ---- */
 
@@ -236,7 +236,7 @@ static int mount_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static int mount_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int mount_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const char *want = ks_param_str(params, "path");
 	struct json_object *opts = ks_param(params, "options");
@@ -279,4 +279,4 @@ static int mount_run(struct ks_penv *e, struct json_object *params, struct ks_ch
 	return KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_mount = {"mount", 0, mount_validate, mount_run};
+const struct ks_evaluator ks_eval_mount = {"mount", 0, mount_validate, mount_run};

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 static bool allowed(const struct ks_posture_cfg *cfg, const struct ks_listener *l)
 {
@@ -19,7 +19,7 @@ static bool allowed(const struct ks_posture_cfg *cfg, const struct ks_listener *
 	return false;
 }
 
-static int listening_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int listening_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n, open = 0;
 	const struct ks_listener *l = ks_facts_listeners(e, &n);
@@ -51,9 +51,9 @@ static int listening_run(struct ks_penv *e, struct json_object *params, struct k
 	return open ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_listening = {"listening_ports", KS_TRIG_PORTS, NULL, listening_run};
+const struct ks_evaluator ks_eval_listening = {"listening_ports", KS_TRIG_PORTS, NULL, listening_run};
 
-static int exe_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int exe_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	size_t n;
 	const struct ks_proc_exe *p = ks_facts_procs(e, &n);
@@ -90,4 +90,4 @@ static int exe_run(struct ks_penv *e, struct json_object *params, struct ks_chec
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_ev_exe_unsafe = {"exe_unsafe", KS_TRIG_EXEC, NULL, exe_run};
+const struct ks_evaluator ks_eval_exe_unsafe = {"exe_unsafe", KS_TRIG_EXEC, NULL, exe_run};

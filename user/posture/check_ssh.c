@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "checks.h"
-#include "penv.h"
+#include "env.h"
 
 #define SSHD_BIN "/usr/sbin/sshd"
 
@@ -95,7 +95,7 @@ static void set_list_option(struct json_object *o, const char *kw, const char *v
 }
 
 struct parse {
-	struct ks_penv *e;
+	struct ks_posture_env *e;
 	struct json_object *opts;
 	bool in_match;
 	char *err;
@@ -287,7 +287,7 @@ static struct json_object *sshd_t(char *err, size_t errlen)
 	return o;
 }
 
-struct json_object *ks_facts_sshd(struct ks_penv *e)
+struct json_object *ks_facts_sshd(struct ks_posture_env *e)
 {
 	struct stat st;
 	struct parse p = {.e = e, .err = e->sshd_err, .errlen = sizeof(e->sshd_err)};
@@ -347,7 +347,7 @@ static int sshd_validate(struct json_object *params, char *err, size_t errlen)
 	return 0;
 }
 
-static int sshd_run(struct ks_penv *e, struct json_object *params, struct ks_check_result *r)
+static int sshd_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
 	const char *opt = ks_param_str(params, "option"), *v;
 	struct json_object *o = ks_facts_sshd(e), *val, *arr;
@@ -393,4 +393,4 @@ static int sshd_run(struct ks_penv *e, struct json_object *params, struct ks_che
 	}
 }
 
-const struct ks_evaluator ks_ev_sshd = {"sshd", 0, sshd_validate, sshd_run};
+const struct ks_evaluator ks_eval_sshd = {"sshd", 0, sshd_validate, sshd_run};

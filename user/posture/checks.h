@@ -6,16 +6,16 @@
 #include "posture/posture.h"
 
 /* check_kernel.c */
-extern const struct ks_evaluator ks_ev_sysctl, ks_ev_lockdown, ks_ev_mac, ks_ev_kernel_file, ks_ev_mount;
+extern const struct ks_evaluator ks_eval_sysctl, ks_eval_lockdown, ks_eval_mac, ks_eval_kernel_file, ks_eval_mount;
 /* check_ssh.c */
-extern const struct ks_evaluator ks_ev_sshd;
+extern const struct ks_evaluator ks_eval_sshd;
 /* check_accounts.c */
-extern const struct ks_evaluator ks_ev_passwd_shadowed, ks_ev_shadow_empty, ks_ev_uid0, ks_ev_unique, ks_ev_sudoers,
-    ks_ev_shadow_maxage, ks_ev_home_perms;
+extern const struct ks_evaluator ks_eval_passwd_shadowed, ks_eval_shadow_empty, ks_eval_uid0, ks_eval_unique,
+    ks_eval_sudoers, ks_eval_shadow_maxage, ks_eval_home_perms;
 /* check_files.c */
-extern const struct ks_evaluator ks_ev_file_mode, ks_ev_absent, ks_ev_walk, ks_ev_suid_packaged;
+extern const struct ks_evaluator ks_eval_file_mode, ks_eval_absent, ks_eval_walk, ks_eval_suid_packaged;
 /* check_runtime.c */
-extern const struct ks_evaluator ks_ev_listening, ks_ev_exe_unsafe;
+extern const struct ks_evaluator ks_eval_listening, ks_eval_exe_unsafe;
 
 /* Parameter validation helpers: a required string, an optional array of strings. */
 int ks_need_str(struct json_object *params, const char *key, char *err, size_t errlen);

@@ -29,7 +29,7 @@
 #include "pipeline/pipeline.h"
 #include "posture/posture.h"
 #include "model/proctable.h"
-#include "penv.h"
+#include "env.h"
 
 #define FINDING_BUCKETS 1024
 
@@ -45,7 +45,7 @@ struct finding {
 struct ks_posture {
 	struct ks_posture_cfg cfg;
 	struct ks_catalog *cat;
-	struct ks_penv *env;
+	struct ks_posture_env *env;
 	char state_path[1100];
 	struct ks_check_result *results; /* per catalog check */
 	struct finding *buckets[FINDING_BUCKETS];
@@ -565,7 +565,7 @@ static void collect_walk(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 		return;
 	pthread_join(p->walker, NULL);
 	p->walking = false;
-	ks_penv_install_walk(p->env, p->job);
+	ks_posture_env_install_walk(p->env, p->job);
 	p->job = NULL;
 	p->walks++;
 	rescore(p, pl, KS_TRIG_WALK, now_ms);
@@ -583,7 +583,7 @@ void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 	bool walk_due = !p->env->walk.done || now_ms - p->env->walk.at_ms >= (int64_t)p->cfg.fs_scan_interval_s * 1000;
 	bool changed = false;
 
-	ks_penv_invalidate(p->env, walk_due && !p->env->async_walk);
+	ks_posture_env_invalidate(p->env, walk_due && !p->env->async_walk);
 	if (walk_due && p->env->async_walk)
 		start_walk(p);
 	json_object_object_add(inv, "device", ks_inventory_device(p->env));
@@ -694,7 +694,7 @@ static void rescore(struct ks_posture *p, struct ks_pipeline *pl, unsigned trigg
 	double c0 = cpu_ms();
 	bool changed = false;
 
-	ks_penv_forget_live(p->env); /* only the live facts are read again */
+	ks_posture_env_forget_live(p->env); /* only the live facts are read again */
 	for (size_t i = 0; i < p->cat->n; i++)
 		if (p->cat->checks[i].ev->triggers & trigger)
 			changed |= eval_check(p, pl, i, now_ms);
@@ -761,7 +761,7 @@ struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *
 	p->cat = ks_catalog_load(cfg, err, errlen);
 	if (!p->cat)
 		goto fail;
-	p->env = ks_penv_new(cfg, err, errlen);
+	p->env = ks_posture_env_new(cfg, err, errlen);
 	if (!p->env)
 		goto fail;
 	p->results = calloc(p->cat->n + 1, sizeof(*p->results));
@@ -799,7 +799,7 @@ void ks_posture_free(struct ks_posture *p)
 		for (size_t i = 0; i < p->cat->n; i++)
 			ks_result_free(&p->results[i]);
 	free(p->results);
-	ks_penv_free(p->env);
+	ks_posture_env_free(p->env);
 	ks_catalog_free(p->cat);
 	json_object_put(p->inventory);
 	json_object_put(p->snapshot);
@@ -808,7 +808,7 @@ void ks_posture_free(struct ks_posture *p)
 	free(p);
 }
 
-struct ks_penv *ks_posture_env(struct ks_posture *p)
+struct ks_posture_env *ks_posture_get_env(struct ks_posture *p)
 {
 	return p->env;
 }
@@ -910,7 +910,7 @@ struct json_object *ks_posture_inventory_json(struct ks_posture *p, const char *
 	if (!strcmp(kind, "device") && json_object_object_get_ex(p->inventory, "device", &v))
 		return json_object_get(v);
 	if (!strcmp(kind, "ports")) {
-		ks_penv_forget_live(p->env); /* the live model, not the last snapshot */
+		ks_posture_env_forget_live(p->env); /* the live model, not the last snapshot */
 		return ks_inventory_listeners(p->env);
 	}
 	return NULL;

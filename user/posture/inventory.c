@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <utmp.h>
 
-#include "penv.h"
+#include "env.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
 {
@@ -23,7 +23,7 @@ static void add_str(struct json_object *o, const char *key, const char *v)
 		json_object_object_add(o, key, json_object_new_string(v));
 }
 
-static void add_line(struct ks_penv *e, struct json_object *o, const char *key, const char *path)
+static void add_line(struct ks_posture_env *e, struct json_object *o, const char *key, const char *path)
 {
 	char buf[512];
 
@@ -33,7 +33,7 @@ static void add_line(struct ks_penv *e, struct json_object *o, const char *key, 
 
 /* ---- device ---- */
 
-static void os_release(struct ks_penv *e, struct json_object *os)
+static void os_release(struct ks_posture_env *e, struct json_object *os)
 {
 	ks_facts_os(e);
 	add_str(os, "name", e->os_name);
@@ -42,7 +42,7 @@ static void os_release(struct ks_penv *e, struct json_object *os)
 	add_str(os, "distro", e->os_id);
 }
 
-static void interfaces(struct ks_penv *e, struct json_object *dev)
+static void interfaces(struct ks_posture_env *e, struct json_object *dev)
 {
 	struct json_object *arr = json_object_new_array();
 	char **names;
@@ -88,7 +88,7 @@ static void interfaces(struct ks_penv *e, struct json_object *dev)
 	json_object_object_add(dev, "network_interfaces", arr);
 }
 
-static void virtualization(struct ks_penv *e, struct json_object *dev)
+static void virtualization(struct ks_posture_env *e, struct json_object *dev)
 {
 	char vendor[256] = "", product[256] = "", *cpu;
 	bool hyper = false;
@@ -109,7 +109,7 @@ static void virtualization(struct ks_penv *e, struct json_object *dev)
 	}
 }
 
-struct json_object *ks_inventory_device(struct ks_penv *e)
+struct json_object *ks_inventory_device(struct ks_posture_env *e)
 {
 	struct json_object *dev = json_object_new_object(), *os = json_object_new_object();
 	char buf[512];
@@ -163,8 +163,8 @@ static void purl(char *out, size_t len, const char *type, const char *ns, const 
 	snprintf(out, len, "pkg:%s/%s/%s@%s?arch=%s", type, ns, name, v, arch);
 }
 
-static void add_package(struct ks_penv *e, struct json_object *arr, const char *type, const char *name, const char *ver,
-                        const char *arch)
+static void add_package(struct ks_posture_env *e, struct json_object *arr, const char *type, const char *name,
+                        const char *ver, const char *arch)
 {
 	struct json_object *p = json_object_new_object();
 	char u[800];
@@ -178,7 +178,7 @@ static void add_package(struct ks_penv *e, struct json_object *arr, const char *
 	json_object_array_add(arr, p);
 }
 
-static void dpkg_status(struct ks_penv *e, struct json_object *arr, char *text)
+static void dpkg_status(struct ks_posture_env *e, struct json_object *arr, char *text)
 {
 	char name[256] = "", ver[256] = "", arch[64] = "", status[128] = "";
 	char *line, *next;
@@ -208,7 +208,7 @@ static void dpkg_status(struct ks_penv *e, struct json_object *arr, char *text)
 }
 
 /* rpm's database is not a text file: ask rpm itself, on the running host only. */
-static void rpm_packages(struct ks_penv *e, struct json_object *arr)
+static void rpm_packages(struct ks_posture_env *e, struct json_object *arr)
 {
 	struct stat st;
 	FILE *f;
@@ -231,7 +231,7 @@ static void rpm_packages(struct ks_penv *e, struct json_object *arr)
 	pclose(f);
 }
 
-struct json_object *ks_inventory_packages(struct ks_penv *e, char *err, size_t errlen)
+struct json_object *ks_inventory_packages(struct ks_posture_env *e, char *err, size_t errlen)
 {
 	struct json_object *arr = json_object_new_array();
 	char *text;
@@ -264,7 +264,7 @@ static bool member(const struct ks_grp *g, const char *user)
 	return false;
 }
 
-static struct json_object *logged_in(struct ks_penv *e)
+static struct json_object *logged_in(struct ks_posture_env *e)
 {
 	struct json_object *arr = json_object_new_array();
 	char *text;
@@ -297,7 +297,7 @@ static struct json_object *logged_in(struct ks_penv *e)
 
 /* Who sudoers grants something: the first word of each rule ("alice", "%admins"), from /etc/sudoers and
  * the files of /etc/sudoers.d sudo reads (no '.' in the name, no trailing '~'). */
-static struct json_object *sudo_subjects(struct ks_penv *e)
+static struct json_object *sudo_subjects(struct ks_posture_env *e)
 {
 	struct json_object *set = json_object_new_object();
 	char **files = NULL, *text, *line, *save;
@@ -329,7 +329,7 @@ static struct json_object *sudo_subjects(struct ks_penv *e)
 	return set;
 }
 
-struct json_object *ks_inventory_users(struct ks_penv *e)
+struct json_object *ks_inventory_users(struct ks_posture_env *e)
 {
 	struct json_object *doc = json_object_new_object(), *users = json_object_new_array(),
 	                   *groups = json_object_new_array(), *uid0 = json_object_new_array();
@@ -393,7 +393,7 @@ struct json_object *ks_inventory_users(struct ks_penv *e)
 
 /* ---- kernel security state ---- */
 
-struct json_object *ks_inventory_kernel_security(struct ks_penv *e)
+struct json_object *ks_inventory_kernel_security(struct ks_posture_env *e)
 {
 	struct json_object *k = json_object_new_object();
 	char buf[512];
@@ -433,7 +433,7 @@ struct json_object *ks_inventory_kernel_security(struct ks_penv *e)
 
 /* ---- exposure ---- */
 
-struct json_object *ks_inventory_listeners(struct ks_penv *e)
+struct json_object *ks_inventory_listeners(struct ks_posture_env *e)
 {
 	struct json_object *arr = json_object_new_array();
 	size_t n;
@@ -454,7 +454,7 @@ struct json_object *ks_inventory_listeners(struct ks_penv *e)
 	return arr;
 }
 
-struct json_object *ks_inventory_processes(struct ks_penv *e)
+struct json_object *ks_inventory_processes(struct ks_posture_env *e)
 {
 	struct json_object *o = json_object_new_object(), *unpackaged = json_object_new_array();
 	size_t n, m = 0;

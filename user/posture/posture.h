@@ -71,7 +71,7 @@ struct ks_allowed_port {
 	uint16_t port;
 };
 
-struct ks_penv;
+struct ks_posture_env;
 /* Lists the host's listening sockets (the daemon's network model). NULL: read <root>/proc/net. */
 typedef struct ks_listener *(*ks_listeners_fn)(void *ctx, size_t *n);
 
@@ -97,16 +97,16 @@ struct ks_posture_cfg {
 
 void ks_posture_cfg_defaults(struct ks_posture_cfg *c);
 
-struct ks_penv *ks_penv_new(const struct ks_posture_cfg *cfg, char *err, size_t errlen);
-void ks_penv_free(struct ks_penv *e);
+struct ks_posture_env *ks_posture_env_new(const struct ks_posture_cfg *cfg, char *err, size_t errlen);
+void ks_posture_env_free(struct ks_posture_env *e);
 /* Where listeners come from (the live model); without, <root>/proc/net/{tcp,tcp6,udp,udp6}. */
-void ks_penv_set_listeners(struct ks_penv *e, ks_listeners_fn fn, void *ctx);
+void ks_posture_env_set_listeners(struct ks_posture_env *e, ks_listeners_fn fn, void *ctx);
 /* Called every few hundred filesystem entries during a walk so the caller's loop keeps draining. */
-void ks_penv_set_yield(struct ks_penv *e, void (*fn)(void *), void *ctx);
+void ks_posture_env_set_yield(struct ks_posture_env *e, void (*fn)(void *), void *ctx);
 /* Forget cached facts (files, walk results) so the next run reads them again; walk too if full. */
-void ks_penv_invalidate(struct ks_penv *e, bool walk);
+void ks_posture_env_invalidate(struct ks_posture_env *e, bool walk);
 /* Forget only the live facts (processes, listening sockets): a re-score reads them again. */
-void ks_penv_forget_live(struct ks_penv *e);
+void ks_posture_env_forget_live(struct ks_posture_env *e);
 
 /* ---- evaluators and the catalog ---- */
 
@@ -119,7 +119,7 @@ struct ks_evaluator {
 	/* Validates params at catalog load; returns 0 or -1 with err. */
 	int (*validate)(struct json_object *params, char *err, size_t errlen);
 	/* Returns the result status. */
-	int (*run)(struct ks_penv *e, struct json_object *params, struct ks_check_result *r);
+	int (*run)(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r);
 };
 
 const struct ks_evaluator *ks_evaluator_find(const char *name);
@@ -152,15 +152,15 @@ const struct ks_check *ks_catalog_find(const struct ks_catalog *cat, const char 
 struct json_object *ks_yaml_to_json(const char *text, size_t len, char *err, size_t errlen);
 
 /* Runs one check. */
-int ks_check_run(struct ks_penv *e, const struct ks_check *c, struct ks_check_result *r);
+int ks_check_run(struct ks_posture_env *e, const struct ks_check *c, struct ks_check_result *r);
 
 /* ---- inventory ---- */
-struct json_object *ks_inventory_device(struct ks_penv *e);
-struct json_object *ks_inventory_packages(struct ks_penv *e, char *err, size_t errlen);
-struct json_object *ks_inventory_users(struct ks_penv *e);
-struct json_object *ks_inventory_kernel_security(struct ks_penv *e);
-struct json_object *ks_inventory_listeners(struct ks_penv *e);
-struct json_object *ks_inventory_processes(struct ks_penv *e);
+struct json_object *ks_inventory_device(struct ks_posture_env *e);
+struct json_object *ks_inventory_packages(struct ks_posture_env *e, char *err, size_t errlen);
+struct json_object *ks_inventory_users(struct ks_posture_env *e);
+struct json_object *ks_inventory_kernel_security(struct ks_posture_env *e);
+struct json_object *ks_inventory_listeners(struct ks_posture_env *e);
+struct json_object *ks_inventory_processes(struct ks_posture_env *e);
 
 /* ---- scores ---- */
 /* Age factor of a finding open for age_s seconds at severity sev (docs/posture.md). */
@@ -173,7 +173,7 @@ struct ks_posture;
 
 struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *state_dir, char *err, size_t errlen);
 void ks_posture_free(struct ks_posture *p);
-struct ks_penv *ks_posture_env(struct ks_posture *p);
+struct ks_posture_env *ks_posture_get_env(struct ks_posture *p);
 /* Daemon mode: filesystem walks run on a background thread at idle priority. */
 void ks_posture_background_walks(struct ks_posture *p);
 /* Full evaluation: inventory, every check, scores; emits the deltas and the snapshot event. */

@@ -3,8 +3,8 @@
  * What the evaluators share: the root every file is read through (openat2 RESOLVE_IN_ROOT, so an
  * absolute symlink in a mounted image stays inside it) and facts parsed once per evaluation run.
  */
-#ifndef KANSOKU_POSTURE_PENV_H
-#define KANSOKU_POSTURE_PENV_H
+#ifndef KANSOKU_POSTURE_ENV_H
+#define KANSOKU_POSTURE_ENV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,7 +60,7 @@ struct ks_walk {
 	double cpu_ms;
 };
 
-struct ks_penv {
+struct ks_posture_env {
 	struct ks_posture_cfg cfg;
 	int rootfd;
 	bool live; /* root is "/": the running host */
@@ -89,36 +89,40 @@ struct ks_penv {
 };
 
 /* Rooted file access. Paths are absolute (inside the root). Return -errno on failure. */
-int ks_root_open(struct ks_penv *e, const char *path, int flags);
-int ks_root_read(struct ks_penv *e, const char *path, char **text, size_t *len); /* NUL-terminated, caller frees */
-int ks_root_stat(struct ks_penv *e, const char *path, struct stat *st, bool follow);
-int ks_root_readlink(struct ks_penv *e, const char *path, char *buf, size_t len);
+int ks_root_open(struct ks_posture_env *e, const char *path, int flags);
+int ks_root_read(struct ks_posture_env *e, const char *path, char **text,
+                 size_t *len); /* NUL-terminated, caller frees */
+int ks_root_stat(struct ks_posture_env *e, const char *path, struct stat *st, bool follow);
+int ks_root_readlink(struct ks_posture_env *e, const char *path, char *buf, size_t len);
 /* Names in a directory matching a shell pattern (fnmatch), sorted; caller frees with ks_strv_free. */
-int ks_root_glob(struct ks_penv *e, const char *pattern, char ***out, size_t *n);
+int ks_root_glob(struct ks_posture_env *e, const char *pattern, char ***out, size_t *n);
 void ks_strv_free(char **v, size_t n);
 /* The first line of a small file, trimmed; -errno on failure. */
-int ks_root_line(struct ks_penv *e, const char *path, char *buf, size_t len);
+int ks_root_line(struct ks_posture_env *e, const char *path, char *buf, size_t len);
 
 /* Facts, parsed once per run. NULL with *err = -errno when the file cannot be read. */
-const struct ks_pw *ks_facts_passwd(struct ks_penv *e, size_t *n, int *err);
-const struct ks_grp *ks_facts_group(struct ks_penv *e, size_t *n, int *err);
-const struct ks_sp *ks_facts_shadow(struct ks_penv *e, size_t *n, int *err);
-const struct ks_walk *ks_facts_walk(struct ks_penv *e);
+const struct ks_pw *ks_facts_passwd(struct ks_posture_env *e, size_t *n, int *err);
+const struct ks_grp *ks_facts_group(struct ks_posture_env *e, size_t *n, int *err);
+const struct ks_sp *ks_facts_shadow(struct ks_posture_env *e, size_t *n, int *err);
+const struct ks_walk *ks_facts_walk(struct ks_posture_env *e);
 /* The walk as a job that owns its inputs: prepare on the loop, execute anywhere, install on the loop. */
 struct ks_walk_job;
-struct ks_walk_job *ks_walk_prepare(struct ks_penv *e);
+struct ks_walk_job *ks_walk_prepare(struct ks_posture_env *e);
 void ks_walk_execute(struct ks_walk_job *j);
 void ks_walk_cancel(struct ks_walk_job *j); /* from any thread */
 void ks_walk_job_free(struct ks_walk_job *j);
-void ks_penv_install_walk(struct ks_penv *e, struct ks_walk_job *j);
-const struct ks_proc_exe *ks_facts_procs(struct ks_penv *e, size_t *n);
-const struct ks_listener *ks_facts_listeners(struct ks_penv *e, size_t *n);
+/* Frees a walk's hits and clears it. */
+void ks_walk_free(struct ks_walk *w);
+void ks_posture_env_install_walk(struct ks_posture_env *e, struct ks_walk_job *j);
+const struct ks_proc_exe *ks_facts_procs(struct ks_posture_env *e, size_t *n);
+const struct ks_listener *ks_facts_listeners(struct ks_posture_env *e, size_t *n);
 /* The effective sshd options (see check_ssh.c). */
-struct json_object *ks_facts_sshd(struct ks_penv *e);
-void ks_facts_os(struct ks_penv *e);
+struct json_object *ks_facts_sshd(struct ks_posture_env *e);
+void ks_facts_os(struct ks_posture_env *e);
 /* Which of paths belong to an installed package (dpkg's file lists). Returns -errno if there is no
  * package database; owned[i] set per path. */
-int ks_facts_pkg_owned(struct ks_penv *e, const char *const *paths, size_t n, bool *owned, char *err, size_t errlen);
+int ks_facts_pkg_owned(struct ks_posture_env *e, const char *const *paths, size_t n, bool *owned, char *err,
+                       size_t errlen);
 /* Password field state, never the hash: "set", "empty", "locked", "none" (no shadow entry). */
 const char *ks_pw_state(const char *pw);
 /* An account one can log in to (its shell is not nologin, false, sync, halt or shutdown). */

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Rooted file access: openat2(RESOLVE_IN_ROOT), so an image's absolute symlinks stay inside it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "env.h"
+
+/* ---- rooted access ---- */
+
+int ks_root_open(struct ks_posture_env *e, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT};
+	const char *rel = path;
+	long fd;
+
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		rel = ".";
+	fd = syscall(SYS_openat2, e->rootfd, rel, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int ks_root_read(struct ks_posture_env *e, const char *path, char **text, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf;
+	int fd = ks_root_open(e, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+
+	*text = NULL;
+	if (fd < 0)
+		return fd;
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (!buf) {
+			close(fd);
+			return -ENOMEM;
+		}
+		if (n + 1 >= cap) {
+			char *nb = cap >= (64u << 20) ? NULL : realloc(buf, cap * 2);
+
+			if (!nb) { /* a 64 MiB "configuration file" is not one */
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int er = -errno;
+
+			free(buf);
+			close(fd);
+			return er;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	*text = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int ks_root_line(struct ks_posture_env *e, const char *path, char *buf, size_t len)
+{
+	char *text, *nl;
+	int rc = ks_root_read(e, path, &text, NULL);
+
+	if (rc)
+		return rc;
+	nl = strchr(text, '\n');
+	if (nl)
+		*nl = 0;
+	snprintf(buf, len, "%s", ks_trim(text));
+	free(text);
+	return 0;
+}
+
+int ks_root_stat(struct ks_posture_env *e, const char *path, struct stat *st, bool follow)
+{
+	int fd = ks_root_open(e, path, O_PATH | (follow ? 0 : O_NOFOLLOW)), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int split_parent(const char *path, char *dir, size_t dirlen, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
+	if (!dir[0])
+		snprintf(dir, dirlen, "/");
+	*base = slash + 1;
+	return 0;
+}
+
+int ks_root_readlink(struct ks_posture_env *e, const char *path, char *buf, size_t len)
+{
+	char dir[4096];
+	const char *base;
+	ssize_t n;
+	int fd;
+
+	if (split_parent(path, dir, sizeof(dir), &base))
+		return -EINVAL;
+	fd = ks_root_open(e, dir, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	n = readlinkat(fd, base, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = 0;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ks_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A pattern whose '*' or '?' may be in any component: expanded component by component. */
+static int glob_rec(struct ks_posture_env *e, const char *prefix, const char *rest, char ***out, size_t *n, size_t *cap)
+{
+	char comp[256], next[4096];
+	const char *slash;
+	size_t clen;
+
+	while (*rest == '/')
+		rest++;
+	if (!*rest) {
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 8;
+			char **nv = realloc(*out, nc * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			*out = nv;
+			*cap = nc;
+		}
+		(*out)[*n] = strdup(prefix[0] ? prefix : "/");
+		if (!(*out)[*n])
+			return -ENOMEM;
+		(*n)++;
+		return 0;
+	}
+	slash = strchr(rest, '/');
+	clen = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (clen >= sizeof(comp))
+		return -ENAMETOOLONG;
+	memcpy(comp, rest, clen);
+	comp[clen] = 0;
+	if (!strpbrk(comp, "*?[")) {
+		struct stat st;
+
+		snprintf(next, sizeof(next), "%s/%s", prefix, comp);
+		if (ks_root_stat(e, next, &st, false))
+			return 0;
+		return glob_rec(e, next, rest + clen, out, n, cap);
+	}
+	{
+		int fd = ks_root_open(e, prefix[0] ? prefix : "/", O_RDONLY | O_DIRECTORY);
+		struct dirent *de;
+		char **names = NULL;
+		size_t nn = 0, nc = 0;
+		DIR *d;
+		int rc = 0;
+
+		if (fd < 0)
+			return 0; /* nothing there: no match */
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return -errno;
+		}
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' && comp[0] != '.')
+				continue;
+			if (fnmatch(comp, de->d_name, FNM_PERIOD))
+				continue;
+			if (nn == nc) {
+				char **nv = realloc(names, (nc = nc ? nc * 2 : 16) * sizeof(*nv));
+
+				if (!nv) {
+					rc = -ENOMEM;
+					break;
+				}
+				names = nv;
+			}
+			names[nn] = strdup(de->d_name);
+			if (names[nn])
+				nn++;
+		}
+		closedir(d);
+		if (nn)
+			qsort(names, nn, sizeof(*names), cmp_str);
+		for (size_t i = 0; !rc && i < nn; i++) {
+			snprintf(next, sizeof(next), "%s/%s", prefix, names[i]);
+			rc = glob_rec(e, next, rest + clen, out, n, cap);
+		}
+		ks_strv_free(names, nn);
+		return rc;
+	}
+}
+
+int ks_root_glob(struct ks_posture_env *e, const char *pattern, char ***out, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = glob_rec(e, "", pattern, out, n, &cap);
+	if (rc) {
+		ks_strv_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
