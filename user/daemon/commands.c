@@ -371,6 +371,33 @@ static bool opt_str(struct ks_ctl_client *c, struct json_object *req, const char
 	return true;
 }
 
+/* snapshot --fresh: evaluated on the posture thread; the client is answered when it is done. */
+static void fresh_snapshot(struct ks_daemon *d, struct ks_ctl_client *c)
+{
+	if (d->n_snapshot_waiters == (int)(sizeof(d->snapshot_waiters) / sizeof(d->snapshot_waiters[0]))) {
+		ks_ctl_reply_error(c, "snapshot: %d clients already wait for a fresh snapshot; try again shortly",
+		                   d->n_snapshot_waiters);
+		return;
+	}
+	d->snapshot_waiters[d->n_snapshot_waiters++] = ks_ctl_hold(c);
+	ks_posture_request_snapshot(d->posture);
+}
+
+void ks_commands_snapshot_done(void *ctx)
+{
+	struct ks_daemon *d = ctx;
+
+	for (int i = 0; i < d->n_snapshot_waiters; i++) {
+		struct ks_ctl_client *c = ks_ctl_held(d->ctl, d->snapshot_waiters[i]);
+
+		if (!c)
+			continue; /* gave up waiting */
+		ks_ctl_reply_json(c, ks_posture_snapshot_json(d->posture));
+		ks_ctl_release(c);
+	}
+	d->n_snapshot_waiters = 0;
+}
+
 /* posture, findings, snapshot, inventory: the posture engine's documents. */
 static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char *name, struct json_object *req)
 {
@@ -401,9 +428,10 @@ static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char
 		return;
 	}
 	if (!strcmp(name, "snapshot")) {
-		/* on demand: evaluated now, on the loop (a full run without the filesystem walk is milliseconds) */
-		if (json_object_object_get_ex(req, "fresh", &v) && json_object_get_boolean(v))
-			ks_posture_snapshot(d->posture, &d->pl, now_ms(d));
+		if (json_object_object_get_ex(req, "fresh", &v) && json_object_get_boolean(v)) {
+			fresh_snapshot(d, c);
+			return;
+		}
 		ks_ctl_reply_json(c, ks_posture_snapshot_json(d->posture));
 		return;
 	}

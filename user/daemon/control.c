@@ -28,6 +28,8 @@ struct ks_ctl_client {
 	char *out;
 	size_t out_len, out_cap;
 	bool follow, finishing, dead;
+	bool held;   /* the reply comes later (ks_ctl_hold) */
+	uint64_t id; /* finds a held client again, never reused */
 	int follow_class;
 	struct ks_ctl_client *next;
 };
@@ -41,6 +43,7 @@ struct ks_control {
 	struct ks_ctl_client *clients;
 	unsigned nclients;
 	uint64_t follower_drops;
+	uint64_t next_id;
 };
 
 static void client_free(struct ks_ctl_client *c)
@@ -164,12 +167,35 @@ void ks_ctl_finish(struct ks_ctl_client *c)
 	c->finishing = true;
 }
 
+uint64_t ks_ctl_hold(struct ks_ctl_client *c)
+{
+	c->held = true;
+	return c->id;
+}
+
+struct ks_ctl_client *ks_ctl_held(struct ks_control *ctl, uint64_t id)
+{
+	for (struct ks_ctl_client *c = ctl->clients; c; c = c->next)
+		if (c->id == id && c->held && !c->dead)
+			return c;
+	return NULL; /* gone meanwhile */
+}
+
+void ks_ctl_release(struct ks_ctl_client *c)
+{
+	c->held = false;
+	ks_ctl_finish(c);
+	client_flush(c);
+	if (c->dead)
+		client_free(c);
+}
+
 static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *req;
 
-	if (c->follow || c->finishing) /* one request per connection */
+	if (c->follow || c->finishing || c->held) /* one request per connection */
 		return;
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
@@ -182,7 +208,7 @@ static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 		ks_ctl_finish(c);
 	} else {
 		c->ctl->handler(c->ctl->hctx, c, req);
-		if (!c->follow)
+		if (!c->follow && !c->held)
 			ks_ctl_finish(c);
 	}
 	json_object_put(req);
@@ -272,6 +298,7 @@ static void accept_io(struct ks_watch *w, uint32_t events)
 			continue;
 		}
 		c->ctl = ctl;
+		c->id = ++ctl->next_id;
 		c->watch.fd = fd;
 		c->watch.fn = client_io;
 		c->watch.ctx = c;

@@ -33,5 +33,10 @@ void ks_ctl_reply_error(struct ks_ctl_client *c, const char *fmt, ...) __attribu
 void ks_ctl_follow(struct ks_ctl_client *c, int class_uid);
 /* Close once everything queued is sent. */
 void ks_ctl_finish(struct ks_ctl_client *c);
+/* Answer later: keeps the connection; returns an id that ks_ctl_held finds it by (NULL once the client
+ * went away). Reply, then ks_ctl_release. */
+uint64_t ks_ctl_hold(struct ks_ctl_client *c);
+struct ks_ctl_client *ks_ctl_held(struct ks_control *ctl, uint64_t id);
+void ks_ctl_release(struct ks_ctl_client *c);
 
 #endif

@@ -37,6 +37,8 @@ struct ks_daemon {
 	uint64_t drops_reported[KS_EV_KIND_MAX];    /* drops already announced, per kind */
 	uint64_t out_lost_reported[KS_MAX_OUTPUTS]; /* output losses already announced */
 	uint64_t seq_reserved;                      /* metadata.sequence is durable up to here */
+	uint64_t snapshot_waiters[8];               /* `snapshot --fresh` clients held for the next one */
+	int n_snapshot_waiters;
 	bool stop;
 };
 
@@ -44,5 +46,7 @@ struct ks_daemon {
 struct json_object *ks_status_json(struct ks_daemon *d);
 /* Control socket request handler (ctx is the daemon). */
 void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req);
+/* After each posture snapshot: answers the clients that asked for a fresh one (ctx is the daemon). */
+void ks_commands_snapshot_done(void *ctx);
 
 #endif

@@ -231,14 +231,6 @@ static void drain(struct ks_daemon *d)
 	ks_outputs_flush(d->outs);
 }
 
-/* The posture filesystem walk calls this every few hundred entries: the kernel's events keep flowing. */
-static void posture_yield(void *ctx)
-{
-	struct ks_daemon *d = ctx;
-
-	ring_buffer__consume(d->loader.rb_process);
-}
-
 static void ring_io(struct ks_watch *w, uint32_t events)
 {
 	(void)events;
@@ -265,7 +257,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 	reconcile_udp(d);
 	if (d->posture)
 		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
-		                d->pl.counters.net_listen_changes, d->pl.counters.emitted_launch);
+		                d->pl.counters.net_listen_changes);
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	d->ticks += (unsigned)expirations;
@@ -564,7 +556,7 @@ static int open_sensors(struct ks_daemon *d)
  * daemon. Returns 0 or -1. */
 static int open_posture(struct ks_daemon *d)
 {
-	char err[1024];
+	char err[1024] = "";
 
 	if (!d->cfg.posture.enabled)
 		return 0;
@@ -573,10 +565,14 @@ static int open_posture(struct ks_daemon *d)
 		ks_err("posture: %s", err);
 		return -1;
 	}
-	if (d->pl.net)
-		ks_penv_set_listeners(ks_posture_env(d->posture), ks_posture_model_listeners, &d->pl);
-	ks_penv_set_yield(ks_posture_env(d->posture), posture_yield, d);
-	ks_posture_background_walks(d->posture);
+	/* evaluations run on the posture thread; the loop hands it the model's listeners and, through a
+	 * sink, the pids that exec'd, and emits what it finds */
+	if (ks_posture_start(d->posture, d->pl.net ? ks_posture_model_listeners : NULL, &d->pl, err, sizeof(err)) ||
+	    ks_pipeline_add_sink(&d->pl, "posture", ks_posture_sink, d->posture)) {
+		ks_err("posture: %s", err[0] ? err : "no room for its event sink");
+		return -1;
+	}
+	ks_posture_on_snapshot(d->posture, ks_commands_snapshot_done, d);
 	return 0;
 }
 

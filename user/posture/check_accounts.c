@@ -32,7 +32,7 @@ static int passwd_shadowed_run(struct ks_posture_env *e, struct json_object *par
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_passwd_shadowed = {"passwd_shadowed", 0, NULL, passwd_shadowed_run};
+const struct ks_evaluator ks_eval_passwd_shadowed = {"passwd_shadowed", 0, NULL, passwd_shadowed_run, NULL};
 
 static int shadow_empty_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
@@ -50,7 +50,7 @@ static int shadow_empty_run(struct ks_posture_env *e, struct json_object *params
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_shadow_empty = {"shadow_empty", 0, NULL, shadow_empty_run};
+const struct ks_evaluator ks_eval_shadow_empty = {"shadow_empty", 0, NULL, shadow_empty_run, NULL};
 
 static int uid0_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
@@ -68,7 +68,7 @@ static int uid0_run(struct ks_posture_env *e, struct json_object *params, struct
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_uid0 = {"uid0", 0, NULL, uid0_run};
+const struct ks_evaluator ks_eval_uid0 = {"uid0", 0, NULL, uid0_run, NULL};
 
 /* ---- duplicates: params.table passwd|group, params.field name|id ---- */
 
@@ -113,7 +113,7 @@ static int unique_run(struct ks_posture_env *e, struct json_object *params, stru
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_unique = {"unique", 0, unique_validate, unique_run};
+const struct ks_evaluator ks_eval_unique = {"unique", 0, unique_validate, unique_run, NULL};
 
 /* ---- password maximum age ---- */
 
@@ -145,7 +145,7 @@ static int maxage_run(struct ks_posture_env *e, struct json_object *params, stru
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_shadow_maxage = {"shadow_maxage", 0, maxage_validate, maxage_run};
+const struct ks_evaluator ks_eval_shadow_maxage = {"shadow_maxage", 0, maxage_validate, maxage_run, NULL};
 
 /* ---- home directories of login accounts: not writable by group or others ---- */
 
@@ -174,7 +174,7 @@ static int home_perms_run(struct ks_posture_env *e, struct json_object *params, 
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_home_perms = {"home_perms", 0, NULL, home_perms_run};
+const struct ks_evaluator ks_eval_home_perms = {"home_perms", 0, NULL, home_perms_run, NULL};
 
 /* ---- sudoers: /etc/sudoers and what it includes ---- */
 
@@ -287,4 +287,4 @@ static int sudoers_run(struct ks_posture_env *e, struct json_object *params, str
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_sudoers = {"sudoers", 0, sudoers_validate, sudoers_run};
+const struct ks_evaluator ks_eval_sudoers = {"sudoers", 0, sudoers_validate, sudoers_run, NULL};

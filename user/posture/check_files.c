@@ -111,7 +111,7 @@ static int mode_run(struct ks_posture_env *e, struct json_object *params, struct
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_file_mode = {"file_mode", 0, mode_validate, mode_run};
+const struct ks_evaluator ks_eval_file_mode = {"file_mode", 0, mode_validate, mode_run, NULL};
 
 /* ---- absent: none of params.paths (globs) exists ---- */
 
@@ -136,7 +136,7 @@ static int absent_run(struct ks_posture_env *e, struct json_object *params, stru
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_absent = {"absent", 0, paths_validate, absent_run};
+const struct ks_evaluator ks_eval_absent = {"absent", 0, paths_validate, absent_run, NULL};
 
 /* ---- walk: params.find ww_dir | ww_file | unowned ---- */
 
@@ -195,7 +195,7 @@ static int walk_run(struct ks_posture_env *e, struct json_object *params, struct
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_walk = {"walk", KS_TRIG_WALK, walk_validate, walk_run};
+const struct ks_evaluator ks_eval_walk = {"walk", KS_TRIG_WALK, walk_validate, walk_run, NULL};
 
 /* ---- SUID/SGID binaries no package installed ---- */
 
@@ -236,4 +236,4 @@ static int suid_run(struct ks_posture_env *e, struct json_object *params, struct
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_suid_packaged = {"suid_packaged", KS_TRIG_WALK, NULL, suid_run};
+const struct ks_evaluator ks_eval_suid_packaged = {"suid_packaged", KS_TRIG_WALK, NULL, suid_run, NULL};

@@ -131,7 +131,7 @@ static int sysctl_run(struct ks_posture_env *e, struct json_object *params, stru
 	return expect_ok(params, value, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_eval_sysctl = {"sysctl", 0, sysctl_validate, sysctl_run};
+const struct ks_evaluator ks_eval_sysctl = {"sysctl", 0, sysctl_validate, sysctl_run, NULL};
 
 /* ---- a kernel file's first line (taint, module loading, ...) ---- */
 
@@ -154,7 +154,7 @@ static int kfile_run(struct ks_posture_env *e, struct json_object *params, struc
 	return expect_ok(params, value, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_eval_kernel_file = {"kernel_file", 0, kfile_validate, kfile_run};
+const struct ks_evaluator ks_eval_kernel_file = {"kernel_file", 0, kfile_validate, kfile_run, NULL};
 
 /* ---- lockdown: "none [integrity] confidentiality" ---- */
 
@@ -189,7 +189,7 @@ static int lockdown_run(struct ks_posture_env *e, struct json_object *params, st
 	return expect_ok(params, mode, r) ? KS_CHK_PASS : KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_eval_lockdown = {"lockdown", 0, lockdown_validate, lockdown_run};
+const struct ks_evaluator ks_eval_lockdown = {"lockdown", 0, lockdown_validate, lockdown_run, NULL};
 
 /* ---- mandatory access control: AppArmor or SELinux enforcing ---- */
 
@@ -221,7 +221,7 @@ static int mac_run(struct ks_posture_env *e, struct json_object *params, struct 
 	return KS_CHK_FAIL;
 }
 
-const struct ks_evaluator ks_eval_mac = {"mac", 0, NULL, mac_run};
+const struct ks_evaluator ks_eval_mac = {"mac", 0, NULL, mac_run, NULL};
 
 /* ---- mount options: a separate mount with the options set ---- */
 
@@ -279,4 +279,4 @@ static int mount_run(struct ks_posture_env *e, struct json_object *params, struc
 	return KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_mount = {"mount", 0, mount_validate, mount_run};
+const struct ks_evaluator ks_eval_mount = {"mount", 0, mount_validate, mount_run, NULL};

@@ -51,7 +51,37 @@ static int listening_run(struct ks_posture_env *e, struct json_object *params, s
 	return open ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_listening = {"listening_ports", KS_TRIG_PORTS, NULL, listening_run};
+const struct ks_evaluator ks_eval_listening = {"listening_ports", KS_TRIG_PORTS, NULL, listening_run, NULL};
+
+/* One process's verdict: an item when its executable was deleted or replaced, is writable by group or
+ * others, or sits in a world-writable directory. st: the executable as /proc/PID/exe reaches it. */
+static void exe_verdict(struct ks_posture_env *e, uint32_t pid, const char *exe, struct ks_check_result *r)
+{
+	size_t len = strlen(exe);
+	struct stat st, dst;
+	char dir[4096];
+
+	for (size_t j = 0; j < r->n_items; j++) /* one item per executable */
+		if (!strcmp(r->items[j].key, exe))
+			return;
+	if (exe[0] != '/')
+		return;
+	if (len > 10 && !strcmp(exe + len - 10, " (deleted)")) {
+		ks_result_item(r, exe, "pid %u runs %s: the file was deleted or replaced", pid, exe);
+		return;
+	}
+	if (ks_root_stat(e, exe, &st, true))
+		return; /* gone since the listing */
+	snprintf(dir, sizeof(dir), "%s", exe);
+	*strrchr(dir, '/') = 0;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		ks_result_item(r, exe, "pid %u runs %s, mode %04o (writable by group or others)", pid, exe,
+		               st.st_mode & 07777);
+	else if (!ks_root_stat(e, dir[0] ? dir : "/", &dst, true) && (dst.st_mode & S_IWOTH))
+		ks_result_item(r, exe, "pid %u runs %s from a world-writable directory", pid, exe);
+}
+
+static const char exe_expected[] = "every running executable is a file on disk that only root can change";
 
 static int exe_run(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r)
 {
@@ -59,35 +89,45 @@ static int exe_run(struct ks_posture_env *e, struct json_object *params, struct 
 	const struct ks_proc_exe *p = ks_facts_procs(e, &n);
 	(void)params;
 
-	ks_result_expected(r, "every running executable is a file on disk that only root can change");
-	for (size_t i = 0; i < n; i++) {
-		const char *exe = p[i].exe;
-		size_t len = strlen(exe);
-		struct stat st, dst;
-		char dir[4096];
-		bool dup = false;
-
-		for (size_t j = 0; j < r->n_items && !dup; j++) /* one item per executable */
-			dup = !strcmp(r->items[j].key, exe);
-		if (dup || exe[0] != '/')
-			continue;
-		if (len > 10 && !strcmp(exe + len - 10, " (deleted)")) {
-			ks_result_item(r, exe, "pid %u runs %s: the file was deleted or replaced", p[i].pid, exe);
-			continue;
-		}
-		if (ks_root_stat(e, exe, &st, true))
-			continue; /* gone since the listing */
-		snprintf(dir, sizeof(dir), "%s", exe);
-		*strrchr(dir, '/') = 0;
-		if (st.st_mode & (S_IWGRP | S_IWOTH))
-			ks_result_item(r, exe, "pid %u runs %s, mode %04o (writable by group or others)", p[i].pid, exe,
-			               st.st_mode & 07777);
-		else if (!ks_root_stat(e, dir[0] ? dir : "/", &dst, true) && (dst.st_mode & S_IWOTH))
-			ks_result_item(r, exe, "pid %u runs %s from a world-writable directory", p[i].pid, exe);
-	}
+	ks_result_expected(r, "%s", exe_expected);
+	ks_exe_cache_clear(e); /* a full pass looks again at everything */
+	for (size_t i = 0; i < n; i++)
+		exe_verdict(e, p[i].pid, p[i].exe, r);
 	if (!r->n_items)
 		ks_result_actual(r, "%zu processes checked", n);
 	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
 }
 
-const struct ks_evaluator ks_eval_exe_unsafe = {"exe_unsafe", KS_TRIG_EXEC, NULL, exe_run};
+/* Processes that just exec'd: one stat of /proc/PID/exe each; an executable already found safe (same
+ * inode, unchanged since) is not looked at again, so an exec storm of one binary costs one stat per exec. */
+static int exe_run_pids(struct ks_posture_env *e, struct json_object *params, const uint32_t *pids, size_t n,
+                        struct ks_check_result *r)
+{
+	(void)params;
+
+	ks_result_expected(r, "%s", exe_expected);
+	for (size_t i = 0; e->live && i < n; i++) {
+		char path[64], exe[4096];
+		struct stat st;
+		size_t before = r->n_items;
+
+		snprintf(path, sizeof(path), "/proc/%u/exe", pids[i]);
+		/* the magic link is followed here: openat2's RESOLVE_IN_ROOT refuses it, and root is "/" */
+		if (stat(path, &st))
+			continue; /* gone already, or a kernel thread */
+		if (st.st_nlink && ks_exe_cache_safe(e, &st))
+			continue;
+		if (ks_root_readlink(e, path, exe, sizeof(exe)))
+			continue;
+		exe_verdict(e, pids[i], exe, r);
+		if (r->n_items == before && st.st_nlink)
+			ks_exe_cache_add(e, &st);
+		if (e->yield_fn && !(i % 64))
+			e->yield_fn(e->yield_ctx);
+	}
+	if (!r->n_items)
+		ks_result_actual(r, "%zu new processes checked", n);
+	return r->n_items ? KS_CHK_FAIL : KS_CHK_PASS;
+}
+
+const struct ks_evaluator ks_eval_exe_unsafe = {"exe_unsafe", KS_TRIG_EXEC, NULL, exe_run, exe_run_pids};

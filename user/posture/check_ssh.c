@@ -393,4 +393,4 @@ static int sshd_run(struct ks_posture_env *e, struct json_object *params, struct
 	}
 }
 
-const struct ks_evaluator ks_eval_sshd = {"sshd", 0, sshd_validate, sshd_run};
+const struct ks_evaluator ks_eval_sshd = {"sshd", 0, sshd_validate, sshd_run, NULL};

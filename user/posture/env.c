@@ -46,6 +46,8 @@ static void tab_free(struct ks_tab *t)
 
 void ks_posture_env_forget_live(struct ks_posture_env *e)
 {
+	for (size_t i = 0; i < e->n_procs; i++)
+		free(e->procs[i].exe);
 	free(e->procs);
 	e->procs = NULL;
 	e->n_procs = 0;
@@ -75,14 +77,17 @@ void ks_posture_env_free(struct ks_posture_env *e)
 	if (!e)
 		return;
 	ks_posture_env_invalidate(e, true);
+	free(e->model_listeners);
 	close(e->rootfd);
 	free(e);
 }
 
-void ks_posture_env_set_listeners(struct ks_posture_env *e, ks_listeners_fn fn, void *ctx)
+void ks_posture_env_set_model_listeners(struct ks_posture_env *e, struct ks_listener *v, size_t n)
 {
-	e->listeners_fn = fn;
-	e->listeners_ctx = ctx;
+	free(e->model_listeners);
+	e->model_listeners = v;
+	e->n_model_listeners = n;
+	e->listeners_loaded = false;
 }
 
 void ks_posture_env_set_yield(struct ks_posture_env *e, void (*fn)(void *), void *ctx)

@@ -6,6 +6,7 @@
 #ifndef KANSOKU_POSTURE_ENV_H
 #define KANSOKU_POSTURE_ENV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,10 +64,10 @@ struct ks_walk {
 struct ks_posture_env {
 	struct ks_posture_cfg cfg;
 	int rootfd;
-	bool live; /* root is "/": the running host */
-	ks_listeners_fn listeners_fn;
-	void *listeners_ctx;
-	void (*yield_fn)(void *);
+	bool live;                           /* root is "/": the running host */
+	struct ks_listener *model_listeners; /* the daemon's network model, handed in by the loop */
+	size_t n_model_listeners;
+	void (*yield_fn)(void *); /* called every few milliseconds of work: posture's CPU budget */
 	void *yield_ctx;
 	struct ks_tab passwd, group, shadow;
 	struct ks_walk walk;
@@ -83,7 +84,12 @@ struct ks_posture_env {
 	bool sshd_absent;         /* no sshd installed and no configuration: not applicable */
 	char sshd_source[32];     /* "sshd -T" or "sshd_config" */
 	char sshd_t_err[256];     /* why sshd -T was not used, when it was tried */
-	bool async_walk;          /* walks run on the daemon's thread (engine.c); checks use the last finished one */
+	bool async_walk;          /* walks run on their own thread (worker.c); checks use the last finished one */
+	struct ks_exe_seen {
+		dev_t dev;
+		ino_t ino;
+		int64_t ctime_ns;
+	} exe_safe[256]; /* executables found safe since the last full pass (direct-mapped by inode) */
 	bool os_loaded;
 	char os_id[64], os_version_id[64], os_name[128], os_pretty[192];
 };
@@ -105,15 +111,23 @@ const struct ks_pw *ks_facts_passwd(struct ks_posture_env *e, size_t *n, int *er
 const struct ks_grp *ks_facts_group(struct ks_posture_env *e, size_t *n, int *err);
 const struct ks_sp *ks_facts_shadow(struct ks_posture_env *e, size_t *n, int *err);
 const struct ks_walk *ks_facts_walk(struct ks_posture_env *e);
-/* The walk as a job that owns its inputs: prepare on the loop, execute anywhere, install on the loop. */
+/* The walk as a job that owns its inputs: prepare and install on the posture thread, execute on the walk
+ * thread (or in place for --audit and the tests). */
 struct ks_walk_job;
 struct ks_walk_job *ks_walk_prepare(struct ks_posture_env *e);
 void ks_walk_execute(struct ks_walk_job *j);
 void ks_walk_cancel(struct ks_walk_job *j); /* from any thread */
+const atomic_bool *ks_walk_cancelled(const struct ks_walk_job *j);
+/* Called every 128 entries from the walking thread: the CPU budget. */
+void ks_walk_set_yield(struct ks_walk_job *j, void (*fn)(void *), void *ctx);
 void ks_walk_job_free(struct ks_walk_job *j);
 /* Frees a walk's hits and clears it. */
 void ks_walk_free(struct ks_walk *w);
 void ks_posture_env_install_walk(struct ks_posture_env *e, struct ks_walk_job *j);
+/* Whether an executable (stat of /proc/PID/exe) was found safe since the last full pass; add, clear. */
+bool ks_exe_cache_safe(struct ks_posture_env *e, const struct stat *st);
+void ks_exe_cache_add(struct ks_posture_env *e, const struct stat *st);
+void ks_exe_cache_clear(struct ks_posture_env *e);
 const struct ks_proc_exe *ks_facts_procs(struct ks_posture_env *e, size_t *n);
 const struct ks_listener *ks_facts_listeners(struct ks_posture_env *e, size_t *n);
 /* The effective sshd options (see check_ssh.c). */

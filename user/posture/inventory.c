@@ -433,11 +433,9 @@ struct json_object *ks_inventory_kernel_security(struct ks_posture_env *e)
 
 /* ---- exposure ---- */
 
-struct json_object *ks_inventory_listeners(struct ks_posture_env *e)
+struct json_object *ks_listeners_json(const struct ks_listener *l, size_t n)
 {
 	struct json_object *arr = json_object_new_array();
-	size_t n;
-	const struct ks_listener *l = ks_facts_listeners(e, &n);
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
@@ -452,6 +450,14 @@ struct json_object *ks_inventory_listeners(struct ks_posture_env *e)
 		json_object_array_add(arr, o);
 	}
 	return arr;
+}
+
+struct json_object *ks_inventory_listeners(struct ks_posture_env *e)
+{
+	size_t n;
+	const struct ks_listener *l = ks_facts_listeners(e, &n);
+
+	return ks_listeners_json(l, n);
 }
 
 struct json_object *ks_inventory_processes(struct ks_posture_env *e)

@@ -63,7 +63,7 @@ struct ks_listener {
 
 struct ks_proc_exe {
 	uint32_t pid;
-	char exe[4096]; /* readlink text, " (deleted)" kept */
+	char *exe; /* readlink text, " (deleted)" kept */
 };
 
 struct ks_allowed_port {
@@ -72,7 +72,7 @@ struct ks_allowed_port {
 };
 
 struct ks_posture_env;
-/* Lists the host's listening sockets (the daemon's network model). NULL: read <root>/proc/net. */
+/* Lists the host's listening sockets (the daemon's network model); caller frees. On the loop only. */
 typedef struct ks_listener *(*ks_listeners_fn)(void *ctx, size_t *n);
 
 struct ks_posture_cfg {
@@ -99,9 +99,9 @@ void ks_posture_cfg_defaults(struct ks_posture_cfg *c);
 
 struct ks_posture_env *ks_posture_env_new(const struct ks_posture_cfg *cfg, char *err, size_t errlen);
 void ks_posture_env_free(struct ks_posture_env *e);
-/* Where listeners come from (the live model); without, <root>/proc/net/{tcp,tcp6,udp,udp6}. */
-void ks_posture_env_set_listeners(struct ks_posture_env *e, ks_listeners_fn fn, void *ctx);
-/* Called every few hundred filesystem entries during a walk so the caller's loop keeps draining. */
+/* The model's listeners (the env takes the array; NULL, 0: none). The kernel's own list is added. */
+void ks_posture_env_set_model_listeners(struct ks_posture_env *e, struct ks_listener *v, size_t n);
+/* Called every few milliseconds of work (posture's CPU budget). */
 void ks_posture_env_set_yield(struct ks_posture_env *e, void (*fn)(void *), void *ctx);
 /* Forget cached facts (files, walk results) so the next run reads them again; walk too if full. */
 void ks_posture_env_invalidate(struct ks_posture_env *e, bool walk);
@@ -120,6 +120,9 @@ struct ks_evaluator {
 	int (*validate)(struct json_object *params, char *err, size_t errlen);
 	/* Returns the result status. */
 	int (*run)(struct ks_posture_env *e, struct json_object *params, struct ks_check_result *r);
+	/* Optional, for KS_TRIG_EXEC: only the processes that just exec'd (items found, none closed). */
+	int (*run_pids)(struct ks_posture_env *e, struct json_object *params, const uint32_t *pids, size_t n,
+	                struct ks_check_result *r);
 };
 
 const struct ks_evaluator *ks_evaluator_find(const char *name);
@@ -160,6 +163,7 @@ struct json_object *ks_inventory_packages(struct ks_posture_env *e, char *err, s
 struct json_object *ks_inventory_users(struct ks_posture_env *e);
 struct json_object *ks_inventory_kernel_security(struct ks_posture_env *e);
 struct json_object *ks_inventory_listeners(struct ks_posture_env *e);
+struct json_object *ks_listeners_json(const struct ks_listener *l, size_t n);
 struct json_object *ks_inventory_processes(struct ks_posture_env *e);
 
 /* ---- scores ---- */
@@ -173,14 +177,22 @@ struct ks_posture;
 
 struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *state_dir, char *err, size_t errlen);
 void ks_posture_free(struct ks_posture *p);
-struct ks_posture_env *ks_posture_get_env(struct ks_posture *p);
-/* Daemon mode: filesystem walks run on a background thread at idle priority. */
-void ks_posture_background_walks(struct ks_posture *p);
-/* Full evaluation: inventory, every check, scores; emits the deltas and the snapshot event. */
+/* Daemon mode: evaluations move to the posture thread (SCHED_IDLE, under a CPU budget); listeners
+ * (called on the loop) is the model's listener source. Returns 0, or -1 with err. */
+int ks_posture_start(struct ks_posture *p, ks_listeners_fn listeners, void *listeners_ctx, char *err, size_t errlen);
+/* Full evaluation: inventory, every check, scores; emits the deltas and the snapshot event. In place
+ * without a posture thread; with one, the same as ks_posture_request_snapshot. */
 void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_ms);
-/* Timer: a snapshot when due, re-runs of checks whose live inputs changed (ports_gen, exec_gen). */
-void ks_posture_tick(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_ms, uint64_t ports_gen,
-                     uint64_t exec_gen);
+/* Asks the posture thread for a snapshot (once: a pending one is not asked again). */
+void ks_posture_request_snapshot(struct ks_posture *p);
+bool ks_posture_snapshot_pending(const struct ks_posture *p);
+/* Called on the loop after each snapshot is applied (to answer who waited for it). */
+void ks_posture_on_snapshot(struct ks_posture *p, void (*fn)(void *ctx), void *ctx);
+/* Timer, on the loop: applies and emits what the posture thread finished, asks for a snapshot when due,
+ * hands over the model's listeners once ports_gen settles and the pids that exec'd. */
+void ks_posture_tick(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_ms, uint64_t ports_gen);
+/* A pipeline sink: notes the pids of Launch events for the running-executables check. */
+void ks_posture_sink(void *ctx, int class_uid, const char *line, size_t len);
 /* Documents for the control socket (caller puts them). */
 struct json_object *ks_posture_summary_json(struct ks_posture *p, int64_t now_ms);
 struct json_object *ks_posture_findings_json(struct ks_posture *p, int64_t now_ms, int area, int sev);

@@ -33,6 +33,8 @@ struct ks_walk_job {
 	char path[4096];
 	dev_t dev;
 	atomic_bool cancel; /* the daemon is stopping: give up */
+	void (*yield_fn)(void *);
+	void *yield_ctx;
 };
 
 void ks_walk_free(struct ks_walk *w)
@@ -108,7 +110,8 @@ static void walk_dir(struct ks_walk_job *j, int self, int dfd, int depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		j->w.entries++;
+		if (!(++j->w.entries % 128) && j->yield_fn)
+			j->yield_fn(j->yield_ctx); /* the CPU budget: may sleep */
 		if (de->d_type == DT_LNK && j->uids == NULL)
 			continue; /* a symlink's mode means nothing; only its owner could matter */
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
@@ -219,6 +222,17 @@ void ks_walk_execute(struct ks_walk_job *j)
 	j->w.at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	j->w.done = true;
 	j->w.cpu_ms = thread_cpu_ms() - t0;
+}
+
+void ks_walk_set_yield(struct ks_walk_job *j, void (*fn)(void *), void *ctx)
+{
+	j->yield_fn = fn;
+	j->yield_ctx = ctx;
+}
+
+const atomic_bool *ks_walk_cancelled(const struct ks_walk_job *j)
+{
+	return &j->cancel;
 }
 
 void ks_walk_cancel(struct ks_walk_job *j)

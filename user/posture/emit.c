@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Posture's OCSF events: Compliance Finding (2003, activity Create/Update/Close), and the inventory and
+ * snapshot documents as Device (5001), User (5003), Software (5020) Inventory and Device Config State
+ * (5002). Emitted on the loop only; inventory deltas are computed on the posture thread and queued.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+#include "pipeline/ocsf.h"
+#include "pipeline/pipeline.h"
+
+static const char *const activity_names[] = {"", "Create", "Update", "Close"};
+
+enum { KS_FINDING_STATUS_NEW = 1, KS_FINDING_STATUS_RESOLVED = 4 };    /* OCSF finding status_id */
+enum { KS_COMPLIANCE_STATUS_PASS = 1, KS_COMPLIANCE_STATUS_FAIL = 3 }; /* OCSF compliance status_id */
+
+static void finding_info(struct ks_jw *w, const struct ks_finding *f, bool closed, int64_t now_ms)
+{
+	char uid[160];
+
+	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
+	snprintf(uid, sizeof(uid), "%s:%016llx", f->chk->id, (unsigned long long)ks_finding_hash(f->item));
+	ks_jw_key(w, "finding_info");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "uid", uid);
+	ks_jw_kcstr(w, "title", f->chk->title);
+	ks_jw_kcstr(w, "desc", f->actual);
+	ks_jw_ki64(w, "created_time", f->first_seen_ms);
+	ks_jw_ki64(w, "first_seen_time", f->first_seen_ms);
+	ks_jw_ki64(w, "last_seen_time", closed ? now_ms : f->last_seen_ms);
+	ks_jw_key(w, "types");
+	ks_jw_arr_begin(w);
+	ks_jw_cstr(w, "Posture");
+	ks_jw_arr_end(w);
+	ks_jw_obj_end(w);
+}
+
+static void compliance(struct ks_jw *w, const struct ks_check *c, bool closed)
+{
+	ks_jw_key(w, "compliance");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "control", c->id);
+	ks_jw_key(w, "standards");
+	ks_jw_arr_begin(w);
+	ks_jw_cstr(w, c->reference);
+	ks_jw_arr_end(w);
+	ks_jw_kcstr(w, "status", closed ? "Pass" : "Fail");
+	ks_jw_ku64(w, "status_id", closed ? KS_COMPLIANCE_STATUS_PASS : KS_COMPLIANCE_STATUS_FAIL);
+	ks_jw_obj_end(w);
+	ks_jw_key(w, "remediation");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "desc", c->remediation);
+	ks_jw_obj_end(w);
+}
+
+static void number(struct ks_jw *w, const char *key, double v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.2f", v);
+	ks_jw_key(w, key);
+	ks_jw_json(w, s, strlen(s));
+}
+
+void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct ks_finding *f,
+                     enum ks_finding_activity activity, int64_t now_ms)
+{
+	const struct ks_check *c = f->chk;
+	const struct ks_check_result *r = &p->results[c - p->cat->checks];
+	bool closed = activity == KS_FINDING_CLOSE;
+	double areas[KS_AREA_MAX], host;
+	struct ks_jw *w;
+
+	if (!pl)
+		return;
+	w = &pl->jw;
+	host = ks_findings_score(p, now_ms, areas);
+	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, (int)activity, activity_names[activity], (int)c->sev + 1,
+	              now_ms);
+	ks_jw_ku64(w, "status_id", closed ? KS_FINDING_STATUS_RESOLVED : KS_FINDING_STATUS_NEW);
+	ks_jw_kcstr(w, "status", closed ? "Resolved" : "New");
+	finding_info(w, f, closed, now_ms);
+	compliance(w, c, closed);
+	ks_jw_key(w, "unmapped");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "area", ks_area_names[c->area]);
+	ks_jw_kcstr(w, "severity", ks_sev_names[c->sev]);
+	ks_jw_kcstr(w, "item", f->item);
+	ks_jw_kcstr(w, "expected", r->expected);
+	ks_jw_kcstr(w, "actual", closed ? (r->actual[0] ? r->actual : "resolved") : f->actual);
+	if (!closed)
+		number(w, "score", ks_score_finding(&p->cfg, c->sev, ks_finding_age_s(f, now_ms)));
+	number(w, "host_score", host);
+	ks_jw_obj_end(w);
+	ks_jw_obj_end(w);
+	ks_pipeline_emit(pl, ks_ocsf_compliance_finding.class_uid);
+}
+
+/* A json-c object as the event body: each member copied at the top level (after the envelope). */
+void ks_emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int64_t now_ms,
+                        struct json_object *body)
+{
+	if (!pl)
+		return;
+	ks_ocsf_begin(pl, cls, KS_OCSF_INV_COLLECT, "Collect", KS_OCSF_SEV_INFO, now_ms);
+	json_object_object_foreach(body, key, val)
+	{
+		const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+
+		ks_jw_key(&pl->jw, key);
+		ks_jw_json(&pl->jw, s, strlen(s));
+	}
+	ks_jw_obj_end(&pl->jw);
+	ks_pipeline_emit(pl, cls->class_uid);
+}
+
+static const struct ks_ocsf_class *inventory_class(int uid)
+{
+	const struct ks_ocsf_class *const all[] = {&ks_ocsf_device_inventory, &ks_ocsf_user_inventory,
+	                                           &ks_ocsf_software_inventory, &ks_ocsf_config_state};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i]->class_uid == uid)
+			return all[i];
+	return NULL;
+}
+
+void ks_emit_inventory_events(struct ks_pipeline *pl, struct json_object *events, int64_t now_ms)
+{
+	for (size_t i = 0; events && i < json_object_array_length(events); i++) {
+		struct json_object *e = json_object_array_get_idx(events, i), *cls, *body;
+		const struct ks_ocsf_class *c;
+
+		if (json_object_object_get_ex(e, "class", &cls) && json_object_object_get_ex(e, "body", &body) &&
+		    (c = inventory_class(json_object_get_int(cls))))
+			ks_emit_json_event(pl, c, now_ms, body);
+	}
+}
+
+static void queue_event(struct json_object *events, int class_uid, struct json_object *body)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "class", json_object_new_int(class_uid));
+	json_object_object_add(e, "body", body);
+	json_object_array_add(events, e);
+}
+
+/* name:architecture -> entry, for one inventory array */
+static struct json_object *by_key(struct json_object *arr)
+{
+	struct json_object *map = json_object_new_object();
+	char key[600];
+
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i), *n, *a;
+
+		json_object_object_get_ex(o, "name", &n);
+		if (!json_object_object_get_ex(o, "architecture", &a))
+			a = NULL;
+		snprintf(key, sizeof(key), "%s:%s", json_object_get_string(n), a ? json_object_get_string(a) : "");
+		json_object_object_add(map, key, json_object_get(o));
+	}
+	return map;
+}
+
+void ks_inventory_deltas(struct json_object *events, int class_uid, const char *objkey, struct json_object *prev,
+                         struct json_object *cur)
+{
+	struct json_object *pmap = by_key(prev), *cmap = by_key(cur);
+
+	json_object_object_foreach(cmap, ck, cv)
+	{
+		struct json_object *pv, *body;
+
+		if (json_object_object_get_ex(pmap, ck, &pv) && json_object_equal(pv, cv))
+			continue;
+		body = json_object_new_object();
+		json_object_object_add(body, objkey, json_object_get(cv));
+		queue_event(events, class_uid, body);
+	}
+	json_object_object_foreach(pmap, pk, pv)
+	{
+		struct json_object *body, *un;
+
+		if (json_object_object_get_ex(cmap, pk, NULL))
+			continue;
+		body = json_object_new_object();
+		un = json_object_new_object();
+		json_object_object_add(body, objkey, json_object_get(pv));
+		json_object_object_add(un, "removed", json_object_new_boolean(true));
+		json_object_object_add(body, "unmapped", un);
+		queue_event(events, class_uid, body);
+	}
+	json_object_put(pmap);
+	json_object_put(cmap);
+}
