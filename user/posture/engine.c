@@ -154,12 +154,16 @@ void ks_posture_tick(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_m
 	}
 	if (!p->last_full_ms || now_ms - p->last_full_ms >= (int64_t)p->cfg.interval_s * 1000)
 		ks_posture_request_snapshot(p);
-	/* a change is re-scored once it has settled for a moment: a burst of listeners is one run */
+	/* a change is re-scored once it has settled for a moment (a burst of listeners is one run), and at
+	 * least every KS_SETTLE_MAX_MS while changes go on */
 	if (ports_gen != p->ports_gen) {
 		p->ports_gen = ports_gen;
+		if (!p->ports_changed_ms)
+			p->ports_first_change_ms = now_ms;
 		p->ports_changed_ms = now_ms;
 	}
-	if (p->ports_changed_ms && now_ms - p->ports_changed_ms >= KS_SETTLE_MS) {
+	if (p->ports_changed_ms &&
+	    (now_ms - p->ports_changed_ms >= KS_SETTLE_MS || now_ms - p->ports_first_change_ms >= KS_SETTLE_MAX_MS)) {
 		struct ks_listener *l;
 		size_t n;
 

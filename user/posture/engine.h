@@ -22,6 +22,7 @@
 #define KS_EXEC_BATCH_MAX 16384   /* pids waiting for the posture thread; beyond, a full pass is due */
 #define KS_EXE_FULL_PASS_MS 60000 /* while processes start: every running executable looked at again */
 #define KS_SETTLE_MS 200          /* a burst of listeners is one re-run */
+#define KS_SETTLE_MAX_MS 1000     /* but a storm of them re-runs at least this often */
 
 struct ks_pipeline;
 struct ks_ocsf_class;
@@ -108,7 +109,7 @@ struct ks_posture {
 	bool snapshot_pending;
 	uint64_t ports_gen, exec_gen;
 	bool gens_known;
-	int64_t ports_changed_ms;
+	int64_t ports_changed_ms, ports_first_change_ms;
 	uint32_t *pids; /* exec'd since the last tick (from the event sink) */
 	size_t n_pids, pids_cap;
 	bool pids_overflow;

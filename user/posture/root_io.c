@@ -155,33 +155,69 @@ void ks_strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* A pattern whose '*' or '?' may be in any component: expanded component by component. */
-static int glob_rec(struct ks_posture_env *e, const char *prefix, const char *rest, char ***out, size_t *n, size_t *cap)
+struct glob_out {
+	char **v;
+	size_t n, cap;
+};
+
+static int glob_add(struct glob_out *o, const char *path)
 {
-	char comp[256], next[4096];
-	const char *slash;
-	size_t clen;
+	if (o->n == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 8;
+		char **nv = realloc(o->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		o->v = nv;
+		o->cap = nc;
+	}
+	o->v[o->n] = strdup(path);
+	if (!o->v[o->n])
+		return -ENOMEM;
+	o->n++;
+	return 0;
+}
+
+/* The names in dir matching one component pattern, sorted (hidden ones only for a pattern that says so). */
+static int glob_names(struct ks_posture_env *e, const char *dir, const char *comp, char ***names, size_t *nn)
+{
+	int fd = ks_root_open(e, dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY), rc = 0;
+	struct glob_out o = {0};
+	struct dirent *de;
+	DIR *d;
+
+	*names = NULL;
+	*nn = 0;
+	if (fd < 0)
+		return 0; /* nothing there: no match */
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (!rc && (de = readdir(d)))
+		if ((de->d_name[0] != '.' || comp[0] == '.') && !fnmatch(comp, de->d_name, FNM_PERIOD))
+			rc = glob_add(&o, de->d_name);
+	closedir(d);
+	if (o.n)
+		qsort(o.v, o.n, sizeof(*o.v), cmp_str);
+	*names = o.v;
+	*nn = o.n;
+	return rc;
+}
+
+/* A pattern whose '*' or '?' may be in any component: expanded component by component. */
+static int glob_rec(struct ks_posture_env *e, const char *prefix, const char *rest, struct glob_out *out)
+{
+	char comp[256], next[4096], **names;
+	size_t clen, nn;
+	int rc;
 
 	while (*rest == '/')
 		rest++;
-	if (!*rest) {
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 8;
-			char **nv = realloc(*out, nc * sizeof(*nv));
-
-			if (!nv)
-				return -ENOMEM;
-			*out = nv;
-			*cap = nc;
-		}
-		(*out)[*n] = strdup(prefix[0] ? prefix : "/");
-		if (!(*out)[*n])
-			return -ENOMEM;
-		(*n)++;
-		return 0;
-	}
-	slash = strchr(rest, '/');
-	clen = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (!*rest)
+		return glob_add(out, prefix[0] ? prefix : "/");
+	clen = strcspn(rest, "/");
 	if (clen >= sizeof(comp))
 		return -ENAMETOOLONG;
 	memcpy(comp, rest, clen);
@@ -190,67 +226,28 @@ static int glob_rec(struct ks_posture_env *e, const char *prefix, const char *re
 		struct stat st;
 
 		snprintf(next, sizeof(next), "%s/%s", prefix, comp);
-		if (ks_root_stat(e, next, &st, false))
-			return 0;
-		return glob_rec(e, next, rest + clen, out, n, cap);
+		return ks_root_stat(e, next, &st, false) ? 0 : glob_rec(e, next, rest + clen, out);
 	}
-	{
-		int fd = ks_root_open(e, prefix[0] ? prefix : "/", O_RDONLY | O_DIRECTORY);
-		struct dirent *de;
-		char **names = NULL;
-		size_t nn = 0, nc = 0;
-		DIR *d;
-		int rc = 0;
-
-		if (fd < 0)
-			return 0; /* nothing there: no match */
-		d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return -errno;
-		}
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' && comp[0] != '.')
-				continue;
-			if (fnmatch(comp, de->d_name, FNM_PERIOD))
-				continue;
-			if (nn == nc) {
-				char **nv = realloc(names, (nc = nc ? nc * 2 : 16) * sizeof(*nv));
-
-				if (!nv) {
-					rc = -ENOMEM;
-					break;
-				}
-				names = nv;
-			}
-			names[nn] = strdup(de->d_name);
-			if (names[nn])
-				nn++;
-		}
-		closedir(d);
-		if (nn)
-			qsort(names, nn, sizeof(*names), cmp_str);
-		for (size_t i = 0; !rc && i < nn; i++) {
-			snprintf(next, sizeof(next), "%s/%s", prefix, names[i]);
-			rc = glob_rec(e, next, rest + clen, out, n, cap);
-		}
-		ks_strv_free(names, nn);
-		return rc;
+	rc = glob_names(e, prefix, comp, &names, &nn);
+	for (size_t i = 0; !rc && i < nn; i++) {
+		snprintf(next, sizeof(next), "%s/%s", prefix, names[i]);
+		rc = glob_rec(e, next, rest + clen, out);
 	}
+	ks_strv_free(names, nn);
+	return rc;
 }
 
 int ks_root_glob(struct ks_posture_env *e, const char *pattern, char ***out, size_t *n)
 {
-	size_t cap = 0;
-	int rc;
+	struct glob_out o = {0};
+	int rc = glob_rec(e, "", pattern, &o);
 
-	*out = NULL;
-	*n = 0;
-	rc = glob_rec(e, "", pattern, out, n, &cap);
 	if (rc) {
-		ks_strv_free(*out, *n);
-		*out = NULL;
-		*n = 0;
+		ks_strv_free(o.v, o.n);
+		o.v = NULL;
+		o.n = 0;
 	}
+	*out = o.v;
+	*n = o.n;
 	return rc;
 }
