@@ -127,7 +127,8 @@ static double mono_ms(void)
 }
 
 /* A real thread spinning and calling ks_budget_spend each millisecond stays near its share whatever the
- * load (both shares are 10% here, so the host's load does not matter). */
+ * load (both shares are 2% here, so the host's load does not matter; a host so loaded that the thread gets
+ * less than that on its own only makes it sleep less). */
 static void test_spend_holds_a_spinning_thread(void **state)
 {
 	struct ks_budget b;
@@ -136,7 +137,7 @@ static void test_spend_holds_a_spinning_thread(void **state)
 	double w0 = mono_ms(), c0 = ks_budget_thread_cpu_ms(), share;
 	(void)state;
 
-	ks_budget_init(&b, 0.10, 0.10, 10);
+	ks_budget_init(&b, 0.02, 0.02, 10);
 	while (mono_ms() - w0 < 2000) {
 		double s = ks_budget_thread_cpu_ms();
 
@@ -145,10 +146,10 @@ static void test_spend_holds_a_spinning_thread(void **state)
 		ks_budget_spend(&b, &t, &cancel);
 	}
 	share = (ks_budget_thread_cpu_ms() - c0) / (mono_ms() - w0);
-	print_message("spinning thread under a 10%% budget used %.1f%% of a core; slept %.0f ms\n", share * 100,
+	print_message("spinning thread under a 2%% budget used %.1f%% of a core; slept %.0f ms\n", share * 100,
 	              b.slept_ms);
-	assert_true(share < 0.13);
-	assert_true(b.slept_ms > 500);
+	assert_true(share < 0.035);
+	assert_true(b.charged_ms > 0 && (b.slept_ms > 0 || share < 0.02));
 	ks_budget_destroy(&b);
 }
 

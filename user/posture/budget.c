@@ -147,16 +147,14 @@ void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atom
 	}
 }
 
-void ks_budget_lower_priority(const char *name)
+void ks_budget_lower_priority(const char *name, enum ks_thread_class cls)
 {
 	struct sched_param sp = {0};
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int err;
 
 	pthread_setname_np(pthread_self(), name);
-	/* SCHED_IDLE: runs only when a CPU has nothing else; nice 19 where SCHED_IDLE is refused */
-	err = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	if (err)
-		setpriority(PRIO_PROCESS, (id_t)tid, 19);
+	/* SCHED_IDLE runs only on a CPU with nothing else to do; nice where it is not wanted or refused */
+	if (cls != KS_THREAD_IDLE || pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
+		setpriority(PRIO_PROCESS, (id_t)tid, cls == KS_THREAD_IDLE ? 19 : KS_BUDGET_NICE);
 	syscall(SYS_ioprio_set, KS_IOPRIO_WHO_PROCESS, tid, KS_IOPRIO_CLASS_IDLE << KS_IOPRIO_CLASS_SHIFT);
 }

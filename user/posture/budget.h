@@ -19,7 +19,10 @@
 #define KS_BUDGET_BUSY_CORES 0.3  /* the host is busy when others use this many cores or more */
 #define KS_BUDGET_LOAD_MS 250.0   /* how often the host's load is sampled */
 
+#define KS_BUDGET_NICE 0
+
 enum ks_host_load { KS_HOST_IDLE, KS_HOST_BUSY };
+enum ks_thread_class { KS_THREAD_IDLE, KS_THREAD_NICE }; /* SCHED_IDLE, or SCHED_OTHER at KS_BUDGET_NICE */
 
 struct ks_budget {
 	pthread_mutex_t lock; /* the walk thread and the posture thread share one budget */
@@ -56,8 +59,8 @@ void ks_budget_sample(struct ks_budget *b, double now_ms, uint64_t busy, uint64_
 /* From a posture thread every few milliseconds of work: charges the thread's CPU since its last call,
  * samples the host's load when due and sleeps off any debt (in short steps; returns early on cancel). */
 void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atomic_bool *cancel);
-/* The calling thread: SCHED_IDLE, nice 19, I/O class idle, and a name for top and the tests. */
-void ks_budget_lower_priority(const char *name);
+/* The calling thread: its class, I/O class idle, and a name for top and the tests. */
+void ks_budget_lower_priority(const char *name, enum ks_thread_class cls);
 double ks_budget_thread_cpu_ms(void);
 
 #endif

@@ -3,7 +3,8 @@
  * The posture thread: every evaluation (snapshots, re-runs on live changes, the filesystem walk on a
  * thread of its own) runs here, never on the event loop. The loop hands over what changed (the model's
  * listeners, the pids that exec'd); each evaluation becomes a run queued back; the loop applies and emits
- * it (the pipeline is single-threaded). Both threads run at SCHED_IDLE under one CPU budget (budget.h).
+ * it (the pipeline is single-threaded). Both threads run under one CPU budget (budget.h), the walk at
+ * SCHED_IDLE.
  * Without a thread (--audit, the tests) the same jobs run in the caller.
  */
 #include <errno.h>
@@ -70,7 +71,8 @@ static void run_checks(struct ks_posture *p, struct ks_run *run, unsigned trigge
 		rr->check = i;
 		rr->scope = KS_SCOPE_FULL;
 		ks_check_run(p->env, c, &rr->r);
-		yield(p);
+		if (trigger != KS_TRIG_PORTS) /* a new listener is prompt: its run is queued first, paid after */
+			yield(p);
 	}
 }
 
@@ -193,13 +195,13 @@ struct ks_run *ks_job_snapshot(struct ks_posture *p, int64_t now_ms)
 		return NULL;
 	run->walk_due = !e->walk.done || now_ms - e->walk.at_ms >= (int64_t)p->cfg.fs_scan_interval_s * 1000;
 	ks_posture_env_invalidate(e, run->walk_due && !e->async_walk);
-	if (run->walk_due && e->async_walk)
-		start_walk(p);
 	run->inventory = inventory(p);
 	run_checks(p, run, 0);
 	json_object_object_add(run->inventory, "sshd", sshd_source(e));
 	run->inv_events = inventory_events(p, run->inventory);
 	run_cost(run, e, c0, w0);
+	if (run->walk_due && e->async_walk) /* after: the snapshot does not share its budget with the walk */
+		start_walk(p);
 	/* a snapshot reads megabytes (dpkg status and file lists) and frees them: give the pages back */
 	malloc_trim(0);
 	return run;
@@ -218,7 +220,7 @@ static void *walk_main(void *arg)
 {
 	struct ks_worker *w = arg;
 
-	ks_budget_lower_priority("ks-walk");
+	ks_budget_lower_priority("ks-walk", KS_THREAD_IDLE);
 	ks_walk_execute(w->job);
 	pthread_mutex_lock(&w->lock);
 	atomic_store(&w->walking, false);
@@ -346,6 +348,7 @@ static void do_work(struct ks_posture *p, struct handover *h)
 		queue_run(w, ks_job_checks(p, h->trig));
 	exec_work(p, h, now);
 	free(h->pids);
+	yield(p); /* what the work above cost, before the next */
 }
 
 static bool exe_pass_due(const struct ks_worker *w)
@@ -358,7 +361,7 @@ static void *worker_main(void *arg)
 	struct ks_posture *p = arg;
 	struct ks_worker *w = p->w;
 
-	ks_budget_lower_priority("ks-posture");
+	ks_budget_lower_priority("ks-posture", KS_THREAD_NICE);
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		struct handover h;
