@@ -39,11 +39,18 @@ void ks_run_free(struct ks_run *run)
 	free(run);
 }
 
-static struct ks_run *run_new(struct ks_posture *p, enum ks_run_kind kind)
+/* A run with room for the checks that match: all of them, a trigger's, or those that take pids. */
+static struct ks_run *run_new(struct ks_posture *p, enum ks_run_kind kind, unsigned trigger, bool pids)
 {
 	struct ks_run *run = calloc(1, sizeof(*run));
+	size_t room = 0;
 
-	if (run && !(run->res = calloc(p->cat->n + 1, sizeof(*run->res)))) {
+	for (size_t i = 0; i < p->cat->n; i++) {
+		const struct ks_evaluator *ev = p->cat->checks[i].ev;
+
+		room += pids ? ev->run_pids != NULL : !trigger || (ev->triggers & trigger);
+	}
+	if (run && !(run->res = calloc(room + 1, sizeof(*run->res)))) {
 		free(run);
 		run = NULL;
 	}
@@ -87,7 +94,7 @@ static void run_cost(struct ks_run *run, struct ks_posture_env *e, double c0, do
 struct ks_run *ks_job_checks(struct ks_posture *p, unsigned trigger)
 {
 	double c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
-	struct ks_run *run = run_new(p, KS_RUN_CHECKS);
+	struct ks_run *run = run_new(p, KS_RUN_CHECKS, trigger, false);
 
 	if (!run)
 		return NULL;
@@ -100,7 +107,8 @@ struct ks_run *ks_job_checks(struct ks_posture *p, unsigned trigger)
 struct ks_run *ks_job_pids(struct ks_posture *p, const uint32_t *pids, size_t n)
 {
 	double c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
-	struct ks_run *run = run_new(p, KS_RUN_CHECKS);
+	struct ks_run *run = run_new(p, KS_RUN_CHECKS, 0, true);
+	bool found = false;
 
 	if (!run)
 		return NULL;
@@ -115,8 +123,13 @@ struct ks_run *ks_job_pids(struct ks_posture *p, const uint32_t *pids, size_t n)
 		rr->scope = KS_SCOPE_ADDED;
 		ks_result_reset(&rr->r);
 		rr->r.status = (enum ks_chk_status)c->ev->run_pids(p->env, c->params, pids, n, &rr->r);
+		found |= rr->r.n_items > 0;
 	}
 	run_cost(run, p->env, c0, w0);
+	if (!found) { /* nothing new to tell the loop: the usual case */
+		ks_run_free(run);
+		return NULL;
+	}
 	return run;
 }
 
@@ -189,7 +202,7 @@ struct ks_run *ks_job_snapshot(struct ks_posture *p, int64_t now_ms)
 {
 	double c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
 	struct ks_posture_env *e = p->env;
-	struct ks_run *run = run_new(p, KS_RUN_SNAPSHOT);
+	struct ks_run *run = run_new(p, KS_RUN_SNAPSHOT, 0, false);
 
 	if (!run)
 		return NULL;
