@@ -125,12 +125,10 @@ static void sample_load(struct ks_budget *b, double now_ms)
 		ks_budget_sample(b, now_ms, busy, total);
 }
 
-void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atomic_bool *cancel)
+double ks_budget_charge_thread(struct ks_budget *b, struct ks_budget_thread *t)
 {
 	double cpu = ks_budget_thread_cpu_ms(), now = mono_ms(), debt;
 
-	if (!b)
-		return;
 	pthread_mutex_lock(&b->lock);
 	if (now - b->load_at_ms >= KS_BUDGET_LOAD_MS)
 		sample_load(b, now);
@@ -138,6 +136,13 @@ void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atom
 	b->slept_ms += debt;
 	pthread_mutex_unlock(&b->lock);
 	t->last_cpu_ms = cpu;
+	return debt;
+}
+
+void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atomic_bool *cancel)
+{
+	double debt = b ? ks_budget_charge_thread(b, t) : 0;
+
 	while (debt > 0 && !(cancel && atomic_load_explicit(cancel, memory_order_relaxed))) {
 		double step = debt < SLEEP_STEP_MS ? debt : SLEEP_STEP_MS;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1e6)};

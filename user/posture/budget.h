@@ -59,6 +59,8 @@ void ks_budget_sample(struct ks_budget *b, double now_ms, uint64_t busy, uint64_
 /* From a posture thread every few milliseconds of work: charges the thread's CPU since its last call,
  * samples the host's load when due and sleeps off any debt (in short steps; returns early on cancel). */
 void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atomic_bool *cancel);
+/* The same without the sleep: returns the debt (ms) for a caller that waits its own way. */
+double ks_budget_charge_thread(struct ks_budget *b, struct ks_budget_thread *t);
 /* The calling thread: its class, I/O class idle, and a name for top and the tests. */
 void ks_budget_lower_priority(const char *name, enum ks_thread_class cls);
 double ks_budget_thread_cpu_ms(void);

@@ -361,12 +361,28 @@ static void do_work(struct ks_posture *p, struct handover *h)
 		queue_run(w, ks_job_checks(p, h->trig));
 	exec_work(p, h, now);
 	free(h->pids);
-	yield(p); /* what the work above cost, before the next */
 }
 
 static bool exe_pass_due(const struct ks_worker *w)
 {
 	return w->exec_since_full && clock_ms(CLOCK_REALTIME) - (double)w->exe_full_at_ms >= KS_EXE_FULL_PASS_MS;
+}
+
+/* Waits ms on the wake condition (lock held); with prompt, only until prompt work arrives. */
+static void wait_ms(struct ks_worker *w, double ms, bool prompt)
+{
+	int64_t ns = ms < 3600e3 ? (int64_t)(ms * 1e6) : (int64_t)3600 * 1000000000;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	ns += until.tv_nsec;
+	until.tv_sec += (time_t)(ns / 1000000000);
+	until.tv_nsec = (long)(ns % 1000000000);
+	while (!w->stop && !(prompt && (w->want_trig || w->want_snapshot))) {
+		/* any hand-over ends an idle wait; a debt is waited out unless prompt work comes */
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) || !prompt)
+			break;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -378,19 +394,20 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		struct handover h;
+		double debt;
 
 		if (!take_handover(w, &h) && !exe_pass_due(w)) {
-			struct timespec until;
-
-			/* woken by the loop or the walk; the timeout lets a periodic exe pass come due */
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			pthread_cond_timedwait(&w->wake, &w->lock, &until);
+			wait_ms(w, 1000, false); /* the timeout lets a periodic exe pass come due */
 			continue;
 		}
 		pthread_mutex_unlock(&w->lock);
 		do_work(p, &h);
+		debt = ks_budget_charge_thread(&w->budget, &w->bt);
 		pthread_mutex_lock(&w->lock);
+		/* the debt is slept off before more routine work; a new listener or a snapshot asked for ends
+		 * the wait (the walk, sharing the bucket, then waits longer) */
+		if (debt > 0)
+			wait_ms(w, debt, true);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
