@@ -23,6 +23,7 @@
 #define KS_EXE_FULL_PASS_MS 60000 /* while processes start: every running executable looked at again */
 #define KS_SETTLE_MS 200          /* a burst of listeners is one re-run */
 #define KS_SETTLE_MAX_MS 1000     /* but a storm of them re-runs at least this often */
+#define KS_DEBT_WAIT_MAX_MS 1000  /* the posture thread's longest wait between jobs for its CPU debt */
 
 struct ks_pipeline;
 struct ks_ocsf_class;

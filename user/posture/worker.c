@@ -404,10 +404,11 @@ static void *worker_main(void *arg)
 		do_work(p, &h);
 		debt = ks_budget_charge_thread(&w->budget, &w->bt);
 		pthread_mutex_lock(&w->lock);
-		/* the debt is slept off before more routine work; a new listener or a snapshot asked for ends
-		 * the wait (the walk, sharing the bucket, then waits longer) */
+		/* the debt is waited out before more routine work, for a second at most (new processes are
+		 * looked at within about a second); a new listener or a snapshot asked for ends the wait at once.
+		 * What is not waited here stays in the bucket: the walk, sharing it, waits longer. */
 		if (debt > 0)
-			wait_ms(w, debt, true);
+			wait_ms(w, debt < KS_DEBT_WAIT_MAX_MS ? debt : KS_DEBT_WAIT_MAX_MS, true);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
