@@ -264,11 +264,6 @@ void ks_posture_on_snapshot(struct ks_posture *p, void (*fn)(void *ctx), void *c
 	p->on_snapshot_ctx = ctx;
 }
 
-bool ks_posture_snapshot_pending(const struct ks_posture *p)
-{
-	return p->snapshot_pending;
-}
-
 void ks_posture_free(struct ks_posture *p)
 {
 	if (!p)

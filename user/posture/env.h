@@ -117,7 +117,6 @@ struct ks_walk_job;
 struct ks_walk_job *ks_walk_prepare(struct ks_posture_env *e);
 void ks_walk_execute(struct ks_walk_job *j);
 void ks_walk_cancel(struct ks_walk_job *j); /* from any thread */
-const atomic_bool *ks_walk_cancelled(const struct ks_walk_job *j);
 /* Called every 128 entries from the walking thread: the CPU budget. */
 void ks_walk_set_yield(struct ks_walk_job *j, void (*fn)(void *), void *ctx);
 void ks_walk_job_free(struct ks_walk_job *j);

@@ -185,7 +185,6 @@ int ks_posture_start(struct ks_posture *p, ks_listeners_fn listeners, void *list
 void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_ms);
 /* Asks the posture thread for a snapshot (once: a pending one is not asked again). */
 void ks_posture_request_snapshot(struct ks_posture *p);
-bool ks_posture_snapshot_pending(const struct ks_posture *p);
 /* Called on the loop after each snapshot is applied (to answer who waited for it). */
 void ks_posture_on_snapshot(struct ks_posture *p, void (*fn)(void *ctx), void *ctx);
 /* Timer, on the loop: applies and emits what the posture thread finished, asks for a snapshot when due,

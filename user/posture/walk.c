@@ -230,11 +230,6 @@ void ks_walk_set_yield(struct ks_walk_job *j, void (*fn)(void *), void *ctx)
 	j->yield_ctx = ctx;
 }
 
-const atomic_bool *ks_walk_cancelled(const struct ks_walk_job *j)
-{
-	return &j->cancel;
-}
-
 void ks_walk_cancel(struct ks_walk_job *j)
 {
 	atomic_store(&j->cancel, true);
