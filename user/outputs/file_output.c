@@ -23,7 +23,7 @@
 
 #include "lib/log.h"
 #include "outputs/outputs.h"
-#include "netout.h" /* ks_ecs_from_ocsf */
+#include "outputs/ecs.h"
 
 #define FILE_BUF (256 * 1024)
 
