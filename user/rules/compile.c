@@ -345,6 +345,8 @@ int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks
 		return fail(&x, def->node, "a rule needs a condition (or a sequence)");
 	if (cond && !(cr->cond = cond_of(&x, cond)))
 		return -1;
+	if (cond && !(cr->info.condition = dup_scalar(&x, cond)))
+		return -1;
 	if (exc && ks_compile_exceptions(c, x.d, &def->pos, cr, exc))
 		return -1;
 	if (!cr->out.n && ks_tmpl_compile(c, cr->info.title, strlen(cr->info.title), &def->pos, &cr->out))
