@@ -93,7 +93,15 @@ struct ks_node {
 };
 
 struct ks_rules; /* for regex error counting */
-bool ks_node_eval(const struct ks_node *n, const struct ks_rview *v, uint64_t *regex_errors);
+/* What one evaluation of one event carries: the view, where regex failures count (the rule's counter), and
+ * string hashes computed once per event for every `in` that reads the same field. */
+struct ks_ectx {
+	const struct ks_rview *v;
+	uint64_t *rx_err;
+	uint64_t hashed; /* bit per field: hash[] holds its value's hash */
+	uint64_t hash[KS_RF_MAX];
+};
+bool ks_node_eval(const struct ks_node *n, struct ks_ectx *x);
 bool ks_glob(const char *pat, uint32_t plen, const char *s, uint32_t slen);
 bool ks_cidr_parse(const char *s, struct ks_cidr *out);
 bool ks_ip_parse(const char *s, struct ks_rip *out);
@@ -102,6 +110,7 @@ struct ks_regex *ks_regex_compile(struct ks_regex **all, const char *pat, size_t
 void ks_regex_free_all(struct ks_regex *all);
 struct ks_strset *ks_strset_new(struct ks_arena *a, const struct ks_rstr *v, uint32_t n);
 bool ks_strset_has(const struct ks_strset *s, const char *p, uint32_t len);
+bool ks_strset_has_hash(const struct ks_strset *s, const char *p, uint32_t len, uint64_t h);
 
 /* ---- the builder's definitions (pointers into the YAML documents it keeps) ---- */
 struct ks_rpos {
@@ -252,10 +261,8 @@ size_t ks_tmpl_render(const struct ks_tmpl *t, const struct ks_rview *v, char *o
 /* state.c */
 int ks_state_init(struct ks_rules *r);
 void ks_state_free(struct ks_rules *r);
-void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                      size_t *matches);
-void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                       size_t *matches);
+void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches);
+void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches);
 void ks_state_proc_exit(struct ks_rules *r, uint32_t pid, uint64_t start_ns);
 size_t ks_state_used(const struct ks_rules *r);
 
