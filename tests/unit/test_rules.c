@@ -456,6 +456,37 @@ static void test_index_never_evaluates_other_classes(void **state)
 	ks_rules_free(r);
 }
 
+/* Rules keyed by a value are evaluated only on events that carry one of their values. */
+static void test_index_by_value(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: path\n    title: t\n    condition: class_uid = 1001 and file.path in "
+	         "(/etc/shadow, /etc/gshadow) and process.pid = 100\n"
+	         "  - id: port\n    title: t\n    condition: class_uid = 4001 and dst_endpoint.port = 3333\n"
+	         "  - id: glob\n    title: t\n    condition: file.path = /x or file.path glob /etc/*\n");
+	struct ks_rview v;
+
+	(void)state;
+	file_view(&v, "/etc/passwd", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1); /* glob only */
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 0);
+	file_view(&v, "/etc/gshadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 2);
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 1);
+	assert_int_equal(ks_rules_info(r, 0)->matches, 1);
+	ks_rview_int(&v, KS_RF_PROC_PID, 7); /* keyed, then the whole condition decides */
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 2);
+	net_view(&v, "10.0.0.1", 22, "Open", 1);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 0);
+	net_view(&v, "10.0.0.1", 3333, "Open", 1);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 1);
+	assert_int_equal(ks_rules_info(r, 2)->evaluations, 5); /* the or is not keyed: every event */
+	ks_rules_free(r);
+}
+
 static void test_replace_by_id_and_disable(void **state)
 {
 	struct ks_rules_builder *b = ks_rules_builder_new();
@@ -638,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_sequence_by_descendant_within_window),
 	    cmocka_unit_test(test_threshold),
 	    cmocka_unit_test(test_index_never_evaluates_other_classes),
+	    cmocka_unit_test(test_index_by_value),
 	    cmocka_unit_test(test_replace_by_id_and_disable),
 	    cmocka_unit_test(test_nothing_half_loads),
 	    cmocka_unit_test(test_dedupe_and_rate_limit),

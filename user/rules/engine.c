@@ -147,8 +147,8 @@ void ks_emit(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, 
 		r->sink(r->sink_ctx, &m);
 }
 
-static void eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
-                      size_t *matches)
+void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                  size_t *matches)
 {
 	uint64_t t0 = timed ? mono_ns() : 0;
 
@@ -170,15 +170,6 @@ static void eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x
 		cost_record(cr, mono_ns() - t0);
 }
 
-static void eval_list(struct ks_rules *r, const struct ks_rlist *l, struct ks_ectx *x, uint64_t now_ns, bool timed,
-                      size_t *matches)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		eval_rule(r, &r->rules[l->v[i]], x, now_ns, timed, matches);
-}
-
 size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_ns)
 {
 	bool timed = ((++r->ev_seq) & r->sample_mask) == 0;
@@ -186,7 +177,7 @@ size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_
 	struct ks_ectx x = {.v = v}; /* hash[] is written before it is read (the hashed bits) */
 	size_t matches = 0, i;
 
-	eval_list(r, &r->global, &x, now_ns, timed, &matches);
+	ks_bucket_eval(r, &r->global, &x, now_ns, timed, &matches);
 	if (!cls->set)
 		return matches;
 	for (i = 0; i < r->n_classes; i++) {
@@ -194,9 +185,9 @@ size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_
 
 		if (c->class_uid != cls->i)
 			continue;
-		eval_list(r, &c->any, &x, now_ns, timed, &matches);
+		ks_bucket_eval(r, &c->any, &x, now_ns, timed, &matches);
 		if (act->set && act->i >= 0 && act->i < KS_R_ACT_MAX)
-			eval_list(r, &c->act[act->i], &x, now_ns, timed, &matches);
+			ks_bucket_eval(r, &c->act[act->i], &x, now_ns, timed, &matches);
 		break;
 	}
 	return matches;

@@ -198,10 +198,19 @@ struct ks_rlist {
 	uint32_t n;
 };
 
+struct ks_kidx; /* index.c: a field's values -> rules */
+
+/* Rules of one (class, activity) cell: those evaluated on every event of it, and those keyed by value. */
+struct ks_rbucket {
+	struct ks_rlist plain;
+	struct ks_kidx *kidx;
+	uint32_t n_kidx;
+};
+
 struct ks_rclass {
 	int64_t class_uid;
-	struct ks_rlist any;
-	struct ks_rlist act[KS_R_ACT_MAX];
+	struct ks_rbucket any;
+	struct ks_rbucket act[KS_R_ACT_MAX];
 };
 
 struct ks_rstate; /* state.c */
@@ -212,7 +221,7 @@ struct ks_rules {
 	struct ks_regex *regexes;
 	struct ks_crule *rules;
 	size_t n_rules;
-	struct ks_rlist global; /* rules that pin no class */
+	struct ks_rbucket global; /* rules that pin no class */
 	struct ks_rclass *classes;
 	size_t n_classes;
 	uint64_t needs[(KS_RF_MAX + 63) / 64];
@@ -266,6 +275,15 @@ void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *
 void ks_state_proc_exit(struct ks_rules *r, uint32_t pid, uint64_t start_ns);
 size_t ks_state_used(const struct ks_rules *r);
 
+/* index.c */
+int ks_index_rule(struct ks_rules *r, uint32_t idx);
+void ks_index_free(struct ks_rules *r);
+void ks_bucket_eval(struct ks_rules *r, const struct ks_rbucket *b, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                    size_t *matches);
+
+/* engine.c: one rule on one event (counted, 1 in N timed). */
+void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                  size_t *matches);
 /* engine.c: hand a match to dedupe, the rate limit and the sink. */
 void ks_emit(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
              const struct ks_rules_step *steps, uint32_t n_steps, uint64_t thr_count, size_t *matches);
