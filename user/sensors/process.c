@@ -158,11 +158,26 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 		ks_jw_kbool(w, "seeded", true);
 }
 
+/* The event as the evaluators see it: the process is its own subject. */
+static void decoded_proc(struct ks_pipeline *pl, const struct ks_proc *p, int act, const char *act_name,
+                         uint64_t ts_ns)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, KS_OCSF_PROCESS_ACTIVITY, act, act_name, ts_ns);
+
+	d->severity_id = KS_OCSF_SEV_INFO;
+	d->proc = p;
+	d->pid = p->pid;
+	d->start_ns = p->start_ns;
+	d->uid = p->creds.uid;
+	d->loginuid = p->creds.loginuid;
+}
+
 static void emit_launch(struct ks_pipeline *pl, const struct ks_proc *p, uint64_t ts_ns)
 {
 	struct ks_jw *w = &pl->jw;
 	struct ks_proc *parent = ks_proc_parent(pl->procs, p);
 
+	decoded_proc(pl, p, KS_OCSF_PROC_LAUNCH, "Launch", ts_ns);
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_LAUNCH, "Launch", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, ts_ns));
 	ks_ocsf_process(pl, "process", p, true);
@@ -187,6 +202,9 @@ static void emit_terminate(struct ks_pipeline *pl, const struct ks_proc *p, cons
 	struct ks_jw *w = &pl->jw;
 	unsigned status = x->exit_code, sig = status & 0x7f;
 
+	decoded_proc(pl, p, KS_OCSF_PROC_TERMINATE, "Terminate", x->hdr.ts_ns);
+	pl->dec.exit_code = sig ? 128 + (int)sig : (int)((status >> 8) & 0xff);
+	pl->dec.has_exit_code = true;
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_TERMINATE, "Terminate", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, x->hdr.ts_ns));
 	ks_ocsf_process(pl, "process", p, true);
