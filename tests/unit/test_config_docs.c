@@ -424,6 +424,23 @@ static void test_argv_max_bound(void **state)
 	assert_int_equal(cfg.argv_max, 1024);
 }
 
+/* kansokud --print-config-keys: every key, with its bounds and default as the table has them. */
+static void test_print_config_keys(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ks_config_print_keys(f);
+	fclose(f);
+	assert_non_null(strstr(out, "process.argv_max\n    integer 0-4095; default: 1024\n"));
+	assert_non_null(strstr(out, "outputs[].transport\n    one of: udp, tcp, tls, relp; default: tcp\n"));
+	assert_non_null(strstr(out, "posture.allowed_ports\n    list (at most 64); default: [\"tcp/22\"]\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +450,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_config_is_the_defaults),
 	    cmocka_unit_test(test_every_bound_holds),
 	    cmocka_unit_test(test_argv_max_bound),
+	    cmocka_unit_test(test_print_config_keys),
 	};
 
 	return cmocka_run_group_tests_name("config_docs", tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config/posture_cfg.h"
 #include "kansoku/events.h"
@@ -107,5 +108,7 @@ int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t er
 /* Creates state_dir and the socket's directory, and checks that every output path can be opened for
  * appending. Returns 0, or -1 with err naming the key and line. */
 int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen);
+/* Every key a config file can hold, with its type, bounds, default and meaning (kansokud --print-config-keys). */
+void ks_config_print_keys(FILE *f);
 
 #endif

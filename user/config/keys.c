@@ -39,7 +39,7 @@ static const struct ks_cfg_key process_keys[] = {
     {"argv_max", KS_CFG_UINT, CFG(argv_max), .max = KS_CFG_ARGV_MAX, .def = "1024",
      .doc = "argv bytes kept per exec; longer is cut and marked"},
     {"hooks", KS_CFG_ENUM, CFG(hooks), .names = hooks_names, .def = "auto",
-     .doc = "auto (tp_btf, else raw_tp), tp_btf, raw_tp"},
+     .doc = "which BPF hooks: auto takes tp_btf where the kernel allows it, else raw_tp"},
 };
 
 static const struct ks_cfg_key ringbuf_keys[] = {
@@ -75,8 +75,9 @@ static const struct ks_cfg_key network_keys[] = {
 };
 
 static const struct ks_cfg_key output_keys[] = {
-    {"type", KS_CFG_ENUM, OUT(type), .names = type_names, .doc = "file, syslog or http (required)"},
-    {"format", KS_CFG_ENUM, OUT(format), .names = format_names, .def = "ocsf", .doc = "ocsf, or ecs"},
+    {"type", KS_CFG_ENUM, OUT(type), .names = type_names, .doc = "the kind of output (required)"},
+    {"format", KS_CFG_ENUM, OUT(format), .names = format_names, .def = "ocsf",
+     .doc = "OCSF, or ECS 8 (the OCSF event kept under kansoku.ocsf)"},
     {"name", KS_CFG_STR, OUT(name), .check = ks_cfg_check_output_name,
      .doc = "names the output in status and its queue directory (default TYPE-N)"},
     {"path", KS_CFG_PATH, OUT(path), .ensure = ks_cfg_ensure_appendable, .doc = "file: absolute path"},
@@ -93,13 +94,12 @@ static const struct ks_cfg_key output_keys[] = {
     {"host", KS_CFG_STR, OUT(host), .doc = "syslog: the receiver"},
     {"port", KS_CFG_UINT, OUT(port), .min = 1, .max = 65535, .doc = "syslog: the receiver's port"},
     {"transport", KS_CFG_ENUM, OUT(transport), .names = transport_names, .def = "tcp",
-     .doc = "syslog: udp, tcp, tls, relp"},
+     .doc = "syslog: tcp is RFC 6587 octet counting, tls RFC 5425, relp acknowledged"},
     {"relp_tls", KS_CFG_BOOL, OUT(relp_tls), .def = "false", .doc = "RELP over TLS"},
     {"facility", KS_CFG_ENUM, OUT(facility), .names = facility_names, .def = "local0", .doc = "syslog facility"},
     {"app_name", KS_CFG_STR, OUT(app_name), .check = ks_cfg_check_app_name, .def = "kansoku", .doc = "syslog APP-NAME"},
     {"url", KS_CFG_STR, OUT(url), .check = ks_cfg_check_url, .doc = "http: http:// or https://"},
-    {"body", KS_CFG_ENUM, OUT(body), .names = body_names, .def = "ndjson",
-     .doc = "http: ndjson, elastic-bulk, splunk-hec, loki"},
+    {"body", KS_CFG_ENUM, OUT(body), .names = body_names, .def = "ndjson", .doc = "http: the body's format"},
     {"batch_events", KS_CFG_UINT, OUT(batch_events), .min = 1, .max = 100000, .def = "500",
      .doc = "http: events per batch"},
     {"batch_kb", KS_CFG_UINT, OUT(batch_kb), .min = 1, .max = 65536, .def = "1024", .doc = "http: KiB per batch"},
@@ -158,7 +158,7 @@ static const struct ks_cfg_key root_keys[] = {
      .line_off = offsetof(struct ks_config, socket_line), .ensure = ks_cfg_ensure_parent,
      .def = "/run/kansoku/kansoku.sock", .doc = "control socket (created 0600)"},
     {"log_level", KS_CFG_ENUM, CFG(log_level), .names = ks_log_level_names, .def = "info",
-     .doc = "error, warning, info, debug"},
+     .doc = "diagnostics on stderr (never event data)"},
     {"heartbeat_interval", KS_CFG_UINT, CFG(heartbeat_s), .min = 1, .max = 86400, .def = "60",
      .doc = "seconds between heartbeat events"},
     {"recent_events", KS_CFG_UINT, CFG(recent_events), .max = 1000000, .def = "1000",

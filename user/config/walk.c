@@ -410,6 +410,42 @@ const struct ks_cfg_key *ks_cfg_find(const char *path)
 	return a.found;
 }
 
+static void print_key(const char *path, const struct ks_cfg_key *k, void *arg)
+{
+	static const char *const kinds[] = {
+	    [KS_CFG_BOOL] = "bool",
+	    [KS_CFG_UINT] = "integer",
+	    [KS_CFG_STR] = "string",
+	    [KS_CFG_PATH] = "absolute path",
+	    [KS_CFG_ENUM] = "one of",
+	    [KS_CFG_LIST] = "list",
+	    [KS_CFG_SEV_MAP] = "per severity",
+	    [KS_CFG_SECTION] = "section",
+	    [KS_CFG_CUSTOM] = "list",
+	};
+	char type[256], names[200];
+
+	if (k->type == KS_CFG_UINT || k->type == KS_CFG_SEV_MAP)
+		snprintf(type, sizeof(type), "%s %u-%u", kinds[k->type], k->min, k->max);
+	else if (k->type == KS_CFG_ENUM) {
+		join(names, sizeof(names), k->names);
+		snprintf(type, sizeof(type), "%s: %s", kinds[k->type], names);
+	} else if (k->type == KS_CFG_LIST || (k->type == KS_CFG_CUSTOM && k->max))
+		snprintf(type, sizeof(type), "%s (at most %u)", kinds[k->type], k->max);
+	else
+		snprintf(type, sizeof(type), "%s", kinds[k->type]);
+	fprintf(arg, "%s\n    %s; default: %s\n    %s\n", path, type,
+	        k->def      ? k->def
+	        : k->def_fn ? "(see README.md)"
+	                    : "none",
+	        k->doc);
+}
+
+void ks_config_print_keys(FILE *f)
+{
+	ks_cfg_each_key(print_key, f);
+}
+
 int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
 	yaml_parser_t parser;
