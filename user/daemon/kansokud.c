@@ -300,7 +300,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL] [--root DIR]\n"
 	           "       kansokud --audit [--root DIR] [--config FILE]\n"
-	           "       kansokud --version | --help\n\n"
+	           "       kansokud --print-config-keys | --version | --help\n\n"
 	           "Observes processes, files and network from the kernel (eBPF), evaluates the host's posture\n"
 	           "and writes OCSF events.\n\n"
 	           "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
@@ -309,6 +309,7 @@ static void usage(FILE *f)
 	           "  -r, --root DIR        posture checks read files below DIR (overrides posture.root)\n"
 	           "  -a, --audit           evaluate the posture once, print the snapshot (JSON), exit;\n"
 	           "                        no BPF, no daemon: for images mounted under --root\n"
+	           "  -K, --print-config-keys  every config key: type, bounds, default, meaning\n"
 	           "  -V, --version         print the version\n"
 	           "  -h, --help            this help\n");
 }
@@ -398,6 +399,7 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"root", required_argument, NULL, 'r'},
 	    {"audit", no_argument, NULL, 'a'},
+	    {"print-config-keys", no_argument, NULL, 'K'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -405,7 +407,7 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 	int opt;
 
 	*a = (struct ks_args){.config_path = KS_DEFAULT_CONFIG};
-	while ((opt = getopt_long(argc, argv, "c:nl:r:aVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:nl:r:aKVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			a->config_path = optarg;
@@ -423,6 +425,9 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 		case 'l':
 			a->level = optarg;
 			break;
+		case 'K':
+			ks_config_print_keys(stdout);
+			return 0;
 		case 'V':
 			printf("kansokud %s (wire format %d, OCSF %s)\n", KS_VERSION, KS_WIRE_VERSION, KS_OCSF_VERSION);
 			return 0;
