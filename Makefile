@@ -28,7 +28,7 @@ LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
 
-DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lcurl -lssl -lcrypto -lrelp -lpthread
+DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lcurl -lssl -lcrypto -lrelp -lpthread
 CLI_LIBS := -ljson-c
 
 ifeq ($(V),1)
@@ -45,10 +45,12 @@ SKEL := $(BUILD)/kansoku.skel.h
 
 # Sources shared by the daemon and the unit tests (everything but main). One folder per stage of the
 # pipeline (user/README.md); the CLI is apart.
-USER_DIRS := lib config host model pipeline sensors posture outputs daemon
+USER_DIRS := lib config host model pipeline sensors posture rules detect outputs daemon
 CORE_SRCS := $(filter-out user/daemon/kansokud.c,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c)))
-# The built-in posture catalog is data compiled in (catalog_data.S .incbin's it).
-CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o
+# The built-in posture catalog and detection rules are data compiled in (.incbin).
+RULES_BUILTIN := $(sort $(wildcard packaging/rules/*.yaml))
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o \
+	$(BUILD)/user/detect/rules_builtin.o
 DAEMON_OBJS := $(BUILD)/user/daemon/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
@@ -89,6 +91,21 @@ $(BUILD)/user/%.o: user/%.c | $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(KS_CFLAGS) -c $< -o $@
+
+# One NUL-terminated text per built-in rule file, and a table of {name, text} ending in {0, 0}.
+$(BUILD)/user/detect/rules_builtin.S: $(RULES_BUILTIN) Makefile
+	$(Q)mkdir -p $(@D)
+	$(Q){ printf '\t.section .rodata\n'; i=0; for f in $(RULES_BUILTIN); do \
+		printf 'ks_rules_text_%d:\n\t.incbin "%s"\n\t.byte 0\nks_rules_name_%d:\n\t.asciz "builtin:%s"\n' \
+			$$i "$$f" $$i "$${f##*/}"; i=$$((i + 1)); done; \
+	  printf '\t.section .data.rel.ro\n\t.balign 8\n\t.global ks_rules_builtin\nks_rules_builtin:\n'; \
+	  i=0; for f in $(RULES_BUILTIN); do printf '\t.quad ks_rules_name_%d, ks_rules_text_%d\n' $$i $$i; \
+		i=$$((i + 1)); done; printf '\t.quad 0, 0\n\t.section .note.GNU-stack,"",@progbits\n'; } > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(BUILD)/user/detect/rules_builtin.o: $(BUILD)/user/detect/rules_builtin.S
+	$(call msg,AS,$@)
+	$(Q)$(CC) -c $< -o $@
 
 $(BUILD)/user/posture/catalog_data.o: user/posture/catalog_data.S packaging/posture/catalog.yaml
 	$(call msg,AS,$@)
@@ -178,7 +195,7 @@ fuzz-short:
 # Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
 # Network outputs stay out: libcurl, OpenSSL and librelp have no complete static builds in Debian.
 NET_OUTPUT_OBJS := $(addprefix $(BUILD)/user/outputs/,netout.o syslog.o relp.o http.o)
-STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpthread
+STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lpthread
 $(BUILD)/static/kansokud: $(filter-out $(NET_OUTPUT_OBJS),$(DAEMON_OBJS)) $(BUILD)/tests/kmatrix/net_outputs_none.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

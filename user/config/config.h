@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "config/posture_cfg.h"
+#include "config/rules_cfg.h"
 #include "kansoku/events.h"
 
 #define KS_DEFAULT_CONFIG "/etc/kansoku/kansoku.yaml"
@@ -96,6 +97,7 @@ struct ks_config {
 	unsigned ringbuf_net_kb;
 	unsigned net_accept_wait_ms; /* an inbound Open waits this long for accept() to name the acceptor */
 	struct ks_posture_cfg posture;
+	struct ks_rules_cfg rules;
 };
 
 void ks_config_defaults(struct ks_config *cfg);

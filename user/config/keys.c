@@ -16,6 +16,7 @@
 #define CFG(m) FIELD(struct ks_config, m)
 #define OUT(m) FIELD(struct ks_output_cfg, m)
 #define POS(m) FIELD(struct ks_posture_cfg, m)
+#define RUL(m) FIELD(struct ks_rules_cfg, m)
 /* an array field as a list: one item's size, its capacity, the int that counts the items */
 #define LIST_OF(type, m, count)                                      \
 	.off = offsetof(type, m), .size = sizeof(((type *)0)->m[0]), \
@@ -144,11 +145,27 @@ static const struct ks_cfg_key posture_keys[] = {
     {"sshd_t", KS_CFG_BOOL, POS(use_sshd_t), .def = "true", .doc = "ask `sshd -T` for sshd's effective configuration"},
 };
 
+static const struct ks_cfg_key rules_keys[] = {
+    {"enabled", KS_CFG_BOOL, RUL(enabled), .def = "true", .doc = "judge every event against the detection rules"},
+    {"builtin", KS_CFG_BOOL, RUL(builtin), .def = "true", .doc = "read the built-in rules first"},
+    {"paths", KS_CFG_LIST, LIST_OF(struct ks_rules_cfg, paths, n_paths), .item = ks_cfg_item_path,
+     .def = "[/etc/kansoku/rules.d/*.yaml]", .doc = "rule files (globs), read after the built-in set, in order"},
+    {"disable", KS_CFG_LIST, LIST_OF(struct ks_rules_cfg, disable, n_disable), .item = ks_cfg_item_str,
+     .doc = "rule ids turned off"},
+    {"state_max", KS_CFG_UINT, RUL(state_max), .min = 1024, .max = 4u << 20, .def = "65536",
+     .doc = "entries for sequence and threshold state (fixed at load)"},
+    {"dedupe_window", KS_CFG_UINT, RUL(dedupe_window_s), .min = 1, .max = 86400, .def = "60",
+     .doc = "seconds: the same rule on the same process is one finding that grows"},
+    {"rate", KS_CFG_UINT, RUL(rate_per_s), .min = 1, .max = 100000, .def = "10",
+     .doc = "new findings per rule per second; the excess is counted"},
+};
+
 static const struct ks_cfg_section process_section = {"process", "process", KEYS(process_keys)};
 static const struct ks_cfg_section ringbuf_section = {"ringbuf", "ringbuf", KEYS(ringbuf_keys)};
 static const struct ks_cfg_section files_section = {"files", "files", KEYS(files_keys)};
 static const struct ks_cfg_section network_section = {"network", "network", KEYS(network_keys)};
 static const struct ks_cfg_section posture_section = {"posture", "posture", KEYS(posture_keys)};
+static const struct ks_cfg_section rules_section = {"rules", "rules", KEYS(rules_keys)};
 const struct ks_cfg_section ks_cfg_output = {"outputs[]", "outputs[]", KEYS(output_keys)};
 
 static const struct ks_cfg_key root_keys[] = {
@@ -170,6 +187,7 @@ static const struct ks_cfg_key root_keys[] = {
     {"files", KS_CFG_SECTION, .off = 0, SECTION(files_section)},
     {"network", KS_CFG_SECTION, .off = 0, SECTION(network_section)},
     {"posture", KS_CFG_SECTION, CFG(posture), SECTION(posture_section)},
+    {"rules", KS_CFG_SECTION, CFG(rules), SECTION(rules_section)},
 };
 
 const struct ks_cfg_section ks_cfg_root = {"", "top level", KEYS(root_keys)};

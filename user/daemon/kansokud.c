@@ -42,6 +42,7 @@
 #include "sensors/process.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
+#include "detect/judge.h"
 #include "host/users.h"
 
 /* Opens an OCSF Application Lifecycle event about kansokud itself, stamped now. */
@@ -286,9 +287,13 @@ static void signal_io(struct ks_watch *w, uint32_t events)
 
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			ks_info("SIGHUP: reopening outputs");
+			char err[1024];
+
+			ks_info("SIGHUP: reopening outputs, reloading rules");
 			drain(d);
 			ks_outputs_reopen(d->outs);
+			if (d->judge && ks_daemon_reload_rules(d, err, sizeof(err)))
+				ks_err("rules not reloaded, the running rules stay: %s", err);
 		} else {
 			ks_info("%s: stopping", strsignal((int)si.ssi_signo));
 			d->stop = true;
@@ -585,6 +590,27 @@ static int open_posture(struct ks_daemon *d)
 	return 0;
 }
 
+/* The detection rules judge every event after the sinks have it; a rule file that does not load stops the
+ * start, as a posture catalog does: rules silently off are worse than no daemon. Returns 0 or -1. */
+static int open_rules(struct ks_daemon *d)
+{
+	char err[1024];
+
+	if (!d->cfg.rules.enabled)
+		return 0;
+	d->judge = ks_judge_new();
+	if (!d->judge) {
+		ks_err("out of memory");
+		return -1;
+	}
+	if (ks_judge_load(d->judge, &d->cfg.rules, err, sizeof(err))) {
+		ks_err("rules: %s", err);
+		return -1;
+	}
+	ks_pipeline_add_evaluator(&d->pl, "rules", ks_judge_event, d->judge);
+	return 0;
+}
+
 /* Ring buffers into the loop, then what already runs: attached first, seeded second, so a process cannot
  * fall between the two. Returns 0 or -1. */
 static int start_observing(struct ks_daemon *d)
@@ -643,6 +669,7 @@ static void stop_observing(struct ks_daemon *d)
 static void close_all(struct ks_daemon *d)
 {
 	ks_control_close(d->ctl);
+	ks_judge_free(d->judge);
 	ks_posture_free(d->posture);
 	ks_loader_close(&d->loader);
 	ks_outputs_close(d->outs);
@@ -692,7 +719,8 @@ int main(int argc, char **argv)
 		return rc;
 
 	rc = 1;
-	if (open_pipeline(&d) || open_sensors(&d) || open_posture(&d) || start_observing(&d))
+	if (open_pipeline(&d) || open_rules(&d) || open_sensors(&d) || open_posture(&d) ||
+	    start_observing(&d))
 		goto cleanup;
 	emit_lifecycle(&d, KS_OCSF_APP_START, "Start");
 	drain(&d);

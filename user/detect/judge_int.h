@@ -7,7 +7,7 @@
 #include "lib/time.h"
 #include "model/netmodel.h"
 #include "model/proctable.h"
-#include "rules/judge.h"
+#include "detect/judge.h"
 #include "rules/rules.h"
 
 #define KS_JUDGE_ARGS_MAX 256

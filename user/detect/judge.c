@@ -16,7 +16,7 @@
 #include "model/proctable.h"
 #include "pipeline/ocsf.h"
 
-/* The built-in rules, compiled in (rules_builtin.S, generated from packaging/rules/*.yaml). */
+/* The built-in rules, compiled in (rules_builtin.S, generated from the files in packaging/rules/). */
 struct ks_rules_text {
 	const char *name, *text;
 };
@@ -45,10 +45,10 @@ static int add_paths(struct ks_rules_builder *b, const struct ks_rules_cfg *cfg,
 {
 	for (int i = 0; i < cfg->n_paths; i++) {
 		glob_t g;
-		int rc = glob(cfg->paths[i], GLOB_ERR, NULL, &g);
+		int rc = glob(cfg->paths[i], 0, NULL, &g);
 
 		if (rc == GLOB_NOMATCH)
-			continue; /* an empty rules.d is normal */
+			continue; /* an empty or absent rules.d is normal */
 		if (rc) {
 			snprintf(err, errlen, "rules.paths: %s: cannot list: %s", cfg->paths[i], strerror(errno));
 			return -1;
