@@ -3,7 +3,7 @@
 
 #include "config/severity.h"
 
-const char *const ks_sev_names[KS_SEV_MAX] = {"info", "low", "medium", "high", "critical"};
+const char *const ks_sev_names[KS_SEV_MAX + 1] = {"info", "low", "medium", "high", "critical", NULL};
 
 int ks_sev_parse(const char *s)
 {

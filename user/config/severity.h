@@ -8,7 +8,7 @@
 
 enum ks_sev { KS_SEV_INFO, KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL, KS_SEV_MAX };
 
-extern const char *const ks_sev_names[KS_SEV_MAX];
+extern const char *const ks_sev_names[KS_SEV_MAX + 1]; /* NULL-terminated */
 /* The severity named s, or -1. */
 int ks_sev_parse(const char *s);
 
