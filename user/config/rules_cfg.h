@@ -10,7 +10,7 @@
 
 struct ks_rules_cfg {
 	bool enabled;
-	bool builtin; /* the built-in set (packaging/rules/, compiled in) is read first */
+	bool builtin;                         /* the built-in set (packaging/rules/, compiled in) is read first */
 	char paths[KS_RULES_PATHS_MAX][1024]; /* globs of the operator's rule files, read in order */
 	int n_paths;
 	char disable[KS_RULES_DISABLE_MAX][65]; /* rule ids turned off */

@@ -309,7 +309,8 @@ static int class_of(const char *type)
 	static const struct {
 		const char *name;
 		int class_uid;
-	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"network", 4001}, {"dns", 4003}, {"daemon", 6002}};
+	} types[] = {{"all", 0},    {"process", 1007}, {"file", 1001},     {"network", 4001},
+	             {"dns", 4003}, {"daemon", 6002},  {"detection", 2004}};
 	size_t i;
 	char *end;
 	long v;

@@ -719,8 +719,7 @@ int main(int argc, char **argv)
 		return rc;
 
 	rc = 1;
-	if (open_pipeline(&d) || open_rules(&d) || open_sensors(&d) || open_posture(&d) ||
-	    start_observing(&d))
+	if (open_pipeline(&d) || open_rules(&d) || open_sensors(&d) || open_posture(&d) || start_observing(&d))
 		goto cleanup;
 	emit_lifecycle(&d, KS_OCSF_APP_START, "Start");
 	drain(&d);

@@ -274,9 +274,9 @@ struct json_object *ks_judge_rules_json(struct ks_judge *j)
 		json_object_object_add(o, "rate_dropped", json_object_new_int64((int64_t)in->rate_dropped));
 		json_object_object_add(o, "regex_errors", json_object_new_int64((int64_t)in->regex_errors));
 		json_object_object_add(o, "state_full", json_object_new_int64((int64_t)in->state_full));
-		json_object_object_add(o, "cost_mean_ns",
-		                       json_object_new_int64(in->cost_samples ? (int64_t)(in->cost_sum_ns / in->cost_samples)
-		                                                              : 0));
+		json_object_object_add(
+		    o, "cost_mean_ns",
+		    json_object_new_int64(in->cost_samples ? (int64_t)(in->cost_sum_ns / in->cost_samples) : 0));
 		json_object_object_add(o, "cost_p99_ns", json_object_new_int64((int64_t)in->cost_p99_ns));
 		json_object_array_add(arr, o);
 	}

@@ -159,8 +159,7 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 }
 
 /* The event as the evaluators see it: the process is its own subject. */
-static void decoded_proc(struct ks_pipeline *pl, const struct ks_proc *p, int act, const char *act_name,
-                         uint64_t ts_ns)
+static void decoded_proc(struct ks_pipeline *pl, const struct ks_proc *p, int act, const char *act_name, uint64_t ts_ns)
 {
 	struct ks_decoded *d = ks_pipeline_decoded(pl, KS_OCSF_PROCESS_ACTIVITY, act, act_name, ts_ns);
 
