@@ -158,6 +158,8 @@ static const struct ks_cfg_key rules_keys[] = {
      .doc = "seconds: the same rule on the same process is one finding that grows"},
     {"rate", KS_CFG_UINT, RUL(rate_per_s), .min = 1, .max = 100000, .def = "10",
      .doc = "new findings per rule per second; the excess is counted"},
+    {"rate_burst", KS_CFG_UINT, RUL(rate_burst), .min = 1, .max = 100000, .def = "100",
+     .doc = "new findings a rule may raise at once before the rate applies"},
 };
 
 static const struct ks_cfg_section process_section = {"process", "process", KEYS(process_keys)};

@@ -18,6 +18,7 @@ struct ks_rules_cfg {
 	unsigned state_max;       /* sequence/threshold entries */
 	unsigned dedupe_window_s; /* the same rule on the same process within this is one finding that grows */
 	unsigned rate_per_s;      /* new findings per rule per second; the excess is counted, not sent */
+	unsigned rate_burst;      /* findings a rule may raise at once before the rate applies */
 };
 
 #endif

@@ -14,6 +14,7 @@
 #include "model/proctable.h"
 #include "daemon/recent.h"
 #include "detect/judge.h"
+#include "pipeline/ocsf.h"
 #include "lib/log.h"
 #include "host/users.h"
 
@@ -350,7 +351,8 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		return;
 	}
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
-	ks_recent_each(d->recent, cls, send_event, &arg);
+	/* findings have a ring of their own: a busy host must not push them out of `kansoku alerts` */
+	ks_recent_each(cls == KS_OCSF_DETECTION_FINDING ? d->alerts : d->recent, cls, send_event, &arg);
 	if (follow)
 		ks_ctl_follow(c, cls);
 }

@@ -27,6 +27,7 @@ struct ks_daemon {
 	/* the pipeline's sinks, registered in this order */
 	struct ks_outputs *outs;  /* files and network outputs */
 	struct ks_recent *recent; /* the last events, for `kansoku events` */
+	struct ks_recent *alerts; /* the last Detection Findings, for `kansoku alerts` */
 	struct ks_control *ctl;   /* the control socket and its live followers */
 	struct ks_judge *judge;   /* the detection rules, an evaluator of the pipeline (NULL: rules off) */
 	int epfd;

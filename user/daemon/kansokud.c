@@ -499,6 +499,12 @@ static void sink_recent(void *ctx, int class_uid, const char *line, size_t len)
 	ks_recent_add(ctx, class_uid, line, len);
 }
 
+static void sink_alerts(void *ctx, int class_uid, const char *line, size_t len)
+{
+	if (class_uid == KS_OCSF_DETECTION_FINDING)
+		ks_recent_add(ctx, class_uid, line, len);
+}
+
 static void sink_followers(void *ctx, int class_uid, const char *line, size_t len)
 {
 	ks_control_broadcast(ctx, class_uid, line, len);
@@ -519,7 +525,8 @@ static int open_pipeline(struct ks_daemon *d)
 	d->pl.users = ks_users_new("/etc/passwd");
 	d->pl.procs = ks_proctable_new(d->pl.host.boot_id);
 	d->recent = ks_recent_new(d->cfg.recent_events);
-	if (!d->pl.users || !d->pl.procs || !d->recent) {
+	d->alerts = ks_recent_new(KS_RECENT_ALERTS);
+	if (!d->pl.users || !d->pl.procs || !d->recent || !d->alerts) {
 		ks_err("out of memory");
 		return -1;
 	}
@@ -539,6 +546,7 @@ static int open_pipeline(struct ks_daemon *d)
 	}
 	ks_pipeline_add_sink(&d->pl, "outputs", sink_outputs, d->outs);
 	ks_pipeline_add_sink(&d->pl, "recent", sink_recent, d->recent);
+	ks_pipeline_add_sink(&d->pl, "alerts", sink_alerts, d->alerts);
 	ks_pipeline_add_sink(&d->pl, "followers", sink_followers, d->ctl);
 	return 0;
 }
@@ -676,6 +684,7 @@ static void close_all(struct ks_daemon *d)
 	ks_files_free(d->pl.files);
 	ks_netmodel_free(d->pl.net);
 	ks_recent_free(d->recent);
+	ks_recent_free(d->alerts);
 	ks_proctable_free(d->pl.procs);
 	ks_users_free(d->pl.users);
 	ks_jw_free(&d->pl.jw);

@@ -68,7 +68,8 @@ int ks_judge_load(struct ks_judge *j, const struct ks_rules_cfg *cfg, char *err,
 	struct ks_rules_builder *b = ks_rules_builder_new();
 	struct ks_rules_opts opts = {.state_max = cfg->state_max,
 	                             .dedupe_ns = (uint64_t)cfg->dedupe_window_s * NSEC_PER_SEC,
-	                             .rate_per_s = cfg->rate_per_s};
+	                             .rate_per_s = cfg->rate_per_s,
+	                             .rate_burst = cfg->rate_burst};
 	struct ks_rules_err re = {0};
 	struct ks_rules *r = NULL;
 	int rc = -1;
@@ -230,6 +231,31 @@ static void fill_event(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 		ks_rview_str(v, KS_RF_QUERY_TYPE, ev->query_type);
 }
 
+/* Sequence and threshold state lives as long as its process, and a grace period more (KS_JUDGE_EXIT_GRACE_NS). */
+static void release_oldest_exit(struct ks_judge *j)
+{
+	const struct ks_judge_exit *x = &j->exits[j->exits_head];
+
+	ks_rules_proc_exit(j->rules, x->pid, x->start_ns);
+	j->exits_head = (j->exits_head + 1) % KS_JUDGE_EXITS_MAX;
+	j->exits_n--;
+}
+
+static void release_exits(struct ks_judge *j, uint64_t now_ns)
+{
+	while (j->exits_n && j->exits[j->exits_head].at_ns + KS_JUDGE_EXIT_GRACE_NS < now_ns)
+		release_oldest_exit(j);
+}
+
+static void note_exit(struct ks_judge *j, const struct ks_decoded *ev)
+{
+	if (j->exits_n == KS_JUDGE_EXITS_MAX)
+		release_oldest_exit(j);
+	j->exits[(j->exits_head + j->exits_n) % KS_JUDGE_EXITS_MAX] =
+	    (struct ks_judge_exit){.pid = ev->pid, .start_ns = ev->start_ns, .at_ns = ev->ts_ns};
+	j->exits_n++;
+}
+
 void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line, size_t len)
 {
 	struct ks_judge *j = ctx;
@@ -244,9 +270,9 @@ void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *
 	j->evaluated++;
 	ks_rules_eval(j->rules, &j->view, ev->ts_ns);
 	j->pl = NULL;
-	/* state of sequences and thresholds lives as long as its process */
+	release_exits(j, ev->ts_ns);
 	if (ev->class_uid == KS_OCSF_PROCESS_ACTIVITY && ev->activity_id == KS_OCSF_PROC_TERMINATE)
-		ks_rules_proc_exit(j->rules, ev->pid, ev->start_ns);
+		note_exit(j, ev);
 }
 
 struct json_object *ks_judge_rules_json(struct ks_judge *j)

@@ -11,6 +11,16 @@
 #include "rules/rules.h"
 
 #define KS_JUDGE_ARGS_MAX 256
+/* A process's sequence/threshold state outlives its exit this long: records of other rings (its last
+ * connections, its last file accesses) can be read after its Terminate. As long as the process table
+ * keeps exited entries. */
+#define KS_JUDGE_EXIT_GRACE_NS (5 * NSEC_PER_SEC)
+#define KS_JUDGE_EXITS_MAX 8192 /* exits waiting for their grace period; beyond, the oldest goes at once */
+
+struct ks_judge_exit {
+	uint32_t pid;
+	uint64_t start_ns, at_ns;
+};
 struct ks_judge {
 	struct ks_rules *rules; /* NULL until a load succeeded */
 	struct ks_rview view;
@@ -24,6 +34,8 @@ struct ks_judge {
 	size_t line_len;
 	bool evidence_taken;
 	struct ks_jw evidence_copy;
+	struct ks_judge_exit exits[KS_JUDGE_EXITS_MAX]; /* a ring, oldest first */
+	uint32_t exits_head, exits_n;
 	uint64_t evaluated, created, updated, loads;
 	char last_error[512];
 };
