@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "rules/offline.h"
 #include "rules/rules.h"
 
 #define SEC 1000000000ull
@@ -656,6 +659,66 @@ static void test_unit_from_cgroup(void **state)
 	assert_false(ks_rules_unit_from_cgroup("/", u, sizeof(u)));
 }
 
+/* kansoku's own OCSF events read back: process is `process` in 1007 and `actor.process` elsewhere, uids are
+ * numbers, the unit comes from the cgroup, ancestry from the Launches seen. */
+static void test_offline_view_from_json(void **state)
+{
+	const char *launch =
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":1000,"
+	    "\"process\":{\"pid\":300,\"created_time\":900,\"name\":\"curl\",\"cmd_line\":\"curl x\","
+	    "\"file\":{\"path\":\"/usr/bin/curl\",\"name\":\"curl\"},\"user\":{\"uid\":\"33\",\"name\":\"www-data\"},"
+	    "\"parent_process\":{\"pid\":200,\"created_time\":800,\"name\":\"bash\",\"file\":{\"path\":\"/usr/bin/"
+	    "bash\"}},"
+	    "\"lineage\":[\"/usr/bin/bash\",\"/usr/sbin/nginx\"]},"
+	    "\"actor\":{\"user\":{\"uid\":\"1000\",\"name\":\"alice\"}},"
+	    "\"unmapped\":{\"tty\":\"pts0\",\"loginuid\":1000,\"cgroup\":{\"path\":\"/system.slice/nginx.service\"},"
+	    "\"args\":[\"curl\",\"x\"],\"exe_deleted\":true}}";
+	const char *net =
+	    "{\"class_uid\":4001,\"activity_id\":1,\"activity_name\":\"Open\",\"time\":2000,"
+	    "\"dst_endpoint\":{\"ip\":\"10.9.8.7\",\"port\":443},\"connection_info\":{\"direction\":"
+	    "\"Outbound\",\"protocol_name\":\"tcp\"},\"actor\":{\"process\":{\"pid\":300,\"created_time\":900,"
+	    "\"file\":{\"path\":\"/usr/bin/curl\"}},\"user\":{\"uid\":\"1000\"}}}";
+	struct json_object *a = json_tokener_parse(launch), *b = json_tokener_parse(net);
+	struct ks_rules *r = load(RULE("class_uid = 1 and file.path exists"));
+	struct ks_rules_offline *o = ks_rules_offline_new(r, stdout, false);
+	struct ks_rview v;
+	uint64_t now;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	/* the parent's own Launch, so the curl's ancestry goes one further */
+	ks_rules_view_from_json(o, a, &v, &now);
+	assert_int_equal(now, 1000000000ull);
+	assert_string_equal(v.f[KS_RF_PROC_EXE].s, "/usr/bin/curl");
+	assert_int_equal(v.f[KS_RF_PROC_USER_UID].i, 33);
+	assert_int_equal(v.f[KS_RF_ACTOR_USER_UID].i, 1000);
+	assert_int_equal(v.f[KS_RF_PROC_LOGINUID].i, 1000);
+	assert_string_equal(v.f[KS_RF_PARENT_EXE].s, "/usr/bin/bash");
+	assert_string_equal(v.f[KS_RF_PROC_UNIT].s, "nginx.service");
+	assert_true(v.f[KS_RF_PROC_HAS_TTY].b);
+	assert_true(v.f[KS_RF_PROC_EXE_DELETED].b);
+	assert_int_equal(v.f[KS_RF_PROC_LINEAGE].len, 2);
+	assert_string_equal(v.f[KS_RF_PROC_ARGS].list[1], "x");
+	assert_int_equal(v.proc.pid, 300);
+	assert_int_equal(v.proc.start_ns, 900000000ull);
+	assert_int_equal(v.n_ancestors, 1);
+	assert_int_equal(v.ancestors[0].pid, 200);
+	assert_int_equal(v.ancestors[0].start_ns, 800000000ull);
+	ks_rules_view_from_json(o, b, &v, &now);
+	assert_string_equal(v.f[KS_RF_PROC_EXE].s, "/usr/bin/curl");
+	assert_int_equal(v.f[KS_RF_DST_PORT].i, 443);
+	assert_int_equal(v.f[KS_RF_DST_IP].ip.family, 4);
+	assert_string_equal(v.f[KS_RF_DIRECTION].s, "Outbound");
+	assert_false(v.f[KS_RF_PROC_HAS_TTY].set); /* only Process Activity says */
+	assert_false(v.f[KS_RF_FILE_PATH].set);
+	assert_int_equal(v.n_ancestors, 1); /* from the Launch seen before */
+	ks_rules_offline_free(o);
+	ks_rules_free(r);
+	json_object_put(a);
+	json_object_put(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_cost_counters),
 	    cmocka_unit_test(test_unit_from_cgroup),
+	    cmocka_unit_test(test_offline_view_from_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
