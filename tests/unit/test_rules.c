@@ -421,6 +421,12 @@ static void test_threshold(void **state)
 	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
 	                                "    threshold: {count: 3, within: soon}\n"),
 	                       "within: a duration"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 3, within: 169h}\n"),
+	                       "up to 7 days"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 3, within: 1s, by: process.lineage}\n"),
+	                       "not a list"));
 }
 
 static void test_index_never_evaluates_other_classes(void **state)

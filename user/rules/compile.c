@@ -45,7 +45,7 @@ int ks_parse_duration(const char *s, uint64_t *ns)
 	unsigned long long v = strtoull(s, &end, 10);
 	uint64_t unit;
 
-	if (end == s || v > 100000000ull)
+	if (end == s)
 		return -1;
 	if (!*end || !strcmp(end, "s"))
 		unit = 1000000000ull;
@@ -56,6 +56,8 @@ int ks_parse_duration(const char *s, uint64_t *ns)
 	else if (!strcmp(end, "h"))
 		unit = 3600000000000ull;
 	else
+		return -1;
+	if (v > KS_R_WINDOW_MAX_NS / unit) /* also keeps now + window from wrapping */
 		return -1;
 	*ns = v * unit;
 	return *ns ? 0 : -1;
@@ -172,7 +174,7 @@ static int set_sequence(struct rctx *x, yaml_node_t *n)
 
 		if (key && !strcmp(key, "within")) {
 			if (!scalar(v) || ks_parse_duration(scalar(v), &x->cr->within_ns))
-				return fail(x, v, "within: a duration (60s, 500ms, 10m, 1h)");
+				return fail(x, v, "within: a duration up to 7 days (60s, 500ms, 10m, 1h)");
 		} else if (key && !strcmp(key, "steps") && v->type == YAML_SEQUENCE_NODE) {
 			steps = v;
 		} else {
@@ -240,12 +242,14 @@ static int set_threshold(struct rctx *x, yaml_node_t *n)
 			x->cr->thr_count = c;
 		} else if (!strcmp(key, "within")) {
 			if (ks_parse_duration(val, &x->cr->within_ns))
-				return fail(x, v, "within: a duration (10s, 500ms, 10m, 1h)");
+				return fail(x, v, "within: a duration up to 7 days (10s, 500ms, 10m, 1h)");
 		} else if (!strcmp(key, "by")) {
 			if (strcmp(val, "process")) {
 				x->cr->thr_by = ks_rfield_lookup(val, strlen(val));
-				if (x->cr->thr_by < 0)
-					return fail(x, v, "by: 'process' or a field name (docs/rules.md, Fields)");
+				if (x->cr->thr_by < 0 || ks_rfield_type((enum ks_rfield)x->cr->thr_by) == KS_RT_LIST)
+					return fail(
+					    x, v,
+					    "by: 'process' or a field that is not a list (docs/rules.md, Fields)");
 				x->c->r->needs[x->cr->thr_by / 64] |= 1ull << (x->cr->thr_by % 64);
 			}
 		} else {

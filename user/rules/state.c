@@ -147,9 +147,6 @@ static bool thr_key(const struct ks_crule *cr, const struct ks_rview *v, uint32_
 	case KS_RT_IP:
 		*key = ks_rhash(x->ip.addr, sizeof(x->ip.addr)) ^ x->ip.family;
 		break;
-	case KS_RT_LIST:
-		*key = x->len ? ks_rhash(x->list[0], strlen(x->list[0])) : 0;
-		break;
 	default:
 		*key = (uint64_t)x->i;
 	}
