@@ -160,6 +160,43 @@ static struct ks_node *cond_of(struct rctx *x, const yaml_node_t *n)
 	return ks_parse_cond(x->c, (const char *)n->data.scalar.value, n->data.scalar.length, &p, 0);
 }
 
+/* One step: {condition, output}. */
+static int add_step(struct rctx *x, yaml_node_t *s)
+{
+	uint32_t i = x->cr->n_steps;
+	yaml_node_t *c = NULL, *o = NULL;
+	yaml_node_pair_t *pr;
+
+	if (i >= KS_RULES_SEQ_MAX)
+		return fail(x, s, "a sequence has at most 4 steps");
+	if (s->type != YAML_MAPPING_NODE)
+		return fail(x, s, "a step is {condition: ..., output: ...}");
+	for (pr = s->data.mapping.pairs.start; pr < s->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(x->d, pr->key);
+
+		if (scalar(k) && !strcmp(scalar(k), "condition"))
+			c = yaml_document_get_node(x->d, pr->value);
+		else if (scalar(k) && !strcmp(scalar(k), "output"))
+			o = yaml_document_get_node(x->d, pr->value);
+		else
+			return fail(x, k, "a step has condition and output only");
+	}
+	if (!c)
+		return fail(x, s, "a step needs a condition");
+	if (!(x->cr->steps[i] = cond_of(x, c)))
+		return -1;
+	if (o) {
+		struct ks_rpos p = pos_of(x, o);
+
+		if (!scalar(o))
+			return fail(x, o, "output is a string");
+		if (ks_tmpl_compile(x->c, scalar(o), o->data.scalar.length, &p, &x->cr->step_out[i]))
+			return -1;
+	}
+	x->cr->n_steps++;
+	return 0;
+}
+
 static int set_sequence(struct rctx *x, yaml_node_t *n)
 {
 	yaml_node_pair_t *pr;
@@ -183,37 +220,9 @@ static int set_sequence(struct rctx *x, yaml_node_t *n)
 	}
 	if (!steps || !x->cr->within_ns)
 		return fail(x, n, "sequence needs within and steps");
-	for (it = steps->data.sequence.items.start; it < steps->data.sequence.items.top; it++) {
-		yaml_node_t *s = yaml_document_get_node(x->d, *it), *c = NULL, *o = NULL;
-		uint32_t i = x->cr->n_steps;
-
-		if (i >= KS_RULES_SEQ_MAX)
-			return fail(x, s, "a sequence has at most 4 steps");
-		if (s->type != YAML_MAPPING_NODE)
-			return fail(x, s, "a step is {condition: ..., output: ...}");
-		for (pr = s->data.mapping.pairs.start; pr < s->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = yaml_document_get_node(x->d, pr->key);
-
-			if (scalar(k) && !strcmp(scalar(k), "condition"))
-				c = yaml_document_get_node(x->d, pr->value);
-			else if (scalar(k) && !strcmp(scalar(k), "output"))
-				o = yaml_document_get_node(x->d, pr->value);
-			else
-				return fail(x, k, "a step has condition and output only");
-		}
-		if (!c)
-			return fail(x, s, "a step needs a condition");
-		if (!(x->cr->steps[i] = cond_of(x, c)))
+	for (it = steps->data.sequence.items.start; it < steps->data.sequence.items.top; it++)
+		if (add_step(x, yaml_document_get_node(x->d, *it)))
 			return -1;
-		if (o) {
-			struct ks_rpos p = pos_of(x, o);
-
-			if (!scalar(o) ||
-			    ks_tmpl_compile(x->c, scalar(o), o->data.scalar.length, &p, &x->cr->step_out[i]))
-				return scalar(o) ? -1 : fail(x, o, "output is a string");
-		}
-		x->cr->n_steps++;
-	}
 	if (x->cr->n_steps < 2)
 		return fail(x, steps, "a sequence has at least 2 steps");
 	x->cr->kind = KS_RK_SEQUENCE;
