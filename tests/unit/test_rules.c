@@ -296,6 +296,11 @@ static void test_macros_and_lists(void **state)
 	ks_rules_free(r);
 
 	assert_non_null(strstr(load_err(RULE("shadw")), "undefined macro 'shadw'"));
+	assert_string_equal(load_err(RULE("file.path in (/x, shell_binarys)")),
+	                    "a.yaml:4:34: undefined list 'shell_binarys' (quote it if you mean the string)");
+	assert_non_null(strstr(load_err(RULE("file.path in shells")), "a.yaml:4:29: undefined list 'shells'"));
+	r = load(RULE("file.path in (/x, 'shell_binarys', Read)")); /* quoted, or not snake_case: values */
+	ks_rules_free(r);
 	assert_non_null(strstr(load_err("macros:\n  a: b and file.path = x\n  b: c\n  c: a\n" RULE("a")),
 	                       "macro cycle: a -> b -> c -> a"));
 	assert_non_null(strstr(load_err("lists:\n  x: [y]\n  y: [x]\n" RULE("file.path in (x)")), "a cycle?"));

@@ -332,6 +332,22 @@ static int expand_list(struct parser *p, const struct ks_rdef_list *l, struct va
 	return 0;
 }
 
+/* Lists are named in snake_case: a bare word like that which names no list is a typo, not a value
+ * (a misspelt list in `not ... in (...)` would otherwise silently match everything). */
+static bool looks_like_list_name(const char *s, size_t len)
+{
+	bool underscore = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '_')
+			underscore = true;
+		else if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	}
+	return underscore;
+}
+
 /* VALUE, or ( ITEM, ... ) where an item may name a list, or (for `in`) a bare list name. */
 static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool *paren)
 {
@@ -339,7 +355,12 @@ static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool 
 	size_t off = p->cur.off;
 
 	*paren = false;
-	if (p->cur.t == T_WORD && op == KS_OP_IN && (l = find_list(p->c->b, p->cur.s, p->cur.len))) {
+	if (p->cur.t == T_WORD && op == KS_OP_IN) {
+		if (!(l = find_list(p->c->b, p->cur.s, p->cur.len))) {
+			ks_rerr(p->c->err, p->pos, off, "undefined list '%.*s' ('in' takes a list name or ( values ))",
+			        (int)(p->cur.len > 100 ? 100 : p->cur.len), p->cur.s);
+			return -1;
+		}
 		*paren = true;
 		next(p);
 		return expand_list(p, l, vs, off, 0);
@@ -360,6 +381,11 @@ static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool 
 		if (p->cur.t == T_WORD && (l = find_list(p->c->b, p->cur.s, p->cur.len))) {
 			if (expand_list(p, l, vs, p->cur.off, 0))
 				return -1;
+		} else if (p->cur.t == T_WORD && looks_like_list_name(p->cur.s, p->cur.len)) {
+			ks_rerr(p->c->err, p->pos, p->cur.off,
+			        "undefined list '%.*s' (quote it if you mean the string)",
+			        (int)(p->cur.len > 100 ? 100 : p->cur.len), p->cur.s);
+			return -1;
 		} else if (p->cur.t == T_WORD || p->cur.t == T_STR) {
 			if (vals_push(p->c, vs, p->cur.s, p->cur.len)) {
 				ks_rerr(p->c->err, p->pos, p->cur.off, "more than %d values", KS_R_LIST_MAX);
