@@ -543,7 +543,17 @@ static void test_replace_by_id_and_disable(void **state)
 
 static void test_nothing_half_loads(void **state)
 {
+	struct ks_rules *running = load(RULE("file.path exists"));
+	struct ks_rview v;
+
 	(void)state;
+	/* a failed reload leaves the running engine as it was */
+	assert_null(load2(RULE("file.path exists") "  - id: r2\n    title: t\n    condition: nope\n", NULL, NULL,
+	                  &(struct ks_rules_err){0}));
+	ks_rules_set_sink(running, sink, NULL);
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(running, &v, SEC), 1);
+	ks_rules_free(running);
 	/* the first rule is fine, the second is not: no engine */
 	assert_non_null(strstr(load_err(RULE("file.path exists") "  - id: r2\n    title: t\n    condition: nope\n"),
 	                       "a.yaml:7:16"));
@@ -656,6 +666,40 @@ static void test_cost_counters(void **state)
 	ks_rules_free(r);
 }
 
+static void test_rule_metadata(void **state)
+{
+	struct ks_rules *r = load("rules:\n  - id: KS-CRED-001\n    title: Shadow read\n    description: d\n"
+	                          "    condition: file.path = /etc/shadow\n    severity: Critical\n"
+	                          "    tags: [T1003.008, credential_access, custom]\n    area: user\n"
+	                          "    remediation: fix it\n    enabled: true\n");
+	const struct ks_rule_info *in = ks_rules_info(r, 0);
+	struct ks_rview v;
+
+	(void)state;
+	assert_string_equal(in->id, "KS-CRED-001");
+	assert_string_equal(in->title, "Shadow read");
+	assert_string_equal(in->description, "d");
+	assert_string_equal(in->remediation, "fix it");
+	assert_string_equal(in->condition, "file.path = /etc/shadow");
+	assert_int_equal(in->severity_id, 5);
+	assert_string_equal(in->severity, "critical");
+	assert_int_equal(in->area, KS_RAREA_USER);
+	assert_int_equal(in->n_tags, 3);
+	assert_string_equal(in->tags[0], "T1003.008");
+	assert_string_equal(in->file, "a.yaml");
+	assert_int_equal(in->line, 2);
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_string_equal(got.output, "Shadow read"); /* no output: the title */
+	ks_rules_free(r);
+	assert_non_null(strstr(load_err("rules:\n  - id: 'a b'\n    title: t\n    condition: file.path exists\n"),
+	                       "an id holds letters"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    area: cloud\n    condition: file.path "
+	                                "exists\n"),
+	                       "area must be device, user, system or data"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    condition: file.path exists\n"), "needs a title"));
+}
+
 static void test_unit_from_cgroup(void **state)
 {
 	char u[64];
@@ -749,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(test_dedupe_and_rate_limit),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_cost_counters),
+	    cmocka_unit_test(test_rule_metadata),
 	    cmocka_unit_test(test_unit_from_cgroup),
 	    cmocka_unit_test(test_offline_view_from_json),
 	};
