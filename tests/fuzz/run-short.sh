@@ -14,5 +14,5 @@ if [ $rc -ne 0 ]; then
 	tail -40 "$dir"/log
 	echo "fuzz_rules failed (exit $rc): the crashing input is in $BUILD/fuzz/"
 fi
-grep -E '^Done [0-9]+ runs' "$dir"/log
+grep -aE '^Done [0-9]+ runs' "$dir"/log
 exit $rc
