@@ -535,6 +535,11 @@ static void test_replace_by_id_and_disable(void **state)
 	assert_null(ks_rules_build(b, NULL, &err));
 	assert_non_null(strstr(err.msg, "no rule has the id 'nope'"));
 	ks_rules_builder_free(b);
+	assert_string_equal(load_err(RULE("file.path exists") "disable: [r1, r9]\n"),
+	                    "a.yaml:5:15: disable: no rule has the id 'r9' (a typo?)");
+	r = load(RULE("file.path exists") "disable: [r1]\n");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	ks_rules_free(r);
 	/* in-file disable and enabled: false */
 	r = load(RULE("file.path exists") "    enabled: false\n");
 	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);

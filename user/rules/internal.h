@@ -158,6 +158,7 @@ struct ks_rules_builder {
 	struct ks_rdef_rule *rules;
 	size_t n_rules;
 	char **disabled;
+	struct ks_rpos *disabled_pos; /* where a rule file disabled it (file NULL: the API, i.e. the config) */
 	size_t n_disabled;
 };
 
