@@ -216,8 +216,8 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 
 	ks_rview_reset(v);
 	jint(jpath(ev, "class_uid"), &cls);
-	proc = jpath(ev, cls == 1007 ? "process" : "actor.process");
-	unm = cls == 1007 ? jpath(ev, "unmapped") : NULL;
+	proc = jpath(ev, cls == KS_RCLASS_PROCESS ? "process" : "actor.process");
+	unm = cls == KS_RCLASS_PROCESS ? jpath(ev, "unmapped") : NULL;
 	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
 		struct json_object *base = jfields[i].base == J_EVENT ? ev : jfields[i].base == J_PROC ? proc : unm;
 		struct json_object *j = jpath(base, jfields[i].path);
@@ -225,7 +225,7 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 		if (j)
 			set_field(o, v, jfields[i].f, j);
 	}
-	if (cls == 1007) /* only Process Activity says whether there is a terminal */
+	if (cls == KS_RCLASS_PROCESS) /* only Process Activity says whether there is a terminal */
 		ks_rview_bool(v, KS_RF_PROC_HAS_TTY, v->f[KS_RF_PROC_TTY].set);
 	if (v->f[KS_RF_PROC_CGROUP].set &&
 	    ks_rules_unit_from_cgroup(v->f[KS_RF_PROC_CGROUP].s, o->unit, sizeof(o->unit)))
@@ -312,7 +312,7 @@ static void one_event(struct ks_rules_offline *o, struct json_object *ev)
 
 	ks_rules_view_from_json(o, ev, &v, &now);
 	ks_rules_eval(o->r, &v, now);
-	if (v.f[KS_RF_CLASS_UID].i == 1007 && v.f[KS_RF_ACTIVITY_ID].i == 2)
+	if (v.f[KS_RF_CLASS_UID].i == KS_RCLASS_PROCESS && v.f[KS_RF_ACTIVITY_ID].i == KS_RACT_TERMINATE)
 		ks_rules_proc_exit(o->r, v.proc.pid, v.proc.start_ns);
 }
 

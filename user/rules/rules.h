@@ -64,6 +64,15 @@ enum ks_rfield {
 	KS_RF_MAX,
 };
 
+/* OCSF classes and activities kansoku's events use (user/ocsf.c). */
+enum ks_rclass_uid {
+	KS_RCLASS_FILE = 1001,
+	KS_RCLASS_PROCESS = 1007,
+	KS_RCLASS_NETWORK = 4001,
+	KS_RCLASS_DNS = 4003,
+};
+enum ks_rprocess_activity { KS_RACT_LAUNCH = 1, KS_RACT_TERMINATE = 2 };
+
 enum ks_rtype { KS_RT_STR = 1, KS_RT_INT, KS_RT_IP, KS_RT_BOOL, KS_RT_LIST };
 
 struct ks_rip {
