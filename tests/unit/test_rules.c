@@ -368,12 +368,15 @@ static void test_sequence_by_descendant_within_window(void **state)
 	/* a child of pid 100 connects within the window */
 	n.ancestors = &parent;
 	n.n_ancestors = 1;
+	f.event_seq = 0; /* the step records what the view says */
+	n.event_seq = 77;
 	assert_int_equal(ks_rules_eval(r, &n, 10 * SEC), 1);
 	assert_string_equal(got.ids[0], "seq");
 	assert_int_equal(got.n_steps, 2);
 	assert_non_null(strstr(got.steps[0].text, "/etc/shadow"));
 	assert_string_equal(got.steps[1].text, "to 10.1.2.3:443");
 	assert_int_equal(got.steps[1].pid, 200);
+	assert_int_equal(got.steps[1].event_seq, 77);
 	assert_int_equal(ks_rules_state_used(r), 0);
 	/* outside the window: nothing */
 	assert_int_equal(ks_rules_eval(r, &f, 100 * SEC), 0);
@@ -779,6 +782,48 @@ static void test_offline_view_from_json(void **state)
 	json_object_put(b);
 }
 
+/* A recorded stream end to end: a shell reads /etc/shadow, its child connects out; a Terminate frees state. */
+static void test_offline_sequence_from_stream(void **state)
+{
+	const char *events =
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":1000,\"metadata\":{"
+	    "\"sequence\":1},"
+	    "\"process\":{\"pid\":500,\"created_time\":990,\"file\":{\"path\":\"/usr/bin/bash\"}}}\n"
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":2000,\"metadata\":{\"sequence\":"
+	    "2},"
+	    "\"file\":{\"path\":\"/etc/shadow\"},\"actor\":{\"process\":{\"pid\":500,\"created_time\":990,\"file\":"
+	    "{\"path\":\"/usr/bin/bash\"}}}}\n"
+	    "not json\n"
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":3000,\"metadata\":{"
+	    "\"sequence\":3},"
+	    "\"process\":{\"pid\":501,\"created_time\":2990,\"file\":{\"path\":\"/usr/bin/curl\"},\"parent_process\":"
+	    "{\"pid\":500,\"created_time\":990}}}\n"
+	    "{\"class_uid\":4001,\"activity_id\":1,\"activity_name\":\"Open\",\"time\":4000,\"metadata\":{\"sequence\":"
+	    "4},"
+	    "\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"actor\":{\"process\":{\"pid\":501,\"created_"
+	    "time\":"
+	    "2990,\"file\":{\"path\":\"/usr/bin/curl\"}}}}\n";
+	struct ks_rules *r = load(seq_rule);
+	char *out = NULL;
+	size_t out_len = 0, n = 0, bad = 0;
+	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
+	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+
+	(void)state;
+	assert_int_equal(ks_rules_offline_run(off, in, "mem", &n, &bad), 0);
+	fclose(o);
+	assert_int_equal(n, 4);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(out, "\"line\":5,\"rule\":\"seq\""));
+	assert_non_null(
+	    strstr(out, "\"sequence\":2,\"text\":\"Read by \\/usr\\/bin\\/bash (pid 500): \\/etc\\/shadow\""));
+	assert_non_null(strstr(out, "\"sequence\":4,\"text\":\"to 203.0.113.9:443\""));
+	fclose(in);
+	free(out);
+	ks_rules_offline_free(off);
+	ks_rules_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +846,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_metadata),
 	    cmocka_unit_test(test_unit_from_cgroup),
 	    cmocka_unit_test(test_offline_view_from_json),
+	    cmocka_unit_test(test_offline_sequence_from_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,7 +105,8 @@ struct ks_rview {
 	struct ks_rproc_id proc;             /* the subject process (0/0 when unknown) */
 	const struct ks_rproc_id *ancestors; /* for sequences by descendants; may be NULL */
 	uint32_t n_ancestors;
-	uint64_t time_ns; /* event time, for sequence/threshold windows (any monotonic clock) */
+	uint64_t time_ns;   /* event time, recorded in sequence steps */
+	uint64_t event_seq; /* the metadata.sequence the event carries: a finding can point at each step's event */
 };
 
 void ks_rview_reset(struct ks_rview *v);
@@ -153,6 +154,7 @@ struct ks_rules_step {
 	uint64_t time_ns;
 	int class_uid, activity_id;
 	uint32_t pid;
+	uint64_t event_seq;            /* the step's event (metadata.sequence), from the view */
 	char text[KS_RULES_STEP_TEXT]; /* the step's summary, rendered when it matched */
 };
 

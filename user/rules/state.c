@@ -186,6 +186,7 @@ static void record_step(const struct ks_crule *cr, uint32_t k, const struct ks_r
 	s->class_uid = (int)v->f[KS_RF_CLASS_UID].i;
 	s->activity_id = (int)v->f[KS_RF_ACTIVITY_ID].i;
 	s->pid = v->proc.pid;
+	s->event_seq = v->event_seq;
 	if (cr->step_out[k].n) {
 		ks_tmpl_render(&cr->step_out[k], v, s->text, sizeof(s->text));
 		return;
