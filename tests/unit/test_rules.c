@@ -159,6 +159,15 @@ static void test_string_operators(void **state)
 	assert_false(matches(RULE("file.path glob /*"), &v)); /* '*' does not cross '/' */
 	assert_true(matches(RULE("file.path glob /*/*"), &v));
 	assert_true(matches(RULE("file.path glob /etc/?hadow"), &v));
+	assert_true(matches(RULE("file.path glob /etc/*w"), &v));
+	assert_true(matches(RULE("file.path glob /etc/s*a*o*"), &v));
+	assert_false(matches(RULE("file.path glob /etc/s*x*"), &v));
+	assert_false(matches(RULE("file.path glob /etc/shadow/*"), &v));
+	file_view(&v, "/home/alice/.ssh/authorized_keys", "Update", 3);
+	assert_true(matches(RULE("file.path glob /home/*/.ssh/authorized_keys"), &v));
+	file_view(&v, "/home/a/b/.ssh/authorized_keys", "Update", 3);
+	assert_false(matches(RULE("file.path glob /home/*/.ssh/authorized_keys"), &v));
+	file_view(&v, "/etc/shadow", "Read", 2);
 	assert_true(matches(RULE("file.path matches '^/etc/(g)?shadow$'"), &v));
 	assert_false(matches(RULE("file.path matches '^/etc/passwd'"), &v));
 	assert_true(matches(RULE("activity_name = \"Read\""), &v));
