@@ -163,6 +163,9 @@ static void test_string_operators(void **state)
 	assert_true(matches(RULE("file.path glob /etc/s*a*o*"), &v));
 	assert_false(matches(RULE("file.path glob /etc/s*x*"), &v));
 	assert_false(matches(RULE("file.path glob /etc/shadow/*"), &v));
+	file_view(&v, "/tmp/a\"b c", "Update", 3);
+	assert_true(matches(RULE("file.path = '/tmp/a\"b c'"), &v));
+	assert_true(matches("rules:\n  - id: r1\n    title: t\n    condition: 'file.path = \"/tmp/a\\\"b c\"'\n", &v));
 	file_view(&v, "/home/alice/.ssh/authorized_keys", "Update", 3);
 	assert_true(matches(RULE("file.path glob /home/*/.ssh/authorized_keys"), &v));
 	file_view(&v, "/home/a/b/.ssh/authorized_keys", "Update", 3);

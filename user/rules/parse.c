@@ -175,19 +175,22 @@ static bool word_char(char ch)
 static int lex_string(struct parser *p, struct tok *t)
 {
 	char q = p->text[p->at++], *out;
-	size_t o = 0, start = p->at;
+	size_t o = 0, start = p->at, end = start;
 
-	out = ks_arena_alloc(&p->c->r->arena, p->len - start + 1);
-	if (!out)
-		return -1;
-	while (p->at < p->len && p->text[p->at] != q) {
-		if (q == '"' && p->text[p->at] == '\\' && p->at + 1 < p->len)
-			p->at++;
-		out[o++] = p->text[p->at++];
-	}
-	if (p->at >= p->len) {
+	/* find the end first: the copy is sized to the string, not to the rest of the condition */
+	while (end < p->len && p->text[end] != q)
+		end += (q == '"' && p->text[end] == '\\' && end + 1 < p->len) ? 2 : 1;
+	if (end >= p->len) {
 		ks_rerr(p->c->err, p->pos, t->off, "unterminated string: add the closing %c", q);
 		return -1;
+	}
+	out = ks_arena_alloc(&p->c->r->arena, end - start + 1);
+	if (!out)
+		return -1;
+	for (; p->at < end; p->at++) {
+		if (q == '"' && p->text[p->at] == '\\')
+			p->at++;
+		out[o++] = p->text[p->at];
 	}
 	p->at++;
 	t->t = T_STR;
