@@ -168,7 +168,7 @@ rules-bench: $(BUILD)/bench/rules_bench
 fuzz: $(BUILD)/fuzz/fuzz_rules
 	$(Q)mkdir -p $(BUILD)/fuzz/corpus
 	$(Q)./$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
-		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+		-dict=tests/fuzz/rules.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 fuzz-short: $(BUILD)/fuzz/fuzz_rules
 	$(Q)./tests/fuzz/run-short.sh $(BUILD) 25

@@ -8,6 +8,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cp "$(dirname "$0")"/corpus/* "$dir"/
 "$BUILD"/fuzz/fuzz_rules -max_total_time="$SECONDS_" -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
+	-dict="$(dirname "$0")"/rules.dict \
 	-artifact_prefix="$BUILD"/fuzz/ "$dir" >"$dir"/log 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
