@@ -144,6 +144,7 @@ struct ks_rule_info {
 	bool any_class; /* evaluated on every event: its condition does not pin class_uid */
 	uint64_t evaluations, matches, deduped, rate_dropped, regex_errors, state_full;
 	uint64_t cost_samples, cost_sum_ns, cost_p99_ns;
+	uint64_t cost_outliers; /* timed samples over 1 ms (the thread was preempted): kept out of the mean */
 };
 
 #define KS_RULES_SEQ_MAX 4
