@@ -11,11 +11,36 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <malloc.h>
 
 #include "rules/offline.h"
 #include "rules/rules.h"
 
 #define SEC 1000000000ull
+
+/* Allocations made by the engine's objects (linked with --wrap=malloc,calloc,realloc). */
+static size_t allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	allocs++;
+	return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	allocs++;
+	return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	allocs++;
+	return __real_realloc(p, n);
+}
 
 struct got {
 	size_t n;
@@ -720,6 +745,79 @@ static void test_rule_metadata(void **state)
 	assert_non_null(strstr(load_err("rules:\n  - id: x\n    condition: file.path exists\n"), "needs a title"));
 }
 
+/* The state table is sized at load: many processes fill it, then new state is refused and counted. */
+static void test_state_bounded(void **state)
+{
+	struct ks_rules_opts o = {.state_max = 64, .dedupe_ns = UINT64_MAX};
+	struct ks_rules_err err;
+	struct ks_rules *r = load2("rules:\n  - id: scan\n    title: scan\n    condition: class_uid = 4001\n"
+	                           "    threshold: {count: 3, within: 10s, by: process}\n",
+	                           NULL, &o, &err);
+	size_t bytes;
+	struct ks_rview v;
+	uint32_t i;
+
+	(void)state;
+	assert_non_null(r);
+	bytes = ks_rules_state_bytes(r);
+	net_view(&v, "10.0.0.1", 22, "Refuse", 5);
+	for (i = 0; i < 1000; i++) {
+		v.proc.pid = 1000 + i;
+		ks_rules_eval(r, &v, SEC);
+	}
+	assert_true(ks_rules_state_used(r) <= 64);
+	assert_true(ks_rules_info(r, 0)->state_full > 0);
+	assert_int_equal(ks_rules_state_bytes(r), bytes);
+	/* windows end: the slots are free again */
+	v.proc.pid = 5000;
+	ks_rules_eval(r, &v, 100 * SEC);
+	assert_true(ks_rules_state_used(r) <= 64);
+	ks_rules_free(r);
+}
+
+/* The per-event path allocates nothing: no call to the allocator from the engine, and the heap in use is the
+ * same before and after many events. */
+static void test_no_allocation_per_event(void **state)
+{
+	struct ks_rules *r = load("lists:\n  l: [/etc/shadow, /etc/gshadow]\n"
+	                          "rules:\n  - id: a\n    title: '%{file.path} by %{process.lineage}'\n"
+	                          "    condition: file.path in (l) and process.file.path matches 'c.t$'\n"
+	                          "  - id: b\n    title: t\n    condition: class_uid = 4001\n"
+	                          "    threshold: {count: 2, within: 1s, by: dst_endpoint.ip}\n");
+	struct ks_rules *s = load(seq_rule);
+	struct mallinfo2 before, after;
+	struct ks_rproc_id parent = {100, 5};
+	struct ks_rview f, n;
+	int i;
+
+	(void)state;
+	assert_true(allocs > 0); /* the counter sees the engine's allocations: loading made some */
+	file_view(&f, "/etc/shadow", "Read", 2);
+	net_view(&n, "10.1.2.3", 443, "Open", 1);
+	n.ancestors = &parent;
+	n.n_ancestors = 1;
+	ks_rules_eval(r, &f, SEC); /* first use of each regex JIT stack and dedupe slot */
+	ks_rules_eval(s, &f, SEC);
+	before = mallinfo2();
+	allocs = 0;
+	for (i = 0; i < 10000; i++) {
+		f.proc.pid = n.proc.pid = (uint32_t)i;
+		parent.pid = (uint32_t)i;
+		ks_rules_eval(r, &f, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(r, &n, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(s, &f, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(s, &n, SEC + (uint64_t)i * 1000);
+		ks_rules_proc_exit(s, (uint32_t)i, 5);
+	}
+	after = mallinfo2();
+	assert_int_equal(allocs, 0);
+	assert_int_equal(after.uordblks, before.uordblks);
+	assert_true(ks_rules_info(r, 0)->matches > 0);
+	assert_true(ks_rules_info(s, 0)->matches > 0);
+	ks_rules_free(r);
+	ks_rules_free(s);
+}
+
 static void test_unit_from_cgroup(void **state)
 {
 	char u[64];
@@ -856,6 +954,8 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_cost_counters),
 	    cmocka_unit_test(test_rule_metadata),
+	    cmocka_unit_test(test_state_bounded),
+	    cmocka_unit_test(test_no_allocation_per_event),
 	    cmocka_unit_test(test_unit_from_cgroup),
 	    cmocka_unit_test(test_offline_view_from_json),
 	    cmocka_unit_test(test_offline_sequence_from_stream),
