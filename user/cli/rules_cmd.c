@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/rules_cmd.h"
 #include "rules/offline.h"
@@ -78,6 +79,8 @@ static int cmd_test(char **files, int n_rules, const char *events, bool json)
 
 	if (!r)
 		return 1;
+	if (!events && isatty(STDIN_FILENO))
+		fprintf(stderr, "kansoku: reading events from stdin (one JSON event per line; Ctrl-D ends)\n");
 	if (events && !(in = fopen(events, "re"))) {
 		fprintf(stderr, "kansoku: cannot open %s: %m\n", events);
 		goto cleanup;
