@@ -288,6 +288,9 @@ static void test_error_positions(void **state)
 	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: >\n      file.path = x\n"
 	                             "      and bogus = 1\n"),
 	                    "a.yaml:6:11: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
+	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n"
+	                             "      and   bogus = 1\n"),
+	                    "a.yaml:5:13: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
 	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: |\n      file.path = x\n\n"
 	                             "      and (bogus = 1)\n"),
 	                    "a.yaml:7:12: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");

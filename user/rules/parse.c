@@ -123,6 +123,32 @@ static void block_pos(const struct ks_rpos *pos, size_t off, int *line, int *col
 	}
 }
 
+/* A plain scalar may continue on more lines: each line break with the next line's indentation is one space
+ * in the value. Walk the source from the scalar's start, counting value characters up to the offset. */
+static void plain_pos(const struct ks_rpos *pos, size_t off, int *line, int *col)
+{
+	const char *s = pos->src, *end = pos->src + pos->src_len, *p = s + pos->src_index, *bol = NULL;
+	size_t v = 0;
+	int ln = pos->line;
+
+	if (pos->src_index > pos->src_len)
+		return;
+	while (p < end && v < off) {
+		if (*p != '\n') {
+			p++;
+			v++;
+			continue;
+		}
+		for (p++, ln++, bol = p; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		v++; /* the folded space */
+	}
+	if (!bol) /* all on the first line */
+		return;
+	*line = ln;
+	*col = (int)(p - bol) + 1;
+}
+
 void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, const char *fmt, ...)
 {
 	va_list ap;
@@ -134,7 +160,10 @@ void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, cons
 	e->col = pos ? pos->col : 0;
 	if (pos && pos->src && (pos->style == YAML_LITERAL_SCALAR_STYLE || pos->style == YAML_FOLDED_SCALAR_STYLE))
 		block_pos(pos, off, &e->line, &e->col);
-	else if (pos)
+	else if (pos && pos->src && pos->style == YAML_PLAIN_SCALAR_STYLE)
+		plain_pos(pos, off, &e->line, &e->col);
+	if (pos && e->line == pos->line && pos->style != YAML_LITERAL_SCALAR_STYLE &&
+	    pos->style != YAML_FOLDED_SCALAR_STYLE) /* on the scalar's first line: after its start (and quote) */
 		e->col += (int)off + (pos->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		                      pos->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 	va_start(ap, fmt);
