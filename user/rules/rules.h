@@ -196,7 +196,8 @@ struct ks_rules;
 
 struct ks_rules_builder *ks_rules_builder_new(void);
 void ks_rules_builder_free(struct ks_rules_builder *b);
-/* Read one file (or text, for tests and the fuzzer). Returns 0, or -1 with err filled. */
+/* Read one file (or text, for tests and the fuzzer). Returns 0, or -1 with err filled: then free the builder
+ * (what it read of that file may be partial). */
 int ks_rules_add_file(struct ks_rules_builder *b, const char *path, struct ks_rules_err *err);
 int ks_rules_add_text(struct ks_rules_builder *b, const char *name, const char *text, size_t len,
                       struct ks_rules_err *err);
