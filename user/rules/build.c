@@ -17,8 +17,8 @@ static int apply_disable(struct ks_rules_builder *b, struct ks_rules *r, struct 
 		for (j = 0; j < r->n_rules && strcmp(r->rules[j].info.id, b->disabled[i]); j++)
 			;
 		if (j == r->n_rules) {
-			snprintf(err->msg, sizeof(err->msg), "disable: no rule has the id '%.200s' (a typo?)",
-			         b->disabled[i]);
+			ks_rerr(err, b->disabled_pos[i].file ? &b->disabled_pos[i] : NULL, 0,
+			        "disable: no rule has the id '%.200s' (a typo?)", b->disabled[i]);
 			return -1;
 		}
 		r->rules[j].info.enabled = false;

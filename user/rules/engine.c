@@ -48,8 +48,14 @@ static uint64_t bucket_upper(unsigned idx)
 	return (uint64_t)(5 + sub) << (b - 2);
 }
 
+#define COST_OUTLIER_NS 1000000
+
 static void cost_record(struct ks_crule *cr, uint64_t ns)
 {
+	if (ns > COST_OUTLIER_NS) { /* a time slice lost to another thread, not the rule's cost */
+		cr->info.cost_outliers++;
+		return;
+	}
 	cr->cost_hist[cost_bucket(ns)]++;
 	cr->info.cost_samples++;
 	cr->info.cost_sum_ns += ns;

@@ -19,6 +19,7 @@
 #define KS_R_ID_MAX 64
 #define KS_R_TAGS_MAX 32
 #define KS_R_OUTPUT_MAX 2048
+#define KS_R_WINDOW_MAX_NS (7ull * 24 * 3600 * 1000000000ull) /* sequence/threshold windows */
 #define KS_R_ACT_MAX 128 /* activity ids indexed directly; higher ones go to the class's catch-all list */
 
 /* ---- arena: everything compiled for one engine lives here and is freed at once ---- */
@@ -157,6 +158,7 @@ struct ks_rules_builder {
 	struct ks_rdef_rule *rules;
 	size_t n_rules;
 	char **disabled;
+	struct ks_rpos *disabled_pos; /* where a rule file disabled it (file NULL: the API, i.e. the config) */
 	size_t n_disabled;
 };
 

@@ -147,9 +147,6 @@ static bool thr_key(const struct ks_crule *cr, const struct ks_rview *v, uint32_
 	case KS_RT_IP:
 		*key = ks_rhash(x->ip.addr, sizeof(x->ip.addr)) ^ x->ip.family;
 		break;
-	case KS_RT_LIST:
-		*key = x->len ? ks_rhash(x->list[0], strlen(x->list[0])) : 0;
-		break;
 	default:
 		*key = (uint64_t)x->i;
 	}
@@ -189,6 +186,7 @@ static void record_step(const struct ks_crule *cr, uint32_t k, const struct ks_r
 	s->class_uid = (int)v->f[KS_RF_CLASS_UID].i;
 	s->activity_id = (int)v->f[KS_RF_ACTIVITY_ID].i;
 	s->pid = v->proc.pid;
+	s->event_seq = v->event_seq;
 	if (cr->step_out[k].n) {
 		ks_tmpl_render(&cr->step_out[k], v, s->text, sizeof(s->text));
 		return;
