@@ -130,6 +130,7 @@ static void encode_evidences(struct ks_judge *j, struct ks_jw *w, struct json_ob
 		ks_jw_ki64(w, "class_uid", m->steps[i].class_uid);
 		ks_jw_ki64(w, "activity_id", m->steps[i].activity_id);
 		ks_jw_ku64(w, "pid", m->steps[i].pid);
+		ks_jw_ku64(w, "event_sequence", m->steps[i].event_seq);
 		ks_jw_kcstr(w, "summary", m->steps[i].text);
 		ks_jw_obj_end(w);
 		ks_jw_obj_end(w);

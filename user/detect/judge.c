@@ -183,6 +183,7 @@ static void fill_event(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 
 	ks_rview_reset(v);
 	v->time_ns = ev->ts_ns;
+	v->event_seq = pl->seq; /* the event just handed to the sinks */
 	v->proc = (struct ks_rproc_id){.pid = ev->pid, .start_ns = ev->start_ns};
 	ks_rview_int(v, KS_RF_CLASS_UID, ev->class_uid);
 	ks_rview_int(v, KS_RF_ACTIVITY_ID, ev->activity_id);
