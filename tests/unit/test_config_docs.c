@@ -366,6 +366,8 @@ static void *field_of(struct ks_config *cfg, const char *path, const struct ks_c
 		return (char *)&cfg->outputs[0] + k->off;
 	if (!strncmp(path, "posture.", 8))
 		return (char *)&cfg->posture + k->off;
+	if (!strncmp(path, "rules.", 6))
+		return (char *)&cfg->rules + k->off;
 	return (char *)cfg + k->off;
 }
 
