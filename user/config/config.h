@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The daemon's configuration (YAML). Every key is one row of a table (config/keys.c, types in
- * config/table.h): an unknown key, a wrong type or an out-of-range value is an error that names the key
- * and its line, and the daemon does not start.
+ * The daemon's configuration (YAML). Every key is one row of a table: an unknown key, a wrong type or an
+ * out-of-range value is an error that names the key and its line, and the daemon does not start.
+ *
+ * user/config/: keys.c the table (one row per key: path, type, bounds, default, offset, doc); walk.c the
+ * YAML walker (parse, unknown keys, defaults, --print-config-keys); validators.c what a type cannot say
+ * (outputs' cross-field rules, ports, headers); watch_rules.c files.watch/ignore; paths.c --check-config's
+ * path checks; severity.h and posture_cfg.h what posture/ reads. Config includes only lib/ and
+ * include/kansoku/; everything above it (sensors, posture, outputs, daemon) includes config.
  */
 #ifndef KANSOKU_CONFIG_H
 #define KANSOKU_CONFIG_H
