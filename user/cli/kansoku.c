@@ -179,6 +179,13 @@ static void show_status(struct json_object *st)
 	print_duration(jint(st, "uptime_s"));
 	printf("  kernel %s\n", jstr(st, "kernel", "?"));
 	printf("config      %s\n", jstr(st, "config", "?"));
+	{
+		struct json_object *dev;
+
+		if (json_object_object_get_ex(st, "device", &dev))
+			printf("device      %s (from %s)\n", jstr(dev, "uid", "?"),
+			       jstr(dev, "machine_id_source", "?"));
+	}
 	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
 	       (long long)jint(st, "seeded"));
 	printf("\nhooks (%s):\n", jstr(st, "hook_flavour", "?"));

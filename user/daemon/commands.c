@@ -33,6 +33,14 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "uptime_s", ju64((ks_boot_ns_now() - d->started_boot_ns) / NSEC_PER_SEC));
 	json_object_object_add(st, "started_time", json_object_new_int64(d->started_wall_ms));
 	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
+	{
+		struct json_object *dev = json_object_new_object();
+
+		json_object_object_add(dev, "uid", json_object_new_string(d->pl.host.machine_id));
+		json_object_object_add(dev, "machine_id_source", json_object_new_string(d->pl.host.machine_id_source));
+		json_object_object_add(dev, "hostname", json_object_new_string(d->pl.host.hostname));
+		json_object_object_add(st, "device", dev);
+	}
 	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
 	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
 		struct json_object *h = json_object_new_object();

@@ -243,6 +243,12 @@ void ks_penv_set_listeners(struct ks_penv *e, ks_listeners_fn fn, void *ctx)
 	e->listeners_ctx = ctx;
 }
 
+void ks_penv_set_device(struct ks_penv *e, const char *uid, const char *source)
+{
+	snprintf(e->device_uid, sizeof(e->device_uid), "%s", uid);
+	snprintf(e->device_uid_source, sizeof(e->device_uid_source), "%s", source);
+}
+
 void ks_penv_set_yield(struct ks_penv *e, void (*fn)(void *), void *ctx)
 {
 	e->yield_fn = fn;
