@@ -41,7 +41,6 @@ struct ks_netmodel {
 	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };
 
-
 struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns);
 void ks_netmodel_free(struct ks_netmodel *n);
 
