@@ -79,7 +79,8 @@ struct reader {
 static char *next_line(struct reader *r, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+		/* memchr on NULL is undefined even for 0 bytes: buf is NULL until the first read */
+		char *nl = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
 		ssize_t n;
 
 		if (nl) {
@@ -533,6 +534,7 @@ static void show_inventory(struct json_object *d, const char *kind)
 {
 	struct json_object *arr = d;
 
+	// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): main() refuses inventory without a kind
 	if (!strcmp(kind, "users")) {
 		json_object_object_get_ex(d, "users", &arr);
 		printf("%-16s %7s %-8s %-5s %-5s %s\n", "NAME", "UID", "PASSWORD", "LOGIN", "SUDO", "SHELL");

@@ -672,7 +672,7 @@ static int disable_item(struct ctx *c, const char *key, yaml_node_t *v, int i, v
 static int port_item(struct ctx *c, const char *key, yaml_node_t *v, int i, void *arg)
 {
 	struct ks_posture_cfg *pc = arg;
-	char buf[32], *num = buf, *end;
+	char buf[32] = "", *num = buf, *end = buf;
 	unsigned long port;
 
 	if (get_str(c, key, v, buf, sizeof(buf)))

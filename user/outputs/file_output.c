@@ -192,8 +192,9 @@ static void file_flush(struct ks_output *o)
 			if (off) {
 				off_t end = lseek(f->fd, 0, SEEK_END);
 
-				if (end >= (off_t)off && ftruncate(f->fd, end - (off_t)off) == 0)
-					off = 0;
+				if (end < (off_t)off || ftruncate(f->fd, end - (off_t)off))
+					ks_warn("output file %s: cannot cut back a partial line: %s", o->stats.target,
+					        strerror(errno));
 			}
 			goto lost;
 		}
