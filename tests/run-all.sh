@@ -61,7 +61,7 @@ fi
 if want live; then
 	echo "== live tests (real BPF programs)"
 	if [ "$(id -u)" != 0 ]; then
-		echo "  SKIPPED: live tests load BPF programs and need root (run: sudo tests/run.sh)"
+		echo "  SKIPPED: live tests load BPF programs and need root (run ./tests/run.sh: it uses sudo)"
 	fi
 	kargs=()
 	[ -n "${LIVE_K:-}" ] && kargs=(-k "$LIVE_K")

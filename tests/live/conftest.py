@@ -17,7 +17,7 @@ HELPERS = os.path.join(BUILD, "tests")
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run `sudo make check`")
+        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run ./tests/run.sh as root (or with sudo)")
         for item in items:
             if "needs_no_root" not in item.keywords:
                 item.add_marker(skip)
