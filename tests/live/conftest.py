@@ -17,15 +17,16 @@ HELPERS = os.path.join(BUILD, "tests")
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run `sudo make check`")
+        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run ./tests/run.sh as root (or with sudo)")
         for item in items:
             if "needs_no_root" not in item.keywords:
                 item.add_marker(skip)
 
 
 class Daemon:
-    def __init__(self, tmp, extra="", output_extra=""):
+    def __init__(self, tmp, extra="", output_extra="", wrap=()):
         self.tmp = tmp
+        self.wrap = list(wrap)  # a command prefix, e.g. a private mount namespace (test_device.py)
         self.events_path = os.path.join(tmp, "events.json")
         self.socket = os.path.join(tmp, "ctl.sock")
         self.config = os.path.join(tmp, "kansoku.yaml")
@@ -46,7 +47,7 @@ class Daemon:
 
     def start(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([KANSOKUD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*self.wrap, KANSOKUD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -109,8 +110,8 @@ class Daemon:
 def daemon_factory(tmp_path):
     started = []
 
-    def make(extra="", start=True, output_extra=""):
-        d = Daemon(str(tmp_path), extra, output_extra)
+    def make(extra="", start=True, output_extra="", wrap=()):
+        d = Daemon(str(tmp_path), extra, output_extra, wrap)
         started.append(d)
         return d.start() if start else d
 

@@ -86,7 +86,8 @@ struct reader {
 static char *next_line(struct reader *r, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+		/* memchr on NULL is undefined even for 0 bytes: buf is NULL until the first read */
+		char *nl = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
 		ssize_t n;
 
 		if (nl) {
@@ -186,6 +187,13 @@ static void show_status(struct json_object *st)
 	print_duration(jint(st, "uptime_s"));
 	printf("  kernel %s\n", jstr(st, "kernel", "?"));
 	printf("config      %s\n", jstr(st, "config", "?"));
+	{
+		struct json_object *dev;
+
+		if (json_object_object_get_ex(st, "device", &dev))
+			printf("device      %s (from %s)\n", jstr(dev, "uid", "?"),
+			       jstr(dev, "machine_id_source", "?"));
+	}
 	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
 	       (long long)jint(st, "seeded"));
 	ks_cli_show_rules_line(st);
@@ -534,6 +542,7 @@ static void show_inventory(struct json_object *d, const char *kind)
 {
 	struct json_object *arr = d;
 
+	// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): main() refuses inventory without a kind
 	if (!strcmp(kind, "users")) {
 		json_object_object_get_ex(d, "users", &arr);
 		printf("%-16s %7s %-8s %-5s %-5s %s\n", "NAME", "UID", "PASSWORD", "LOGIN", "SUDO", "SHELL");

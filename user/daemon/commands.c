@@ -38,6 +38,14 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
 	if (d->judge)
 		json_object_object_add(st, "rules", ks_judge_status_json(d->judge));
+	{
+		struct json_object *dev = json_object_new_object();
+
+		json_object_object_add(dev, "uid", json_object_new_string(d->pl.host.machine_id));
+		json_object_object_add(dev, "machine_id_source", json_object_new_string(d->pl.host.machine_id_source));
+		json_object_object_add(dev, "hostname", json_object_new_string(d->pl.host.hostname));
+		json_object_object_add(st, "device", dev);
+	}
 	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
 	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
 		struct json_object *h = json_object_new_object();

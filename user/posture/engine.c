@@ -221,14 +221,16 @@ static void emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const str
                          int64_t now_ms)
 {
 	static const char *const names[] = {"", "Create", "Update", "Close"};
-	struct ks_jw *w = &pl->jw;
 	const struct ks_check *c = f->chk;
 	const struct ks_check_result *r = &p->results[c - p->cat->checks];
-	double areas[KS_AREA_MAX], host = host_score(p, now_ms, areas);
+	double areas[KS_AREA_MAX], host;
+	struct ks_jw *w;
 	char uid[160];
 
-	if (!pl)
+	if (!pl) /* --audit: no pipeline (&pl->jw on NULL is undefined: UBSan stops here) */
 		return;
+	w = &pl->jw;
+	host = host_score(p, now_ms, areas);
 	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
 	snprintf(uid, sizeof(uid), "%s:%016llx", c->id, (unsigned long long)hstr(f->item));
 	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, activity, names[activity], (int)c->sev + 1, now_ms);

@@ -234,6 +234,12 @@ void ks_penv_set_listeners(struct ks_penv *e, ks_listeners_fn fn, void *ctx)
 	e->listeners_ctx = ctx;
 }
 
+void ks_penv_set_device(struct ks_penv *e, const char *uid, const char *source)
+{
+	snprintf(e->device_uid, sizeof(e->device_uid), "%s", uid);
+	snprintf(e->device_uid_source, sizeof(e->device_uid_source), "%s", source);
+}
+
 void ks_penv_set_yield(struct ks_penv *e, void (*fn)(void *), void *ctx)
 {
 	e->yield_fn = fn;
@@ -771,6 +777,7 @@ void ks_walk_execute(struct ks_walk_job *j)
 	struct timespec now;
 	int fds[16];
 
+	memset(fds, 0xff, sizeof(fds)); /* -1: not open */
 	/* the scan roots first, so nested ones are walked once */
 	for (int i = 0; i < j->n_scan; i++) {
 		struct ks_penv tmp = {.rootfd = j->rootfd};

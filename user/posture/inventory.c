@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <utmp.h>
 
+#include "host/host.h"
 #include "penv.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
@@ -109,6 +110,26 @@ static void virtualization(struct ks_penv *e, struct json_object *dev)
 	}
 }
 
+/* The live host's id is the daemon's own (it may be generated); an image's is read through the root, so
+ * an audited image never shows the host's id, and says so when it has none. */
+static void device_uid(struct ks_penv *e, struct json_object *dev)
+{
+	char id[128];
+
+	if (e->live && e->device_uid[0]) {
+		add_str(dev, "uid", e->device_uid);
+		add_str(dev, "machine_id_source", e->device_uid_source);
+		return;
+	}
+	for (int i = 0; i < KS_MACHINE_ID_PATHS; i++)
+		if (!ks_root_line(e, ks_machine_id_paths[i], id, sizeof(id)) && ks_machine_id_valid(id)) {
+			add_str(dev, "uid", id);
+			add_str(dev, "machine_id_source", ks_machine_id_paths[i]);
+			return;
+		}
+	add_str(dev, "machine_id_source", "none");
+}
+
 struct json_object *ks_inventory_device(struct ks_penv *e)
 {
 	struct json_object *dev = json_object_new_object(), *os = json_object_new_object();
@@ -119,7 +140,7 @@ struct json_object *ks_inventory_device(struct ks_penv *e)
 		add_str(dev, "hostname", buf);
 	else
 		add_line(e, dev, "hostname", "/etc/hostname");
-	add_line(e, dev, "uid", "/etc/machine-id");
+	device_uid(e, dev);
 	add_line(e, dev, "boot_uid", "/proc/sys/kernel/random/boot_id");
 	json_object_object_add(os, "type_id", json_object_new_int(200));
 	os_release(e, os);

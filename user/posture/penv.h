@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "host/host.h"
 #include "posture/posture.h"
 
 struct ks_pw {
@@ -84,6 +85,8 @@ struct ks_penv {
 	char sshd_source[32];     /* "sshd -T" or "sshd_config" */
 	char sshd_t_err[256];     /* why sshd -T was not used, when it was tried */
 	bool async_walk;          /* walks run on the daemon's thread (engine.c); checks use the last finished one */
+	char device_uid[64];      /* the daemon's device id (ks_penv_set_device): used when live */
+	char device_uid_source[KS_MACHINE_ID_SOURCE_MAX]; /* where it came from */
 	bool os_loaded;
 	char os_id[64], os_version_id[64], os_name[128], os_pretty[192];
 };

@@ -73,6 +73,9 @@ struct ks_penv *ks_penv_new(const struct ks_posture_cfg *cfg, char *err, size_t 
 void ks_penv_free(struct ks_penv *e);
 /* Where listeners come from (the live model); without, <root>/proc/net/{tcp,tcp6,udp,udp6}. */
 void ks_penv_set_listeners(struct ks_penv *e, ks_listeners_fn fn, void *ctx);
+/* The device id the daemon's events carry, and where it came from: the inventory of the live host shows
+ * it (it may have been generated under state_dir); an image under another root is read for its own. */
+void ks_penv_set_device(struct ks_penv *e, const char *uid, const char *source);
 /* Called every few hundred filesystem entries during a walk so the caller's loop keeps draining. */
 void ks_penv_set_yield(struct ks_penv *e, void (*fn)(void *), void *ctx);
 /* Forget cached facts (files, walk results) so the next run reads them again; walk too if full. */
