@@ -18,6 +18,7 @@
 #define POS(m) FIELD(struct ks_posture_cfg, m)
 #define RUL(m) FIELD(struct ks_rules_cfg, m)
 /* an array field as a list: one item's size, its capacity, the int that counts the items */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): designated initializers and member names cannot be parenthesized */
 #define LIST_OF(type, m, count)                                      \
 	.off = offsetof(type, m), .size = sizeof(((type *)0)->m[0]), \
 	.max = sizeof(((type *)0)->m) / sizeof(((type *)0)->m[0]), .count_off = offsetof(type, count)

@@ -61,15 +61,15 @@ struct ks_cfg_section {
 struct ks_cfg_key {
 	const char *name;
 	enum ks_cfg_type type;
-	size_t off, size;                     /* the field in its section's struct (LIST: one item) */
 	unsigned min, max;                    /* UINT, SEV_MAP: bounds; LIST: most items */
+	bool has_line;                        /* the value's line is kept at line_off (an int), for later errors */
+	size_t off, size;                     /* the field in its section's struct (LIST: one item) */
 	const char *const *names;             /* ENUM, NULL-terminated */
 	const struct ks_cfg_section *section; /* SECTION; CUSTOM: the section of each item (outputs[]) */
 	ks_cfg_check_fn check;
 	ks_cfg_item_fn item;   /* LIST */
 	size_t count_off;      /* LIST: the int counting items */
 	ks_cfg_parse_fn parse; /* CUSTOM */
-	bool has_line;         /* the value's line is kept at line_off (an int), for later errors */
 	size_t line_off;
 	ks_cfg_ensure_fn ensure; /* --check-config */
 	const char *def;         /* the default as written in a config file; NULL: zero, or def_fn */

@@ -214,7 +214,7 @@ static int set_enum(struct ks_cfg_ctx *c, const char *key, const struct ks_cfg_k
 
 static int set_bool(struct ks_cfg_ctx *c, const char *key, const yaml_node_t *v, void *field)
 {
-	int b;
+	int b = 0;
 
 	if (ks_cfg_get_enum(c, key, v, bool_names, &b))
 		return -1;

@@ -191,7 +191,7 @@ int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const struct ks
                           yaml_node_t *exc)
 {
 	struct exc e = {.c = c, .d = d, .doc = doc, .rule = cr->info.id};
-	struct ks_node *any, *not, *both;
+	struct ks_node *any, *negated, *both;
 	yaml_node_item_t *it;
 	uint32_t i = 0;
 
@@ -200,16 +200,16 @@ int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const struct ks
 	if (!cr->cond)
 		return fail(&e, exc, "exceptions apply to rules with a condition");
 	any = ks_node_new(c, KS_N_OR, (uint32_t)(exc->data.sequence.items.top - exc->data.sequence.items.start));
-	not = ks_node_new(c, KS_N_NOT, 1);
+	negated = ks_node_new(c, KS_N_NOT, 1);
 	both = ks_node_new(c, KS_N_AND, 2);
-	if (!any || !not || !both)
+	if (!any || !negated || !both)
 		return -1;
 	for (it = exc->data.sequence.items.start; it < exc->data.sequence.items.top; it++, i++)
 		if (!(any->kids[i] = one_exception(&e, yaml_document_get_node(d, *it))))
 			return -1;
-	not ->kids[0] = any;
+	negated->kids[0] = any;
 	both->kids[0] = cr->cond;
-	both->kids[1] = not ;
+	both->kids[1] = negated;
 	cr->cond = both;
 	return 0;
 }

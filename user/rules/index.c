@@ -281,7 +281,7 @@ void ks_bucket_eval(struct ks_rules *r, const struct ks_rbucket *b, struct ks_ec
 	}
 }
 
-void ks_bucket_free(struct ks_rbucket *b)
+static void ks_bucket_free(struct ks_rbucket *b)
 {
 	uint32_t i, j;
 

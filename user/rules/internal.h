@@ -283,6 +283,8 @@ void ks_index_free(struct ks_rules *r);
 void ks_bucket_eval(struct ks_rules *r, const struct ks_rbucket *b, struct ks_ectx *x, uint64_t now_ns, bool timed,
                     size_t *matches);
 
+/* engine.c: the dedupe table, sized at load. Returns 0 or -1 (out of memory). */
+int ks_dedupe_init(struct ks_rules *r);
 /* engine.c: one rule on one event (counted, 1 in N timed). */
 void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
                   size_t *matches);

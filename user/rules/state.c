@@ -30,8 +30,6 @@ static uint32_t pow2_at_least(uint32_t n)
 	return c;
 }
 
-int ks_dedupe_init(struct ks_rules *r);
-
 static int table_new(struct ks_rules *r, struct ks_rstate **t, uint32_t *mask, uint32_t n, bool steps)
 {
 	uint32_t cap = pow2_at_least(n), i;
