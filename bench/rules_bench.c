@@ -158,7 +158,7 @@ static void count_match(void *ctx, const struct ks_rules_match *m)
 static void run(const char *label, struct ks_rules *r, const struct event *ev, size_t n, int rounds, size_t per_round)
 {
 	uint64_t *ns = calloc((size_t)rounds, sizeof(*ns)), *wall = calloc((size_t)rounds, sizeof(*wall));
-	size_t matches = 0, i;
+	size_t matches = 0, i, mid;
 	int k;
 
 	ks_rules_set_sink(r, count_match, &matches);
@@ -174,11 +174,13 @@ static void run(const char *label, struct ks_rules *r, const struct event *ev, s
 	}
 	qsort(ns, (size_t)rounds, sizeof(*ns), cmp_u64);
 	qsort(wall, (size_t)rounds, sizeof(*wall), cmp_u64);
+	mid = (size_t)rounds / 2;
 	printf("%-26s %4zu rules  events/s min %9.0f median %9.0f max %9.0f  ns/event min %5.0f median %5.0f "
 	       "max %5.0f  (wall median %5.0f ns; %zu matches)\n",
-	       label, ks_rules_count(r), per_round / (ns[rounds - 1] / 1e9), per_round / (ns[rounds / 2] / 1e9),
-	       per_round / (ns[0] / 1e9), (double)ns[0] / per_round, (double)ns[rounds / 2] / per_round,
-	       (double)ns[rounds - 1] / per_round, (double)wall[rounds / 2] / per_round, matches);
+	       label, ks_rules_count(r), (double)per_round / ((double)ns[rounds - 1] / 1e9),
+	       (double)per_round / ((double)ns[mid] / 1e9), (double)per_round / ((double)ns[0] / 1e9),
+	       (double)ns[0] / (double)per_round, (double)ns[mid] / (double)per_round,
+	       (double)ns[rounds - 1] / (double)per_round, (double)wall[mid] / (double)per_round, matches);
 	free(ns);
 	free(wall);
 }
@@ -242,6 +244,8 @@ int main(int argc, char **argv)
 	ev = read_events(argv[2], o, &n, &keep);
 	if (!ev || !n) {
 		fprintf(stderr, "rules_bench: no events in %s\n", argv[2]);
+		free(ev);
+		free(keep);
 		return 1;
 	}
 	printf("%zu recorded events replayed, %d rounds of %zu events, one thread (CPU time)\n", n, rounds, per_round);

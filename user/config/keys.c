@@ -18,13 +18,13 @@
 #define POS(m) FIELD(struct ks_posture_cfg, m)
 #define RUL(m) FIELD(struct ks_rules_cfg, m)
 /* an array field as a list: one item's size, its capacity, the int that counts the items */
-/* NOLINTNEXTLINE(bugprone-macro-parentheses): designated initializers and member names cannot be parenthesized */
 #define LIST_OF(type, m, count)                                      \
 	.off = offsetof(type, m), .size = sizeof(((type *)0)->m[0]), \
 	.max = sizeof(((type *)0)->m) / sizeof(((type *)0)->m[0]), .count_off = offsetof(type, count)
-#define SECTION(s) .section = &(s)
-#define KEYS(rows) .keys = (rows), .n = sizeof(rows) / sizeof((rows)[0])
-#define POW2_KB .min = 64, .max = 1u << 20, .check = ks_cfg_check_pow2 /* ring buffers: KiB, a power of two */
+/* designated initializers: replacement lists that cannot be parenthesized */
+#define SECTION(s) .section = &(s)                                       /* NOLINT(bugprone-macro-parentheses) */
+#define KEYS(rows) .keys = (rows), .n = sizeof(rows) / sizeof((rows)[0]) /* NOLINT(bugprone-macro-parentheses) */
+#define POW2_KB .min = 64, .max = 1u << 20, .check = ks_cfg_check_pow2   /* ring buffers: KiB, a power of two */
 
 static const char *const hooks_names[] = {"auto", "tp_btf", "raw_tp", NULL};
 static const char *const type_names[] = {"file", "syslog", "http", NULL};

@@ -162,18 +162,17 @@ static struct ks_kent *kidx_find(const struct ks_kidx *k, uint64_t h, const char
 
 static int kidx_grow(struct ks_kidx *k)
 {
-	uint32_t cap = k->mask ? (k->mask + 1) * 2 : 16, j;
-	struct ks_kidx nk = *k;
+	uint32_t cap = k->mask ? (k->mask + 1) * 2 : 16, old_mask = k->mask, j;
+	struct ks_kent *old = k->ent, *ent = calloc(cap, sizeof(*ent));
 
-	nk.ent = calloc(cap, sizeof(*nk.ent));
-	if (!nk.ent)
+	if (!ent)
 		return -1;
-	nk.mask = cap - 1;
-	for (j = 0; k->ent && j <= k->mask; j++)
-		if (k->ent[j].used)
-			*kidx_find(&nk, k->ent[j].h, k->ent[j].s.s, k->ent[j].s.len, k->ent[j].i) = k->ent[j];
-	free(k->ent);
-	*k = nk;
+	k->ent = ent;
+	k->mask = cap - 1;
+	for (j = 0; old && j <= old_mask; j++)
+		if (old[j].used)
+			*kidx_find(k, old[j].h, old[j].s.s, old[j].s.len, old[j].i) = old[j];
+	free(old);
 	return 0;
 }
 

@@ -1,4 +1,0 @@
-build-asan/user/rules/template.o: user/rules/template.c \
- user/rules/internal.h user/rules/rules.h
-user/rules/internal.h:
-user/rules/rules.h:
