@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -13,6 +14,7 @@ BUILD = os.environ.get("KS_BUILD", os.path.join(ROOT, "build"))
 KANSOKUD = os.path.join(BUILD, "kansokud")
 KANSOKU = os.path.join(BUILD, "kansoku")
 HELPERS = os.path.join(BUILD, "tests")
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # tests/ocsf_validate.py
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,7 +6,7 @@
 
 OCSF: the classes kansoku emits, every object they reach (recursively), the profiles, the dictionary's
 types and the version; descriptions and references dropped, everything the validator reads kept as it is.
-ECS: per field its type, normalize and, for event.*, the allowed values (with expected_event_types).
+ECS: per field its type, normalize, required and, for event.*, the allowed values (with expected_event_types).
 The output is deterministic: rerunning on the same sources gives the same bytes.
 """
 import json
@@ -58,6 +58,8 @@ def reduce_ecs(src):
     out = {}
     for name, d in sorted(flat.items()):
         field = {"type": d["type"]}
+        if d.get("required"):
+            field["required"] = True
         if d.get("normalize"):
             field["normalize"] = d["normalize"]
         if d.get("allowed_values"):
