@@ -4,17 +4,17 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+
+from conformance import COLLECTOR, STRICT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("KS_BUILD", os.path.join(ROOT, "build"))
 KANSOKUD = os.path.join(BUILD, "kansokud")
 KANSOKU = os.path.join(BUILD, "kansoku")
 HELPERS = os.path.join(BUILD, "tests")
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # tests/ocsf_validate.py
 
 
 def pytest_collection_modifyitems(config, items):
@@ -93,6 +93,7 @@ class Daemon:
         for raw in data[:cut].splitlines():
             ev = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8 or broken JSON
             assert isinstance(ev, dict)
+            COLLECTOR.check(ev)
             self.seen.append(ev)
         return self.seen
 
@@ -120,6 +121,29 @@ def daemon_factory(tmp_path):
     for d in started:
         if d.proc and d.proc.poll() is None:
             assert d.stop() == 0, "kansokud must exit 0 on SIGTERM"
+        try:
+            d.read_events()  # the rest (Stop...) goes through the validator too
+        except (OSError, ValueError):
+            pass  # no file, or a rotated one read from the old offset: the test itself checks the file
+
+
+@pytest.fixture(autouse=True)
+def conformance():
+    """Fails the test when an event its daemon wrote (or a receiver got) is not valid OCSF/ECS."""
+    COLLECTOR.take()
+    yield
+    bad = COLLECTOR.take()
+    if STRICT and bad:
+        more = f"\n... and {len(bad) - 5} more" if len(bad) > 5 else ""
+        pytest.fail(f"{len(bad)} event(s) fail OCSF/ECS validation (tests/ocsf_validate.py):\n"
+                    + "\n".join(bad[:5]) + more, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    n, text = COLLECTOR.summary()
+    if COLLECTOR.seen:
+        terminalreporter.section(f"OCSF/ECS conformance: {n} error(s)")
+        terminalreporter.write_line(text)
 
 
 @pytest.fixture
