@@ -23,7 +23,7 @@ VMLINUX_DIR := bpf/vmlinux/$(ARCH)
 CFLAGS ?= -O2 -g
 KS_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -DKS_VERSION='"$(VERSION)"' \
-	-Iinclude -I$(BUILD) -MMD -MP
+	-Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
@@ -43,11 +43,13 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL := $(BUILD)/kansoku.skel.h
 
-# Sources shared by the daemon and the unit tests (everything but main).
-CORE_SRCS := $(filter-out user/kansokud.c,$(wildcard user/*.c user/outputs/*.c user/posture/*.c))
+# Sources shared by the daemon and the unit tests (everything but main). One folder per stage of the
+# pipeline (user/README.md); the CLI is apart.
+USER_DIRS := lib config host model pipeline sensors posture outputs daemon
+CORE_SRCS := $(filter-out user/daemon/kansokud.c,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c)))
 # The built-in posture catalog is data compiled in (catalog_data.S .incbin's it).
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o
-DAEMON_OBJS := $(BUILD)/user/kansokud.o $(CORE_OBJS)
+DAEMON_OBJS := $(BUILD)/user/daemon/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 
@@ -172,4 +174,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*/*.d $(BUILD)/bench/*.d)

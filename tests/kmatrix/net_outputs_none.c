@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "kansoku/output.h"
+#include "outputs/outputs.h"
 
 struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen)
 {

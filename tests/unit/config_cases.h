@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "kansoku/config.h"
+#include "config/config.h"
 
 struct config_case {
 	const char *text;   /* the YAML */

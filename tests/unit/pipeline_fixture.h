@@ -8,19 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kansoku/config.h"
-#include "kansoku/net.h"
-#include "kansoku/output.h"
-#include "kansoku/pipeline.h"
-#include "kansoku/proctable.h"
-#include "kansoku/recent.h"
-#include "kansoku/users.h"
+#include "config/config.h"
+#include "sensors/net.h"
+#include "outputs/outputs.h"
+#include "pipeline/pipeline.h"
+#include "model/proctable.h"
+#include "host/users.h"
 
 struct fixture {
 	struct ks_pipeline pl;
+	struct ks_outputs *outs; /* the pipeline's one sink */
 	char dir[64];
 	char events[128];
 };
+
+static void fixture_sink(void *ctx, int class_uid, const char *line, size_t len)
+{
+	(void)class_uid;
+	ks_outputs_write(ctx, line, len);
+}
 
 static int setup(void **state)
 {
@@ -43,9 +49,9 @@ static int setup(void **state)
 	snprintf(f->pl.host.hostname, sizeof(f->pl.host.hostname), "host");
 	f->pl.users = ks_users_new(passwd);
 	f->pl.procs = ks_proctable_new("boot");
-	f->pl.recent = ks_recent_new(16);
-	f->pl.outs = ks_outputs_open(&cfg, err, sizeof(err));
-	assert_non_null(f->pl.outs);
+	f->outs = ks_outputs_open(&cfg, err, sizeof(err));
+	assert_non_null(f->outs);
+	assert_int_equal(ks_pipeline_add_sink(&f->pl, "outputs", fixture_sink, f->outs), 0);
 	*state = f;
 	return 0;
 }
@@ -55,8 +61,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[160];
 
-	ks_outputs_close(f->pl.outs);
-	ks_recent_free(f->pl.recent);
+	ks_outputs_close(f->outs);
 	ks_proctable_free(f->pl.procs);
 	ks_users_free(f->pl.users);
 	ks_jw_free(&f->pl.jw);
@@ -75,7 +80,7 @@ static struct json_object *last_event(struct fixture *f)
 	FILE *fp;
 	char *line = NULL, *last = NULL;
 
-	ks_outputs_flush(f->pl.outs);
+	ks_outputs_flush(f->outs);
 	fp = fopen(f->events, "r");
 	assert_non_null(fp);
 	while (fgets(buf, sizeof(buf), fp)) {

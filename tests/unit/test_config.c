@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kansoku/config.h"
+#include "config/config.h"
 #include "config_cases.h"
 
 static int parse(struct ks_config *cfg, const char *text, char *err)

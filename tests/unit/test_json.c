@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kansoku/json.h"
+#include "lib/json.h"
 
 /* Encode s as a JSON string with the writer and parse it back with json-c (strict). */
 static char *roundtrip(const char *s, size_t n)

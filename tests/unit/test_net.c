@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 
-#include "kansoku/net.h"
+#include "sensors/net.h"
 #include "pipeline_fixture.h"
 
 static void test_dns_question(void **state)
@@ -94,7 +94,7 @@ static int count_events(struct fixture *f)
 	int n = 0;
 	FILE *fp;
 
-	ks_outputs_flush(f->pl.outs);
+	ks_outputs_flush(f->outs);
 	fp = fopen(f->events, "r");
 	if (!fp)
 		return 0;
@@ -129,7 +129,7 @@ static void test_inbound_open_waits_for_accept_then_close(void **state)
 	assert_int_equal(json_object_get_int(get(o, "connection_info.direction_id")), 1);
 	assert_string_equal(gets_(o, "connection_info.uid"), "000000000000002a");
 	json_object_put(o);
-	all = ks_net_snapshot(f->pl.net, false, &n);
+	all = ks_netmodel_snapshot(f->pl.net, false, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(all[0]->pid, 101);
 	free(all);
@@ -149,7 +149,7 @@ static void test_inbound_open_waits_for_accept_then_close(void **state)
 	assert_int_equal(json_object_get_int(get(o, "duration")), 2000);
 	assert_int_equal(json_object_get_int(get(o, "src_endpoint.port")), 50000);
 	json_object_put(o);
-	all = ks_net_snapshot(f->pl.net, false, &n);
+	all = ks_netmodel_snapshot(f->pl.net, false, &n);
 	assert_int_equal(n, 0);
 	free(all);
 }
@@ -203,7 +203,7 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	e = rec(KS_NA_SEED, 10, 56, 0);
 	e.state = 10; /* TCP_LISTEN */
 	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
-	all = ks_net_snapshot(f->pl.net, true, &n);
+	all = ks_netmodel_snapshot(f->pl.net, true, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(all[0]->pid, 56);
 	assert_true(all[0]->seeded);

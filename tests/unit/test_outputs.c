@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../user/outputs/netout.h"
-#include "kansoku/queue.h"
+#include "outputs/netout.h"
+#include "outputs/queue.h"
 
 static char dir[64];
 

@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../user/posture/penv.h"
-#include "kansoku/posture.h"
+#include "posture/penv.h"
+#include "posture/posture.h"
 
 #define FIXTURES "tests/fixtures/posture"
 

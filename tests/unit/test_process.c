@@ -11,10 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kansoku/output.h"
-#include "kansoku/process.h"
-#include "kansoku/recent.h"
-#include "kansoku/users.h"
+#include "outputs/outputs.h"
+#include "sensors/process.h"
+#include "host/users.h"
 #include "pipeline_fixture.h"
 
 static struct ks_exec *make_exec(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart, const char *exe,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kansoku/proctable.h"
+#include "model/proctable.h"
 
 static struct ks_proc *exec_(struct ks_proctable *t, uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart,
                              const char *exe, const char *args, size_t args_len)

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "kansoku/config.h"
+#include "config/config.h"
 #include "config_cases.h"
-#include "kansoku/watch.h"
+#include "sensors/watch.h"
 
 static int rule(struct ks_rule *r, const char *path, uint32_t ops, uint32_t flags)
 {

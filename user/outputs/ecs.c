@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "netout.h"
+#include "outputs/ecs.h"
 
 static struct json_object *get(struct json_object *o, const char *path)
 {

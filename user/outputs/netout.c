@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kansoku/log.h"
-#include "netout.h"
+#include "lib/log.h"
+#include "outputs/netout.h"
 
 #define SETASIDE_MAX (64ull << 20) /* refused events kept for inspection, then only counted */
 

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kansoku/queue.h"
+#include "outputs/queue.h"
 
 struct seg {
 	uint64_t id, size, records, acked; /* acked: records of this segment acknowledged (first segment) */

@@ -3,7 +3,7 @@
 #ifndef KANSOKU_POSTURE_CHECKS_H
 #define KANSOKU_POSTURE_CHECKS_H
 
-#include "kansoku/posture.h"
+#include "posture/posture.h"
 
 /* check_kernel.c */
 extern const struct ks_evaluator ks_ev_sysctl, ks_ev_lockdown, ks_ev_mac, ks_ev_kernel_file, ks_ev_mount;

@@ -22,13 +22,13 @@
 #include <unistd.h>
 
 #include "checks.h"
-#include "kansoku/hash.h"
-#include "kansoku/log.h"
-#include "kansoku/net.h"
-#include "kansoku/ocsf.h"
-#include "kansoku/pipeline.h"
-#include "kansoku/posture.h"
-#include "kansoku/proctable.h"
+#include "lib/hash.h"
+#include "lib/log.h"
+#include "model/netmodel.h"
+#include "pipeline/ocsf.h"
+#include "pipeline/pipeline.h"
+#include "posture/posture.h"
+#include "model/proctable.h"
 #include "penv.h"
 
 #define FINDING_BUCKETS 1024
@@ -323,7 +323,7 @@ static void emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *
 {
 	if (!pl)
 		return;
-	ks_ocsf_begin(pl, cls, 2, "Collect", 1, now_ms);
+	ks_ocsf_begin(pl, cls, KS_OCSF_INV_COLLECT, "Collect", KS_OCSF_SEV_INFO, now_ms);
 	json_object_object_foreach(body, key, val)
 	{
 		const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
@@ -951,7 +951,7 @@ struct ks_listener *ks_posture_model_listeners(void *ctx, size_t *n)
 	*n = 0;
 	if (!pl->net)
 		return NULL;
-	v = ks_net_snapshot(pl->net, true, &cnt);
+	v = ks_netmodel_snapshot(pl->net, true, &cnt);
 	if (!v)
 		return NULL;
 	out = calloc(cnt + 1, sizeof(*out));

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "kansoku/posture.h"
+#include "posture/posture.h"
 
 struct ks_pw {
 	char *name, *pw, *home, *shell;

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The live connection table: what each socket the kernel reported is, owned by whom, since when. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/hash.h"
+#include "lib/json.h"
+#include "model/netmodel.h"
+
+struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns)
+{
+	struct ks_netmodel *n = calloc(1, sizeof(*n));
+
+	if (n) {
+		n->accept_wait_ns = accept_wait_ns;
+		n->self_pid = (uint32_t)getpid();
+	}
+	return n;
+}
+
+void ks_netmodel_free(struct ks_netmodel *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			free(c);
+		}
+	}
+	free(n);
+}
+
+static struct ks_conn **find(struct ks_netmodel *n, uint64_t id)
+{
+	struct ks_conn **pp = &n->buckets[ks_mix64(id) % KS_NET_BUCKETS];
+
+	while (*pp && (*pp)->sock_id != id)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+void ks_netmodel_release(struct ks_netmodel *n, struct ks_conn *c)
+{
+	if (!c->pending_ns)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		n->oldest = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		n->newest = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->pending_ns = 0;
+}
+
+void ks_netmodel_hold(struct ks_netmodel *n, struct ks_conn *c, uint64_t now)
+{
+	ks_netmodel_release(n, c); /* a reused socket address must not link an entry twice */
+	c->pending_ns = now ? now : 1;
+	c->pnext = NULL;
+	c->pprev = n->newest;
+	if (n->newest)
+		n->newest->pnext = c;
+	else
+		n->oldest = c;
+	n->newest = c;
+}
+
+struct ks_conn *ks_netmodel_get(struct ks_netmodel *n, uint64_t sock_id)
+{
+	return *find(n, sock_id);
+}
+
+struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e, bool *created)
+{
+	struct ks_conn **pp = find(n, e->sock_id), *c = *pp;
+
+	*created = false;
+	if (!c) {
+		if (n->n >= KS_NET_MAX || !(c = calloc(1, sizeof(*c))))
+			return NULL;
+		c->sock_id = e->sock_id;
+		c->hnext = NULL;
+		*pp = c;
+		n->n++;
+		*created = true;
+	}
+	c->pid = e->hdr.pid;
+	c->start_ns = e->start_ns;
+	c->uid = e->uid;
+	c->loginuid = e->loginuid;
+	if (e->lpid) {
+		c->lpid = e->lpid;
+		c->lstart_ns = e->lstart_ns;
+	}
+	if (e->action != KS_NA_ACCEPT || *created) {
+		c->netns = e->netns;
+		c->sport = e->sport;
+		c->dport = e->dport;
+		c->proto = e->proto;
+		c->family = e->family;
+		memcpy(c->saddr, e->saddr, 16);
+		memcpy(c->daddr, e->daddr, 16);
+	}
+	if (e->direction)
+		c->direction = e->direction;
+	return c;
+}
+
+void ks_netmodel_drop(struct ks_netmodel *n, struct ks_conn *c)
+{
+	struct ks_conn **pp = find(n, c->sock_id);
+
+	if (*pp != c)
+		return;
+	ks_netmodel_release(n, c);
+	*pp = c->hnext;
+	n->n--;
+	free(c);
+}
+
+const char *ks_net_proto_name(uint8_t proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "ip";
+}
+
+void ks_net_addr_str(uint8_t family, const uint8_t *addr, char *out, size_t len)
+{
+	if (family != 6 && len >= 16) { /* inet_ntop formats IPv4 with sprintf: too slow for every event */
+		size_t o = 0;
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			o += ks_fmt_u64(out + o, addr[i]);
+			out[o++] = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
+bool ks_net_loopback(uint8_t family, const uint8_t *a)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	if (family != 6)
+		return a[0] == 127;
+	return !memcmp(a, lo6, 16) || (!memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) && a[12] == 127);
+}
+
+static int by_port(const void *a, const void *b)
+{
+	const struct ks_conn *x = *(struct ks_conn *const *)a, *y = *(struct ks_conn *const *)b;
+
+	if (x->sport != y->sport)
+		return x->sport < y->sport ? -1 : 1;
+	if (x->dport != y->dport)
+		return x->dport < y->dport ? -1 : 1;
+	return x->sock_id < y->sock_id ? -1 : x->sock_id > y->sock_id;
+}
+
+struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, size_t *count)
+{
+	struct ks_conn **out = malloc(sizeof(*out) * (n && n->n ? n->n : 1)), *c;
+	size_t i, k = 0;
+
+	*count = 0;
+	if (!out || !n)
+		return out;
+	for (i = 0; i < KS_NET_BUCKETS; i++)
+		for (c = n->buckets[i]; c; c = c->hnext)
+			if (c->listening == listening)
+				out[k++] = c;
+	qsort(out, k, sizeof(*out), by_port);
+	*count = k;
+	return out;
+}
+
+bool ks_netmodel_has_udp_listeners(struct ks_netmodel *n)
+{
+	size_t i;
+	struct ks_conn *c;
+
+	for (i = 0; n && i < KS_NET_BUCKETS; i++)
+		for (c = n->buckets[i]; c; c = c->hnext)
+			if (c->listening && c->proto == 17)
+				return true;
+	return false;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The live connection table: every established connection and listening socket the kernel reported,
+ * keyed by the kernel's socket id, with its owner. The network sensor (sensors/net.c) keeps it; posture
+ * and the control commands read it.
+ */
+#ifndef KANSOKU_MODEL_NETMODEL_H
+#define KANSOKU_MODEL_NETMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kansoku/events.h"
+
+#define KS_NET_BUCKETS 8192
+#define KS_NET_MAX 262144 /* entries the model holds; beyond, new ones are counted, not kept */
+#define KS_NET_SELF_PORTS 64
+
+struct ks_conn {
+	uint64_t sock_id;
+	uint32_t pid, uid, loginuid, lpid; /* owner (acceptor for inbound), listener's owner */
+	uint64_t start_ns, lstart_ns;
+	uint64_t since_ns;   /* established (or listening) since, boot ns; 0 if before the daemon */
+	uint64_t pending_ns; /* an inbound Open held for accept() since then; 0 if not held */
+	uint32_t netns;
+	uint16_t sport, dport;
+	uint8_t proto, family, direction;
+	bool listening, seeded;
+	uint8_t saddr[16], daddr[16];
+	struct ks_conn *hnext;
+	struct ks_conn *pprev, *pnext; /* pending list, oldest first */
+};
+
+struct ks_netmodel {
+	struct ks_conn *buckets[KS_NET_BUCKETS];
+	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
+	size_t n;
+	uint64_t accept_wait_ns;
+	uint32_t self_pid;
+	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
+};
+
+
+struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns);
+void ks_netmodel_free(struct ks_netmodel *n);
+
+/* The entry of a socket, or NULL. */
+struct ks_conn *ks_netmodel_get(struct ks_netmodel *n, uint64_t sock_id);
+/* The entry for the record's socket, made (from the record) if absent; NULL when the model is full. */
+struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e, bool *created);
+void ks_netmodel_drop(struct ks_netmodel *n, struct ks_conn *c);
+/* Holds an inbound Open until accept() names the acceptor (the pending list), or releases it. */
+void ks_netmodel_hold(struct ks_netmodel *n, struct ks_conn *c, uint64_t now);
+void ks_netmodel_release(struct ks_netmodel *n, struct ks_conn *c);
+/* Entries of the model (listening or not), sorted by local port; caller frees the array. */
+struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, size_t *count);
+bool ks_netmodel_has_udp_listeners(struct ks_netmodel *n);
+
+/* "tcp"/"udp" and a printable address. */
+const char *ks_net_proto_name(uint8_t proto);
+void ks_net_addr_str(uint8_t family, const uint8_t *addr, char *out, size_t len);
+/* 127/8, ::1 or ::ffff:127/104 (family 4 or 6, as on the wire). */
+bool ks_net_loopback(uint8_t family, const uint8_t *addr);
+
+#endif

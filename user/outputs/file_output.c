@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * File output: one JSON event per line, appended. Lines are gathered in a buffer and written with one
+ * write(2) per loop turn, so the file only ever holds whole lines. If a write fails (disk full, I/O error)
+ * the events in the buffer are counted lost and the error is kept for `kansoku status`; the next turn
+ * tries again. SIGHUP reopens the file (after logrotate moved it).
+ *
+ * Rotation by size: when the file reaches max_size_kb it is renamed PATH.1 (older ones shift to PATH.2 ...,
+ * the oldest beyond `keep` is removed) and a new PATH is opened; PATH.1 is then gzip-compressed to
+ * PATH.1.gz by a forked child, so a large file never stalls the event loop. While a compression still
+ * runs, rotation is put off (the file grows past the limit a little) rather than waiting for it: the loop
+ * must keep draining the kernel. A write is never split across files.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <zlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "outputs/outputs.h"
+#include "outputs/ecs.h"
+
+#define FILE_BUF (256 * 1024)
+
+struct file_output {
+	struct ks_output base;
+	int fd;
+	char *buf;
+	size_t len;
+	uint64_t pending; /* events in buf */
+	uint64_t size;    /* bytes in the current file */
+	uint64_t max_size;
+	unsigned keep;
+	bool compress;
+	pid_t gz_pid; /* the child compressing PATH.1, 0 if none */
+	bool ecs;     /* format: ecs, converted here (on the loop: prefer a network output for volume) */
+	struct ks_jw ecs_jw;
+};
+
+static int open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+static void rotated_name(char *out, size_t len, const char *path, unsigned i, bool gz)
+{
+	snprintf(out, len, "%s.%u%s", path, i, gz ? ".gz" : "");
+}
+
+/* In the child: PATH.1 -> PATH.1.gz (via a temporary name, so a reader never sees half a file). */
+static int gzip_file(const char *src, const char *dst)
+{
+	char tmp[KS_CFG_PATH_MAX + 16], buf[65536];
+	gzFile gz;
+	ssize_t n;
+	int fd, ok = 1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	gz = gzopen(tmp, "wb1"); /* fast: it has to keep up with the event rate */
+	if (!gz) {
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
+			ok = 0;
+			break;
+		}
+	if (n < 0)
+		ok = 0;
+	close(fd);
+	if (gzclose(gz) != Z_OK)
+		ok = 0;
+	if (!ok || chmod(tmp, 0640) < 0 || rename(tmp, dst) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	unlink(src);
+	return 0;
+}
+
+/* Reap the compressing child; with wait, block until it is done. */
+static void reap(struct file_output *f, bool wait)
+{
+	int status;
+	pid_t r;
+
+	if (!f->gz_pid)
+		return;
+	do
+		r = waitpid(f->gz_pid, &status, wait ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		ks_warn("output file %s: compressing the rotated file failed; it stays uncompressed as %s.1",
+		        f->base.stats.target, f->base.stats.target);
+	f->gz_pid = 0;
+}
+
+static void rotate(struct file_output *f)
+{
+	const char *path = f->base.stats.target;
+	char from[KS_CFG_PATH_MAX + 32], to[KS_CFG_PATH_MAX + 32];
+	unsigned i;
+	int fd, g;
+
+	/* the oldest goes, the others move up one (no compression runs now: the caller made sure) */
+	for (g = 0; g < 2; g++) {
+		rotated_name(from, sizeof(from), path, f->keep, g);
+		unlink(from);
+	}
+	for (i = f->keep - 1; i >= 1; i--)
+		for (g = 0; g < 2; g++) {
+			rotated_name(from, sizeof(from), path, i, g);
+			rotated_name(to, sizeof(to), path, i + 1, g);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				ks_warn("output file %s: rotating %s: %s", path, from, strerror(errno));
+		}
+	rotated_name(to, sizeof(to), path, 1, false);
+	if (rename(path, to) < 0) {
+		ks_warn("output file %s: rotation failed: %s; writing on in the same file", path, strerror(errno));
+		return;
+	}
+	fd = open_file(path);
+	if (fd < 0) {
+		f->base.stats.last_errno = errno;
+		ks_warn("output file %s: opening a new file after rotation failed: %s", path, strerror(errno));
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->size = 0;
+	f->base.stats.rotations++;
+	if (!f->compress)
+		return;
+	rotated_name(from, sizeof(from), path, 1, false);
+	rotated_name(to, sizeof(to), path, 1, true);
+	f->gz_pid = fork();
+	if (f->gz_pid == 0)
+		_exit(gzip_file(from, to) == 0 ? 0 : 1);
+	if (f->gz_pid < 0) {
+		ks_warn("output file %s: cannot fork to compress %s: %s", path, from, strerror(errno));
+		f->gz_pid = 0;
+	}
+}
+
+static uint64_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static void file_flush(struct ks_output *o)
+{
+	struct file_output *f = (struct file_output *)o;
+	size_t off = 0;
+
+	if (!f->len)
+		return;
+	if (f->fd < 0) {
+		f->fd = open_file(o->stats.target);
+		if (f->fd < 0) {
+			o->stats.last_errno = errno;
+			goto lost;
+		}
+		f->size = fd_size(f->fd);
+	}
+	while (off < f->len) {
+		ssize_t n = write(f->fd, f->buf + off, f->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+
+			if (o->stats.healthy || o->stats.last_errno != e)
+				ks_warn(
+				    "output file %s: write failed: %s; events are counted as lost until it recovers",
+				    o->stats.target, strerror(e));
+			o->stats.last_errno = e;
+			/* a partial line must not stay behind: cut the file back to the last whole line */
+			if (off) {
+				off_t end = lseek(f->fd, 0, SEEK_END);
+
+				if (end >= (off_t)off && ftruncate(f->fd, end - (off_t)off) == 0)
+					off = 0;
+			}
+			goto lost;
+		}
+		off += (size_t)n;
+	}
+	if (!o->stats.healthy)
+		ks_info("output file %s: writing again", o->stats.target);
+	o->stats.events += f->pending;
+	o->stats.bytes += f->len;
+	f->size += f->len;
+	o->stats.healthy = true;
+	o->stats.last_errno = 0;
+	f->len = 0;
+	f->pending = 0;
+	reap(f, false);
+	if (f->max_size && f->size >= f->max_size && !f->gz_pid)
+		rotate(f);
+	return;
+lost:
+	o->stats.lost += f->pending;
+	o->stats.healthy = false;
+	f->len = 0;
+	f->pending = 0;
+}
+
+static void file_write(struct ks_output *o, const char *line, size_t len)
+{
+	struct file_output *f = (struct file_output *)o;
+
+	if (f->ecs) {
+		ks_jw_reset(&f->ecs_jw);
+		if (!ks_ecs_from_ocsf(line, len, &f->ecs_jw) && !f->ecs_jw.oom) {
+			line = f->ecs_jw.buf;
+			len = f->ecs_jw.len;
+		}
+	}
+
+	if (f->len + len + 1 > FILE_BUF)
+		file_flush(o);
+	if (len + 1 > FILE_BUF) { /* cannot happen with bounded events; count rather than cut */
+		o->stats.lost++;
+		return;
+	}
+	memcpy(f->buf + f->len, line, len);
+	f->buf[f->len + len] = '\n';
+	f->len += len + 1;
+	f->pending++;
+}
+
+static void file_reopen(struct ks_output *o)
+{
+	struct file_output *f = (struct file_output *)o;
+	int fd;
+
+	file_flush(o);
+	fd = open_file(o->stats.target);
+	if (fd < 0) {
+		ks_warn("output file %s: reopen failed: %s; keeping the old file", o->stats.target, strerror(errno));
+		return;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->size = fd_size(fd);
+}
+
+static void file_close(struct ks_output *o)
+{
+	struct file_output *f = (struct file_output *)o;
+
+	reap(f, true);
+	if (f->fd >= 0)
+		close(f->fd);
+	ks_jw_free(&f->ecs_jw);
+	free(f->buf);
+	free(f);
+}
+
+static const struct ks_output_ops file_ops = {
+    .kind = "file",
+    .write = file_write,
+    .flush = file_flush,
+    .reopen = file_reopen,
+    .close = file_close,
+};
+
+struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err, size_t errlen)
+{
+	struct file_output *f = calloc(1, sizeof(*f));
+
+	if (!f || !(f->buf = malloc(FILE_BUF))) {
+		free(f);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->base.ops = &file_ops;
+	snprintf(f->base.stats.kind, sizeof(f->base.stats.kind), "file");
+	snprintf(f->base.stats.target, sizeof(f->base.stats.target), "%s", cfg->path);
+	f->fd = open_file(cfg->path);
+	if (f->fd < 0) {
+		snprintf(err, errlen, "output file '%s' (config line %d): cannot open for appending: %s", cfg->path,
+		         cfg->line, strerror(errno));
+		free(f->buf);
+		free(f);
+		return NULL;
+	}
+	f->base.stats.healthy = true;
+	f->size = fd_size(f->fd);
+	f->max_size = (uint64_t)cfg->max_size_kb * 1024;
+	f->keep = cfg->keep ? cfg->keep : 1;
+	f->compress = cfg->compress;
+	f->ecs = cfg->format == KS_FMT_ECS;
+	ks_jw_init(&f->ecs_jw);
+	snprintf(f->base.stats.name, sizeof(f->base.stats.name), "%s", cfg->name);
+	return &f->base;
+}

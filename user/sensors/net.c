@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/time.h"
+#include "lib/hash.h"
+#include "lib/json.h"
+#include "model/netmodel.h"
+#include "sensors/net.h"
+#include "pipeline/ocsf.h"
+#include "model/proctable.h"
+
+/* The model's entry for the record's socket (made if absent); a full model is counted. */
+static struct ks_conn *upsert(struct ks_pipeline *pl, const struct ks_net *e, bool *created)
+{
+	struct ks_conn *c = ks_netmodel_upsert(pl->net, e, created);
+
+	if (!c)
+		pl->counters.net_model_full++;
+	return c;
+}
+
+static const char *errno_name(int e)
+{
+	const char *s = strerrorname_np(e);
+
+	return s ? s : "UNKNOWN";
+}
+
+/* The endpoint object {ip, port}. */
+static void endpoint(struct ks_jw *w, const char *key, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	ks_net_addr_str(family, addr, ip, sizeof(ip));
+	ks_jw_key(w, key);
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "ip", ip);
+	ks_jw_ku64(w, "port", port);
+	ks_jw_obj_end(w);
+}
+
+static struct ks_proc *owner_proc(struct ks_pipeline *pl, uint32_t pid, uint64_t start_ns)
+{
+	struct ks_proc *p = pid ? ks_proc_lookup(pl->procs, pid) : NULL;
+
+	/* start 0: the record did not say (a seed without a start); then the live process of that pid */
+	if (p && start_ns && p->start_ns != start_ns)
+		p = NULL;
+	return p;
+}
+
+/* A record seen as a model entry (not kept): what events are encoded from when the model has no entry. */
+static void conn_of_rec(struct ks_conn *v, const struct ks_net *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->sock_id = e->sock_id;
+	v->since_ns = e->since_ns;
+	v->pid = e->hdr.pid;
+	v->uid = e->uid;
+	v->loginuid = e->loginuid;
+	v->lpid = e->lpid;
+	v->netns = e->netns;
+	v->start_ns = e->start_ns;
+	v->lstart_ns = e->lstart_ns;
+	v->sport = e->sport;
+	v->dport = e->dport;
+	v->proto = e->proto;
+	v->family = e->family;
+	v->direction = e->direction;
+	memcpy(v->saddr, e->saddr, 16);
+	memcpy(v->daddr, e->daddr, 16);
+}
+
+/* Class envelope, endpoints (initiator = src), connection_info and actor; the caller adds the rest and
+ * closes the object. */
+static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
+                  uint64_t ts_ns, const struct ks_conn *v, bool listener)
+{
+	struct ks_jw *w = &pl->jw;
+	bool in = v->direction == KS_DIR_IN;
+	char id[20];
+
+	ks_ocsf_begin(pl, cls, act, act_name, sev, ks_host_wall_ms(&pl->host, ts_ns));
+	if (listener) {
+		endpoint(w, "dst_endpoint", v->family, v->saddr, v->sport);
+	} else {
+		endpoint(w, "src_endpoint", v->family, in ? v->daddr : v->saddr, in ? v->dport : v->sport);
+		endpoint(w, "dst_endpoint", v->family, in ? v->saddr : v->daddr, in ? v->sport : v->dport);
+	}
+	ks_jw_key(w, "connection_info");
+	ks_jw_obj_begin(w);
+	ks_fmt_hex64(id, v->sock_id);
+	ks_jw_kcstr(w, "uid", id);
+	ks_jw_kcstr(w, "protocol_name", ks_net_proto_name(v->proto));
+	ks_jw_ku64(w, "protocol_num", v->proto);
+	ks_jw_ku64(w, "protocol_ver_id", v->family == 6 ? 6 : 4);
+	if (!listener && v->direction) {
+		ks_jw_ku64(w, "direction_id", in ? 1 : 2);
+		ks_jw_kcstr(w, "direction", in ? "Inbound" : "Outbound");
+	}
+	ks_jw_obj_end(w);
+	ks_ocsf_actor(pl, owner_proc(pl, v->pid, v->start_ns), v->pid, v->start_ns, v->uid, v->loginuid);
+	if (v->since_ns)
+		ks_jw_ki64(w, "start_time", ks_host_wall_ms(&pl->host, v->since_ns));
+}
+
+/* unmapped: what OCSF has no field for (namespace, the listener's owner for inbound connections). */
+static void unmapped_begin(struct ks_pipeline *pl, const struct ks_conn *v)
+{
+	struct ks_jw *w = &pl->jw;
+
+	ks_jw_key(w, "unmapped");
+	ks_jw_obj_begin(w);
+	if (v->netns)
+		ks_jw_ku64(w, "net_ns", v->netns);
+	if (v->lpid) {
+		struct ks_proc *lp = owner_proc(pl, v->lpid, v->lstart_ns);
+
+		if (lp) {
+			ks_ocsf_process(pl, "listener_process", lp, false);
+		} else {
+			char pid_id[KS_PROC_ID_LEN];
+
+			ks_jw_key(w, "listener_process");
+			ks_jw_obj_begin(w);
+			ks_jw_ku64(w, "pid", v->lpid);
+			ks_proc_make_id(pl->host.boot_id, v->lpid, v->lstart_ns, pid_id);
+			ks_jw_kcstr(w, "uid", pid_id);
+			ks_jw_obj_end(w);
+		}
+	}
+}
+
+static void finish(struct ks_pipeline *pl, int class_uid)
+{
+	ks_jw_obj_end(&pl->jw); /* unmapped */
+	ks_jw_obj_end(&pl->jw); /* event */
+	pl->counters.net_events++;
+	ks_pipeline_emit(pl, class_uid);
+}
+
+/* connect_us: for an outbound connection, how long the handshake took (0: unknown). */
+static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
+                      uint64_t connect_us)
+{
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, ts_ns, c, false);
+	unmapped_begin(pl, c);
+	if (c->direction == KS_DIR_IN)
+		ks_jw_kbool(&pl->jw, "accepted", accepted);
+	if (connect_us)
+		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
+	bool created;
+
+	if (c && c->pending_ns) { /* the id was reused before the old connection's close arrived */
+		ks_netmodel_release(n, c);
+		emit_open(pl, c, c->since_ns, false, 0);
+	}
+	c = upsert(pl, e, &created);
+	if (!c) { /* not kept: still reported */
+		struct ks_conn v;
+
+		conn_of_rec(&v, e);
+		begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v,
+		      false);
+		unmapped_begin(pl, &v);
+		finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+		return;
+	}
+	c->since_ns = e->hdr.ts_ns;
+	if (e->direction == KS_DIR_IN && n->accept_wait_ns) {
+		ks_netmodel_hold(n, c, e->hdr.ts_ns);
+		return;
+	}
+	/* since_ns of an outbound record is its connect() time */
+	emit_open(pl, c, e->hdr.ts_ns, false,
+	          e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
+	              ? (e->hdr.ts_ns - e->since_ns) / 1000
+	              : 0);
+}
+
+static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c;
+	bool created;
+
+	c = upsert(pl, e, &created);
+	if (!c)
+		return;
+	if (created)
+		c->since_ns = e->since_ns;
+	if (c->pending_ns) {
+		uint64_t ts = c->since_ns;
+
+		ks_netmodel_release(n, c);
+		emit_open(pl, c, ts, true, 0);
+	}
+}
+
+static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
+	struct ks_jw *w = &pl->jw;
+	bool reset = (e->nflags & KS_NF_RESET) != 0;
+	struct ks_conn v;
+
+	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
+		ks_netmodel_release(n, c);
+		emit_open(pl, c, c->since_ns, false, 0);
+	}
+	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
+		v = *c;
+	else
+		conn_of_rec(&v, e);
+	if (!c && (e->nflags & KS_NF_NO_OWNER))
+		pl->counters.net_unowned++;
+	begin(pl, &ks_ocsf_network_activity, reset ? KS_OCSF_NET_RESET : KS_OCSF_NET_CLOSE, reset ? "Reset" : "Close",
+	      KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, false);
+	ks_jw_key(w, "traffic");
+	ks_jw_obj_begin(w);
+	ks_jw_ku64(w, "bytes_in", e->bytes_in);
+	ks_jw_ku64(w, "bytes_out", e->bytes_out);
+	ks_jw_ku64(w, "bytes", e->bytes_in + e->bytes_out);
+	ks_jw_obj_end(w);
+	if (v.since_ns) {
+		ks_jw_ki64(w, "end_time", ks_host_wall_ms(&pl->host, e->hdr.ts_ns));
+		ks_jw_ku64(w, "duration", (e->hdr.ts_ns - v.since_ns) / NSEC_PER_MSEC);
+	}
+	if (e->err) {
+		ks_jw_kcstr(w, "status_detail", errno_name(e->err));
+		ks_jw_ki64(w, "status_code", e->err);
+	}
+	unmapped_begin(pl, &v);
+	if (!v.since_ns)
+		ks_jw_kbool(w, "opened_before_kansokud", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+	if (c)
+		ks_netmodel_drop(n, c);
+}
+
+static void on_failed(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	bool refused = e->err == 111; /* ECONNREFUSED */
+	struct ks_conn v;
+
+	conn_of_rec(&v, e);
+	begin(pl, &ks_ocsf_network_activity, refused ? KS_OCSF_NET_REFUSE : KS_OCSF_NET_FAIL,
+	      refused ? "Refuse" : "Fail", refused ? KS_OCSF_SEV_INFO : KS_OCSF_SEV_LOW, e->hdr.ts_ns, &v, false);
+	ks_jw_ku64(w, "status_id", 2);
+	ks_jw_kcstr(w, "status", "Failure");
+	ks_jw_kcstr(w, "status_detail", e->err ? errno_name(e->err) : "UNKNOWN");
+	ks_jw_ki64(w, "status_code", e->err);
+	if (e->since_ns)
+		ks_jw_ku64(w, "duration", (e->hdr.ts_ns - e->since_ns) / NSEC_PER_MSEC);
+	unmapped_begin(pl, &v);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start)
+{
+	struct ks_netmodel *n = pl->net;
+	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
+	struct ks_jw *w = &pl->jw;
+	bool created;
+	struct ks_conn v;
+
+	pl->counters.net_listen_changes++; /* posture re-checks the listening ports */
+	if (start) {
+		c = upsert(pl, e, &created);
+		if (c) {
+			c->listening = true;
+			c->since_ns = e->hdr.ts_ns;
+		}
+	}
+	if (!start && c) /* the unlisten record of UDP lacks the address: the model has it */
+		v = *c;
+	else
+		conn_of_rec(&v, e);
+	v.direction = KS_DIR_UNKNOWN;
+	if (start)
+		v.since_ns = 0;
+	begin(pl, &ks_ocsf_network_activity, start ? KS_OCSF_NET_LISTEN : KS_OCSF_NET_CLOSE, start ? "Listen" : "Close",
+	      KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, true);
+	if (!start)
+		ks_jw_kcstr(w, "message", "stopped listening");
+	unmapped_begin(pl, &v);
+	ks_jw_kbool(w, "listener", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+	if (!start && c)
+		ks_netmodel_drop(n, c);
+}
+
+static void on_udp_flow(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	struct ks_conn v;
+
+	conn_of_rec(&v, e);
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_TRAFFIC, "Traffic", KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, false);
+	ks_jw_ku64(w, "count", 1);
+	unmapped_begin(pl, &v);
+	/* datagrams the kernel counted in this key's previous window (0 for a new destination) */
+	ks_jw_ku64(w, "previous_window_datagrams", e->count);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+const char *ks_dns_type_name(int qtype)
+{
+	switch (qtype) {
+	case 1:
+		return "A";
+	case 2:
+		return "NS";
+	case 5:
+		return "CNAME";
+	case 6:
+		return "SOA";
+	case 12:
+		return "PTR";
+	case 15:
+		return "MX";
+	case 16:
+		return "TXT";
+	case 28:
+		return "AAAA";
+	case 33:
+		return "SRV";
+	case 64:
+		return "SVCB";
+	case 65:
+		return "HTTPS";
+	case 255:
+		return "ANY";
+	}
+	return NULL;
+}
+
+int ks_dns_question(const uint8_t *q, size_t len, char *name, size_t namelen, bool *truncated)
+{
+	size_t i = 0, o = 0;
+
+	*truncated = false;
+	if (!namelen)
+		return -1;
+	name[0] = '\0';
+	while (i < len) {
+		uint8_t l = q[i++], j;
+
+		if (l == 0) {
+			if (!o)
+				snprintf(name, namelen, ".");
+			if (i + 2 > len) {
+				*truncated = true;
+				return 0;
+			}
+			return q[i] << 8 | q[i + 1];
+		}
+		if (l & 0xc0) /* compression pointers have no place in a question */
+			return -1;
+		if (o && o + 1 < namelen)
+			name[o++] = '.';
+		for (j = 0; j < l; j++) {
+			uint8_t ch;
+
+			if (i >= len) {
+				*truncated = true;
+				name[o < namelen ? o : namelen - 1] = '\0';
+				return 0;
+			}
+			ch = q[i++];
+			if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			    ch == '-' || ch == '_') {
+				if (o + 1 < namelen)
+					name[o++] = (char)ch;
+			} else if (o + 5 < namelen) {
+				o += (size_t)snprintf(name + o, namelen - o, "\\%03u", ch);
+			}
+		}
+		name[o < namelen ? o : namelen - 1] = '\0';
+	}
+	*truncated = true;
+	return 0;
+}
+
+static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_jw *w = &pl->jw;
+	char name[KS_DNS_NAME_MAX * 4 + 8];
+	bool trunc;
+	int qtype = ks_dns_question(e->dns, e->dns_len <= KS_DNS_NAME_MAX ? e->dns_len : 0, name, sizeof(name), &trunc);
+	const char *tn = qtype > 0 ? ks_dns_type_name(qtype) : NULL;
+	struct ks_conn v;
+	char num[16];
+
+	conn_of_rec(&v, e);
+	begin(pl, &ks_ocsf_dns_activity, KS_OCSF_DNS_QUERY, "Query", KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, false);
+	ks_jw_key(w, "query");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "hostname", qtype >= 0 ? name : "");
+	if (qtype > 0) {
+		snprintf(num, sizeof(num), "TYPE%d", qtype);
+		ks_jw_kcstr(w, "type", tn ? tn : num);
+	}
+	ks_jw_kcstr(w, "class", "IN");
+	ks_jw_obj_end(w);
+	unmapped_begin(pl, &v);
+	if (qtype < 0)
+		ks_jw_kbool(w, "malformed_question", true);
+	if (trunc || (e->nflags & KS_NF_DNS_TRUNC))
+		ks_jw_kbool(w, "question_truncated", true);
+	finish(pl, KS_OCSF_DNS_ACTIVITY);
+	pl->counters.net_dns++;
+}
+
+static void on_connect(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	struct ks_conn v;
+
+	conn_of_rec(&v, e);
+	v.since_ns = 0;
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OTHER, "Connect", KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, false);
+	unmapped_begin(pl, &v);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+static bool valid(const struct ks_net *e, size_t size)
+{
+	return size >= KS_NET_FIXED_SIZE && e->hdr.kind == KS_EV_NET && e->hdr.version == KS_WIRE_VERSION &&
+	       e->hdr.size <= size && e->action > 0 && e->action < KS_NA_MAX &&
+	       (e->family == 4 || e->family == 6 || !e->family) &&
+	       (e->action != KS_NA_DNS || (e->hdr.size >= sizeof(*e) && e->dns_len <= KS_DNS_NAME_MAX));
+}
+
+static void on_listen_start(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	on_listen(pl, e, true);
+}
+
+static void on_unlisten(struct ks_pipeline *pl, const struct ks_net *e)
+{
+	on_listen(pl, e, false);
+}
+
+/* One handler per kernel action (seeds go through ks_net_seed). */
+static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks_net *e) = {
+    [KS_NA_CONNECT] = on_connect,   [KS_NA_ESTABLISHED] = on_established, [KS_NA_FAILED] = on_failed,
+    [KS_NA_CLOSE] = on_close,       [KS_NA_ACCEPT] = on_accept,           [KS_NA_LISTEN] = on_listen_start,
+    [KS_NA_UNLISTEN] = on_unlisten, [KS_NA_UDP_FLOW] = on_udp_flow,       [KS_NA_DNS] = on_dns,
+};
+
+/*
+ * kansokud's own traffic (its outputs sending events) is not reported: each event would make more
+ * (a connection to a receiver is itself events), a loop that never settles. The receiving side of such
+ * a connection on this host (a local rsyslog relay) is recognised by the peer port.
+ */
+static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
+{
+	int i, free_slot = -1;
+
+	if (e->hdr.pid == n->self_pid) {
+		bool ends = e->action == KS_NA_CLOSE || e->action == KS_NA_FAILED;
+
+		if (e->proto == 6 && e->sport)
+			for (i = 0; i < KS_NET_SELF_PORTS; i++) {
+				if (n->self_ports[i] == e->sport) {
+					if (ends)
+						n->self_ports[i] = 0;
+					return true;
+				}
+				if (!n->self_ports[i] && free_slot < 0)
+					free_slot = i;
+			}
+		if (!ends && e->proto == 6 && e->sport && free_slot >= 0)
+			n->self_ports[free_slot] = e->sport;
+		return true;
+	}
+	if (e->proto == 6 && e->dport && ks_net_loopback(e->family, e->daddr))
+		for (i = 0; i < KS_NET_SELF_PORTS; i++)
+			if (n->self_ports[i] == e->dport)
+				return true;
+	return false;
+}
+
+int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size)
+{
+	const struct ks_net *e = data;
+
+	if (!valid(e, size) || !pl->net) {
+		pl->counters.malformed++;
+		return -1;
+	}
+	pl->counters.received[KS_EV_NET]++;
+	if (self_traffic(pl->net, e)) {
+		pl->counters.net_self++;
+		return 0;
+	}
+	if (handlers[e->action])
+		handlers[e->action](pl, e);
+	return 0;
+}
+
+int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
+{
+	const struct ks_net *e = data;
+	struct ks_conn *c;
+	bool created;
+
+	if (!valid(e, size) || e->action != KS_NA_SEED || !pl->net) {
+		pl->counters.malformed++;
+		return -1;
+	}
+	c = upsert(pl, e, &created);
+	if (!c)
+		return 0;
+	c->seeded = true;
+	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
+	c->since_ns = 0;
+	return 0;
+}
+
+void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
+{
+	struct ks_netmodel *n = pl->net;
+
+	if (!n)
+		return;
+	while (n->oldest && (flush || n->oldest->pending_ns + n->accept_wait_ns < now_ns)) {
+		struct ks_conn *c = n->oldest;
+
+		ks_netmodel_release(n, c);
+		emit_open(pl, c, c->since_ns, false, 0);
+	}
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i;
+
+	if (!n)
+		return;
+	qsort(bound, n_bound, sizeof(*bound), by_u64);
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			struct ks_net e;
+
+			next = c->hnext;
+			if (!c->listening || c->proto != 17 ||
+			    bsearch(&c->sock_id, bound, n_bound, sizeof(*bound), by_u64))
+				continue;
+			/* gone: the same event a kernel record would have made */
+			memset(&e, 0, sizeof(e));
+			e.hdr.kind = KS_EV_NET;
+			e.hdr.ts_ns = now_ns;
+			e.hdr.pid = c->pid;
+			e.action = KS_NA_UNLISTEN;
+			e.sock_id = c->sock_id;
+			e.proto = 17;
+			on_listen(pl, &e, false);
+		}
+	}
+}
