@@ -192,10 +192,10 @@ def test_ignored_executable_is_not_reported(daemon_factory, tmp_path):
     c.wait()
     d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)))
     assert not [e for e in d.read_events() if files(lambda e: e["actor"]["process"]["pid"] == q.pid)(e)]
-    # the actor carries its lineage, as process events do
+    # the actor carries its ancestry, as process events do
     (ev,) = d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)))
     assert ev["actor"]["process"]["parent_process"]["pid"] == os.getpid()
-    assert isinstance(ev["actor"]["process"]["lineage"], list) and ev["actor"]["process"]["lineage"]
+    assert ev["actor"]["process"]["ancestry"][0]["pid"] == os.getpid()
 
 
 def test_wildcard_covers_directories_made_after_start(daemon_factory, tmp_path):
