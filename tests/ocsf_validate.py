@@ -15,7 +15,8 @@ enum values, and the string sibling equal to the enum caption unless the id is 9
 attributes (a profile's only when it is declared); object constraints (at_least_one, just_one);
 class_name, category_uid, category_name and type_uid = class_uid * 100 + activity_id; metadata.version
 is the schema's; observables name attributes that hold their value. `unmapped` is open (OCSF's place
-for extras). Deprecated attributes are errors too: a new event has no reason to use them.
+for extras). Deprecated attributes are errors too (a new event has no reason to use them), but for the
+few in DEPRECATED_KEPT, each with its reason.
 
 ECS: every field exists in ECS (kansoku.* is the custom namespace, not checked), its type, arrays where
 ECS normalizes to an array, allowed values of event.kind/category/type/outcome, each event.type
@@ -37,6 +38,11 @@ TS_MIN, TS_MAX = 10**12, 10**13
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 PRIMITIVES = {"string_t", "integer_t", "long_t", "float_t", "boolean_t", "json_t", "object_t"}
+# Deprecated attributes kansoku still writes, each with the reason (every other one is an error).
+DEPRECATED_KEPT = {
+    ("software_info", "package"): "its replacement, sbom, requires software_components: dpkg and rpm name a "
+                                  "package, not its parts, and OCSF 1.8 still defines package",
+}
 
 
 def _load(name):
@@ -112,7 +118,7 @@ class OCSF:
                 continue
             if a.get("profiles") and not declared.intersection(a["profiles"]):
                 err.append(f"{where}: belongs to profile {'/'.join(a['profiles'])}, not declared in metadata.profiles")
-            if "@deprecated" in a:
+            if "@deprecated" in a and (name, k) not in DEPRECATED_KEPT:
                 err.append(f"{where}: deprecated in OCSF {a['@deprecated'].get('since', '')}")
             if v is None:
                 err.append(f"{where}: null (leave the attribute out)")

@@ -139,6 +139,15 @@ def test_ecs_bad_event_fails(version, path, value, error):
     assert any(e.startswith(error) for e in errors), errors
 
 
+def test_deprecated_kept_only_where_listed(ocsf):
+    inv = {"class_uid": 5020, "class_name": "Software Inventory Info", "category_uid": 5,
+           "category_name": "Discovery", "activity_id": 2, "activity_name": "Collect", "type_uid": 502002,
+           "severity_id": 1, "time": T, "metadata": LAUNCH["metadata"], "device": LAUNCH["device"],
+           "package": {"name": "bash", "version": "5.2", "type_id": 2, "type": "Operating System"}}
+    assert ocsf.validate(inv) == []
+    assert ocsf.validate(with_(inv, "package.type", "deb"))[0].startswith("package.type: not the caption")
+
+
 def test_shapes():
     assert shape(LAUNCH) == "1007/1 Process Activity: Launch"
     assert shape(ECS_START) == "ecs 1007/1 Process Activity: Launch"
