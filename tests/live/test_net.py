@@ -131,6 +131,29 @@ def test_connection_uid_is_unique_across_reused_sockets(daemon):
     assert refuse["status_code"] == "111"
 
 
+def test_ports_shows_listeners_whose_owner_it_cannot_see(daemon_factory):
+    """A listener no process holds (its only descriptor is in flight in a Unix socket): the task iterator
+    cannot find an owner, /proc/net (and ss) still list it; ports shows it, the owner unknown."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen()
+    port = lst.getsockname()[1]
+    a, b = socket.socketpair()
+    socket.send_fds(a, [b"x"], [lst.fileno()])
+    lst.close()  # the socket lives on, held by no process
+    try:
+        d = daemon_factory()
+        ports = d.cli_json("ports")["ports"]
+        (entry,) = [p for p in ports if p["local_port"] == port]
+        assert entry["owner_unknown"] is True and entry["pid"] == 0 and "user" not in entry
+        text = d.cli("ports").stdout.decode()
+        (line,) = [l for l in text.splitlines() if f"127.0.0.1:{port} " in l]
+        assert "(owner not visible)" in line and "root" not in line
+    finally:
+        a.close()
+        b.close()
+
+
 def test_connect_attempts_as_events_when_asked(daemon_factory):
     d = daemon_factory("network:\n  connect_events: true\n")
     r = helper("refused")

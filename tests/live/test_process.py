@@ -174,6 +174,11 @@ def test_process_started_before_daemon(daemon_factory, tmp_path):
         assert entry["ppid"] == os.getpid()
         tree = d.cli("ps", "--tree").stdout.decode()
         assert str(early) in tree
+        # kernel threads only with --all, as ps users expect; flagged in the JSON
+        assert [p for p in ps if p["pid"] == 2][0]["kernel_thread"] is True
+        assert "kthreadd" not in tree and "kthreadd" not in d.cli("ps").stdout.decode()
+        everything = d.cli("ps", "--tree", "--all").stdout.decode()
+        assert "kthreadd" in everything and str(early) in everything
     finally:
         s.kill()
         s.wait()
