@@ -117,6 +117,35 @@ static void test_launch_of_unknown_parent_names_the_actor(void **state)
 	free(e);
 }
 
+/* A Terminate without process.file says why: a process forked by one never seen, that never exec'd. */
+static void test_terminate_without_image_says_why(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_fork fk = {0};
+	struct ks_exit x = {0};
+	struct json_object *ev;
+
+	fk.hdr.kind = KS_EV_FORK;
+	fk.hdr.version = KS_WIRE_VERSION;
+	fk.hdr.size = sizeof(fk);
+	fk.hdr.pid = fk.hdr.tid = 500;
+	fk.start_ns = 11000;
+	fk.ppid = 499; /* not in the table */
+	fk.parent_start_ns = 10000;
+	assert_int_equal(ks_process_handle(&f->pl, &fk, sizeof(fk)), 0);
+	x.hdr.kind = KS_EV_EXIT;
+	x.hdr.version = KS_WIRE_VERSION;
+	x.hdr.size = sizeof(x);
+	x.hdr.pid = x.hdr.tid = 500;
+	x.start_ns = 11000;
+	assert_int_equal(ks_process_handle(&f->pl, &x, sizeof(x)), 0);
+	ev = last_event(f);
+	assert_null(get(ev, "process.file"));
+	assert_non_null(get(ev, "unmapped.image_unknown"));
+	assert_int_equal(json_object_get_int(get(ev, "process.parent_process.pid")), 499);
+	json_object_put(ev);
+}
+
 static void test_terminate_with_signal_and_unknown_pid(void **state)
 {
 	struct fixture *f = *state;
@@ -228,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_launch_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_launch_of_unknown_parent_names_the_actor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_terminate_without_image_says_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_terminate_with_signal_and_unknown_pid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_records_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relative_script_made_absolute, setup, teardown),

@@ -105,6 +105,12 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 	size_t n = ks_proc_args_len(p), pos = 0, len;
 	const char *arg;
 
+	/* why process.file and cmd_line can be missing: a kernel thread has neither; a process forked by one
+	 * kansoku never knew, that did not exec since, has nothing the table could copy */
+	if (p->flags & KS_F_KTHREAD)
+		ks_jw_kbool(w, "kernel_thread", true);
+	else if (!p->exe)
+		ks_jw_kcstr(w, "image_unknown", "forked by a process kansoku did not know, and no exec since");
 	ks_jw_ku64(w, "ppid", p->ppid);
 	ks_jw_ku64(w, "gid", p->creds.gid);
 	ks_jw_ku64(w, "euid", p->creds.euid);
