@@ -181,6 +181,14 @@ void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name)
 	ks_jw_obj_end(w);
 }
 
+int ks_ocsf_user_type(uint32_t uid)
+{
+	if (uid == 0)
+		return KS_OCSF_USER_ADMIN;
+	/* Debian's and Fedora's SYS_UID_MAX is 999; 65534 is nobody */
+	return uid < 1000 || uid == 65534 ? KS_OCSF_USER_SYSTEM : KS_OCSF_USER_USER;
+}
+
 void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 {
 	struct ks_jw *w = &pl->jw;
@@ -193,7 +201,7 @@ void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 	ks_jw_kcstr(w, "uid", num);
 	if (name)
 		ks_jw_kcstr(w, "name", name);
-	ks_jw_ku64(w, "type_id", uid == 0 ? KS_OCSF_USER_ADMIN : KS_OCSF_USER_USER);
+	ks_jw_ku64(w, "type_id", ks_ocsf_user_type(uid));
 	ks_jw_obj_end(w);
 }
 

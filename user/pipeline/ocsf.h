@@ -105,6 +105,8 @@ void ks_ocsf_observe(struct ks_pipeline *pl, const char *name, enum ks_ocsf_obs_
 void ks_ocsf_message(struct ks_pipeline *pl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A product object {name, vendor_name, version} of kansoku's own code under key (product, app). */
 void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name);
+/* user.type_id of a uid: root is Admin, accounts below 1000 and nobody System, the others User. */
+int ks_ocsf_user_type(uint32_t uid);
 /* A user object {uid, name, type_id} under key. */
 void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid);
 /* A process object under key; with detail, also session, parent_process and ancestry. */

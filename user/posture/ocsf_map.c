@@ -143,13 +143,10 @@ struct json_object *ks_ocsf_map_device(struct json_object *inv, struct json_obje
 	return dev;
 }
 
-/* user.type_id: root and members of the sudo groups administer; accounts below 1000 (Debian's and
- * Fedora's SYS_UID_MAX is 999) and nobody are the system's; the others are people's. */
+/* user.type_id: as in every event (ks_ocsf_user_type), and members of the sudo groups administer. */
 static void user_type(struct json_object *to, int64_t uid, bool sudo)
 {
-	int id = uid == 0 || sudo             ? KS_OCSF_USER_ADMIN
-	         : uid < 1000 || uid == 65534 ? KS_OCSF_USER_SYSTEM
-	                                      : KS_OCSF_USER_USER;
+	int id = sudo ? KS_OCSF_USER_ADMIN : ks_ocsf_user_type((uint32_t)uid);
 	static const char *const caption[] = {
 	    [KS_OCSF_USER_USER] = "User", [KS_OCSF_USER_ADMIN] = "Admin", [KS_OCSF_USER_SYSTEM] = "System"};
 
