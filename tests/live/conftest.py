@@ -43,7 +43,7 @@ class Daemon:
                 + output_extra
             )
         self.proc = None
-        self._offset = 0
+        self._file, self._pending = None, b""
         self.seen = []
 
     def start(self):
@@ -83,13 +83,34 @@ class Daemon:
     def cli_json(self, *args):
         return json.loads(self.cli(*args, "--json").stdout)
 
+    def _read_new(self):
+        """The bytes written since the last call. The file output rotates at max_size_kb, which the whole
+        host's activity (other tests, benchmarks) can reach within a test: the open file is read to its
+        end before following the path to the new one, so no event is lost and no line read from its
+        middle."""
+        data = b""
+        while True:
+            if self._file is None:
+                try:
+                    self._file = open(self.events_path, "rb")
+                except FileNotFoundError:
+                    return data
+            data += self._file.read()
+            try:
+                same = os.stat(self.events_path).st_ino == os.fstat(self._file.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return data
+            data += self._file.read()  # rotated: what was written before the rename, then the new file
+            self._file.close()
+            self._file = None
+
     def read_events(self):
         """All events so far; every line must be one valid JSON object."""
-        with open(self.events_path, "rb") as f:
-            f.seek(self._offset)
-            data = f.read()
+        data = self._pending + self._read_new()
         cut = data.rfind(b"\n") + 1
-        self._offset += cut
+        self._pending = data[cut:]
         for raw in data[:cut].splitlines():
             ev = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8 or broken JSON
             assert isinstance(ev, dict)
