@@ -93,7 +93,7 @@ def test_denied_read_by_unprivileged_user_is_recorded(watched):
                        capture_output=True)
     assert r.returncode != 0 and b"Permission denied" in r.stderr
     (ev,) = watched.wait_for(files(lambda e: at(secret)(e) and e["status_id"] == 2))
-    assert ev["status_detail"] == "EACCES" and ev["status_code"] == 13 and ev["severity_id"] == 3
+    assert ev["status_detail"] == "EACCES" and ev["status_code"] == "13" and ev["severity_id"] == 3
     assert ev["actor"]["process"]["user"]["uid"] == "65534"
 
 
