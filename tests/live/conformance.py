@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Every event the live tests see (the daemon's file output, the HTTP receivers' documents) goes through
 tests/ocsf_validate.py: errors are counted per shape for the session's summary, and fail the test whose
-daemon wrote them (STRICT), so a field OCSF or ECS does not know fails CI."""
+daemon wrote them (STRICT), so a field OCSF or ECS does not know fails CI. So does an OCSF event shape
+(class, activity) that docs/events.md does not show."""
 import json
 import os
 import sys
@@ -9,9 +10,10 @@ import threading
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/ocsf_validate.py
-from ocsf_validate import _generic, format_report, shape, validate_any
+from gen_events_doc import documented_shapes  # noqa: E402
+from ocsf_validate import _generic, format_report, shape, validate_any  # noqa: E402
 
-STRICT = False  # True once the encoders are fixed (issue 15, phase 2); until then the summary counts
+STRICT = True
 SAMPLES = os.environ.get("KS_EVENT_SAMPLES")  # write the first event of every shape seen to this NDJSON file
 
 
@@ -19,11 +21,15 @@ class Conformance:
     def __init__(self):
         self.lock = threading.Lock()
         self.by_shape, self.seen, self.pending, self.samples = {}, Counter(), [], {}
+        self.documented = documented_shapes()
 
     def check(self, ev):
         if not isinstance(ev, dict) or not ("class_uid" in ev or "@timestamp" in ev):
             return  # not an event (a receiver's other document)
         s, errors = shape(ev), validate_any(ev)
+        if "class_uid" in ev and s not in self.documented and not SAMPLES:  # gathering samples: all new
+            errors.append(f"not in docs/events.md: a new kind of event is documented with tests/gen_events_doc.py "
+                          f"--samples (samples from KS_EVENT_SAMPLES=FILE)")
         with self.lock:
             self.seen[s] += 1
             self.samples.setdefault(s, ev)

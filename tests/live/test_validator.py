@@ -165,6 +165,18 @@ def test_command_line(tmp_path, capsys):
     assert "1 x colour: not an attribute of process_activity" in out
 
 
+def test_docs_events_md_is_what_the_samples_make():
+    """docs/events.md is generated from real events; each is valid OCSF and the page is not stale."""
+    import gen_events_doc
+
+    samples = gen_events_doc.load(gen_events_doc.SAMPLES)
+    assert samples, "tests/fixtures/event_samples.ndjson is empty"
+    ocsf = OCSF()
+    for ev in samples:
+        assert ocsf.validate(ev) == [], shape(ev)
+    assert gen_events_doc.main(["--check"]) == 0, "docs/events.md is stale: run tests/gen_events_doc.py"
+
+
 SOURCES = os.environ.get("KS_SCHEMA_SOURCES", os.path.join(ROOT, "..", "shared", "schemas"))
 
 
