@@ -28,7 +28,7 @@ LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
 
-DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lcurl -lssl -lcrypto -lrelp -lpthread
+DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lcurl -lssl -lcrypto -lrelp -lpthread
 CLI_LIBS := -ljson-c
 
 ifeq ($(V),1)
@@ -45,20 +45,32 @@ SKEL := $(BUILD)/kansoku.skel.h
 
 # Sources shared by the daemon and the unit tests (everything but main). One folder per stage of the
 # pipeline (user/README.md); the CLI is apart.
-USER_DIRS := lib config host model pipeline sensors posture outputs daemon
+USER_DIRS := lib config host model pipeline sensors posture rules detect outputs daemon
 CORE_SRCS := $(filter-out user/daemon/kansokud.c,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c)))
-# The built-in posture catalog is data compiled in (catalog_data.S .incbin's it).
-CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o
+# The built-in posture catalog and detection rules are data compiled in (.incbin).
+RULES_BUILTIN := $(sort $(wildcard packaging/rules/*.yaml))
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/user/posture/catalog_data.o \
+	$(BUILD)/user/detect/rules_builtin.o
 DAEMON_OBJS := $(BUILD)/user/daemon/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+
+# The rule engine (docs/rules.md): self-contained, used by the CLI's `rules test`, its tests, fuzzer, bench.
+RULES_SRCS := $(wildcard user/rules/*.c)
+RULES_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(RULES_SRCS))
+RULES_LIBS := -lyaml -lpcre2-8 -ljson-c
+KS_CFLAGS += -Iuser
+CLI_OBJS += $(RULES_OBJS)
+CLI_LIBS += -lyaml -lpcre2-8
+FUZZ_SECONDS ?= 180
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
 BENCH_BINS := $(BUILD)/bench/workload
 
-.PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run
+.PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
+	rules-bench fuzz fuzz-short
 all: $(BUILD)/kansokud $(BUILD)/kansoku
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -79,6 +91,21 @@ $(BUILD)/user/%.o: user/%.c | $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(KS_CFLAGS) -c $< -o $@
+
+# One NUL-terminated text per built-in rule file, and a table of {name, text} ending in {0, 0}.
+$(BUILD)/user/detect/rules_builtin.S: $(RULES_BUILTIN) Makefile
+	$(Q)mkdir -p $(@D)
+	$(Q){ printf '\t.section .rodata\n'; i=0; for f in $(RULES_BUILTIN); do \
+		printf 'ks_rules_text_%d:\n\t.incbin "%s"\n\t.byte 0\nks_rules_name_%d:\n\t.asciz "builtin:%s"\n' \
+			$$i "$$f" $$i "$${f##*/}"; i=$$((i + 1)); done; \
+	  printf '\t.section .data.rel.ro\n\t.balign 8\n\t.global ks_rules_builtin\nks_rules_builtin:\n'; \
+	  i=0; for f in $(RULES_BUILTIN); do printf '\t.quad ks_rules_name_%d, ks_rules_text_%d\n' $$i $$i; \
+		i=$$((i + 1)); done; printf '\t.quad 0, 0\n\t.section .note.GNU-stack,"",@progbits\n'; } > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(BUILD)/user/detect/rules_builtin.o: $(BUILD)/user/detect/rules_builtin.S
+	$(call msg,AS,$@)
+	$(Q)$(CC) -c $< -o $@
 
 $(BUILD)/user/posture/catalog_data.o: user/posture/catalog_data.S packaging/posture/catalog.yaml
 	$(call msg,AS,$@)
@@ -106,6 +133,22 @@ $(BUILD)/kansoku: $(CLI_OBJS)
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(CORE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
+
+# The rules tests link the engine alone: it depends on nothing else in user/. Its allocations are counted
+# (--wrap) to show that evaluating an event allocates nothing.
+$(BUILD)/tests/test_rules: $(BUILD)/tests/unit/test_rules.o $(RULES_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(RULES_LIBS) -lcmocka
+
+$(BUILD)/bench/rules_bench: $(BUILD)/bench/rules_bench.o $(RULES_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(RULES_LIBS)
+
+# libFuzzer target for the rule loader and condition parser (clang only; ASan + UBSan).
+$(BUILD)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c $(RULES_SRCS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Iinclude -o $@ $^ -lyaml -lpcre2-8 -ljson-c
 
 $(BUILD)/tests/%: $(BUILD)/tests/live/%.o
 	$(call msg,LD,$@)
@@ -136,10 +179,27 @@ run: all
 bench: all $(BENCH_BINS)
 	$(Q)./bench/run.sh
 
+# Engine alone: recorded events through the default ruleset and 1,000 generated rules.
+rules-bench: $(BUILD)/bench/rules_bench
+	$(Q)./$(BUILD)/bench/rules_bench packaging/rules/default.yaml tests/fixtures/rules/events.ndjson
+
+# FUZZ_SECONDS=N (default 180); fuzz-short: 25 s, for the test runner. The corpus grows in build/, the
+# small seed corpus stays in tests/fuzz/corpus.
+fuzz: $(BUILD)/fuzz/fuzz_rules
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)./$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
+		-dict=tests/fuzz/rules.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+fuzz-short: $(BUILD)/fuzz/fuzz_rules
+	$(Q)./tests/fuzz/run-short.sh $(BUILD) 25
+
+# the test runner's short fuzz run needs the target built
+check: $(BUILD)/fuzz/fuzz_rules
+
 # Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
 # Network outputs stay out: libcurl, OpenSSL and librelp have no complete static builds in Debian.
 NET_OUTPUT_OBJS := $(addprefix $(BUILD)/user/outputs/,netout.o syslog.o relp.o http.o)
-STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpthread
+STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lpthread
 $(BUILD)/static/kansokud: $(filter-out $(NET_OUTPUT_OBJS),$(DAEMON_OBJS)) $(BUILD)/tests/kmatrix/net_outputs_none.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

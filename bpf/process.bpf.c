@@ -14,8 +14,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the daemon between open and load. */
-const volatile u32 ks_argv_max = 1024;  /* argv bytes kept per exec (<= KS_ARGV_MAX) */
+/* Set by the daemon between open and load (the loader always sets both; the defaults are in config/keys.c). */
+const volatile u32 ks_argv_max = 0;     /* argv bytes kept per exec (process.argv_max, < KS_ARGV_MAX) */
 const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
 static __always_inline u64 ks_rb_flags(void *rb)

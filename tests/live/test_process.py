@@ -70,6 +70,28 @@ def test_argv_longer_than_limit_is_marked_truncated(daemon_factory):
     assert len("\0".join(ev["unmapped"]["args"])) <= 64
 
 
+def test_argv_max_at_its_bound_is_really_used(daemon_factory, tmp_path):
+    """process.argv_max has one bound, 4095: taken and used by the kernel side as given; 4096 refused."""
+    d = daemon_factory("process:\n  argv_max: 4095\n")
+    head = ["/bin/echo", "marker-4095"]
+    fill = 4095 - sum(len(a) + 1 for a in head) - 1  # argv bytes with their NULs: exactly 4095
+    runs = {}
+    for extra in (0, 1):  # 4095 bytes fit whole; 4096 are cut at 4095
+        p = run([*head, "z" * (fill + extra)], stdout=subprocess.DEVNULL)
+        runs[extra] = p.pid
+    (whole,) = d.wait_for(launches(d, by_pid(runs[0])))
+    (cut,) = d.wait_for(launches(d, by_pid(runs[1])))
+    assert whole["unmapped"]["argv"] == {"bytes": 4095, "truncated": False}
+    assert whole["unmapped"]["args"] == [*head, "z" * fill]
+    assert cut["unmapped"]["argv"] == {"bytes": 4096, "truncated": True}
+    assert len("\0".join(cut["unmapped"]["args"])) == 4095
+    bad = tmp_path / "argv4096.yaml"
+    bad.write_text("process:\n  argv_max: 4096\n")
+    r = subprocess.run([KANSOKUD, "--check-config", "--config", str(bad)], capture_output=True)
+    assert r.returncode == 1
+    assert f"{bad}:2:13: key 'process.argv_max': 4096 is out of range (0 to 4095)".encode() in r.stderr
+
+
 def test_lineage_of_five_nested_processes(daemon):
     p = subprocess.run([SPAWN_CHAIN, "5", PROC_HELPER, "exit", "0"])
     assert p.returncode == 0

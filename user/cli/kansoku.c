@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/rules_cmd.h"
+#include "cli/rules_live.h"
+
 #define DEFAULT_SOCKET "/run/kansoku/kansoku.sock"
 
 static bool opt_json;
@@ -32,7 +35,11 @@ static void usage(FILE *f)
 	        "  findings [--area A] [--severity S]  open findings (A: device, user, system, data; S: the least\n"
 	        "                              severity: info, low, medium, high, critical)\n"
 	        "  snapshot [--fresh]          the last posture snapshot as JSON (--fresh: evaluate now)\n"
-	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n\n"
+	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n"
+	        "  alerts [--follow]           Detection Findings: what the rules matched\n"
+	        "  rules list                  the daemon's rules: matches, evaluations, cost per evaluation\n"
+	        "  rules reload                re-read the rule files (a broken file changes nothing)\n"
+	        "  rules test|check|fields     detection rules offline: kansoku rules --help\n\n"
 	        "Options:\n"
 	        "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
 	        "  --json          machine-readable output (one JSON document, or one event per line)\n");
@@ -188,6 +195,7 @@ static void show_status(struct json_object *st)
 	printf("config      %s\n", jstr(st, "config", "?"));
 	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
 	       (long long)jint(st, "seeded"));
+	ks_cli_show_rules_line(st);
 	printf("\nhooks (%s):\n", jstr(st, "hook_flavour", "?"));
 	if (json_object_object_get_ex(st, "hooks", &hooks)) {
 		size_t syscalls = 0;
@@ -671,6 +679,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!cmd && !strcmp(argv[i], "rules")) {
+			/* `rules list` and `rules reload` ask the daemon; the others work offline, without it */
+			if (i + 1 < argc && (!strcmp(argv[i + 1], "list") || !strcmp(argv[i + 1], "reload")))
+				cmd = !strcmp(argv[++i], "list") ? "rules" : "rules-reload";
+			else
+				return ks_cli_rules(argc - i, argv + i);
 		} else if (argv[i][0] != '-' && !cmd) {
 			cmd = argv[i];
 		} else {
@@ -685,14 +699,16 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files") &&
 	    strcmp(cmd, "conns") && strcmp(cmd, "ports") && strcmp(cmd, "posture") && strcmp(cmd, "findings") &&
-	    strcmp(cmd, "snapshot") && strcmp(cmd, "inventory")) {
+	    strcmp(cmd, "snapshot") && strcmp(cmd, "inventory") && strcmp(cmd, "rules") &&
+	    strcmp(cmd, "rules-reload") && strcmp(cmd, "alerts")) {
 		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
 	if (((tree || all) && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
-	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files")) || (path_prefix && strcmp(cmd, "files")) ||
-	    ((area || severity) && strcmp(cmd, "findings")) || (fresh && strcmp(cmd, "snapshot"))) {
+	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files") && strcmp(cmd, "alerts")) ||
+	    (path_prefix && strcmp(cmd, "files")) || ((area || severity) && strcmp(cmd, "findings")) ||
+	    (fresh && strcmp(cmd, "snapshot"))) {
 		fprintf(stderr, "kansoku: option not valid for '%s'\n", cmd);
 		return 2;
 	}
@@ -708,6 +724,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "files")) { /* file accesses are the file class of the event stream */
 		json_object_object_add(req, "cmd", json_object_new_string("events"));
 		type = "file";
+	} else if (!strcmp(cmd, "alerts")) { /* detections are the Detection Finding class of the stream */
+		json_object_object_add(req, "cmd", json_object_new_string("events"));
+		type = "2004";
 	} else {
 		json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	}
@@ -758,13 +777,19 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!strcmp(cmd, "events")) {
+	if (!strcmp(cmd, "events") || !strcmp(cmd, "alerts")) {
 		while ((line = next_line(&r, &len))) {
 			if (opt_json) {
 				fwrite(line, 1, len, stdout);
 				fputc('\n', stdout);
 				if (follow)
 					fflush(stdout);
+			} else if (!strcmp(cmd, "alerts")) {
+				struct json_object *e = json_tokener_parse(line);
+
+				if (e)
+					ks_cli_show_alert(e);
+				json_object_put(e);
 			} else {
 				show_event(line);
 			}
@@ -785,6 +810,10 @@ int main(int argc, char **argv)
 		findings_table(data);
 	else if (!strcmp(cmd, "inventory"))
 		show_inventory(data, kind);
+	else if (!strcmp(cmd, "rules"))
+		ks_cli_show_rules(data);
+	else if (!strcmp(cmd, "rules-reload"))
+		ks_cli_show_rules_status(data);
 	else if (!strcmp(cmd, "snapshot"))
 		printf("%s\n",
 		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -15,6 +15,9 @@
 #include "outputs/outputs.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
+#include "detect/judge.h"
+#include "pipeline/ocsf.h"
+#include "lib/log.h"
 #include "host/users.h"
 
 static struct json_object *ju64(uint64_t v)
@@ -35,6 +38,8 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "uptime_s", ju64((ks_boot_ns_now() - d->started_boot_ns) / NSEC_PER_SEC));
 	json_object_object_add(st, "started_time", json_object_new_int64(d->started_wall_ms));
 	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
+	if (d->judge)
+		json_object_object_add(st, "rules", ks_judge_status_json(d->judge));
 	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
 	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
 		struct json_object *h = json_object_new_object();
@@ -359,7 +364,8 @@ static int class_of(const char *type)
 	static const struct {
 		const char *name;
 		int class_uid;
-	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"network", 4001}, {"dns", 4003}, {"daemon", 6002}};
+	} types[] = {{"all", 0},    {"process", 1007}, {"file", 1001},     {"network", 4001},
+	             {"dns", 4003}, {"daemon", 6002},  {"detection", 2004}};
 	size_t i;
 	char *end;
 	long v;
@@ -399,7 +405,8 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		return;
 	}
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
-	ks_recent_each(d->recent, cls, send_event, &arg);
+	/* findings have a ring of their own: a busy host must not push them out of `kansoku alerts` */
+	ks_recent_each(cls == KS_OCSF_DETECTION_FINDING ? d->alerts : d->recent, cls, send_event, &arg);
 	if (follow)
 		ks_ctl_follow(c, cls);
 }
@@ -472,6 +479,44 @@ static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char
 	ks_ctl_reply_json(c, doc);
 }
 
+int ks_daemon_reload_rules(struct ks_daemon *d, char *err, size_t errlen)
+{
+	static struct ks_config fresh; /* large: keep it off the stack; only the loop thread reloads */
+
+	if (!d->judge) {
+		snprintf(err, errlen, "rules are off (rules.enabled: false); a restart turns them on");
+		return -1;
+	}
+	if (ks_config_load(&fresh, d->cfg.source, err, errlen))
+		return -1;
+	if (ks_judge_load(d->judge, &fresh.rules, err, errlen))
+		return -1;
+	d->cfg.rules = fresh.rules;
+	ks_info("rules reloaded");
+	return 0;
+}
+
+/* `kansoku rules [list]` and `kansoku rules reload`. */
+static void cmd_rules(struct ks_daemon *d, struct ks_ctl_client *c, const char *name)
+{
+	char err[1024];
+
+	if (!d->judge) {
+		ks_ctl_reply_error(c, "rules are off in this daemon's config (rules.enabled: false)");
+		return;
+	}
+	if (!strcmp(name, "rules")) {
+		ks_ctl_reply_json(c, ks_judge_rules_json(d->judge));
+		return;
+	}
+	if (ks_daemon_reload_rules(d, err, sizeof(err))) {
+		ks_err("rules not reloaded, the running rules stay: %s", err);
+		ks_ctl_reply_error(c, "rules not reloaded, the running rules stay: %s", err);
+		return;
+	}
+	ks_ctl_reply_json(c, ks_judge_status_json(d->judge));
+}
+
 void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req)
 {
 	struct ks_daemon *d = ctx;
@@ -493,12 +538,14 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 		cmd_sockets(d, c, false);
 	else if (!strcmp(name, "ports"))
 		cmd_sockets(d, c, true);
+	else if (!strcmp(name, "rules") || !strcmp(name, "rules-reload"))
+		cmd_rules(d, c, name);
 	else if (!strcmp(name, "posture") || !strcmp(name, "findings") || !strcmp(name, "snapshot") ||
 	         !strcmp(name, "inventory"))
 		cmd_posture(d, c, name, req);
 	else
 		ks_ctl_reply_error(c,
 		                   "unknown command '%.64s' (status, ps, events, conns, ports, posture, findings, "
-		                   "snapshot, inventory)",
+		                   "snapshot, inventory, rules, rules-reload)",
 		                   name);
 }

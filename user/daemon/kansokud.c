@@ -42,6 +42,7 @@
 #include "sensors/process.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
+#include "detect/judge.h"
 #include "host/users.h"
 
 /* Opens an OCSF Application Lifecycle event about kansokud itself, stamped now. */
@@ -290,9 +291,13 @@ static void signal_io(struct ks_watch *w, uint32_t events)
 
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			ks_info("SIGHUP: reopening outputs");
+			char err[1024];
+
+			ks_info("SIGHUP: reopening outputs, reloading rules");
 			drain(d);
 			ks_outputs_reopen(d->outs);
+			if (d->judge && ks_daemon_reload_rules(d, err, sizeof(err)))
+				ks_err("rules not reloaded, the running rules stay: %s", err);
 		} else {
 			ks_info("%s: stopping", strsignal((int)si.ssi_signo));
 			d->stop = true;
@@ -304,7 +309,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kansokud [--config FILE] [--check-config] [--log-level LEVEL] [--root DIR]\n"
 	           "       kansokud --audit [--root DIR] [--config FILE]\n"
-	           "       kansokud --version | --help\n\n"
+	           "       kansokud --print-config-keys | --version | --help\n\n"
 	           "Observes processes, files and network from the kernel (eBPF), evaluates the host's posture\n"
 	           "and writes OCSF events.\n\n"
 	           "  -c, --config FILE     configuration (default " KS_DEFAULT_CONFIG ")\n"
@@ -313,6 +318,7 @@ static void usage(FILE *f)
 	           "  -r, --root DIR        posture checks read files below DIR (overrides posture.root)\n"
 	           "  -a, --audit           evaluate the posture once, print the snapshot (JSON), exit;\n"
 	           "                        no BPF, no daemon: for images mounted under --root\n"
+	           "  -K, --print-config-keys  every config key: type, bounds, default, meaning\n"
 	           "  -V, --version         print the version\n"
 	           "  -h, --help            this help\n");
 }
@@ -402,6 +408,7 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"root", required_argument, NULL, 'r'},
 	    {"audit", no_argument, NULL, 'a'},
+	    {"print-config-keys", no_argument, NULL, 'K'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -409,7 +416,7 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 	int opt;
 
 	*a = (struct ks_args){.config_path = KS_DEFAULT_CONFIG};
-	while ((opt = getopt_long(argc, argv, "c:nl:r:aVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:nl:r:aKVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			a->config_path = optarg;
@@ -427,6 +434,9 @@ static int parse_args(int argc, char **argv, struct ks_args *a)
 		case 'l':
 			a->level = optarg;
 			break;
+		case 'K':
+			ks_config_print_keys(stdout);
+			return 0;
 		case 'V':
 			printf("kansokud %s (wire format %d, OCSF %s)\n", KS_VERSION, KS_WIRE_VERSION, KS_OCSF_VERSION);
 			return 0;
@@ -493,6 +503,12 @@ static void sink_recent(void *ctx, int class_uid, const char *line, size_t len)
 	ks_recent_add(ctx, class_uid, line, len);
 }
 
+static void sink_alerts(void *ctx, int class_uid, const char *line, size_t len)
+{
+	if (class_uid == KS_OCSF_DETECTION_FINDING)
+		ks_recent_add(ctx, class_uid, line, len);
+}
+
 static void sink_followers(void *ctx, int class_uid, const char *line, size_t len)
 {
 	ks_control_broadcast(ctx, class_uid, line, len);
@@ -513,7 +529,8 @@ static int open_pipeline(struct ks_daemon *d)
 	d->pl.users = ks_users_new("/etc/passwd");
 	d->pl.procs = ks_proctable_new(d->pl.host.boot_id);
 	d->recent = ks_recent_new(d->cfg.recent_events);
-	if (!d->pl.users || !d->pl.procs || !d->recent) {
+	d->alerts = ks_recent_new(KS_RECENT_ALERTS);
+	if (!d->pl.users || !d->pl.procs || !d->recent || !d->alerts) {
 		ks_err("out of memory");
 		return -1;
 	}
@@ -533,6 +550,7 @@ static int open_pipeline(struct ks_daemon *d)
 	}
 	ks_pipeline_add_sink(&d->pl, "outputs", sink_outputs, d->outs);
 	ks_pipeline_add_sink(&d->pl, "recent", sink_recent, d->recent);
+	ks_pipeline_add_sink(&d->pl, "alerts", sink_alerts, d->alerts);
 	ks_pipeline_add_sink(&d->pl, "followers", sink_followers, d->ctl);
 	return 0;
 }
@@ -581,6 +599,27 @@ static int open_posture(struct ks_daemon *d)
 		ks_penv_set_listeners(ks_posture_env(d->posture), ks_posture_model_listeners, &d->pl);
 	ks_penv_set_yield(ks_posture_env(d->posture), posture_yield, d);
 	ks_posture_background_walks(d->posture);
+	return 0;
+}
+
+/* The detection rules judge every event after the sinks have it; a rule file that does not load stops the
+ * start, as a posture catalog does: rules silently off are worse than no daemon. Returns 0 or -1. */
+static int open_rules(struct ks_daemon *d)
+{
+	char err[1024];
+
+	if (!d->cfg.rules.enabled)
+		return 0;
+	d->judge = ks_judge_new();
+	if (!d->judge) {
+		ks_err("out of memory");
+		return -1;
+	}
+	if (ks_judge_load(d->judge, &d->cfg.rules, err, sizeof(err))) {
+		ks_err("rules: %s", err);
+		return -1;
+	}
+	ks_pipeline_add_evaluator(&d->pl, "rules", ks_judge_event, d->judge);
 	return 0;
 }
 
@@ -642,12 +681,14 @@ static void stop_observing(struct ks_daemon *d)
 static void close_all(struct ks_daemon *d)
 {
 	ks_control_close(d->ctl);
+	ks_judge_free(d->judge);
 	ks_posture_free(d->posture);
 	ks_loader_close(&d->loader);
 	ks_outputs_close(d->outs);
 	ks_files_free(d->pl.files);
 	ks_netmodel_free(d->pl.net);
 	ks_recent_free(d->recent);
+	ks_recent_free(d->alerts);
 	ks_proctable_free(d->pl.procs);
 	ks_users_free(d->pl.users);
 	ks_jw_free(&d->pl.jw);
@@ -691,7 +732,7 @@ int main(int argc, char **argv)
 		return rc;
 
 	rc = 1;
-	if (open_pipeline(&d) || open_sensors(&d) || open_posture(&d) || start_observing(&d))
+	if (open_pipeline(&d) || open_rules(&d) || open_sensors(&d) || open_posture(&d) || start_observing(&d))
 		goto cleanup;
 	emit_lifecycle(&d, KS_OCSF_APP_START, "Start");
 	drain(&d);

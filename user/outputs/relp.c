@@ -128,7 +128,7 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 		if (relpCltEnableTLS(s->clt) != RELP_RET_OK ||
 		    relpCltSetGnuTLSPriString(s->clt, (char *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2") !=
 		        RELP_RET_OK ||
-		    relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK || /* required by config.c */
+		    relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK || /* config: relp_tls needs ca_file */
 		    (o->cfg.cert_file[0] && (relpCltSetOwnCert(s->clt, o->cfg.cert_file) != RELP_RET_OK ||
 		                             relpCltSetPrivKey(s->clt, o->cfg.key_file) != RELP_RET_OK)) ||
 		    relpCltSetAuthMode(s->clt, (char *)"name") != RELP_RET_OK ||

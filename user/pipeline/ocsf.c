@@ -109,8 +109,10 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_key(w, "metadata");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "version", KS_OCSF_VERSION);
-	ks_jw_key(w, "profiles");
-	ks_jw_json(w, cls->profiles, strlen(cls->profiles));
+	if (cls->profiles) {
+		ks_jw_key(w, "profiles");
+		ks_jw_json(w, cls->profiles, strlen(cls->profiles));
+	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
 	ks_ocsf_product(pl, "product", "kansoku");

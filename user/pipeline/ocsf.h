@@ -40,6 +40,10 @@ enum ks_ocsf_net_activity {
 	KS_OCSF_NET_OTHER = 99,
 };
 enum ks_ocsf_dns_activity { KS_OCSF_DNS_QUERY = 1 };
+/* Detection Finding (2004): the rule engine's findings */
+#define KS_OCSF_DETECTION_FINDING 2004
+enum ks_ocsf_finding_activity { KS_OCSF_FINDING_CREATE = 1, KS_OCSF_FINDING_UPDATE = 2, KS_OCSF_FINDING_CLOSE = 3 };
+extern const struct ks_ocsf_class ks_ocsf_detection_finding;
 
 /* activity_id of the inventory classes (5001, 5002, 5003, 5020) */
 enum ks_ocsf_inventory_activity { KS_OCSF_INV_COLLECT = 2 };

@@ -88,36 +88,6 @@ static double wall_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* ---- config defaults ---- */
-
-void ks_posture_cfg_defaults(struct ks_posture_cfg *c)
-{
-	static const char *const scan[] = {"/bin", "/sbin", "/usr",  "/lib",  "/etc",  "/opt",    "/var",
-	                                   "/tmp", "/srv",  "/boot", "/home", "/root", "/dev/shm"};
-
-	memset(c, 0, sizeof(*c));
-	c->enabled = true;
-	snprintf(c->root, sizeof(c->root), "/");
-	c->interval_s = 600;
-	c->fs_scan_interval_s = 3600;
-	for (size_t i = 0; i < sizeof(scan) / sizeof(scan[0]); i++)
-		snprintf(c->scan_paths[c->n_scan_paths++], sizeof(c->scan_paths[0]), "%s", scan[i]);
-	c->allowed[c->n_allowed++] = (struct ks_allowed_port){"tcp", 22};
-	c->ignore_loopback = true;
-	c->weight[KS_SEV_INFO] = 0;
-	c->weight[KS_SEV_LOW] = 1;
-	c->weight[KS_SEV_MEDIUM] = 3;
-	c->weight[KS_SEV_HIGH] = 7;
-	c->weight[KS_SEV_CRITICAL] = 10;
-	c->grace_days[KS_SEV_INFO] = 90;
-	c->grace_days[KS_SEV_LOW] = 90;
-	c->grace_days[KS_SEV_MEDIUM] = 30;
-	c->grace_days[KS_SEV_HIGH] = 7;
-	c->grace_days[KS_SEV_CRITICAL] = 1;
-	c->max_age_factor = 4;
-	c->use_sshd_t = true;
-}
-
 /* ---- findings ---- */
 
 static uint64_t hstr(const char *s)

@@ -20,21 +20,12 @@
 #include "penv.h"
 
 const char *const ks_area_names[KS_AREA_MAX] = {"device", "user", "system", "data"};
-const char *const ks_sev_names[KS_SEV_MAX] = {"info", "low", "medium", "high", "critical"};
 const char *const ks_chk_status_names[] = {"pass", "fail", "error", "not_applicable"};
 
 int ks_area_parse(const char *s)
 {
 	for (int i = 0; i < KS_AREA_MAX; i++)
 		if (s && !strcmp(s, ks_area_names[i]))
-			return i;
-	return -1;
-}
-
-int ks_sev_parse(const char *s)
-{
-	for (int i = 0; i < KS_SEV_MAX; i++)
-		if (s && !strcmp(s, ks_sev_names[i]))
 			return i;
 	return -1;
 }

@@ -12,17 +12,16 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "config/posture_cfg.h"
+
 struct json_object;
 
 enum ks_area { KS_AREA_DEVICE, KS_AREA_USER, KS_AREA_SYSTEM, KS_AREA_DATA, KS_AREA_MAX };
-enum ks_sev { KS_SEV_INFO, KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL, KS_SEV_MAX };
 enum ks_chk_status { KS_CHK_PASS, KS_CHK_FAIL, KS_CHK_ERROR, KS_CHK_NA };
 
 extern const char *const ks_area_names[KS_AREA_MAX];
-extern const char *const ks_sev_names[KS_SEV_MAX];
 extern const char *const ks_chk_status_names[];
 int ks_area_parse(const char *s);
-int ks_sev_parse(const char *s);
 
 /* One failing item of a check that looks at many things (a port, a file, an account). */
 struct ks_check_item {
@@ -66,36 +65,9 @@ struct ks_proc_exe {
 	char exe[4096]; /* readlink text, " (deleted)" kept */
 };
 
-struct ks_allowed_port {
-	char proto[4]; /* tcp / udp / "" for both */
-	uint16_t port;
-};
-
 struct ks_penv;
 /* Lists the host's listening sockets (the daemon's network model). NULL: read <root>/proc/net. */
 typedef struct ks_listener *(*ks_listeners_fn)(void *ctx, size_t *n);
-
-struct ks_posture_cfg {
-	bool enabled;
-	char root[1024];
-	unsigned interval_s;
-	unsigned fs_scan_interval_s; /* the filesystem walk is reused between snapshots for this long */
-	char scan_paths[16][256];
-	int n_scan_paths;
-	struct ks_allowed_port allowed[64];
-	int n_allowed;
-	bool ignore_loopback; /* listeners on loopback addresses are not exposure */
-	char disabled[128][32];
-	int n_disabled;
-	char catalogs[8][1024]; /* extra catalog files */
-	int n_catalogs;
-	unsigned weight[KS_SEV_MAX];
-	unsigned grace_days[KS_SEV_MAX];
-	unsigned max_age_factor; /* the age factor stops growing here */
-	bool use_sshd_t;         /* ask `sshd -T` for the effective configuration when root is / */
-};
-
-void ks_posture_cfg_defaults(struct ks_posture_cfg *c);
 
 struct ks_penv *ks_penv_new(const struct ks_posture_cfg *cfg, char *err, size_t errlen);
 void ks_penv_free(struct ks_penv *e);

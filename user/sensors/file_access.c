@@ -205,6 +205,30 @@ struct ns_view {
 	bool host_view; /* path/path2 are the host's view */
 };
 
+/* The event as the evaluators see it: the same file and subject as the encoded one. */
+static void decoded_file(struct ks_pipeline *pl, const struct ks_file *e, const struct ks_proc *p, int act,
+                         const char *act_name, const char *path, const char *path2, uint64_t count)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, KS_OCSF_FILE_ACTIVITY, act, act_name, e->hdr.ts_ns);
+
+	d->severity_id = e->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO;
+	d->status_id = e->ret < 0 ? 2 : 1;
+	d->status_detail = e->ret < 0 ? errno_name(-e->ret) : NULL;
+	d->proc = p;
+	d->pid = e->hdr.pid;
+	d->start_ns = e->start_ns;
+	d->uid = e->uid;
+	d->loginuid = e->loginuid;
+	d->count = count;
+	if (e->op == KS_FOP_SYMLINK) { /* the new link is the file; its target text is the result */
+		d->file_path = path2 ? path2 : "";
+		d->file_result_path = path;
+	} else {
+		d->file_path = path;
+		d->file_result_path = path2;
+	}
+}
+
 static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *path, const char *path2,
                  const char *raw_path, uint64_t count, bool count_unknown, const struct ns_view *nv)
 {
@@ -215,6 +239,7 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 
 	if (p && p->start_ns != e->start_ns)
 		p = NULL;
+	decoded_file(pl, e, p, act, act_name, path, path2, count);
 	ks_ocsf_begin(pl, &ks_ocsf_file_activity, act, act_name, e->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, e->hdr.ts_ns));
 	ks_jw_ku64(w, "status_id", e->ret < 0 ? 2 : 1);

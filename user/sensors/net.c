@@ -95,6 +95,34 @@ static void conn_of_rec(struct ks_conn *v, const struct ks_net *e)
 	memcpy(v->daddr, e->daddr, 16);
 }
 
+/* The event as the evaluators see it: the same endpoints and subject as the encoded one. */
+static void decoded(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
+                    uint64_t ts_ns, const struct ks_conn *v, bool listener)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, cls->class_uid, act, act_name, ts_ns);
+	bool in = v->direction == KS_DIR_IN;
+
+	d->severity_id = sev;
+	d->proc = owner_proc(pl, v->pid, v->start_ns);
+	d->pid = v->pid;
+	d->start_ns = v->start_ns;
+	d->uid = v->uid;
+	d->loginuid = v->loginuid;
+	d->family = v->family;
+	d->proto = v->proto;
+	if (listener) {
+		d->dst_addr = v->saddr;
+		d->dst_port = v->sport;
+		return;
+	}
+	d->src_addr = in ? v->daddr : v->saddr;
+	d->src_port = in ? v->dport : v->sport;
+	d->dst_addr = in ? v->saddr : v->daddr;
+	d->dst_port = in ? v->sport : v->dport;
+	if (v->direction)
+		d->direction_id = in ? KS_OCSF_DIR_INBOUND : KS_OCSF_DIR_OUTBOUND;
+}
+
 /* Class envelope, endpoints (initiator = src), connection_info and actor; the caller adds the rest and
  * closes the object. */
 static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
@@ -107,6 +135,7 @@ static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int a
 	char id[20], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], comm[KS_COMM_LEN + 1];
 	const char *who = owner ? ks_ocsf_proc_name(owner, comm) : "process";
 
+	decoded(pl, cls, act, act_name, sev, ts_ns, v, listener);
 	ks_ocsf_begin(pl, cls, act, act_name, sev, ks_host_wall_ms(&pl->host, ts_ns));
 	ks_net_addr_str(v->family, in && !listener ? v->daddr : v->saddr, src, sizeof(src));
 	ks_net_addr_str(v->family, in && !listener ? v->saddr : v->daddr, dst, sizeof(dst));
@@ -444,6 +473,8 @@ static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
 	ks_jw_key(w, "query");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "hostname", qtype >= 0 ? name : "");
+	pl->dec.query_hostname = qtype >= 0 ? name : "";
+	pl->dec.query_type = tn;
 	if (qtype > 0) {
 		snprintf(num, sizeof(num), "TYPE%d", qtype);
 		ks_jw_kcstr(w, "type", tn ? tn : num);

@@ -176,6 +176,19 @@ static void observe_process(struct ks_pipeline *pl, const struct ks_proc *p)
 	ks_ocsf_observe(pl, "process.user.name", KS_OCSF_OBS_USER_NAME, ks_users_name(pl->users, p->creds.uid));
 }
 
+/* The event as the evaluators see it: the process is its own subject. */
+static void decoded_proc(struct ks_pipeline *pl, const struct ks_proc *p, int act, const char *act_name, uint64_t ts_ns)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, KS_OCSF_PROCESS_ACTIVITY, act, act_name, ts_ns);
+
+	d->severity_id = KS_OCSF_SEV_INFO;
+	d->proc = p;
+	d->pid = p->pid;
+	d->start_ns = p->start_ns;
+	d->uid = p->creds.uid;
+	d->loginuid = p->creds.loginuid;
+}
+
 static void emit_launch(struct ks_pipeline *pl, const struct ks_proc *p, uint64_t ts_ns)
 {
 	struct ks_jw *w = &pl->jw;
@@ -183,6 +196,7 @@ static void emit_launch(struct ks_pipeline *pl, const struct ks_proc *p, uint64_
 	uint32_t person = p->creds.loginuid != KS_NO_ID ? p->creds.loginuid : p->creds.uid;
 	char comm[KS_COMM_LEN + 1], pcomm[KS_COMM_LEN + 1];
 
+	decoded_proc(pl, p, KS_OCSF_PROC_LAUNCH, "Launch", ts_ns);
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_LAUNCH, "Launch", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, ts_ns));
 	ks_ocsf_message(pl, "%s (pid %u) launched by %s (pid %u)", p->exe ? p->exe : ks_ocsf_proc_name(p, comm), p->pid,
@@ -236,6 +250,9 @@ static void emit_terminate(struct ks_pipeline *pl, const struct ks_proc *p, cons
 	const char *signame = sig ? signal_name((int)sig) : NULL;
 	char comm[KS_COMM_LEN + 1];
 
+	decoded_proc(pl, p, KS_OCSF_PROC_TERMINATE, "Terminate", x->hdr.ts_ns);
+	pl->dec.exit_code = sig ? 128 + (int)sig : (int)((status >> 8) & 0xff);
+	pl->dec.has_exit_code = true;
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_TERMINATE, "Terminate", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, x->hdr.ts_ns));
 	if (sig)

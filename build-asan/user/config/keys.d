@@ -1,0 +1,10 @@
+build-asan/user/config/keys.o: user/config/keys.c user/config/table.h \
+ user/config/config.h user/config/posture_cfg.h user/config/severity.h \
+ user/config/rules_cfg.h include/kansoku/events.h user/lib/log.h
+user/config/table.h:
+user/config/config.h:
+user/config/posture_cfg.h:
+user/config/severity.h:
+user/config/rules_cfg.h:
+include/kansoku/events.h:
+user/lib/log.h:

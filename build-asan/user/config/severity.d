@@ -1,0 +1,3 @@
+build-asan/user/config/severity.o: user/config/severity.c \
+ user/config/severity.h
+user/config/severity.h:

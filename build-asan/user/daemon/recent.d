@@ -1,0 +1,3 @@
+build-asan/user/daemon/recent.o: user/daemon/recent.c \
+ user/daemon/recent.h
+user/daemon/recent.h:

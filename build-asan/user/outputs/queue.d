@@ -1,0 +1,3 @@
+build-asan/user/outputs/queue.o: user/outputs/queue.c \
+ user/outputs/queue.h
+user/outputs/queue.h:

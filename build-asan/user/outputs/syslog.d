@@ -1,0 +1,16 @@
+build-asan/user/outputs/syslog.o: user/outputs/syslog.c \
+ user/outputs/netout.h user/config/config.h user/config/posture_cfg.h \
+ user/config/severity.h user/config/rules_cfg.h include/kansoku/events.h \
+ user/lib/json.h user/outputs/outputs.h user/outputs/ecs.h \
+ user/outputs/queue.h user/outputs/tls.h
+user/outputs/netout.h:
+user/config/config.h:
+user/config/posture_cfg.h:
+user/config/severity.h:
+user/config/rules_cfg.h:
+include/kansoku/events.h:
+user/lib/json.h:
+user/outputs/outputs.h:
+user/outputs/ecs.h:
+user/outputs/queue.h:
+user/outputs/tls.h:

@@ -1,0 +1,8 @@
+build-asan/user/posture/check_ssh.o: user/posture/check_ssh.c \
+ user/posture/checks.h user/posture/posture.h user/config/posture_cfg.h \
+ user/config/severity.h user/posture/penv.h
+user/posture/checks.h:
+user/posture/posture.h:
+user/config/posture_cfg.h:
+user/config/severity.h:
+user/posture/penv.h:
