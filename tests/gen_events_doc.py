@@ -3,8 +3,8 @@
 """docs/events.md: every event kansoku emits, written from real events and the OCSF schema the validator uses.
 
     tests/gen_events_doc.py                   rewrite docs/events.md from tests/fixtures/event_samples.ndjson
-    tests/gen_events_doc.py --samples FILE    first take the samples a live run wrote (KS_EVENT_SAMPLES=FILE
-                                              python3 -m pytest tests/live): one event per shape, shortened
+    tests/gen_events_doc.py --samples FILE    first add the samples a live run wrote (KS_EVENT_SAMPLES=FILE
+                                              python3 -m pytest tests/live) for shapes not sampled yet
     tests/gen_events_doc.py --check           exit 1 if docs/events.md is not what the samples make
 
 The live tests fail on an event shape the samples do not have (tests/live/conformance.py), the
@@ -44,8 +44,9 @@ def load(path):
 
 
 def take_samples(path):
-    """The OCSF events of a live run's samples, one per shape, shortened, in shape order."""
-    by_shape = {}
+    """The OCSF events of a live run's samples added to the committed ones: one per shape (a shape already
+    sampled keeps its example, so the page changes only where the events did), shortened, in shape order."""
+    by_shape = {shape(ev): ev for ev in (load(SAMPLES) if os.path.exists(SAMPLES) else [])}
     for ev in load(path):
         if "class_uid" in ev:
             by_shape.setdefault(shape(ev), shorten(ev))
