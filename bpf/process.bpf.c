@@ -112,8 +112,9 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	ks_fill_hdr(&ev.hdr, child, KS_EV_FORK);
 	ev.hdr.size = sizeof(ev);
 	ev.start_ns = ks_task_start_ns(child);
-	/* the real parent, not the caller: CLONE_PARENT makes them differ */
-	parent = BPF_CORE_READ(child, real_parent);
+	/* the real parent, not the caller: CLONE_PARENT makes them differ; when a thread other than the main
+	 * one forked, real_parent is that thread: the parent process is its group leader */
+	parent = BPF_CORE_READ(child, real_parent, group_leader);
 	ev.ppid = BPF_CORE_READ(parent, tgid);
 	ev.parent_start_ns = ks_task_start_ns(parent);
 	ks_submit(&ev, sizeof(ev), KS_EV_FORK);

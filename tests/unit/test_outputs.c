@@ -261,6 +261,32 @@ static void test_ecs_mapping(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "user"), "name")),
 	                    "root");
 	assert_non_null(json_object_object_get(json_object_object_get(d, "kansoku"), "ocsf"));
+	/* a host sensor is ECS's agent, not an observer; the version is one the output is checked against */
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "agent"), "type")),
+	                    "kansoku");
+	assert_null(json_object_object_get(d, "observer"));
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "ecs"), "version")),
+	                    "8.17.0");
+	json_object_put(d);
+
+	/* a resolved finding: configuration has no "end" in ECS, it is a change; the standards are names, not
+	 * a rule.reference URL; a count is kansoku's (event.* is ECS's reserved set) */
+	ev = "{\"class_uid\":2003,\"activity_id\":3,\"time\":1790000000123,\"count\":4,\"message\":\"m\","
+	     "\"compliance\":{\"control\":\"KS-1\",\"standards\":[\"CIS 1.5.1\"]}}";
+	ks_jw_reset(&w);
+	assert_int_equal(ks_ecs_from_ocsf(ev, strlen(ev), &w), 0);
+	d = json_tokener_parse(w.buf);
+	assert_non_null(d);
+	v = json_object_object_get(d, "event");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(json_object_object_get(v, "type"), 0)),
+	                    "change");
+	assert_null(json_object_object_get(v, "count"));
+	assert_string_equal(json_object_get_string(json_object_object_get(d, "message")), "m");
+	assert_null(json_object_object_get(json_object_object_get(d, "rule"), "reference"));
+	v = json_object_object_get(d, "kansoku");
+	assert_int_equal(json_object_get_int(json_object_object_get(v, "count")), 4);
+	assert_string_equal(
+	    json_object_get_string(json_object_array_get_idx(json_object_object_get(v, "standards"), 0)), "CIS 1.5.1");
 	json_object_put(d);
 	assert_int_equal(ks_ecs_from_ocsf("not json", 8, &w), -1);
 	ks_jw_free(&w);

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	        "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
 	        "Commands:\n"
 	        "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
-	        "  ps [--tree]                 the live process table\n"
+	        "  ps [--tree] [--all]         the live process table (--all: kernel threads too)\n"
 	        "  events [--follow] [--type T]  recent events (T: all, process, file, network, dns, daemon or a\n"
 	        "                              class_uid)\n"
 	        "  files [--path P] [--follow]  recent file accesses (under prefix P)\n"
@@ -164,6 +164,13 @@ static int64_t jint(struct json_object *o, const char *key)
 	struct json_object *v;
 
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
 static void print_duration(int64_t s)
@@ -334,7 +341,8 @@ static void ps_tree(struct json_object *procs, size_t n, int64_t ppid, int depth
 	}
 }
 
-static void show_ps(struct json_object *data, bool tree)
+/* all: kernel threads too (hidden by default, as ps users expect: they come first and are not programs) */
+static void show_ps(struct json_object *data, bool tree, bool all)
 {
 	struct json_object *procs;
 	size_t i, n;
@@ -346,12 +354,15 @@ static void show_ps(struct json_object *data, bool tree)
 	printf("%7s %7s %-10s %s\n", "PID", "PPID", "USER", "EXECUTABLE  ARGS");
 	if (!tree) {
 		for (i = 0; i < n; i++)
-			ps_row(json_object_array_get_idx(procs, i), 0);
+			if (all || !jbool(json_object_array_get_idx(procs, i), "kernel_thread"))
+				ps_row(json_object_array_get_idx(procs, i), 0);
 		return;
 	}
 	shown = calloc(n ? n : 1, 1);
 	if (!shown)
 		return;
+	for (i = 0; i < n && !all; i++) /* marked shown: neither a root nor anyone's child below */
+		shown[i] = jbool(json_object_array_get_idx(procs, i), "kernel_thread");
 	/* roots: processes whose parent is not in the table */
 	for (i = 0; i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(procs, i);
@@ -610,6 +621,11 @@ static void show_sockets(struct json_object *data, bool ports)
 			snprintf(user, sizeof(user), "%lld", (long long)jint(c, "uid"));
 		snprintf(proc, sizeof(proc), "%s", jstr(c, "exe", "")[0] ? jstr(c, "exe", "") : jstr(c, "comm", "?"));
 		term_safe(proc);
+		if (ports && jbool(c, "owner_unknown")) { /* in /proc/net, held by no process kansokud can see */
+			printf("%-5s %-30s %7s %-10s %-20s %s\n", jstr(c, "protocol", "?"), local, "-", "-", "-",
+			       "(owner not visible)");
+			continue;
+		}
 		if (ports) {
 			int64_t ms = jint(c, "since");
 
@@ -637,7 +653,7 @@ int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL, *area = NULL,
 	           *severity = NULL, *kind = NULL;
-	bool tree = false, follow = false, fresh = false;
+	bool tree = false, all = false, follow = false, fresh = false;
 	struct json_object *req, *reply = NULL, *data;
 	struct reader r = {0};
 	const char *s;
@@ -653,6 +669,8 @@ int main(int argc, char **argv)
 			socket_path = argv[++i];
 		} else if (!strcmp(argv[i], "--tree")) {
 			tree = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
 		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
 			follow = true;
 		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
@@ -696,7 +714,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((tree && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
+	if (((tree || all) && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
 	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files") && strcmp(cmd, "alerts")) ||
 	    (path_prefix && strcmp(cmd, "files")) || ((area || severity) && strcmp(cmd, "findings")) ||
 	    (fresh && strcmp(cmd, "snapshot"))) {
@@ -809,7 +827,7 @@ int main(int argc, char **argv)
 		printf("%s\n",
 		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		show_ps(data, tree);
+		show_ps(data, tree, all);
 	rc = 0;
 out:
 	json_object_put(reply);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Answers to control-socket requests: status, ps, events. They read the daemon's live state only. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "host/host.h"
 #include "model/netmodel.h"
+#include "posture/penv.h"
 #include "outputs/outputs.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
@@ -193,6 +195,8 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 	if (p->tty[0])
 		json_object_object_add(o, "tty", json_object_new_string(p->tty));
 	json_object_object_add(o, "seeded", json_object_new_boolean(p->seeded));
+	if (p->flags & KS_F_KTHREAD) /* seeded without an mm, or forked by one (kthreadd's children) */
+		json_object_object_add(o, "kernel_thread", json_object_new_boolean(true));
 	return o;
 }
 
@@ -275,7 +279,55 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 	return o;
 }
 
-/* conns / ports: the live network model (not /proc). */
+/* A listener the model has (same protocol, address and port)? */
+static bool in_model(struct ks_conn **all, size_t n, const struct ks_listener *l)
+{
+	char addr[64];
+
+	for (size_t i = 0; i < n; i++) {
+		ks_net_addr_str(all[i]->family, all[i]->saddr, addr, sizeof(addr));
+		if (all[i]->sport == l->port && !strcmp(ks_net_proto_name(all[i]->proto), l->proto) &&
+		    !strcmp(addr, l->addr))
+			return true;
+	}
+	return false;
+}
+
+/* Listeners in /proc/net the model lacks: held by no process kansokud can see (another PID namespace, a
+ * kernel socket, a descriptor passed away), so no task iterator found them. Shown with the owner unknown,
+ * as ss does. */
+static void add_unowned_listeners(struct json_object *arr, struct ks_conn **all, size_t n)
+{
+	struct ks_posture_cfg pc;
+	struct ks_penv *e;
+	const struct ks_listener *l;
+	size_t nl = 0;
+	char err[256];
+
+	ks_posture_cfg_defaults(&pc);
+	snprintf(pc.root, sizeof(pc.root), "/");
+	e = ks_penv_new(&pc, err, sizeof(err));
+	if (!e)
+		return;
+	l = ks_facts_listeners(e, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		struct json_object *o;
+
+		if (in_model(all, n, &l[i]))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "protocol", json_object_new_string(l[i].proto));
+		json_object_object_add(o, "family", json_object_new_int(strchr(l[i].addr, ':') ? 6 : 4));
+		json_object_object_add(o, "local_address", json_object_new_string(l[i].addr));
+		json_object_object_add(o, "local_port", json_object_new_int(l[i].port));
+		json_object_object_add(o, "pid", json_object_new_int64(0));
+		json_object_object_add(o, "owner_unknown", json_object_new_boolean(true));
+		json_object_array_add(arr, o);
+	}
+	ks_penv_free(e);
+}
+
+/* conns / ports: the live network model (not /proc), and for ports the listeners it cannot own. */
 static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
 {
 	struct json_object *data, *arr;
@@ -298,6 +350,8 @@ static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool liste
 	all = ks_netmodel_snapshot(d->pl.net, listening, &n);
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, conn_json(d, all[i], &bt));
+	if (listening)
+		add_unowned_listeners(arr, all, n);
 	free(all);
 	free(bt.v);
 	json_object_object_add(data, listening ? "ports" : "connections", arr);

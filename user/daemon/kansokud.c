@@ -61,9 +61,13 @@ static void emit_lifecycle(struct ks_daemon *d, int activity_id, const char *act
 	const char *s = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 
 	begin_app_event(d, activity_id, activity_name, KS_OCSF_SEV_INFO);
+	ks_ocsf_message(pl, "kansokud %s %s", KS_VERSION,
+	                activity_id == KS_OCSF_APP_START  ? "started"
+	                : activity_id == KS_OCSF_APP_STOP ? "stopping"
+	                                                  : "is running");
 	ks_jw_key(&pl->jw, "unmapped");
 	ks_jw_json(&pl->jw, s, strlen(s));
-	ks_jw_obj_end(&pl->jw);
+	ks_ocsf_end(pl);
 	ks_pipeline_emit(pl, KS_OCSF_APP_LIFECYCLE);
 	json_object_put(st);
 }
@@ -101,7 +105,7 @@ static void check_drops(struct ks_daemon *d)
 	ks_jw_obj_end(w);
 	ks_jw_ku64(w, "dropped_total", total);
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	ks_ocsf_end(&d->pl);
 	ks_pipeline_emit(&d->pl, KS_OCSF_APP_LIFECYCLE);
 }
 
@@ -129,7 +133,7 @@ static void check_output_losses(struct ks_daemon *d)
 		ks_jw_ku64(w, "lost", os[i].lost - d->out_lost_reported[i]);
 		ks_jw_ku64(w, "lost_total", os[i].lost);
 		ks_jw_obj_end(w);
-		ks_jw_obj_end(w);
+		ks_ocsf_end(&d->pl);
 		d->out_lost_reported[i] = os[i].lost;
 		ks_pipeline_emit(&d->pl, KS_OCSF_APP_LIFECYCLE);
 	}

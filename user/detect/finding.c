@@ -25,6 +25,7 @@ const struct ks_ocsf_class ks_ocsf_detection_finding = {
     .class_name = "Detection Finding",
     .category_uid = 2,
     .category_name = "Findings",
+    .profiles = "[\"host\",\"security_control\"]", /* the copied actor: host; attacks: security_control */
 };
 
 /* The 14 ATT&CK enterprise tactics, as rules name them (snake case), with their ids and captions. */

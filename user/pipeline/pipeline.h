@@ -82,6 +82,15 @@ struct ks_counters {
 	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
 };
 
+/* An OCSF observable the encoder noted while writing an event: written at its end (ks_ocsf_end). */
+struct ks_obs {
+	const char *name;  /* the attribute's path in the event, e.g. "actor.user.name" */
+	int type_id;       /* enum ks_ocsf_obs_type */
+	uint16_t off, len; /* the value in obs_text */
+};
+#define KS_PIPELINE_OBS_MAX 12
+#define KS_PIPELINE_OBS_TEXT 8192
+
 struct ks_pipeline {
 	struct ks_host host;
 	struct ks_users *users;
@@ -93,6 +102,12 @@ struct ks_pipeline {
 	size_t device_len;
 	uint64_t seq;      /* metadata.sequence of the last event */
 	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */
+	int64_t tz_minute; /* the wall minute tz_offset was computed for */
+	int tz_offset;     /* minutes east of UTC (timezone_offset) */
+	struct ks_obs obs[KS_PIPELINE_OBS_MAX];
+	int n_obs;
+	size_t obs_used;
+	char obs_text[KS_PIPELINE_OBS_TEXT];
 	struct ks_counters counters;
 	struct ks_sink sinks[KS_PIPELINE_SINKS_MAX]; /* in the order they were added */
 	int n_sinks;

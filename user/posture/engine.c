@@ -27,6 +27,7 @@
 #include "model/netmodel.h"
 #include "pipeline/ocsf.h"
 #include "pipeline/pipeline.h"
+#include "posture/ocsf_map.h"
 #include "posture/posture.h"
 #include "model/proctable.h"
 #include "penv.h"
@@ -234,6 +235,8 @@ static void emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const str
 	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
 	snprintf(uid, sizeof(uid), "%s:%016llx", c->id, (unsigned long long)hstr(f->item));
 	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, activity, names[activity], (int)c->sev + 1, now_ms);
+	ks_ocsf_message(pl, "%s: %s%s%s", activity == 3 ? "Resolved" : "Fail", c->title, f->item[0] ? ": " : "",
+	                f->item);
 	ks_jw_ku64(w, "status_id", activity == 3 ? 4 : 1); /* Resolved / New */
 	ks_jw_kcstr(w, "status", activity == 3 ? "Resolved" : "New");
 	ks_jw_key(w, "finding_info");
@@ -285,17 +288,19 @@ static void emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const str
 		ks_jw_json(w, hs, strlen(hs));
 	}
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	ks_ocsf_end(pl);
 	ks_pipeline_emit(pl, ks_ocsf_compliance_finding.class_uid);
 }
 
-/* A json-c object as the event body: each member copied at the top level (after the envelope). */
+/* A json-c object as the event body: each member copied at the top level (after the envelope and the
+ * message). */
 static void emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int64_t now_ms,
-                            struct json_object *body)
+                            struct json_object *body, const char *message)
 {
 	if (!pl)
 		return;
 	ks_ocsf_begin(pl, cls, KS_OCSF_INV_COLLECT, "Collect", KS_OCSF_SEV_INFO, now_ms);
+	ks_ocsf_message(pl, "%s", message);
 	json_object_object_foreach(body, key, val)
 	{
 		const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
@@ -303,7 +308,7 @@ static void emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *
 		ks_jw_key(&pl->jw, key);
 		ks_jw_json(&pl->jw, s, strlen(s));
 	}
-	ks_jw_obj_end(&pl->jw);
+	ks_ocsf_end(pl);
 	ks_pipeline_emit(pl, cls->class_uid);
 }
 
@@ -447,6 +452,33 @@ static struct json_object *scores_json(struct ks_posture *p, int64_t now_ms)
 }
 
 /* Inventory deltas: one event per user or package that is new, changed or gone since the last snapshot. */
+/* One inventory event: body[objkey] is the OCSF form of the inventory object o, what OCSF lacks in
+ * unmapped[objkey]; a removed object says so. */
+static void emit_inventory_item(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, const char *objkey,
+                                struct json_object *o, bool removed, int64_t now_ms)
+{
+	struct json_object *body = json_object_new_object(), *un = json_object_new_object(), *n, *v;
+	bool user = !strcmp(objkey, "user");
+	char msg[600];
+
+	json_object_object_add(body, objkey, user ? ks_ocsf_map_user(o, un) : ks_ocsf_map_package(o, un));
+	if (removed)
+		json_object_object_add(un, "removed", json_object_new_boolean(true));
+	if (json_object_object_length(un))
+		json_object_object_add(body, "unmapped", un);
+	else
+		json_object_put(un);
+	json_object_object_get_ex(o, "name", &n);
+	if (user)
+		snprintf(msg, sizeof(msg), "user %s%s", json_object_get_string(n), removed ? " removed" : "");
+	else
+		snprintf(msg, sizeof(msg), "package %s %s%s", json_object_get_string(n),
+		         json_object_object_get_ex(o, "version", &v) ? json_object_get_string(v) : "",
+		         removed ? " removed" : "");
+	emit_json_event(pl, cls, now_ms, body, msg);
+	json_object_put(body);
+}
+
 static void emit_inventory_deltas(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, const char *objkey,
                                   struct json_object *prev, struct json_object *cur, int64_t now_ms)
 {
@@ -473,27 +505,13 @@ static void emit_inventory_deltas(struct ks_pipeline *pl, const struct ks_ocsf_c
 
 		if (json_object_object_get_ex(pmap, ck, &pv) && json_object_equal(pv, cv))
 			continue;
-		{
-			struct json_object *body = json_object_new_object();
-
-			json_object_object_add(body, objkey, json_object_get(cv));
-			emit_json_event(pl, cls, now_ms, body);
-			json_object_put(body);
-		}
+		emit_inventory_item(pl, cls, objkey, cv, false, now_ms);
 	}
 	json_object_object_foreach(pmap, pk, pv)
 	{
 		if (json_object_object_get_ex(cmap, pk, NULL))
 			continue;
-		{
-			struct json_object *body = json_object_new_object(), *un = json_object_new_object();
-
-			json_object_object_add(body, objkey, json_object_get(pv));
-			json_object_object_add(un, "removed", json_object_new_boolean(true));
-			json_object_object_add(body, "unmapped", un);
-			emit_json_event(pl, cls, now_ms, body);
-			json_object_put(body);
-		}
+		emit_inventory_item(pl, cls, objkey, pv, true, now_ms);
 	}
 	json_object_put(pmap);
 	json_object_put(cmap);
@@ -594,14 +612,17 @@ void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 		json_object_object_get_ex(inv, "device", &dev);
 		json_object_object_get_ex(inv, "kernel_security", &ks);
 		body = json_object_new_object();
-		json_object_object_add(body, "device", json_object_get(dev));
 		{
-			struct json_object *un = json_object_new_object();
+			struct json_object *un = json_object_new_object(), *hn;
+			char msg[300];
 
+			json_object_object_add(body, "device", ks_ocsf_map_device(dev, un, now_ms));
 			json_object_object_add(un, "kernel_security", json_object_get(ks));
 			json_object_object_add(body, "unmapped", un);
+			snprintf(msg, sizeof(msg), "device %s",
+			         json_object_object_get_ex(dev, "hostname", &hn) ? json_object_get_string(hn) : "");
+			emit_json_event(pl, &ks_ocsf_device_inventory, now_ms, body, msg);
 		}
-		emit_json_event(pl, &ks_ocsf_device_inventory, now_ms, body);
 		json_object_put(body);
 	}
 	{
@@ -655,7 +676,13 @@ void ks_posture_snapshot(struct ks_posture *p, struct ks_pipeline *pl, int64_t n
 		json_object_object_add(un, "snapshot", json_object_get(doc));
 		json_object_object_add(body, "unmapped", un);
 	}
-	emit_json_event(pl, &ks_ocsf_config_state, now_ms, body);
+	{
+		struct json_object *rs = json_object_object_get(body, "risk_score");
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "posture snapshot: host risk score %d", json_object_get_int(rs));
+		emit_json_event(pl, &ks_ocsf_config_state, now_ms, body, msg);
+	}
 	json_object_put(body);
 	/* a snapshot reads megabytes (dpkg status and file lists) and frees them: give the pages back */
 	malloc_trim(0);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,31 @@ static void os_release(struct ks_penv *e, struct json_object *os)
 	add_str(os, "distro", e->os_id);
 }
 
+/* What kind of link an interface is, from sysfs: its ARPHRD type, a wireless directory, a device behind it. */
+static const char *link_type(struct ks_penv *e, const char *sysdir)
+{
+	char path[512], type[16];
+	struct stat st;
+	int t;
+
+	snprintf(path, sizeof(path), "%s/type", sysdir);
+	if (ks_root_line(e, path, type, sizeof(type)))
+		return NULL;
+	t = atoi(type);
+	if (t == 772) /* ARPHRD_LOOPBACK */
+		return "loopback";
+	snprintf(path, sizeof(path), "%s/wireless", sysdir);
+	if (!ks_root_stat(e, path, &st, false))
+		return "wireless";
+	/* ARPHRD_TUNNEL, TUNNEL6, SIT, IPGRE, IP6GRE, NONE (tun, wireguard) */
+	if (t == 768 || t == 769 || t == 776 || t == 778 || t == 823 || t == 65534)
+		return "tunnel";
+	snprintf(path, sizeof(path), "%s/device", sysdir);
+	if (t == 1 && !ks_root_stat(e, path, &st, false)) /* ARPHRD_ETHER with a device behind it */
+		return "ethernet";
+	return "virtual"; /* bridges, veth, bonds, dummies... */
+}
+
 static void interfaces(struct ks_penv *e, struct json_object *dev)
 {
 	struct json_object *arr = json_object_new_array();
@@ -56,6 +82,7 @@ static void interfaces(struct ks_penv *e, struct json_object *dev)
 			char path[512], mac[64];
 
 			add_str(ifc, "name", name);
+			add_str(ifc, "link_type", link_type(e, names[i]));
 			snprintf(path, sizeof(path), "%s/address", names[i]);
 			if (!ks_root_line(e, path, mac, sizeof(mac)) && strcmp(mac, "00:00:00:00:00:00"))
 				add_str(ifc, "mac", mac);

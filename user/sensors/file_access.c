@@ -245,8 +245,21 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 	ks_jw_ku64(w, "status_id", e->ret < 0 ? 2 : 1);
 	ks_jw_kcstr(w, "status", e->ret < 0 ? "Failure" : "Success");
 	if (e->ret < 0) {
+		char code[12];
+
 		ks_jw_kcstr(w, "status_detail", errno_name(-e->ret));
-		ks_jw_ki64(w, "status_code", -e->ret);
+		snprintf(code, sizeof(code), "%d", -e->ret); /* OCSF: the source's code, as a string */
+		ks_jw_kcstr(w, "status_code", code);
+	}
+	{
+		char comm[KS_COMM_LEN + 1];
+		const char *who = p ? ks_ocsf_proc_name(p, comm) : "process";
+
+		if (e->ret < 0)
+			ks_ocsf_message(pl, "%s %s by %s (pid %u) failed: %s", act_name, path ? path : "", who,
+			                e->hdr.pid, errno_name(-e->ret));
+		else
+			ks_ocsf_message(pl, "%s %s by %s (pid %u)", act_name, path ? path : "", who, e->hdr.pid);
 	}
 	ks_jw_ku64(w, "count", count);
 	if (e->op == KS_FOP_SYMLINK) { /* the new link is the file; its target text is the result */
@@ -314,7 +327,11 @@ static void emit(struct ks_pipeline *pl, const struct ks_file *e, const char *pa
 	if (count_unknown)
 		ks_jw_kbool(w, "count_incomplete", true);
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	if (e->op == KS_FOP_SYMLINK)
+		ks_ocsf_observe(pl, "file.path", KS_OCSF_OBS_FILE_PATH, path2);
+	else
+		ks_ocsf_observe(pl, "file.path", KS_OCSF_OBS_FILE_PATH, path);
+	ks_ocsf_end(pl);
 	pl->counters.file_events++;
 	ks_pipeline_emit(pl, KS_OCSF_FILE_ACTIVITY);
 }
