@@ -14,8 +14,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the daemon between open and load. */
-const volatile u32 ks_argv_max = 1024;  /* argv bytes kept per exec (<= KS_ARGV_MAX) */
+/* Set by the daemon between open and load (the loader always sets both; the defaults are in config/keys.c). */
+const volatile u32 ks_argv_max = 0;     /* argv bytes kept per exec (process.argv_max, < KS_ARGV_MAX) */
 const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
 static __always_inline u64 ks_rb_flags(void *rb)
@@ -112,8 +112,9 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	ks_fill_hdr(&ev.hdr, child, KS_EV_FORK);
 	ev.hdr.size = sizeof(ev);
 	ev.start_ns = ks_task_start_ns(child);
-	/* the real parent, not the caller: CLONE_PARENT makes them differ */
-	parent = BPF_CORE_READ(child, real_parent);
+	/* the real parent, not the caller: CLONE_PARENT makes them differ; when a thread other than the main
+	 * one forked, real_parent is that thread: the parent process is its group leader */
+	parent = BPF_CORE_READ(child, real_parent, group_leader);
 	ev.ppid = BPF_CORE_READ(parent, tgid);
 	ev.parent_start_ns = ks_task_start_ns(parent);
 	ks_submit(&ev, sizeof(ev), KS_EV_FORK);

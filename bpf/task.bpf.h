@@ -89,7 +89,8 @@ static __always_inline struct file *ks_fd_file(struct task_struct *task, int fd)
 /* The fixed part of an exec/seed record that only needs the task. */
 static __always_inline void ks_fill_task(struct task_struct *task, struct ks_exec *e, u16 kind)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	/* the parent process: real_parent is the thread that forked, which need not be the main one */
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent, group_leader);
 
 	ks_fill_hdr(&e->hdr, task, kind);
 	e->start_ns = ks_task_start_ns(task);

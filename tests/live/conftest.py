@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from conformance import COLLECTOR, STRICT
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("KS_BUILD", os.path.join(ROOT, "build"))
 KANSOKUD = os.path.join(BUILD, "kansokud")
@@ -17,15 +19,16 @@ HELPERS = os.path.join(BUILD, "tests")
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run `sudo make check`")
+        skip = pytest.mark.skip(reason="live tests load BPF programs and need root: run ./tests/run.sh as root (or with sudo)")
         for item in items:
             if "needs_no_root" not in item.keywords:
                 item.add_marker(skip)
 
 
 class Daemon:
-    def __init__(self, tmp, extra="", output_extra=""):
+    def __init__(self, tmp, extra="", output_extra="", wrap=()):
         self.tmp = tmp
+        self.wrap = list(wrap)  # a command prefix, e.g. a private mount namespace (test_device.py)
         self.events_path = os.path.join(tmp, "events.json")
         self.socket = os.path.join(tmp, "ctl.sock")
         self.config = os.path.join(tmp, "kansoku.yaml")
@@ -41,12 +44,12 @@ class Daemon:
                 + output_extra
             )
         self.proc = None
-        self._offset = 0
+        self._file, self._pending = None, b""
         self.seen = []
 
     def start(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([KANSOKUD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*self.wrap, KANSOKUD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -81,16 +84,38 @@ class Daemon:
     def cli_json(self, *args):
         return json.loads(self.cli(*args, "--json").stdout)
 
+    def _read_new(self):
+        """The bytes written since the last call. The file output rotates at max_size_kb, which the whole
+        host's activity (other tests, benchmarks) can reach within a test: the open file is read to its
+        end before following the path to the new one, so no event is lost and no line read from its
+        middle."""
+        data = b""
+        while True:
+            if self._file is None:
+                try:
+                    self._file = open(self.events_path, "rb")
+                except FileNotFoundError:
+                    return data
+            data += self._file.read()
+            try:
+                same = os.stat(self.events_path).st_ino == os.fstat(self._file.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return data
+            data += self._file.read()  # rotated: what was written before the rename, then the new file
+            self._file.close()
+            self._file = None
+
     def read_events(self):
         """All events so far; every line must be one valid JSON object."""
-        with open(self.events_path, "rb") as f:
-            f.seek(self._offset)
-            data = f.read()
+        data = self._pending + self._read_new()
         cut = data.rfind(b"\n") + 1
-        self._offset += cut
+        self._pending = data[cut:]
         for raw in data[:cut].splitlines():
             ev = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8 or broken JSON
             assert isinstance(ev, dict)
+            COLLECTOR.check(ev)
             self.seen.append(ev)
         return self.seen
 
@@ -109,8 +134,8 @@ class Daemon:
 def daemon_factory(tmp_path):
     started = []
 
-    def make(extra="", start=True, output_extra=""):
-        d = Daemon(str(tmp_path), extra, output_extra)
+    def make(extra="", start=True, output_extra="", wrap=()):
+        d = Daemon(str(tmp_path), extra, output_extra, wrap)
         started.append(d)
         return d.start() if start else d
 
@@ -118,6 +143,29 @@ def daemon_factory(tmp_path):
     for d in started:
         if d.proc and d.proc.poll() is None:
             assert d.stop() == 0, "kansokud must exit 0 on SIGTERM"
+        try:
+            d.read_events()  # the rest (Stop...) goes through the validator too
+        except (OSError, ValueError):
+            pass  # no file, or a rotated one read from the old offset: the test itself checks the file
+
+
+@pytest.fixture(autouse=True)
+def conformance():
+    """Fails the test when an event its daemon wrote (or a receiver got) is not valid OCSF/ECS."""
+    COLLECTOR.take()
+    yield
+    bad = COLLECTOR.take()
+    if STRICT and bad:
+        more = f"\n... and {len(bad) - 5} more" if len(bad) > 5 else ""
+        pytest.fail(f"{len(bad)} event(s) fail OCSF/ECS validation (tests/ocsf_validate.py):\n"
+                    + "\n".join(bad[:5]) + more, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    n, text = COLLECTOR.summary()
+    if COLLECTOR.seen:
+        terminalreporter.section(f"OCSF/ECS conformance: {n} error(s)")
+        terminalreporter.write_line(text)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 
+from conformance import COLLECTOR
+
 
 def free_port():
     s = socket.socket()
@@ -229,6 +231,8 @@ class HttpReceiver:
                 return r
         with self.lock:
             self.docs.extend(docs)
+        for d in docs:
+            COLLECTOR.check(d)
         if self.mode == "elastic-bulk":
             items = [{"create": {"_index": a["_index"], "_id": a["_id"], "status": 201, "result": "created"}}
                      for a in actions]

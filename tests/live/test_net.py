@@ -108,6 +108,52 @@ def test_connect_to_closed_port_is_refused(daemon):
     assert e["connection_info"]["direction_id"] == 2
 
 
+def test_connection_uid_is_unique_across_reused_sockets(daemon):
+    """The kernel reuses a closed socket's memory for the next one: each listener still has its own uid,
+    shared by its Listen and its Close, and a refused connect on a reused socket another."""
+    ports = []
+    for _ in range(20):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        ports.append(s.getsockname()[1])
+        s.close()
+    r = helper("refused")
+    listens = [daemon.wait_for(net("Listen", port_is(p, "dst_endpoint")), what=f"Listen {p}")[0] for p in ports]
+    closes = [daemon.wait_for(net("Close", port_is(p, "dst_endpoint")), what=f"Close {p}")[0] for p in ports]
+    refuse = daemon.wait_for(net("Refuse", port_is(r["port"], "dst_endpoint")), what="Refuse")[0]
+    uids = [e["connection_info"]["uid"] for e in listens]
+    assert len(set(uids)) == len(ports), uids
+    assert [e["connection_info"]["uid"] for e in closes] == uids
+    assert refuse["connection_info"]["uid"] not in uids
+    for e in listens + closes:  # required by OCSF: a listener waits for inbound connections
+        assert e["connection_info"]["direction_id"] == 1 and e["connection_info"]["direction"] == "Inbound"
+    assert refuse["status_code"] == "111"
+
+
+def test_ports_shows_listeners_whose_owner_it_cannot_see(daemon_factory):
+    """A listener no process holds (its only descriptor is in flight in a Unix socket): the task iterator
+    cannot find an owner, /proc/net (and ss) still list it; ports shows it, the owner unknown."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen()
+    port = lst.getsockname()[1]
+    a, b = socket.socketpair()
+    socket.send_fds(a, [b"x"], [lst.fileno()])
+    lst.close()  # the socket lives on, held by no process
+    try:
+        d = daemon_factory()
+        ports = d.cli_json("ports")["ports"]
+        (entry,) = [p for p in ports if p["local_port"] == port]
+        assert entry["owner_unknown"] is True and entry["pid"] == 0 and "user" not in entry
+        text = d.cli("ports").stdout.decode()
+        (line,) = [l for l in text.splitlines() if f"127.0.0.1:{port} " in l]
+        assert "(owner not visible)" in line and "root" not in line
+    finally:
+        a.close()
+        b.close()
+
+
 def test_connect_attempts_as_events_when_asked(daemon_factory):
     d = daemon_factory("network:\n  connect_events: true\n")
     r = helper("refused")

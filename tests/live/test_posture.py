@@ -106,7 +106,10 @@ def test_snapshot_inventory_and_status(daemon_factory):
     assert abs(snap["scores"]["host"] - sum(a["score"] for a in snap["scores"]["areas"].values())) < 1e-6
     assert snap["cost"]["cpu_ms"] < 1000, snap["cost"]
     inv = snap["inventory"]
-    assert inv["device"]["uid"] == open("/etc/machine-id").read().strip()
+    # the id the daemon reports and where it came from (/etc/machine-id, D-Bus's, or generated)
+    device = d.cli_json("status")["device"]
+    assert inv["device"]["uid"] == device["uid"] and len(device["uid"]) == 32
+    assert inv["device"]["machine_id_source"] == device["machine_id_source"]
     assert inv["device"]["os"]["kernel_release"] == os.uname().release
     names = {p["name"] for p in d.cli_json("inventory", "packages")}
     assert {"bash", "libc6", "dpkg"} <= names
@@ -152,6 +155,8 @@ def test_audit_a_mounted_image_through_root(tmp_path):
     assert by_id["KS-ACC-007"]["status"] == "fail"
     assert by_id["KS-SSH-001"]["status"] == "fail"
     assert snap["inventory"]["device"]["hostname"] == "fixture-fail"
+    assert snap["inventory"]["device"]["uid"] == open(img / "etc/machine-id").read().strip()  # the image's
+    assert snap["inventory"]["device"]["machine_id_source"] == "/etc/machine-id"
     assert snap["scores"]["host"] > 0
     assert snap["root"] == str(img)
 

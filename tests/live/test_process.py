@@ -7,6 +7,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -68,12 +70,35 @@ def test_argv_longer_than_limit_is_marked_truncated(daemon_factory):
     assert len("\0".join(ev["unmapped"]["args"])) <= 64
 
 
+def test_argv_max_at_its_bound_is_really_used(daemon_factory, tmp_path):
+    """process.argv_max has one bound, 4095: taken and used by the kernel side as given; 4096 refused."""
+    d = daemon_factory("process:\n  argv_max: 4095\n")
+    head = ["/bin/echo", "marker-4095"]
+    fill = 4095 - sum(len(a) + 1 for a in head) - 1  # argv bytes with their NULs: exactly 4095
+    runs = {}
+    for extra in (0, 1):  # 4095 bytes fit whole; 4096 are cut at 4095
+        p = run([*head, "z" * (fill + extra)], stdout=subprocess.DEVNULL)
+        runs[extra] = p.pid
+    (whole,) = d.wait_for(launches(d, by_pid(runs[0])))
+    (cut,) = d.wait_for(launches(d, by_pid(runs[1])))
+    assert whole["unmapped"]["argv"] == {"bytes": 4095, "truncated": False}
+    assert whole["unmapped"]["args"] == [*head, "z" * fill]
+    assert cut["unmapped"]["argv"] == {"bytes": 4096, "truncated": True}
+    assert len("\0".join(cut["unmapped"]["args"])) == 4095
+    bad = tmp_path / "argv4096.yaml"
+    bad.write_text("process:\n  argv_max: 4096\n")
+    r = subprocess.run([KANSOKUD, "--check-config", "--config", str(bad)], capture_output=True)
+    assert r.returncode == 1
+    assert f"{bad}:2:13: key 'process.argv_max': 4096 is out of range (0 to 4095)".encode() in r.stderr
+
+
 def test_lineage_of_five_nested_processes(daemon):
     p = subprocess.run([SPAWN_CHAIN, "5", PROC_HELPER, "exit", "0"])
     assert p.returncode == 0
     (leaf,) = daemon.wait_for(launches(daemon, lambda e: e["process"]["file"]["path"] == PROC_HELPER))
-    lineage = leaf["process"]["lineage"]
-    assert lineage[:5] == [SPAWN_CHAIN] * 5, lineage
+    ancestry = leaf["process"]["ancestry"]
+    assert [a["path"] for a in ancestry[:5]] == [SPAWN_CHAIN] * 5, ancestry
+    assert ancestry[0]["uid"] == leaf["process"]["parent_process"]["uid"]
     # walk the parent pids through the Launch events: each level's parent is the level above
     chain = daemon.wait_for(launches(daemon, lambda e: e["process"]["file"]["path"] == SPAWN_CHAIN), count=6)
     pid_of = {e["process"]["pid"]: e for e in chain}
@@ -84,6 +109,21 @@ def test_lineage_of_five_nested_processes(daemon):
         cur = pid_of[cur]["process"]["parent_process"]["pid"]
     assert depth >= 5
     assert leaf["process"]["parent_process"]["file"]["path"] == SPAWN_CHAIN
+
+
+def test_launch_from_a_thread_names_the_process_that_started_it(daemon):
+    """A child forked by a thread other than the main one: its parent is the process (the thread's group),
+    named as the actor with the same uid as the process's own events."""
+    marker = f"from-thread-{os.getpid()}"
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("p", run(["/bin/echo", marker], stdout=subprocess.DEVNULL)))
+    t.start()
+    t.join()
+    (ev,) = daemon.wait_for(launches(daemon, by_pid(box["p"].pid)), what="launch from a thread")
+    assert ev["actor"]["process"]["pid"] == os.getpid()
+    assert ev["actor"]["process"]["file"]["path"] == os.path.realpath(sys.executable)
+    assert ev["process"]["parent_process"]["uid"] == ev["actor"]["process"]["uid"]
+    assert "actor_unknown" not in ev["unmapped"]
 
 
 def test_exit_code_signal_and_threads(daemon, tmp_path):
@@ -156,6 +196,11 @@ def test_process_started_before_daemon(daemon_factory, tmp_path):
         assert entry["ppid"] == os.getpid()
         tree = d.cli("ps", "--tree").stdout.decode()
         assert str(early) in tree
+        # kernel threads only with --all, as ps users expect; flagged in the JSON
+        assert [p for p in ps if p["pid"] == 2][0]["kernel_thread"] is True
+        assert "kthreadd" not in tree and "kthreadd" not in d.cli("ps").stdout.decode()
+        everything = d.cli("ps", "--tree", "--all").stdout.decode()
+        assert "kthreadd" in everything and str(early) in everything
     finally:
         s.kill()
         s.wait()

@@ -226,7 +226,7 @@ def test_http_ndjson_and_ecs_with_bearer(daemon_factory):
         ecs = next(e for e in b.docs if e.get("event", {}).get("type") == ["start"] and marker in json.dumps(e))
         assert ecs["ecs"]["version"].startswith("8.") and ecs["@timestamp"].endswith("Z")
         assert ecs["event"]["category"] == ["process"] and ecs["process"]["executable"] == "/usr/bin/true"
-        assert ecs["host"]["id"] == open("/etc/machine-id").read().strip()
+        assert ecs["host"]["id"] == d.cli_json("status")["device"]["uid"]
         assert not a.errors and not b.errors
         assert "s3cret" not in d.read_log()  # no secrets in logs
     finally:

@@ -108,7 +108,9 @@ static struct json_object *get(struct json_object *o, const char *path)
 		size_t n = strcspn(p, ".");
 
 		snprintf(key, sizeof(key), "%.*s", (int)n, p);
-		if (!json_object_object_get_ex(o, key, &o))
+		if (json_object_is_type(o, json_type_array)) /* "observables.0.name" */
+			o = json_object_array_get_idx(o, (size_t)atoi(key));
+		else if (!json_object_object_get_ex(o, key, &o))
 			return NULL;
 		p += n;
 		if (*p == '.')

@@ -48,7 +48,7 @@ static void test_full_valid_config(void **state)
 	    "log_level: debug\n"
 	    "heartbeat_interval: 5\n"
 	    "recent_events: 0\n"
-	    "process:\n  argv_max: 4096\n  hooks: raw_tp\n"
+	    "process:\n  argv_max: 4095\n  hooks: raw_tp\n"
 	    "ringbuf:\n  process_kb: 1024\n  wakeup_bytes: 0\n  poll_ms: 10\n"
 	    "network:\n  enabled: false\n  connect_events: true\n  udp_window_ms: 5\n  accept_wait_ms: 0\n"
 	    "  ringbuf_kb: 64\n"
@@ -62,7 +62,7 @@ static void test_full_valid_config(void **state)
 	assert_int_equal(cfg.log_level, 3);
 	assert_int_equal(cfg.heartbeat_s, 5);
 	assert_int_equal(cfg.recent_events, 0);
-	assert_int_equal(cfg.argv_max, 4095); /* capped: the BPF side keeps one byte */
+	assert_int_equal(cfg.argv_max, 4095); /* the bound itself is accepted, and kept as given */
 	assert_int_equal(cfg.hooks, KS_HOOKS_RAW_TP);
 	assert_int_equal(cfg.ringbuf_process_kb, 1024);
 	assert_int_equal(cfg.wakeup_bytes, 0);
@@ -99,7 +99,9 @@ static void test_every_error_names_key_and_line(void **state)
 	    {"heartbeat_interval: -5\n", "key 'heartbeat_interval': expected an integer"},
 	    {"heartbeat_interval: 99999999999999999999999\n", "expected an integer"},
 	    {"heartbeat_interval: [1]\n", "key 'heartbeat_interval': expected an integer"},
-	    {"process:\n  argv_max: 5000\n", "t.yaml:2:13: key 'process.argv_max': 5000 is out of range (0 to 4096)"},
+	    {"process:\n  argv_max: 5000\n", "t.yaml:2:13: key 'process.argv_max': 5000 is out of range (0 to 4095)"},
+	    /* 4096 used to be accepted and silently lowered to 4095: one bound now, said in the error */
+	    {"process:\n  argv_max: 4096\n", "t.yaml:2:13: key 'process.argv_max': 4096 is out of range (0 to 4095)"},
 	    {"process:\n  hooks: kprobe\n", "t.yaml:2:10: key 'process.hooks': expected one of: auto, tp_btf, raw_tp"},
 	    {"ringbuf:\n  process_kb: 100\n", "key 'ringbuf.process_kb': 100 is not a power of two"},
 	    {"ringbuf:\n  process_kb: 32\n", "out of range"},
@@ -147,7 +149,7 @@ static void test_posture_section(void **state)
 	    {"posture:\n  allowed_ports: [\"sctp/22\"]\n", "'sctp/22' is not a port"},
 	    {"posture:\n  root: relative\n", "key 'posture.root': 'relative' is not an absolute path"},
 	    {"posture:\n  weights: {urgent: 3}\n", "unknown key 'urgent' in 'posture.weights'"},
-	    {"posture:\n  grace_days: {high: -1}\n", "key 'posture.*.high': expected an integer"},
+	    {"posture:\n  grace_days: {high: -1}\n", "t.yaml:2:22: key 'posture.grace_days.high': expected an integer"},
 	    {"posture:\n  scan_paths: /usr\n", "key 'posture.scan_paths': expected a list"},
 	    {"posture:\n  colour: blue\n", "unknown key 'colour' in 'posture'"},
 	};

@@ -110,9 +110,11 @@ static void test_inbound_open_waits_for_accept_then_close(void **state)
 	struct ks_net e = rec(KS_NA_ESTABLISHED, 42, 100, KS_DIR_IN);
 	struct json_object *o;
 	struct ks_conn **all;
+	char uid[32];
 	size_t n;
 
 	f->pl.net = ks_netmodel_new(200000000ull);
+	e.since_ns = 900000000ull; /* the handshake's end: when this connection began */
 	e.lpid = 100;
 	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
 	assert_int_equal(count_events(f), 0); /* held for accept() */
@@ -127,7 +129,11 @@ static void test_inbound_open_waits_for_accept_then_close(void **state)
 	assert_int_equal(json_object_get_int(get(o, "src_endpoint.port")), 50000);
 	assert_int_equal(json_object_get_int(get(o, "dst_endpoint.port")), 443);
 	assert_int_equal(json_object_get_int(get(o, "connection_info.direction_id")), 1);
-	assert_string_equal(gets_(o, "connection_info.uid"), "000000000000002a");
+	snprintf(uid, sizeof(uid), "%s", gets_(o, "connection_info.uid"));
+	assert_int_equal(strlen(uid), 16);
+	assert_string_equal(gets_(o, "message"), "Open tcp 10.0.0.2:50000 -> 10.0.0.1:443 by process (pid 101)");
+	assert_string_equal(gets_(o, "observables.0.name"), "src_endpoint.ip");
+	assert_string_equal(gets_(o, "observables.0.value"), "10.0.0.2");
 	json_object_put(o);
 	all = ks_netmodel_snapshot(f->pl.net, false, &n);
 	assert_int_equal(n, 1);
@@ -148,10 +154,20 @@ static void test_inbound_open_waits_for_accept_then_close(void **state)
 	assert_int_equal(json_object_get_int(get(o, "traffic.bytes_out")), 20);
 	assert_int_equal(json_object_get_int(get(o, "duration")), 2000);
 	assert_int_equal(json_object_get_int(get(o, "src_endpoint.port")), 50000);
+	assert_string_equal(gets_(o, "connection_info.uid"), uid); /* one connection, one uid */
 	json_object_put(o);
 	all = ks_netmodel_snapshot(f->pl.net, false, &n);
 	assert_int_equal(n, 0);
 	free(all);
+
+	/* the kernel reuses the socket (same sock_id) for a later connection: a new uid */
+	e = rec(KS_NA_ESTABLISHED, 42, 100, KS_DIR_OUT);
+	e.since_ns = e.hdr.ts_ns = 4000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Open");
+	assert_string_not_equal(gets_(o, "connection_info.uid"), uid);
+	json_object_put(o);
 }
 
 static void test_unaccepted_open_is_emitted_after_the_wait(void **state)
@@ -190,6 +206,7 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	o = last_event(f);
 	assert_string_equal(gets_(o, "activity_name"), "Refuse");
 	assert_string_equal(gets_(o, "status_detail"), "ECONNREFUSED");
+	assert_string_equal(gets_(o, "status_code"), "111"); /* OCSF: a string */
 	json_object_put(o);
 
 	e = rec(KS_NA_FAILED, 13, 55, KS_DIR_OUT);
@@ -198,6 +215,22 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	o = last_event(f);
 	assert_string_equal(gets_(o, "activity_name"), "Fail");
 	assert_string_equal(gets_(o, "status_detail"), "ETIMEDOUT");
+	json_object_put(o);
+
+	/* a listener: Inbound (direction_id is required), and its Close too */
+	e = rec(KS_NA_LISTEN, 14, 57, 0);
+	e.since_ns = 2000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Listen");
+	assert_int_equal(json_object_get_int(get(o, "connection_info.direction_id")), 1);
+	assert_string_equal(gets_(o, "connection_info.direction"), "Inbound");
+	json_object_put(o);
+	e = rec(KS_NA_UNLISTEN, 14, 57, 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_int_equal(json_object_get_int(get(o, "connection_info.direction_id")), 1);
 	json_object_put(o);
 
 	e = rec(KS_NA_SEED, 10, 56, 0);

@@ -14,9 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "outputs/netout.h"
+#include "outputs/outputs.h"
 #include "outputs/queue.h"
 
 static char dir[64];
@@ -257,9 +261,63 @@ static void test_ecs_mapping(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "user"), "name")),
 	                    "root");
 	assert_non_null(json_object_object_get(json_object_object_get(d, "kansoku"), "ocsf"));
+	/* a host sensor is ECS's agent, not an observer; the version is one the output is checked against */
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "agent"), "type")),
+	                    "kansoku");
+	assert_null(json_object_object_get(d, "observer"));
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_object_get(d, "ecs"), "version")),
+	                    "8.17.0");
+	json_object_put(d);
+
+	/* a resolved finding: configuration has no "end" in ECS, it is a change; the standards are names, not
+	 * a rule.reference URL; a count is kansoku's (event.* is ECS's reserved set) */
+	ev = "{\"class_uid\":2003,\"activity_id\":3,\"time\":1790000000123,\"count\":4,\"message\":\"m\","
+	     "\"compliance\":{\"control\":\"KS-1\",\"standards\":[\"CIS 1.5.1\"]}}";
+	ks_jw_reset(&w);
+	assert_int_equal(ks_ecs_from_ocsf(ev, strlen(ev), &w), 0);
+	d = json_tokener_parse(w.buf);
+	assert_non_null(d);
+	v = json_object_object_get(d, "event");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(json_object_object_get(v, "type"), 0)),
+	                    "change");
+	assert_null(json_object_object_get(v, "count"));
+	assert_string_equal(json_object_get_string(json_object_object_get(d, "message")), "m");
+	assert_null(json_object_object_get(json_object_object_get(d, "rule"), "reference"));
+	v = json_object_object_get(d, "kansoku");
+	assert_int_equal(json_object_get_int(json_object_object_get(v, "count")), 4);
+	assert_string_equal(
+	    json_object_get_string(json_object_array_get_idx(json_object_object_get(v, "standards"), 0)), "CIS 1.5.1");
 	json_object_put(d);
 	assert_int_equal(ks_ecs_from_ocsf("not json", 8, &w), -1);
 	ks_jw_free(&w);
+}
+
+/* A file output on a character device (a null device made in the temp dir: a real /dev/null is never
+ * put at risk) reaches max_size: it must not be renamed away and replaced by a plain file. */
+static void test_file_output_never_rotates_a_device(void **state)
+{
+	struct ks_output_cfg cfg = {.type = KS_OUT_FILE, .max_size_kb = 64, .keep = 2, .compress = false};
+	char path[128], rotated[160], err[256], line[1024];
+	struct ks_output *o;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/null", dir);
+	if (mknod(path, S_IFCHR | 0666, makedev(1, 3)))
+		skip(); /* not root */
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	snprintf(cfg.name, sizeof(cfg.name), "devnull");
+	o = ks_output_file_open(&cfg, err, sizeof(err));
+	assert_non_null(o);
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < 300; i++) /* ~300 KiB: past max_size_kb several times */
+		o->ops->write(o, line, sizeof(line));
+	o->ops->flush(o);
+	o->ops->close(o);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	assert_int_equal(access(rotated, F_OK), -1);
 }
 
 int main(void)
@@ -272,6 +330,7 @@ int main(void)
 	    cmocka_unit_test(test_sd_escape),
 	    cmocka_unit_test(test_syslog_format),
 	    cmocka_unit_test(test_ecs_mapping),
+	    cmocka_unit_test_setup_teardown(test_file_output_never_rotates_a_device, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,8 +72,21 @@ static void test_launch_event(void **state)
 	assert_string_equal(gets_(ev, "actor.process.file.path"), "/usr/bin/bash");
 	assert_string_equal(gets_(ev, "process.parent_process.file.path"), "/usr/bin/bash");
 	assert_string_equal(gets_(ev, "process.session.uid"), "3");
-	arr = get(ev, "process.lineage");
+	arr = get(ev, "process.ancestry"); /* OCSF 1.4+: ancestry, not the deprecated lineage */
 	assert_int_equal(json_object_array_length(arr), 1);
+	assert_string_equal(gets_(ev, "process.ancestry.0.path"), "/usr/bin/bash");
+	assert_int_equal(json_object_get_int(get(ev, "process.ancestry.0.pid")), 100);
+	assert_string_equal(gets_(ev, "process.ancestry.0.uid"), gets_(ev, "actor.process.uid"));
+	assert_null(get(ev, "process.lineage"));
+	/* the envelope: OCSF 1.8.0 with the profile whose attributes it uses */
+	assert_string_equal(gets_(ev, "metadata.version"), "1.8.0");
+	assert_string_equal(gets_(ev, "metadata.profiles.0"), "host");
+	assert_non_null(get(ev, "timezone_offset"));
+	assert_string_equal(gets_(ev, "message"), "/usr/bin/vim.basic (pid 200) launched by bash (pid 100)");
+	assert_string_equal(gets_(ev, "observables.0.name"), "process.name");
+	assert_string_equal(gets_(ev, "observables.0.value"), "vim.basic");
+	assert_string_equal(gets_(ev, "observables.4.name"), "actor.user.name");
+	assert_string_equal(gets_(ev, "observables.4.value"), "alice");
 	arr = get(ev, "unmapped.args");
 	assert_int_equal(json_object_array_length(arr), 3);
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(arr, 1)), "/etc/sh\"ad\now");
@@ -81,6 +94,56 @@ static void test_launch_event(void **state)
 	json_object_put(ev);
 	free(parent);
 	free(e);
+}
+
+/* A parent the table does not have (it ended before the exec was read): the actor is still named. */
+static void test_launch_of_unknown_parent_names_the_actor(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *ev;
+	struct ks_exec *e;
+	char id[KS_PROC_ID_LEN];
+	size_t size;
+
+	e = make_exec(400, 9000, 399, 8000, "/usr/bin/true", "true\0", 5, &size);
+	assert_int_equal(ks_process_handle(&f->pl, e, size), 0);
+	ev = last_event(f);
+	assert_int_equal(json_object_get_int(get(ev, "actor.process.pid")), 399);
+	ks_proc_make_id(f->pl.host.boot_id, 399, 8000, id);
+	assert_string_equal(gets_(ev, "actor.process.uid"), id);
+	assert_string_equal(gets_(ev, "process.parent_process.uid"), id);
+	assert_non_null(get(ev, "unmapped.actor_unknown"));
+	json_object_put(ev);
+	free(e);
+}
+
+/* A Terminate without process.file says why: a process forked by one never seen, that never exec'd. */
+static void test_terminate_without_image_says_why(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_fork fk = {0};
+	struct ks_exit x = {0};
+	struct json_object *ev;
+
+	fk.hdr.kind = KS_EV_FORK;
+	fk.hdr.version = KS_WIRE_VERSION;
+	fk.hdr.size = sizeof(fk);
+	fk.hdr.pid = fk.hdr.tid = 500;
+	fk.start_ns = 11000;
+	fk.ppid = 499; /* not in the table */
+	fk.parent_start_ns = 10000;
+	assert_int_equal(ks_process_handle(&f->pl, &fk, sizeof(fk)), 0);
+	x.hdr.kind = KS_EV_EXIT;
+	x.hdr.version = KS_WIRE_VERSION;
+	x.hdr.size = sizeof(x);
+	x.hdr.pid = x.hdr.tid = 500;
+	x.start_ns = 11000;
+	assert_int_equal(ks_process_handle(&f->pl, &x, sizeof(x)), 0);
+	ev = last_event(f);
+	assert_null(get(ev, "process.file"));
+	assert_non_null(get(ev, "unmapped.image_unknown"));
+	assert_int_equal(json_object_get_int(get(ev, "process.parent_process.pid")), 499);
+	json_object_put(ev);
 }
 
 static void test_terminate_with_signal_and_unknown_pid(void **state)
@@ -127,6 +190,11 @@ static void test_terminate_with_signal_and_unknown_pid(void **state)
 	assert_int_equal(json_object_get_int(get(ev, "exit_code")), 3);
 	assert_int_equal(json_object_get_int(get(ev, "process.pid")), 300);
 	assert_null(get(ev, "process.file"));
+	/* nothing made up: no user, no name, no parent pid 0; why, in the event */
+	assert_null(get(ev, "process.user"));
+	assert_null(get(ev, "process.name"));
+	assert_null(get(ev, "process.parent_process"));
+	assert_non_null(get(ev, "unmapped.process_unknown"));
 	json_object_put(ev);
 	assert_int_equal(f->pl.counters.exit_unknown, 1);
 	free(e);
@@ -188,6 +256,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_launch_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_launch_of_unknown_parent_names_the_actor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_terminate_without_image_says_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_terminate_with_signal_and_unknown_pid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_records_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relative_script_made_absolute, setup, teardown),

@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/rules_cmd.h"
+#include "cli/rules_live.h"
+
 #define DEFAULT_SOCKET "/run/kansoku/kansoku.sock"
 
 static bool opt_json;
@@ -22,7 +25,7 @@ static void usage(FILE *f)
 	        "Usage: kansoku [--socket PATH] COMMAND [OPTIONS] [--json]\n\n"
 	        "Commands:\n"
 	        "  status                      daemon version, uptime, hooks, events and drops, outputs\n"
-	        "  ps [--tree]                 the live process table\n"
+	        "  ps [--tree] [--all]         the live process table (--all: kernel threads too)\n"
 	        "  events [--follow] [--type T]  recent events (T: all, process, file, network, dns, daemon or a\n"
 	        "                              class_uid)\n"
 	        "  files [--path P] [--follow]  recent file accesses (under prefix P)\n"
@@ -32,7 +35,11 @@ static void usage(FILE *f)
 	        "  findings [--area A] [--severity S]  open findings (A: device, user, system, data; S: the least\n"
 	        "                              severity: info, low, medium, high, critical)\n"
 	        "  snapshot [--fresh]          the last posture snapshot as JSON (--fresh: evaluate now)\n"
-	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n\n"
+	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n"
+	        "  alerts [--follow]           Detection Findings: what the rules matched\n"
+	        "  rules list                  the daemon's rules: matches, evaluations, cost per evaluation\n"
+	        "  rules reload                re-read the rule files (a broken file changes nothing)\n"
+	        "  rules test|check|fields     detection rules offline: kansoku rules --help\n\n"
 	        "Options:\n"
 	        "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
 	        "  --json          machine-readable output (one JSON document, or one event per line)\n");
@@ -79,7 +86,8 @@ struct reader {
 static char *next_line(struct reader *r, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+		/* memchr on NULL is undefined even for 0 bytes: buf is NULL until the first read */
+		char *nl = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
 		ssize_t n;
 
 		if (nl) {
@@ -158,6 +166,13 @@ static int64_t jint(struct json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
 static void print_duration(int64_t s)
 {
 	if (s >= 86400)
@@ -179,8 +194,16 @@ static void show_status(struct json_object *st)
 	print_duration(jint(st, "uptime_s"));
 	printf("  kernel %s\n", jstr(st, "kernel", "?"));
 	printf("config      %s\n", jstr(st, "config", "?"));
+	{
+		struct json_object *dev;
+
+		if (json_object_object_get_ex(st, "device", &dev))
+			printf("device      %s (from %s)\n", jstr(dev, "uid", "?"),
+			       jstr(dev, "machine_id_source", "?"));
+	}
 	printf("processes   %lld tracked (%lld seeded at start)\n", (long long)jint(st, "processes"),
 	       (long long)jint(st, "seeded"));
+	ks_cli_show_rules_line(st);
 	printf("\nhooks (%s):\n", jstr(st, "hook_flavour", "?"));
 	if (json_object_object_get_ex(st, "hooks", &hooks)) {
 		size_t syscalls = 0;
@@ -318,7 +341,8 @@ static void ps_tree(struct json_object *procs, size_t n, int64_t ppid, int depth
 	}
 }
 
-static void show_ps(struct json_object *data, bool tree)
+/* all: kernel threads too (hidden by default, as ps users expect: they come first and are not programs) */
+static void show_ps(struct json_object *data, bool tree, bool all)
 {
 	struct json_object *procs;
 	size_t i, n;
@@ -330,12 +354,15 @@ static void show_ps(struct json_object *data, bool tree)
 	printf("%7s %7s %-10s %s\n", "PID", "PPID", "USER", "EXECUTABLE  ARGS");
 	if (!tree) {
 		for (i = 0; i < n; i++)
-			ps_row(json_object_array_get_idx(procs, i), 0);
+			if (all || !jbool(json_object_array_get_idx(procs, i), "kernel_thread"))
+				ps_row(json_object_array_get_idx(procs, i), 0);
 		return;
 	}
 	shown = calloc(n ? n : 1, 1);
 	if (!shown)
 		return;
+	for (i = 0; i < n && !all; i++) /* marked shown: neither a root nor anyone's child below */
+		shown[i] = jbool(json_object_array_get_idx(procs, i), "kernel_thread");
 	/* roots: processes whose parent is not in the table */
 	for (i = 0; i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(procs, i);
@@ -526,6 +553,7 @@ static void show_inventory(struct json_object *d, const char *kind)
 {
 	struct json_object *arr = d;
 
+	// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): main() refuses inventory without a kind
 	if (!strcmp(kind, "users")) {
 		json_object_object_get_ex(d, "users", &arr);
 		printf("%-16s %7s %-8s %-5s %-5s %s\n", "NAME", "UID", "PASSWORD", "LOGIN", "SUDO", "SHELL");
@@ -593,6 +621,11 @@ static void show_sockets(struct json_object *data, bool ports)
 			snprintf(user, sizeof(user), "%lld", (long long)jint(c, "uid"));
 		snprintf(proc, sizeof(proc), "%s", jstr(c, "exe", "")[0] ? jstr(c, "exe", "") : jstr(c, "comm", "?"));
 		term_safe(proc);
+		if (ports && jbool(c, "owner_unknown")) { /* in /proc/net, held by no process kansokud can see */
+			printf("%-5s %-30s %7s %-10s %-20s %s\n", jstr(c, "protocol", "?"), local, "-", "-", "-",
+			       "(owner not visible)");
+			continue;
+		}
 		if (ports) {
 			int64_t ms = jint(c, "since");
 
@@ -620,7 +653,7 @@ int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *cmd = NULL, *type = NULL, *path_prefix = NULL, *area = NULL,
 	           *severity = NULL, *kind = NULL;
-	bool tree = false, follow = false, fresh = false;
+	bool tree = false, all = false, follow = false, fresh = false;
 	struct json_object *req, *reply = NULL, *data;
 	struct reader r = {0};
 	const char *s;
@@ -636,6 +669,8 @@ int main(int argc, char **argv)
 			socket_path = argv[++i];
 		} else if (!strcmp(argv[i], "--tree")) {
 			tree = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
 		} else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
 			follow = true;
 		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
@@ -653,6 +688,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!cmd && !strcmp(argv[i], "rules")) {
+			/* `rules list` and `rules reload` ask the daemon; the others work offline, without it */
+			if (i + 1 < argc && (!strcmp(argv[i + 1], "list") || !strcmp(argv[i + 1], "reload")))
+				cmd = !strcmp(argv[++i], "list") ? "rules" : "rules-reload";
+			else
+				return ks_cli_rules(argc - i, argv + i);
 		} else if (argv[i][0] != '-' && !cmd) {
 			cmd = argv[i];
 		} else {
@@ -667,14 +708,16 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "ps") && strcmp(cmd, "events") && strcmp(cmd, "files") &&
 	    strcmp(cmd, "conns") && strcmp(cmd, "ports") && strcmp(cmd, "posture") && strcmp(cmd, "findings") &&
-	    strcmp(cmd, "snapshot") && strcmp(cmd, "inventory")) {
+	    strcmp(cmd, "snapshot") && strcmp(cmd, "inventory") && strcmp(cmd, "rules") &&
+	    strcmp(cmd, "rules-reload") && strcmp(cmd, "alerts")) {
 		fprintf(stderr, "kansoku: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if ((tree && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
-	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files")) || (path_prefix && strcmp(cmd, "files")) ||
-	    ((area || severity) && strcmp(cmd, "findings")) || (fresh && strcmp(cmd, "snapshot"))) {
+	if (((tree || all) && strcmp(cmd, "ps")) || (type && strcmp(cmd, "events")) ||
+	    (follow && strcmp(cmd, "events") && strcmp(cmd, "files") && strcmp(cmd, "alerts")) ||
+	    (path_prefix && strcmp(cmd, "files")) || ((area || severity) && strcmp(cmd, "findings")) ||
+	    (fresh && strcmp(cmd, "snapshot"))) {
 		fprintf(stderr, "kansoku: option not valid for '%s'\n", cmd);
 		return 2;
 	}
@@ -690,6 +733,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "files")) { /* file accesses are the file class of the event stream */
 		json_object_object_add(req, "cmd", json_object_new_string("events"));
 		type = "file";
+	} else if (!strcmp(cmd, "alerts")) { /* detections are the Detection Finding class of the stream */
+		json_object_object_add(req, "cmd", json_object_new_string("events"));
+		type = "2004";
 	} else {
 		json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	}
@@ -740,13 +786,19 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!strcmp(cmd, "events")) {
+	if (!strcmp(cmd, "events") || !strcmp(cmd, "alerts")) {
 		while ((line = next_line(&r, &len))) {
 			if (opt_json) {
 				fwrite(line, 1, len, stdout);
 				fputc('\n', stdout);
 				if (follow)
 					fflush(stdout);
+			} else if (!strcmp(cmd, "alerts")) {
+				struct json_object *e = json_tokener_parse(line);
+
+				if (e)
+					ks_cli_show_alert(e);
+				json_object_put(e);
 			} else {
 				show_event(line);
 			}
@@ -767,11 +819,15 @@ int main(int argc, char **argv)
 		findings_table(data);
 	else if (!strcmp(cmd, "inventory"))
 		show_inventory(data, kind);
+	else if (!strcmp(cmd, "rules"))
+		ks_cli_show_rules(data);
+	else if (!strcmp(cmd, "rules-reload"))
+		ks_cli_show_rules_status(data);
 	else if (!strcmp(cmd, "snapshot"))
 		printf("%s\n",
 		       json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		show_ps(data, tree);
+		show_ps(data, tree, all);
 	rc = 0;
 out:
 	json_object_put(reply);

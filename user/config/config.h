@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The daemon's configuration (YAML). Every key is checked: an unknown key, a wrong type or an out-of-range
- * value is an error that names the key and its line, and the daemon does not start.
+ * The daemon's configuration (YAML). Every key is one row of a table: an unknown key, a wrong type or an
+ * out-of-range value is an error that names the key and its line, and the daemon does not start.
+ *
+ * user/config/: keys.c the table (one row per key: path, type, bounds, default, offset, doc); walk.c the
+ * YAML walker (parse, unknown keys, defaults, --print-config-keys); validators.c what a type cannot say
+ * (outputs' cross-field rules, ports, headers); watch_rules.c files.watch/ignore; paths.c --check-config's
+ * path checks; severity.h and posture_cfg.h what posture/ reads. Config includes only lib/ and
+ * include/kansoku/; everything above it (sensors, posture, outputs, daemon) includes config.
  */
 #ifndef KANSOKU_CONFIG_H
 #define KANSOKU_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
-#include "posture/posture.h"
+#include "config/posture_cfg.h"
+#include "config/rules_cfg.h"
+#include "kansoku/events.h"
 
 #define KS_DEFAULT_CONFIG "/etc/kansoku/kansoku.yaml"
 #define KS_MAX_OUTPUTS 16
 #define KS_CFG_PATH_MAX 1024
+/* process.argv_max's one bound, as documented (0-4095): below KS_ARGV_MAX, the kernel side's buffer. */
+#define KS_CFG_ARGV_MAX (KS_ARGV_MAX - 1)
 
 enum ks_hooks_mode { KS_HOOKS_AUTO, KS_HOOKS_TP_BTF, KS_HOOKS_RAW_TP };
 enum ks_output_type { KS_OUT_FILE, KS_OUT_SYSLOG, KS_OUT_HTTP };
@@ -91,11 +102,12 @@ struct ks_config {
 	unsigned ringbuf_net_kb;
 	unsigned net_accept_wait_ms; /* an inbound Open waits this long for accept() to name the acceptor */
 	struct ks_posture_cfg posture;
+	struct ks_rules_cfg rules;
 };
 
 void ks_config_defaults(struct ks_config *cfg);
 void ks_output_cfg_defaults(struct ks_output_cfg *o);
-/* The default files.watch set (see config.c for the reasons). */
+/* The default files.watch set (see config/watch_rules.c for the reasons). */
 void ks_config_default_watch(struct ks_config *cfg);
 /* Parse YAML text; name is used in messages. Returns 0, or -1 with err filled. */
 int ks_config_parse(struct ks_config *cfg, const char *name, const char *text, size_t len, char *err, size_t errlen);
@@ -103,5 +115,7 @@ int ks_config_load(struct ks_config *cfg, const char *path, char *err, size_t er
 /* Creates state_dir and the socket's directory, and checks that every output path can be opened for
  * appending. Returns 0, or -1 with err naming the key and line. */
 int ks_config_check_paths(const struct ks_config *cfg, char *err, size_t errlen);
+/* Every key a config file can hold, with its type, bounds, default and meaning (kansokud --print-config-keys). */
+void ks_config_print_keys(FILE *f);
 
 #endif

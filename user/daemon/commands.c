@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Answers to control-socket requests: status, ps, events. They read the daemon's live state only. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,9 +11,13 @@
 #include "daemon/daemon.h"
 #include "host/host.h"
 #include "model/netmodel.h"
+#include "posture/env.h"
 #include "outputs/outputs.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
+#include "detect/judge.h"
+#include "pipeline/ocsf.h"
+#include "lib/log.h"
 #include "host/users.h"
 
 static struct json_object *ju64(uint64_t v)
@@ -33,6 +38,16 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "uptime_s", ju64((ks_boot_ns_now() - d->started_boot_ns) / NSEC_PER_SEC));
 	json_object_object_add(st, "started_time", json_object_new_int64(d->started_wall_ms));
 	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
+	if (d->judge)
+		json_object_object_add(st, "rules", ks_judge_status_json(d->judge));
+	{
+		struct json_object *dev = json_object_new_object();
+
+		json_object_object_add(dev, "uid", json_object_new_string(d->pl.host.machine_id));
+		json_object_object_add(dev, "machine_id_source", json_object_new_string(d->pl.host.machine_id_source));
+		json_object_object_add(dev, "hostname", json_object_new_string(d->pl.host.hostname));
+		json_object_object_add(st, "device", dev);
+	}
 	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
 	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
 		struct json_object *h = json_object_new_object();
@@ -180,6 +195,8 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 	if (p->tty[0])
 		json_object_object_add(o, "tty", json_object_new_string(p->tty));
 	json_object_object_add(o, "seeded", json_object_new_boolean(p->seeded));
+	if (p->flags & KS_F_KTHREAD) /* seeded without an mm, or forked by one (kthreadd's children) */
+		json_object_object_add(o, "kernel_thread", json_object_new_boolean(true));
 	return o;
 }
 
@@ -262,7 +279,55 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 	return o;
 }
 
-/* conns / ports: the live network model (not /proc). */
+/* A listener the model has (same protocol, address and port)? */
+static bool in_model(struct ks_conn **all, size_t n, const struct ks_listener *l)
+{
+	char addr[64];
+
+	for (size_t i = 0; i < n; i++) {
+		ks_net_addr_str(all[i]->family, all[i]->saddr, addr, sizeof(addr));
+		if (all[i]->sport == l->port && !strcmp(ks_net_proto_name(all[i]->proto), l->proto) &&
+		    !strcmp(addr, l->addr))
+			return true;
+	}
+	return false;
+}
+
+/* Listeners in /proc/net the model lacks: held by no process kansokud can see (another PID namespace, a
+ * kernel socket, a descriptor passed away), so no task iterator found them. Shown with the owner unknown,
+ * as ss does. */
+static void add_unowned_listeners(struct json_object *arr, struct ks_conn **all, size_t n)
+{
+	struct ks_posture_cfg pc;
+	struct ks_posture_env *e;
+	const struct ks_listener *l;
+	size_t nl = 0;
+	char err[256];
+
+	ks_posture_cfg_defaults(&pc);
+	snprintf(pc.root, sizeof(pc.root), "/");
+	e = ks_posture_env_new(&pc, err, sizeof(err));
+	if (!e)
+		return;
+	l = ks_facts_listeners(e, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		struct json_object *o;
+
+		if (in_model(all, n, &l[i]))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "protocol", json_object_new_string(l[i].proto));
+		json_object_object_add(o, "family", json_object_new_int(strchr(l[i].addr, ':') ? 6 : 4));
+		json_object_object_add(o, "local_address", json_object_new_string(l[i].addr));
+		json_object_object_add(o, "local_port", json_object_new_int(l[i].port));
+		json_object_object_add(o, "pid", json_object_new_int64(0));
+		json_object_object_add(o, "owner_unknown", json_object_new_boolean(true));
+		json_object_array_add(arr, o);
+	}
+	ks_posture_env_free(e);
+}
+
+/* conns / ports: the live network model (not /proc), and for ports the listeners it cannot own. */
 static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
 {
 	struct json_object *data, *arr;
@@ -285,6 +350,8 @@ static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool liste
 	all = ks_netmodel_snapshot(d->pl.net, listening, &n);
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, conn_json(d, all[i], &bt));
+	if (listening)
+		add_unowned_listeners(arr, all, n);
 	free(all);
 	free(bt.v);
 	json_object_object_add(data, listening ? "ports" : "connections", arr);
@@ -305,7 +372,8 @@ static int class_of(const char *type)
 	static const struct {
 		const char *name;
 		int class_uid;
-	} types[] = {{"all", 0}, {"process", 1007}, {"file", 1001}, {"network", 4001}, {"dns", 4003}, {"daemon", 6002}};
+	} types[] = {{"all", 0},    {"process", 1007}, {"file", 1001},     {"network", 4001},
+	             {"dns", 4003}, {"daemon", 6002},  {"detection", 2004}};
 	size_t i;
 	char *end;
 	long v;
@@ -345,7 +413,8 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		return;
 	}
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
-	ks_recent_each(d->recent, cls, send_event, &arg);
+	/* findings have a ring of their own: a busy host must not push them out of `kansoku alerts` */
+	ks_recent_each(cls == KS_OCSF_DETECTION_FINDING ? d->alerts : d->recent, cls, send_event, &arg);
 	if (follow)
 		ks_ctl_follow(c, cls);
 }
@@ -446,6 +515,44 @@ static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char
 	ks_ctl_reply_json(c, doc);
 }
 
+int ks_daemon_reload_rules(struct ks_daemon *d, char *err, size_t errlen)
+{
+	static struct ks_config fresh; /* large: keep it off the stack; only the loop thread reloads */
+
+	if (!d->judge) {
+		snprintf(err, errlen, "rules are off (rules.enabled: false); a restart turns them on");
+		return -1;
+	}
+	if (ks_config_load(&fresh, d->cfg.source, err, errlen))
+		return -1;
+	if (ks_judge_load(d->judge, &fresh.rules, err, errlen))
+		return -1;
+	d->cfg.rules = fresh.rules;
+	ks_info("rules reloaded");
+	return 0;
+}
+
+/* `kansoku rules [list]` and `kansoku rules reload`. */
+static void cmd_rules(struct ks_daemon *d, struct ks_ctl_client *c, const char *name)
+{
+	char err[1024];
+
+	if (!d->judge) {
+		ks_ctl_reply_error(c, "rules are off in this daemon's config (rules.enabled: false)");
+		return;
+	}
+	if (!strcmp(name, "rules")) {
+		ks_ctl_reply_json(c, ks_judge_rules_json(d->judge));
+		return;
+	}
+	if (ks_daemon_reload_rules(d, err, sizeof(err))) {
+		ks_err("rules not reloaded, the running rules stay: %s", err);
+		ks_ctl_reply_error(c, "rules not reloaded, the running rules stay: %s", err);
+		return;
+	}
+	ks_ctl_reply_json(c, ks_judge_status_json(d->judge));
+}
+
 void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req)
 {
 	struct ks_daemon *d = ctx;
@@ -467,12 +574,14 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 		cmd_sockets(d, c, false);
 	else if (!strcmp(name, "ports"))
 		cmd_sockets(d, c, true);
+	else if (!strcmp(name, "rules") || !strcmp(name, "rules-reload"))
+		cmd_rules(d, c, name);
 	else if (!strcmp(name, "posture") || !strcmp(name, "findings") || !strcmp(name, "snapshot") ||
 	         !strcmp(name, "inventory"))
 		cmd_posture(d, c, name, req);
 	else
 		ks_ctl_reply_error(c,
 		                   "unknown command '%.64s' (status, ps, events, conns, ports, posture, findings, "
-		                   "snapshot, inventory)",
+		                   "snapshot, inventory, rules, rules-reload)",
 		                   name);
 }

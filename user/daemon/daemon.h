@@ -17,6 +17,7 @@ struct ks_ctl_client;
 struct ks_outputs;
 struct ks_recent;
 struct ks_control;
+struct ks_judge;
 
 struct ks_daemon {
 	struct ks_config cfg;
@@ -26,7 +27,9 @@ struct ks_daemon {
 	/* the pipeline's sinks, registered in this order */
 	struct ks_outputs *outs;  /* files and network outputs */
 	struct ks_recent *recent; /* the last events, for `kansoku events` */
+	struct ks_recent *alerts; /* the last Detection Findings, for `kansoku alerts` */
 	struct ks_control *ctl;   /* the control socket and its live followers */
+	struct ks_judge *judge;   /* the detection rules, an evaluator of the pipeline (NULL: rules off) */
 	int epfd;
 	struct ks_watch w_signal, w_timer, w_ring;
 	uint64_t started_boot_ns;
@@ -44,6 +47,9 @@ struct ks_daemon {
 
 /* The status document (`kansoku status`, heartbeat events). Caller puts it. */
 struct json_object *ks_status_json(struct ks_daemon *d);
+/* Re-reads the config file's rules section and the rule files; swaps the new set in only if all of it
+ * loads. Returns 0, or -1 with err (FILE:LINE:COLUMN: what is wrong) and the running rules unchanged. */
+int ks_daemon_reload_rules(struct ks_daemon *d, char *err, size_t errlen);
 /* Control socket request handler (ctx is the daemon). */
 void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *req);
 /* After each posture snapshot: answers the clients that asked for a fresh one (ctx is the daemon). */

@@ -102,8 +102,7 @@ void ks_host_load(struct ks_host *h, const char *root)
 		root = "";
 	if (gethostname(h->hostname, sizeof(h->hostname) - 1) < 0)
 		snprintf(h->hostname, sizeof(h->hostname), "unknown");
-	snprintf(path, sizeof(path), "%s/etc/machine-id", root);
-	ks_read_line(path, h->machine_id, sizeof(h->machine_id));
+	ks_host_device_id(h, root, NULL, false, path, sizeof(path)); /* files only: cannot fail */
 	ks_read_line("/proc/sys/kernel/random/boot_id", h->boot_id, sizeof(h->boot_id));
 	os_release(h, root);
 	if (uname(&u) == 0) {

@@ -81,6 +81,11 @@ struct ks_conn *ks_netmodel_get(struct ks_netmodel *n, uint64_t sock_id)
 	return *find(n, sock_id);
 }
 
+uint64_t ks_netmodel_born(const struct ks_net *e)
+{
+	return e->since_ns ? e->since_ns : e->hdr.ts_ns;
+}
+
 struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e, bool *created)
 {
 	struct ks_conn **pp = find(n, e->sock_id), *c = *pp;
@@ -90,6 +95,7 @@ struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e
 		if (n->n >= KS_NET_MAX || !(c = calloc(1, sizeof(*c))))
 			return NULL;
 		c->sock_id = e->sock_id;
+		c->born_ns = ks_netmodel_born(e);
 		c->hnext = NULL;
 		*pp = c;
 		n->n++;

@@ -22,6 +22,7 @@ struct ks_conn {
 	uint32_t pid, uid, loginuid, lpid; /* owner (acceptor for inbound), listener's owner */
 	uint64_t start_ns, lstart_ns;
 	uint64_t since_ns;   /* established (or listening) since, boot ns; 0 if before the daemon */
+	uint64_t born_ns;    /* when this socket's connection (or listener) began: ks_netmodel_born */
 	uint64_t pending_ns; /* an inbound Open held for accept() since then; 0 if not held */
 	uint32_t netns;
 	uint16_t sport, dport;
@@ -41,10 +42,12 @@ struct ks_netmodel {
 	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };
 
-
 struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns);
 void ks_netmodel_free(struct ks_netmodel *n);
 
+/* When the connection a record belongs to began (boot ns): its connect(), listen() or inbound handshake,
+ * which every record of it carries as since_ns until it is established; the record's own time when not. */
+uint64_t ks_netmodel_born(const struct ks_net *e);
 /* The entry of a socket, or NULL. */
 struct ks_conn *ks_netmodel_get(struct ks_netmodel *n, uint64_t sock_id);
 /* The entry for the record's socket, made (from the record) if absent; NULL when the model is full. */

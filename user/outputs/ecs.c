@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * OCSF -> Elastic Common Schema (8.x) for outputs with format: ecs. Runs on the output's thread, never on
- * the loop. What ECS has a field for is mapped (@timestamp, event.*, host.*, process.*, user.*, file.*,
- * source/destination, network.*, dns.*, package.*, rule.*); the OCSF event stays whole under
- * kansoku.ocsf so nothing is lost.
+ * OCSF -> Elastic Common Schema for outputs with format: ecs. Runs on the output's thread, never on the
+ * loop. What ECS has a field for is mapped (@timestamp, message, event.*, agent.*, host.*, process.*,
+ * user.*, file.*, source/destination, network.*, dns.*, package.*, rule.*), valid in ECS 8.17 and 9.4
+ * (tests/ocsf_validate.py checks both); what ECS has no field for is under kansoku.* (its custom
+ * namespace), and the OCSF event stays whole under kansoku.ocsf so nothing is lost.
  */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "netout.h"
+#include "outputs/ecs.h"
+
+#define KS_ECS_VERSION "8.17.0"
 
 static struct json_object *get(struct json_object *o, const char *path)
 {
@@ -58,9 +61,15 @@ static const struct cls_map classes[] = {
     {6002, "event", "process"},
 };
 
-static const char *event_type(int cls, int act)
+/* event.type: one ECS expects for the class's event.category (ECS's allowed values per category). */
+static const char *event_type(int cls, int act, bool removed)
 {
 	switch (cls) {
+	case 6002: /* kansokud itself, category process */
+		return act == 3 ? "start" : act == 4 ? "end" : "info";
+	case 5003:
+	case 5020:
+		return removed ? "deletion" : "info";
 	case 1007:
 		return act == 1 ? "start" : act == 2 ? "end" : "info";
 	case 1001:
@@ -70,8 +79,8 @@ static const char *event_type(int cls, int act)
 		       : act == 2 || act == 3 ? "end"
 		       : act == 5             ? "denied"
 		                              : "connection";
-	case 2003:
-		return act == 3 ? "end" : act == 1 ? "creation" : "change";
+	case 2003: /* configuration: access, change, creation, deletion, info; a resolved finding is a change */
+		return act == 1 ? "creation" : "change";
 	default:
 		return "info";
 	}
@@ -155,9 +164,10 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "@timestamp", ts);
+	put_str(w, "message", get(e, "message"));
 	ks_jw_key(w, "ecs");
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "version", "8.11.0");
+	ks_jw_kcstr(w, "version", KS_ECS_VERSION);
 	ks_jw_obj_end(w);
 	ks_jw_key(w, "event");
 	ks_jw_obj_begin(w);
@@ -170,7 +180,7 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 	}
 	ks_jw_key(w, "type");
 	ks_jw_arr_begin(w);
-	ks_jw_cstr(w, event_type(cls, act));
+	ks_jw_cstr(w, event_type(cls, act, json_object_get_boolean(get(e, "unmapped.removed"))));
 	ks_jw_arr_end(w);
 	ks_jw_kcstr(w, "action", act_name);
 	if ((v = get(e, "status")))
@@ -184,14 +194,12 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		snprintf(ds, sizeof(ds), "kansoku.ocsf_%d", cls);
 		ks_jw_kcstr(w, "dataset", ds);
 	}
-	put_val(w, "count", get(e, "count"));
-	put_str(w, "reason", get(e, "message"));
 	ks_jw_obj_end(w);
 
-	ks_jw_key(w, "observer");
+	/* a sensor on the host is an agent (observer.* is for devices watching from outside) */
+	ks_jw_key(w, "agent");
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "vendor", "kansoku");
-	ks_jw_kcstr(w, "product", "kansoku");
+	ks_jw_kcstr(w, "type", "kansoku");
 	ks_jw_kcstr(w, "version", KS_VERSION);
 	ks_jw_obj_end(w);
 
@@ -264,7 +272,7 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		put_str(w, "version", get(v, "version"));
 		put_str(w, "architecture", get(v, "architecture"));
 		put_str(w, "reference", get(v, "purl"));
-		put_str(w, "type", get(v, "type"));
+		put_str(w, "type", get(v, "package_manager")); /* ECS: the package's file type (dpkg, rpm) */
 		ks_jw_obj_end(w);
 	}
 	if ((v = get(e, "compliance"))) {
@@ -272,11 +280,15 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		ks_jw_obj_begin(w);
 		put_str(w, "id", get(v, "control"));
 		put_str(w, "name", get(e, "finding_info.title"));
-		put_str(w, "reference", get(e, "compliance.standards"));
+		ks_jw_kcstr(w, "ruleset", "kansoku posture");
 		ks_jw_obj_end(w);
 	}
 	ks_jw_key(w, "kansoku");
 	ks_jw_obj_begin(w);
+	/* rule.reference is a URL: the standards a check follows are names ("CIS 1.5.1"), kept here */
+	put_val(w, "standards", get(e, "compliance.standards"));
+	/* repeats folded into one event: ECS has no field for it (event.* is ECS's own set) */
+	put_val(w, "count", get(e, "count"));
 	put_val(w, "ocsf", e); /* the whole event: nothing ECS has no field for is lost */
 	ks_jw_obj_end(w);
 	ks_jw_obj_end(w);

@@ -23,7 +23,7 @@
 
 #include "lib/log.h"
 #include "outputs/outputs.h"
-#include "netout.h" /* ks_ecs_from_ocsf */
+#include "outputs/ecs.h"
 
 #define FILE_BUF (256 * 1024)
 
@@ -110,9 +110,17 @@ static void rotate(struct file_output *f)
 {
 	const char *path = f->base.stats.target;
 	char from[KS_CFG_PATH_MAX + 32], to[KS_CFG_PATH_MAX + 32];
+	struct stat st;
 	unsigned i;
 	int fd, g;
 
+	/* /dev/null, a FIFO, a terminal: renaming one would put a plain file in its place (for every program
+	 * on the host, in /dev/null's case) */
+	if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		ks_info("output file %s is not a regular file: it is never rotated", path);
+		f->max_size = 0;
+		return;
+	}
 	/* the oldest goes, the others move up one (no compression runs now: the caller made sure) */
 	for (g = 0; g < 2; g++) {
 		rotated_name(from, sizeof(from), path, f->keep, g);
@@ -192,8 +200,9 @@ static void file_flush(struct ks_output *o)
 			if (off) {
 				off_t end = lseek(f->fd, 0, SEEK_END);
 
-				if (end >= (off_t)off && ftruncate(f->fd, end - (off_t)off) == 0)
-					off = 0;
+				if (end < (off_t)off || ftruncate(f->fd, end - (off_t)off))
+					ks_warn("output file %s: cannot cut back a partial line: %s", o->stats.target,
+					        strerror(errno));
 			}
 			goto lost;
 		}

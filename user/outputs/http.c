@@ -17,7 +17,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "netout.h"
+#include "outputs/netout.h"
 
 struct http_state {
 	CURL *curl;
@@ -68,7 +68,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 static void http_close(struct ks_netout *o)
 {
-	struct http_state *s = o->ts;
+	struct http_state *s = o->transport_state;
 
 	if (!s)
 		return;
@@ -83,7 +83,7 @@ static int http_open(struct ks_netout *o, char *err, size_t errlen)
 {
 	static const char *const types[] = {"application/x-ndjson", "application/x-ndjson", "application/json",
 	                                    "application/json"};
-	struct http_state *s = o->ts;
+	struct http_state *s = o->transport_state;
 	char h[700];
 
 	if (!s) {
@@ -93,7 +93,7 @@ static int http_open(struct ks_netout *o, char *err, size_t errlen)
 			return -1;
 		}
 		ks_jw_init(&s->body);
-		o->ts = s;
+		o->transport_state = s;
 	}
 	s->curl = curl_easy_init();
 	if (!s->curl) {
@@ -339,7 +339,7 @@ static int bulk_items(struct http_state *s, size_t n, size_t *retry, size_t *ref
 
 static void http_send(struct ks_netout *o, const struct ks_batch *b, struct ks_send_result *r)
 {
-	struct http_state *s = o->ts;
+	struct http_state *s = o->transport_state;
 	const char *data;
 	size_t len;
 	long code = 0;

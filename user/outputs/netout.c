@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "netout.h"
+#include "outputs/netout.h"
 
 #define SETASIDE_MAX (64ull << 20) /* refused events kept for inspection, then only counted */
 

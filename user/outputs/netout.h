@@ -15,7 +15,9 @@
 #include "config/config.h"
 #include "lib/json.h"
 #include "outputs/outputs.h"
+#include "outputs/ecs.h"
 #include "outputs/queue.h"
+#include "outputs/tls.h"
 
 struct ks_netout;
 
@@ -42,7 +44,7 @@ struct ks_netout {
 	struct ks_output base;
 	struct ks_output_cfg cfg;
 	const struct ks_sender *tr;
-	void *ts; /* the transport's state */
+	void *transport_state; /* the transport's own (struct http_state, relp_state...) */
 	struct ks_queue *q;
 	pthread_t thread;
 	bool started;
@@ -69,12 +71,6 @@ extern const struct ks_sender ks_tr_syslog_udp, ks_tr_syslog_tcp, ks_tr_syslog_t
 void ks_syslog_format(struct ks_netout *o, const char *rec, size_t len, struct ks_jw *w);
 /* SD-PARAM value escaping (RFC 5424 6.3.3): '"', '\' and ']' get a backslash. */
 size_t ks_sd_escape(char *out, size_t outlen, const char *s, size_t n);
-/* OCSF event -> ECS document (one JSON object). Returns 0, or -1 if the line is not a JSON object. */
-int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *out);
-/* A TLS client context for a transport (OpenSSL): verifies the server against ca_file (or the system
- * store) and its name; client certificate for mutual TLS. NULL with err. */
-struct ssl_ctx_st *ks_tls_ctx(const struct ks_output_cfg *cfg, char *err, size_t errlen);
-void ks_tls_ctx_free(struct ssl_ctx_st *ctx);
 
 struct ks_output *ks_output_net_open(const struct ks_output_cfg *cfg, const char *state_dir, char *err, size_t errlen);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "netout.h"
+#include "outputs/netout.h"
 
 /* rsyslog's imrelp answers each frame from one thread: a deeper window keeps it busy while acks travel
  * (into rsyslog here: 20,000-24,000 events/s with 128, 30,000-38,000 with 1024, no gain at 4096). A
@@ -65,7 +65,7 @@ static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
 
 static void relp_close(struct ks_netout *o)
 {
-	struct relp_state *s = o->ts;
+	struct relp_state *s = o->transport_state;
 
 	if (!s)
 		return;
@@ -80,7 +80,7 @@ static void relp_close(struct ks_netout *o)
 
 static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 {
-	struct relp_state *s = o->ts;
+	struct relp_state *s = o->transport_state;
 	char port[8];
 	relpRetVal rc;
 
@@ -91,7 +91,7 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 			return -1;
 		}
 		ks_jw_init(&s->jw);
-		o->ts = s;
+		o->transport_state = s;
 	}
 	s->err[0] = 0;
 	if (relpEngineConstruct(&s->engine) != RELP_RET_OK) {
@@ -128,7 +128,7 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 		if (relpCltEnableTLS(s->clt) != RELP_RET_OK ||
 		    relpCltSetGnuTLSPriString(s->clt, (char *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2") !=
 		        RELP_RET_OK ||
-		    relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK || /* required by config.c */
+		    relpCltSetCACert(s->clt, o->cfg.ca_file) != RELP_RET_OK || /* config: relp_tls needs ca_file */
 		    (o->cfg.cert_file[0] && (relpCltSetOwnCert(s->clt, o->cfg.cert_file) != RELP_RET_OK ||
 		                             relpCltSetPrivKey(s->clt, o->cfg.key_file) != RELP_RET_OK)) ||
 		    relpCltSetAuthMode(s->clt, (char *)"name") != RELP_RET_OK ||
@@ -152,7 +152,7 @@ static int relp_open(struct ks_netout *o, char *err, size_t errlen)
 
 static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_send_result *r)
 {
-	struct relp_state *s = o->ts;
+	struct relp_state *s = o->transport_state;
 
 	relpCltHintBurstBegin(s->clt);
 	for (size_t i = 0; i < b->n; i++) {
@@ -180,7 +180,7 @@ static void relp_send(struct ks_netout *o, const struct ks_batch *b, struct ks_s
 /* Quiet: close the session to confirm the window (the close is answered after every ack). */
 static void relp_idle(struct ks_netout *o, struct ks_send_result *r)
 {
-	struct relp_state *s = o->ts;
+	struct relp_state *s = o->transport_state;
 	relpRetVal rc;
 	size_t n = s ? s->unconfirmed : 0;
 

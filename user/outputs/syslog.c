@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netout.h"
+#include "outputs/netout.h"
 
 struct sys_state {
 	int fd;
@@ -87,41 +87,6 @@ void ks_syslog_format(struct ks_netout *o, const char *rec, size_t len, struct k
 	ks_jw_raw(w, rec, len);
 }
 
-/* ---- TLS ---- */
-
-struct ssl_ctx_st *ks_tls_ctx(const struct ks_output_cfg *cfg, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (!ctx) {
-		snprintf(err, errlen, "output %s: TLS: cannot create a context", cfg->name);
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* always: there is no "insecure" switch */
-	if (cfg->ca_file[0] ? SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1
-	                    : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "output %s: ca_file %s: %s", cfg->name,
-		         cfg->ca_file[0] ? cfg->ca_file : "(system)", ERR_reason_error_string(ERR_get_error()));
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	if (cfg->cert_file[0] && (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1 ||
-	                          SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
-	                          SSL_CTX_check_private_key(ctx) != 1)) {
-		snprintf(err, errlen, "output %s: client certificate %s / key %s: %s", cfg->name, cfg->cert_file,
-		         cfg->key_file, ERR_reason_error_string(ERR_get_error()));
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-void ks_tls_ctx_free(struct ssl_ctx_st *ctx)
-{
-	SSL_CTX_free(ctx);
-}
-
 /* ---- sockets ---- */
 
 static int dial(const struct ks_output_cfg *cfg, int socktype, char *err, size_t errlen)
@@ -159,7 +124,7 @@ static int dial(const struct ks_output_cfg *cfg, int socktype, char *err, size_t
 
 static struct sys_state *state(struct ks_netout *o)
 {
-	if (!o->ts) {
+	if (!o->transport_state) {
 		struct sys_state *s = calloc(1, sizeof(*s));
 
 		if (!s)
@@ -167,14 +132,14 @@ static struct sys_state *state(struct ks_netout *o)
 		s->fd = -1;
 		ks_jw_init(&s->jw);
 		ks_jw_init(&s->out);
-		o->ts = s;
+		o->transport_state = s;
 	}
-	return o->ts;
+	return o->transport_state;
 }
 
 static void sys_close(struct ks_netout *o)
 {
-	struct sys_state *s = o->ts;
+	struct sys_state *s = o->transport_state;
 
 	if (!s)
 		return;
@@ -230,7 +195,7 @@ static int sys_open(struct ks_netout *o, char *err, size_t errlen)
 
 static void sys_send(struct ks_netout *o, const struct ks_batch *b, struct ks_send_result *r)
 {
-	struct sys_state *s = o->ts;
+	struct sys_state *s = o->transport_state;
 	size_t done = 0;
 
 	if (o->cfg.transport == KS_TR_UDP) {

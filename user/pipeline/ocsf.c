@@ -1,23 +1,31 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/hash.h"
 #include "pipeline/ocsf.h"
 #include "model/proctable.h"
 #include "host/users.h"
 
-const struct ks_ocsf_class ks_ocsf_process_activity = {1007, "Process Activity", 1, "System Activity"};
-const struct ks_ocsf_class ks_ocsf_app_lifecycle = {6002, "Application Lifecycle", 6, "Application Activity"};
-const struct ks_ocsf_class ks_ocsf_file_activity = {1001, "File System Activity", 1, "System Activity"};
-const struct ks_ocsf_class ks_ocsf_network_activity = {4001, "Network Activity", 4, "Network Activity"};
-const struct ks_ocsf_class ks_ocsf_dns_activity = {4003, "DNS Activity", 4, "Network Activity"};
-const struct ks_ocsf_class ks_ocsf_compliance_finding = {2003, "Compliance Finding", 2, "Findings", false};
-const struct ks_ocsf_class ks_ocsf_device_inventory = {5001, "Device Inventory Info", 5, "Discovery", true};
-const struct ks_ocsf_class ks_ocsf_config_state = {5002, "Device Config State", 5, "Discovery", false};
-const struct ks_ocsf_class ks_ocsf_user_inventory = {5003, "User Inventory Info", 5, "Discovery", false};
-const struct ks_ocsf_class ks_ocsf_software_inventory = {5020, "Software Inventory Info", 5, "Discovery", false};
+/* Every event carries device (and most an actor): for all but 1007/1001/5001/5002/5020 they are the host
+ * profile's attributes, and declaring it where the class has them too says the same thing. */
+#define HOST "[\"host\"]"
+const struct ks_ocsf_class ks_ocsf_process_activity = {1007, "Process Activity", 1, "System Activity", false, HOST};
+const struct ks_ocsf_class ks_ocsf_app_lifecycle = {6002, "Application Lifecycle", 6, "Application Activity", false,
+                                                    HOST};
+const struct ks_ocsf_class ks_ocsf_file_activity = {1001, "File System Activity", 1, "System Activity", false, HOST};
+const struct ks_ocsf_class ks_ocsf_network_activity = {4001, "Network Activity", 4, "Network Activity", false, HOST};
+const struct ks_ocsf_class ks_ocsf_dns_activity = {4003, "DNS Activity", 4, "Network Activity", false, HOST};
+const struct ks_ocsf_class ks_ocsf_compliance_finding = {2003, "Compliance Finding", 2, "Findings", false, HOST};
+const struct ks_ocsf_class ks_ocsf_device_inventory = {5001, "Device Inventory Info", 5, "Discovery", true, HOST};
+/* risk_score (the host's posture score) is the security_control profile's */
+const struct ks_ocsf_class ks_ocsf_config_state = {
+    5002, "Device Config State", 5, "Discovery", false, "[\"host\",\"security_control\"]"};
+const struct ks_ocsf_class ks_ocsf_user_inventory = {5003, "User Inventory Info", 5, "Discovery", false, HOST};
+const struct ks_ocsf_class ks_ocsf_software_inventory = {5020, "Software Inventory Info", 5, "Discovery", false, HOST};
 
 const char *ks_basename(const char *path)
 {
@@ -57,6 +65,20 @@ static void encode_device(struct ks_pipeline *pl)
 	ks_jw_free(&w);
 }
 
+/* The host's offset from UTC in minutes at time_ms, renewed each wall minute (daylight saving). */
+static int tz_offset(struct ks_pipeline *pl, int64_t time_ms)
+{
+	int64_t minute = time_ms / 60000;
+	time_t t = (time_t)(time_ms / 1000);
+	struct tm tm;
+
+	if (minute != pl->tz_minute && localtime_r(&t, &tm)) {
+		pl->tz_offset = (int)(tm.tm_gmtoff / 60);
+		pl->tz_minute = minute;
+	}
+	return pl->tz_offset;
+}
+
 void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
                    int severity_id, int64_t time_ms)
 {
@@ -69,6 +91,8 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	if (!pl->device_json)
 		encode_device(pl);
 
+	pl->n_obs = 0;
+	pl->obs_used = 0;
 	ks_jw_reset(w);
 	ks_jw_obj_begin(w);
 	ks_jw_ku64(w, "class_uid", (uint64_t)cls->class_uid);
@@ -80,16 +104,71 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_ki64(w, "type_uid", (int64_t)cls->class_uid * 100 + activity_id);
 	ks_jw_ki64(w, "severity_id", severity_id);
 	ks_jw_ki64(w, "time", time_ms);
+	ks_jw_ki64(w, "timezone_offset", tz_offset(pl, time_ms));
 
 	ks_jw_key(w, "metadata");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "version", KS_OCSF_VERSION);
+	if (cls->profiles) {
+		ks_jw_key(w, "profiles");
+		ks_jw_json(w, cls->profiles, strlen(cls->profiles));
+	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
 	ks_ocsf_product(pl, "product", "kansoku");
 	ks_jw_obj_end(w);
 	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
+}
+
+void ks_ocsf_observe(struct ks_pipeline *pl, const char *name, enum ks_ocsf_obs_type type, const char *value)
+{
+	size_t n = value ? strlen(value) : 0;
+	struct ks_obs *o;
+
+	if (!n || pl->n_obs == KS_PIPELINE_OBS_MAX || n > sizeof(pl->obs_text) - pl->obs_used)
+		return;
+	o = &pl->obs[pl->n_obs++];
+	o->name = name;
+	o->type_id = type;
+	o->off = (uint16_t)pl->obs_used;
+	o->len = (uint16_t)n;
+	memcpy(pl->obs_text + pl->obs_used, value, n);
+	pl->obs_used += n;
+}
+
+void ks_ocsf_end(struct ks_pipeline *pl)
+{
+	struct ks_jw *w = &pl->jw;
+	int i;
+
+	if (pl->n_obs) {
+		ks_jw_key(w, "observables");
+		ks_jw_arr_begin(w);
+		for (i = 0; i < pl->n_obs; i++) {
+			ks_jw_obj_begin(w);
+			ks_jw_kcstr(w, "name", pl->obs[i].name);
+			ks_jw_ki64(w, "type_id", pl->obs[i].type_id);
+			ks_jw_kstr(w, "value", pl->obs_text + pl->obs[i].off, pl->obs[i].len);
+			ks_jw_obj_end(w);
+		}
+		ks_jw_arr_end(w);
+	}
+	ks_jw_obj_end(w);
+}
+
+void ks_ocsf_message(struct ks_pipeline *pl, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ks_jw_kstr(&pl->jw, "message", msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
 void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name)
@@ -104,6 +183,14 @@ void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name)
 	ks_jw_obj_end(w);
 }
 
+int ks_ocsf_user_type(uint32_t uid)
+{
+	if (uid == 0)
+		return KS_OCSF_USER_ADMIN;
+	/* Debian's and Fedora's SYS_UID_MAX is 999; 65534 is nobody */
+	return uid < 1000 || uid == 65534 ? KS_OCSF_USER_SYSTEM : KS_OCSF_USER_USER;
+}
+
 void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 {
 	struct ks_jw *w = &pl->jw;
@@ -116,22 +203,29 @@ void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 	ks_jw_kcstr(w, "uid", num);
 	if (name)
 		ks_jw_kcstr(w, "name", name);
-	ks_jw_ku64(w, "type_id", uid == 0 ? 2 : 1); /* Admin / User */
+	ks_jw_ku64(w, "type_id", ks_ocsf_user_type(uid));
 	ks_jw_obj_end(w);
+}
+
+const char *ks_ocsf_proc_name(const struct ks_proc *p, char buf[KS_COMM_LEN + 1])
+{
+	if (p->exe && p->exe[0])
+		return ks_basename(p->exe);
+	memcpy(buf, p->comm, KS_COMM_LEN);
+	buf[strnlen(p->comm, KS_COMM_LEN)] = '\0';
+	return buf;
 }
 
 static void process_core(struct ks_pipeline *pl, const struct ks_proc *p)
 {
 	struct ks_jw *w = &pl->jw;
-	char cmd[KS_ARGV_MAX + 1];
+	char cmd[KS_ARGV_MAX + 1], comm[KS_COMM_LEN + 1];
 	size_t n;
 
 	ks_jw_ku64(w, "pid", p->pid);
 	ks_jw_kcstr(w, "uid", p->id);
-	if (p->exe && p->exe[0])
-		ks_jw_kcstr(w, "name", ks_basename(p->exe));
-	else
-		ks_jw_kstr(w, "name", p->comm, strnlen(p->comm, sizeof(p->comm)));
+	if (p->exe || p->comm[0])
+		ks_jw_kcstr(w, "name", ks_ocsf_proc_name(p, comm));
 	n = ks_proc_cmdline(p, cmd, sizeof(cmd));
 	if (n)
 		ks_jw_kstr(w, "cmd_line", cmd, n);
@@ -143,7 +237,8 @@ static void process_core(struct ks_pipeline *pl, const struct ks_proc *p)
 		ks_jw_ku64(w, "type_id", 1); /* Regular File */
 		ks_jw_obj_end(w);
 	}
-	ks_ocsf_user(pl, "user", p->creds.uid);
+	if (p->creds.uid != KS_NO_ID) /* unknown for a process the table never had */
+		ks_ocsf_user(pl, "user", p->creds.uid);
 	if (p->start_ns)
 		ks_jw_ki64(w, "created_time", ks_host_wall_ms(&pl->host, p->start_ns));
 }
@@ -172,6 +267,8 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 		ks_jw_obj_end(w);
 	}
 	parent = ks_proc_parent(pl->procs, p);
+	if (!parent && !p->ppid)
+		goto ancestry; /* the parent is not known at all (pid 0 is no process) */
 	ks_jw_key(w, "parent_process");
 	ks_jw_obj_begin(w);
 	if (parent) {
@@ -186,11 +283,25 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 		}
 	}
 	ks_jw_obj_end(w);
+ancestry:
+	/* the ancestors known to the table, parent first (OCSF 1.4+: ancestry replaces lineage) */
 	n = ks_proc_lineage(pl->procs, p, lineage, KS_LINEAGE_MAX);
-	ks_jw_key(w, "lineage");
+	ks_jw_key(w, "ancestry");
 	ks_jw_arr_begin(w);
-	for (i = 0; i < n; i++)
-		ks_jw_cstr(w, lineage[i]->exe ? lineage[i]->exe : lineage[i]->comm);
+	for (i = 0; i < n; i++) {
+		const struct ks_proc *a = lineage[i];
+
+		ks_jw_obj_begin(w);
+		ks_jw_ku64(w, "pid", a->pid);
+		ks_jw_kcstr(w, "uid", a->id);
+		if (a->exe && a->exe[0]) {
+			ks_jw_kcstr(w, "name", ks_basename(a->exe));
+			ks_jw_kcstr(w, "path", a->exe);
+		} else {
+			ks_jw_kstr(w, "name", a->comm, strnlen(a->comm, sizeof(a->comm)));
+		}
+		ks_jw_obj_end(w);
+	}
 	ks_jw_arr_end(w);
 	ks_jw_obj_end(w);
 }
@@ -203,7 +314,7 @@ void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint
 	ks_jw_key(w, "actor");
 	ks_jw_obj_begin(w);
 	if (p) {
-		/* with its parent and lineage; the same for every event of the process until the table changes */
+		/* with its parent and ancestry; the same for every event of the process until the table changes */
 		uint64_t gen = ks_proctable_gen(pl->procs);
 
 		if (p->actor_json && p->actor_gen == gen) {
@@ -235,4 +346,11 @@ void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint
 	}
 	ks_ocsf_user(pl, "user", loginuid != KS_NO_ID ? loginuid : uid);
 	ks_jw_obj_end(w);
+	if (p) {
+		char comm[KS_COMM_LEN + 1];
+
+		ks_ocsf_observe(pl, "actor.process.name", KS_OCSF_OBS_PROCESS_NAME, ks_ocsf_proc_name(p, comm));
+	}
+	ks_ocsf_observe(pl, "actor.user.name", KS_OCSF_OBS_USER_NAME,
+	                ks_users_name(pl->users, loginuid != KS_NO_ID ? loginuid : uid));
 }

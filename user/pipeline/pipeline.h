@@ -14,9 +14,11 @@
 #include "lib/json.h"
 
 struct ks_users;
+struct ks_proc;
 struct ks_proctable;
 struct ks_files;
 struct ks_netmodel;
+struct ks_pipeline;
 
 /* A consumer of encoded events: line is one JSON object without its newline, valid only for the call. */
 typedef void (*ks_sink_fn)(void *ctx, int class_uid, const char *line, size_t len);
@@ -26,6 +28,45 @@ struct ks_sink {
 	void *ctx;
 };
 #define KS_PIPELINE_SINKS_MAX 8
+
+/*
+ * What a sensor decoded, for the evaluators that judge each event (the rule engine): filled from the wire
+ * record and the model right before the sensor encodes, so an evaluator never parses JSON. Pointers are
+ * valid until ks_pipeline_emit returns. class_uid 0: nothing to judge (kansokud's own events).
+ */
+struct ks_decoded {
+	int class_uid, activity_id;
+	const char *activity_name;
+	int severity_id;
+	int status_id;             /* 1 success, 2 failure; 0 when the class has none */
+	const char *status_detail; /* the errno name of a failure */
+	uint64_t ts_ns;            /* boot ns */
+	/* the subject: the process (1007) or the actor's process; proc NULL when the model does not know it */
+	const struct ks_proc *proc;
+	uint32_t pid, uid, loginuid;
+	uint64_t start_ns;
+	int64_t exit_code; /* Terminate */
+	bool has_exit_code;
+	uint64_t count; /* file: repeats in the aggregation window */
+	const char *file_path, *file_result_path;
+	int file_type_id;
+	/* network: as on the wire (family 4 or 6); src is the initiator */
+	uint8_t family, proto, direction_id;
+	const uint8_t *src_addr, *dst_addr;
+	uint16_t src_port, dst_port;
+	const char *query_hostname, *query_type;
+};
+
+/* An evaluator judges the decoded event after the sinks have it; line is that event's JSON, valid until the
+ * evaluator emits anything itself (its findings go through ks_pipeline_emit and are not judged again). */
+typedef void (*ks_evaluator_fn)(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line,
+                                size_t len);
+struct ks_evaluator_reg {
+	const char *name;
+	ks_evaluator_fn fn;
+	void *ctx;
+};
+#define KS_PIPELINE_EVALUATORS_MAX 4
 
 struct ks_counters {
 	uint64_t received[KS_EV_KIND_MAX]; /* records read from the kernel, per kind */
@@ -41,6 +82,15 @@ struct ks_counters {
 	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
 };
 
+/* An OCSF observable the encoder noted while writing an event: written at its end (ks_ocsf_end). */
+struct ks_obs {
+	const char *name;  /* the attribute's path in the event, e.g. "actor.user.name" */
+	int type_id;       /* enum ks_ocsf_obs_type */
+	uint16_t off, len; /* the value in obs_text */
+};
+#define KS_PIPELINE_OBS_MAX 12
+#define KS_PIPELINE_OBS_TEXT 8192
+
 struct ks_pipeline {
 	struct ks_host host;
 	struct ks_users *users;
@@ -52,9 +102,19 @@ struct ks_pipeline {
 	size_t device_len;
 	uint64_t seq;      /* metadata.sequence of the last event */
 	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */
+	int64_t tz_minute; /* the wall minute tz_offset was computed for */
+	int tz_offset;     /* minutes east of UTC (timezone_offset) */
+	struct ks_obs obs[KS_PIPELINE_OBS_MAX];
+	int n_obs;
+	size_t obs_used;
+	char obs_text[KS_PIPELINE_OBS_TEXT];
 	struct ks_counters counters;
 	struct ks_sink sinks[KS_PIPELINE_SINKS_MAX]; /* in the order they were added */
 	int n_sinks;
+	struct ks_evaluator_reg evaluators[KS_PIPELINE_EVALUATORS_MAX];
+	int n_evaluators;
+	bool judging;          /* an evaluator is running: what it emits is not judged again */
+	struct ks_decoded dec; /* the event being encoded, as decoded */
 };
 
 /* "exec", "fork", ... for a wire kind (status, heartbeats, drop reports). */
@@ -64,7 +124,15 @@ const char *ks_event_kind_name(unsigned kind);
  * -1 when KS_PIPELINE_SINKS_MAX are registered already. */
 int ks_pipeline_add_sink(struct ks_pipeline *pl, const char *name, ks_sink_fn fn, void *ctx);
 
-/* Hand the event in pl->jw (one JSON object, no newline) to every sink. */
+/* Adds an evaluator (same contract as sinks). Returns 0, or -1 when the list is full. */
+int ks_pipeline_add_evaluator(struct ks_pipeline *pl, const char *name, ks_evaluator_fn fn, void *ctx);
+
+/* Starts the decoded view of the event a sensor is about to encode: zeroed, with class and activity. */
+struct ks_decoded *ks_pipeline_decoded(struct ks_pipeline *pl, int class_uid, int activity_id,
+                                       const char *activity_name, uint64_t ts_ns);
+
+/* Hand the event in pl->jw (one JSON object, no newline) to every sink, then the decoded view (if a sensor
+ * filled one) to every evaluator. */
 void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid);
 
 #endif

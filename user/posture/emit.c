@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "pipeline/ocsf.h"
 #include "pipeline/pipeline.h"
+#include "posture/ocsf_map.h"
 
 static const char *const activity_names[] = {"", "Create", "Update", "Close"};
 
@@ -74,12 +75,13 @@ void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct 
 	double areas[KS_AREA_MAX], host;
 	struct ks_jw *w;
 
-	if (!pl)
+	if (!pl) /* --audit: no pipeline (&pl->jw on NULL is undefined: UBSan stops here) */
 		return;
 	w = &pl->jw;
 	host = ks_findings_score(p, now_ms, areas);
 	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, (int)activity, activity_names[activity], (int)c->sev + 1,
 	              now_ms);
+	ks_ocsf_message(pl, "%s: %s%s%s", closed ? "Resolved" : "Fail", c->title, f->item[0] ? ": " : "", f->item);
 	ks_jw_ku64(w, "status_id", closed ? KS_FINDING_STATUS_RESOLVED : KS_FINDING_STATUS_NEW);
 	ks_jw_kcstr(w, "status", closed ? "Resolved" : "New");
 	finding_info(w, f, closed, now_ms);
@@ -95,17 +97,19 @@ void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct 
 		number(w, "score", ks_score_finding(&p->cfg, c->sev, ks_finding_age_s(f, now_ms)));
 	number(w, "host_score", host);
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	ks_ocsf_end(pl);
 	ks_pipeline_emit(pl, ks_ocsf_compliance_finding.class_uid);
 }
 
-/* A json-c object as the event body: each member copied at the top level (after the envelope). */
+/* A json-c object as the event body: each member copied at the top level (after the envelope and the
+ * message). */
 void ks_emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int64_t now_ms,
-                        struct json_object *body)
+                        struct json_object *body, const char *message)
 {
 	if (!pl)
 		return;
 	ks_ocsf_begin(pl, cls, KS_OCSF_INV_COLLECT, "Collect", KS_OCSF_SEV_INFO, now_ms);
+	ks_ocsf_message(pl, "%s", message);
 	json_object_object_foreach(body, key, val)
 	{
 		const char *s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
@@ -113,7 +117,7 @@ void ks_emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *cls,
 		ks_jw_key(&pl->jw, key);
 		ks_jw_json(&pl->jw, s, strlen(s));
 	}
-	ks_jw_obj_end(&pl->jw);
+	ks_ocsf_end(pl);
 	ks_pipeline_emit(pl, cls->class_uid);
 }
 
@@ -131,22 +135,64 @@ static const struct ks_ocsf_class *inventory_class(int uid)
 void ks_emit_inventory_events(struct ks_pipeline *pl, struct json_object *events, int64_t now_ms)
 {
 	for (size_t i = 0; events && i < json_object_array_length(events); i++) {
-		struct json_object *e = json_object_array_get_idx(events, i), *cls, *body;
+		struct json_object *e = json_object_array_get_idx(events, i), *cls, *body, *msg;
 		const struct ks_ocsf_class *c;
 
 		if (json_object_object_get_ex(e, "class", &cls) && json_object_object_get_ex(e, "body", &body) &&
-		    (c = inventory_class(json_object_get_int(cls))))
-			ks_emit_json_event(pl, c, now_ms, body);
+		    json_object_object_get_ex(e, "message", &msg) && (c = inventory_class(json_object_get_int(cls))))
+			ks_emit_json_event(pl, c, now_ms, body, json_object_get_string(msg));
 	}
 }
 
-static void queue_event(struct json_object *events, int class_uid, struct json_object *body)
+static void queue_event(struct json_object *events, int class_uid, struct json_object *body, const char *message)
 {
 	struct json_object *e = json_object_new_object();
 
 	json_object_object_add(e, "class", json_object_new_int(class_uid));
 	json_object_object_add(e, "body", body);
+	json_object_object_add(e, "message", json_object_new_string(message));
 	json_object_array_add(events, e);
+}
+
+void ks_inventory_device_event(struct json_object *events, struct json_object *inv, int64_t now_ms)
+{
+	struct json_object *body = json_object_new_object(), *un = json_object_new_object(), *dev, *ks, *hn;
+	char msg[300];
+
+	json_object_object_get_ex(inv, "device", &dev);
+	json_object_object_get_ex(inv, "kernel_security", &ks);
+	json_object_object_add(body, "device", ks_ocsf_map_device(dev, un, now_ms));
+	json_object_object_add(un, "kernel_security", json_object_get(ks));
+	json_object_object_add(body, "unmapped", un);
+	snprintf(msg, sizeof(msg), "device %s",
+	         json_object_object_get_ex(dev, "hostname", &hn) ? json_object_get_string(hn) : "");
+	queue_event(events, ks_ocsf_device_inventory.class_uid, body, msg);
+}
+
+/* One inventory event: body[objkey] is the OCSF form of the inventory object o, what OCSF lacks in
+ * unmapped[objkey]; a removed object says so. */
+static void inventory_item(struct json_object *events, int class_uid, const char *objkey, struct json_object *o,
+                           bool removed)
+{
+	struct json_object *body = json_object_new_object(), *un = json_object_new_object(), *n, *v;
+	bool user = !strcmp(objkey, "user");
+	char msg[600];
+
+	json_object_object_add(body, objkey, user ? ks_ocsf_map_user(o, un) : ks_ocsf_map_package(o, un));
+	if (removed)
+		json_object_object_add(un, "removed", json_object_new_boolean(true));
+	if (json_object_object_length(un))
+		json_object_object_add(body, "unmapped", un);
+	else
+		json_object_put(un);
+	json_object_object_get_ex(o, "name", &n);
+	if (user)
+		snprintf(msg, sizeof(msg), "user %s%s", json_object_get_string(n), removed ? " removed" : "");
+	else
+		snprintf(msg, sizeof(msg), "package %s %s%s", json_object_get_string(n),
+		         json_object_object_get_ex(o, "version", &v) ? json_object_get_string(v) : "",
+		         removed ? " removed" : "");
+	queue_event(events, class_uid, body, msg);
 }
 
 /* name:architecture -> entry, for one inventory array */
@@ -174,26 +220,17 @@ void ks_inventory_deltas(struct json_object *events, int class_uid, const char *
 
 	json_object_object_foreach(cmap, ck, cv)
 	{
-		struct json_object *pv, *body;
+		struct json_object *pv;
 
 		if (json_object_object_get_ex(pmap, ck, &pv) && json_object_equal(pv, cv))
 			continue;
-		body = json_object_new_object();
-		json_object_object_add(body, objkey, json_object_get(cv));
-		queue_event(events, class_uid, body);
+		inventory_item(events, class_uid, objkey, cv, false);
 	}
 	json_object_object_foreach(pmap, pk, pv)
 	{
-		struct json_object *body, *un;
-
 		if (json_object_object_get_ex(cmap, pk, NULL))
 			continue;
-		body = json_object_new_object();
-		un = json_object_new_object();
-		json_object_object_add(body, objkey, json_object_get(pv));
-		json_object_object_add(un, "removed", json_object_new_boolean(true));
-		json_object_object_add(body, "unmapped", un);
-		queue_event(events, class_uid, body);
+		inventory_item(events, class_uid, objkey, pv, true);
 	}
 	json_object_put(pmap);
 	json_object_put(cmap);

@@ -17,41 +17,12 @@
 #include "pipeline/ocsf.h"
 #include "pipeline/pipeline.h"
 
-/* ---- config defaults ---- */
-
-void ks_posture_cfg_defaults(struct ks_posture_cfg *c)
-{
-	static const char *const scan[] = {"/bin", "/sbin", "/usr",  "/lib",  "/etc",  "/opt",    "/var",
-	                                   "/tmp", "/srv",  "/boot", "/home", "/root", "/dev/shm"};
-
-	memset(c, 0, sizeof(*c));
-	c->enabled = true;
-	snprintf(c->root, sizeof(c->root), "/");
-	c->interval_s = 600;
-	c->fs_scan_interval_s = 3600;
-	for (size_t i = 0; i < sizeof(scan) / sizeof(scan[0]); i++)
-		snprintf(c->scan_paths[c->n_scan_paths++], sizeof(c->scan_paths[0]), "%s", scan[i]);
-	c->allowed[c->n_allowed++] = (struct ks_allowed_port){"tcp", 22};
-	c->ignore_loopback = true;
-	c->weight[KS_SEV_INFO] = 0;
-	c->weight[KS_SEV_LOW] = 1;
-	c->weight[KS_SEV_MEDIUM] = 3;
-	c->weight[KS_SEV_HIGH] = 7;
-	c->weight[KS_SEV_CRITICAL] = 10;
-	c->grace_days[KS_SEV_INFO] = 90;
-	c->grace_days[KS_SEV_LOW] = 90;
-	c->grace_days[KS_SEV_MEDIUM] = 30;
-	c->grace_days[KS_SEV_HIGH] = 7;
-	c->grace_days[KS_SEV_CRITICAL] = 1;
-	c->max_age_factor = 4;
-	c->use_sshd_t = true;
-}
-
 /* ---- applying what the posture thread did ---- */
 
 static void apply_snapshot(struct ks_posture *p, struct ks_pipeline *pl, struct ks_run *run, int64_t now_ms)
 {
 	struct json_object *body = json_object_new_object(), *un = json_object_new_object(), *sc;
+	char msg[64];
 
 	ks_emit_inventory_events(pl, run->inv_events, now_ms);
 	json_object_put(p->inventory);
@@ -69,7 +40,9 @@ static void apply_snapshot(struct ks_posture *p, struct ks_pipeline *pl, struct 
 	    json_object_new_int((int)(json_object_get_double(json_object_object_get(sc, "host")) + 0.5)));
 	json_object_object_add(un, "snapshot", json_object_get(p->snapshot));
 	json_object_object_add(body, "unmapped", un);
-	ks_emit_json_event(pl, &ks_ocsf_config_state, now_ms, body);
+	snprintf(msg, sizeof(msg), "posture snapshot: host risk score %d",
+	         json_object_get_int(json_object_object_get(body, "risk_score")));
+	ks_emit_json_event(pl, &ks_ocsf_config_state, now_ms, body, msg);
 	json_object_put(body);
 	p->snapshot_pending = false;
 	if (p->on_snapshot)
@@ -249,6 +222,11 @@ struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *
 fail:
 	ks_posture_free(p);
 	return NULL;
+}
+
+void ks_posture_set_device(struct ks_posture *p, const char *uid, const char *source)
+{
+	ks_posture_env_set_device(p->env, uid, source);
 }
 
 int ks_posture_start(struct ks_posture *p, ks_listeners_fn listeners, void *listeners_ctx, char *err, size_t errlen)

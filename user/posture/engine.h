@@ -143,9 +143,11 @@ enum ks_finding_activity { KS_FINDING_CREATE = 1, KS_FINDING_UPDATE = 2, KS_FIND
 void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct ks_finding *f,
                      enum ks_finding_activity activity, int64_t now_ms);
 void ks_emit_json_event(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int64_t now_ms,
-                        struct json_object *body);
-/* The queued inventory events of a snapshot ({"class", "body"}), emitted in order. */
+                        struct json_object *body, const char *message);
+/* The queued inventory events of a snapshot ({"class", "body", "message"}), emitted in order. */
 void ks_emit_inventory_events(struct ks_pipeline *pl, struct json_object *events, int64_t now_ms);
+/* Appends to events the device's body (OCSF device, the rest unmapped) for the inventory inv. */
+void ks_inventory_device_event(struct json_object *events, struct json_object *inv, int64_t now_ms);
 /* Appends to events one body per user or package that is new, changed or gone since prev. */
 void ks_inventory_deltas(struct json_object *events, int class_uid, const char *objkey, struct json_object *prev,
                          struct json_object *cur);

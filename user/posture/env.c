@@ -90,6 +90,12 @@ void ks_posture_env_set_model_listeners(struct ks_posture_env *e, struct ks_list
 	e->listeners_loaded = false;
 }
 
+void ks_posture_env_set_device(struct ks_posture_env *e, const char *uid, const char *source)
+{
+	snprintf(e->device_uid, sizeof(e->device_uid), "%s", uid);
+	snprintf(e->device_uid_source, sizeof(e->device_uid_source), "%s", source);
+}
+
 void ks_posture_env_set_yield(struct ks_posture_env *e, void (*fn)(void *), void *ctx)
 {
 	e->yield_fn = fn;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "host/host.h"
 #include "posture/posture.h"
 
 struct ks_pw {
@@ -89,7 +90,9 @@ struct ks_posture_env {
 		dev_t dev;
 		ino_t ino;
 		int64_t ctime_ns;
-	} exe_safe[256]; /* executables found safe since the last full pass (direct-mapped by inode) */
+	} exe_safe[256];     /* executables found safe since the last full pass (direct-mapped by inode) */
+	char device_uid[64]; /* the daemon's device id (ks_posture_env_set_device): used when live */
+	char device_uid_source[KS_MACHINE_ID_SOURCE_MAX]; /* where it came from */
 	bool os_loaded;
 	char os_id[64], os_version_id[64], os_name[128], os_pretty[192];
 };

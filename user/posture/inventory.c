@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utmp.h>
 
 #include "env.h"
+#include "host/host.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
 {
@@ -42,6 +44,31 @@ static void os_release(struct ks_posture_env *e, struct json_object *os)
 	add_str(os, "distro", e->os_id);
 }
 
+/* What kind of link an interface is, from sysfs: its ARPHRD type, a wireless directory, a device behind it. */
+static const char *link_type(struct ks_posture_env *e, const char *sysdir)
+{
+	char path[512], type[16];
+	struct stat st;
+	int t;
+
+	snprintf(path, sizeof(path), "%s/type", sysdir);
+	if (ks_root_line(e, path, type, sizeof(type)))
+		return NULL;
+	t = atoi(type);
+	if (t == 772) /* ARPHRD_LOOPBACK */
+		return "loopback";
+	snprintf(path, sizeof(path), "%s/wireless", sysdir);
+	if (!ks_root_stat(e, path, &st, false))
+		return "wireless";
+	/* ARPHRD_TUNNEL, TUNNEL6, SIT, IPGRE, IP6GRE, NONE (tun, wireguard) */
+	if (t == 768 || t == 769 || t == 776 || t == 778 || t == 823 || t == 65534)
+		return "tunnel";
+	snprintf(path, sizeof(path), "%s/device", sysdir);
+	if (t == 1 && !ks_root_stat(e, path, &st, false)) /* ARPHRD_ETHER with a device behind it */
+		return "ethernet";
+	return "virtual"; /* bridges, veth, bonds, dummies... */
+}
+
 static void interfaces(struct ks_posture_env *e, struct json_object *dev)
 {
 	struct json_object *arr = json_object_new_array();
@@ -55,6 +82,7 @@ static void interfaces(struct ks_posture_env *e, struct json_object *dev)
 			char path[512], mac[64];
 
 			add_str(ifc, "name", name);
+			add_str(ifc, "link_type", link_type(e, names[i]));
 			snprintf(path, sizeof(path), "%s/address", names[i]);
 			if (!ks_root_line(e, path, mac, sizeof(mac)) && strcmp(mac, "00:00:00:00:00:00"))
 				add_str(ifc, "mac", mac);
@@ -109,6 +137,26 @@ static void virtualization(struct ks_posture_env *e, struct json_object *dev)
 	}
 }
 
+/* The live host's id is the daemon's own (it may be generated); an image's is read through the root, so
+ * an audited image never shows the host's id, and says so when it has none. */
+static void device_uid(struct ks_posture_env *e, struct json_object *dev)
+{
+	char id[128];
+
+	if (e->live && e->device_uid[0]) {
+		add_str(dev, "uid", e->device_uid);
+		add_str(dev, "machine_id_source", e->device_uid_source);
+		return;
+	}
+	for (int i = 0; i < KS_MACHINE_ID_PATHS; i++)
+		if (!ks_root_line(e, ks_machine_id_paths[i], id, sizeof(id)) && ks_machine_id_valid(id)) {
+			add_str(dev, "uid", id);
+			add_str(dev, "machine_id_source", ks_machine_id_paths[i]);
+			return;
+		}
+	add_str(dev, "machine_id_source", "none");
+}
+
 struct json_object *ks_inventory_device(struct ks_posture_env *e)
 {
 	struct json_object *dev = json_object_new_object(), *os = json_object_new_object();
@@ -119,7 +167,7 @@ struct json_object *ks_inventory_device(struct ks_posture_env *e)
 		add_str(dev, "hostname", buf);
 	else
 		add_line(e, dev, "hostname", "/etc/hostname");
-	add_line(e, dev, "uid", "/etc/machine-id");
+	device_uid(e, dev);
 	add_line(e, dev, "boot_uid", "/proc/sys/kernel/random/boot_id");
 	json_object_object_add(os, "type_id", json_object_new_int(200));
 	os_release(e, os);

@@ -12,17 +12,16 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "config/posture_cfg.h"
+
 struct json_object;
 
 enum ks_area { KS_AREA_DEVICE, KS_AREA_USER, KS_AREA_SYSTEM, KS_AREA_DATA, KS_AREA_MAX };
-enum ks_sev { KS_SEV_INFO, KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL, KS_SEV_MAX };
 enum ks_chk_status { KS_CHK_PASS, KS_CHK_FAIL, KS_CHK_ERROR, KS_CHK_NA };
 
 extern const char *const ks_area_names[KS_AREA_MAX];
-extern const char *const ks_sev_names[KS_SEV_MAX];
 extern const char *const ks_chk_status_names[];
 int ks_area_parse(const char *s);
-int ks_sev_parse(const char *s);
 
 /* One failing item of a check that looks at many things (a port, a file, an account). */
 struct ks_check_item {
@@ -66,41 +65,17 @@ struct ks_proc_exe {
 	char *exe; /* readlink text, " (deleted)" kept */
 };
 
-struct ks_allowed_port {
-	char proto[4]; /* tcp / udp / "" for both */
-	uint16_t port;
-};
-
 struct ks_posture_env;
 /* Lists the host's listening sockets (the daemon's network model); caller frees. On the loop only. */
 typedef struct ks_listener *(*ks_listeners_fn)(void *ctx, size_t *n);
-
-struct ks_posture_cfg {
-	bool enabled;
-	char root[1024];
-	unsigned interval_s;
-	unsigned fs_scan_interval_s; /* the filesystem walk is reused between snapshots for this long */
-	char scan_paths[16][256];
-	int n_scan_paths;
-	struct ks_allowed_port allowed[64];
-	int n_allowed;
-	bool ignore_loopback; /* listeners on loopback addresses are not exposure */
-	char disabled[128][32];
-	int n_disabled;
-	char catalogs[8][1024]; /* extra catalog files */
-	int n_catalogs;
-	unsigned weight[KS_SEV_MAX];
-	unsigned grace_days[KS_SEV_MAX];
-	unsigned max_age_factor; /* the age factor stops growing here */
-	bool use_sshd_t;         /* ask `sshd -T` for the effective configuration when root is / */
-};
-
-void ks_posture_cfg_defaults(struct ks_posture_cfg *c);
 
 struct ks_posture_env *ks_posture_env_new(const struct ks_posture_cfg *cfg, char *err, size_t errlen);
 void ks_posture_env_free(struct ks_posture_env *e);
 /* The model's listeners (the env takes the array; NULL, 0: none). The kernel's own list is added. */
 void ks_posture_env_set_model_listeners(struct ks_posture_env *e, struct ks_listener *v, size_t n);
+/* The device id the daemon's events carry, and where it came from: the inventory of the live host shows
+ * it (it may have been generated under state_dir); an image under another root is read for its own. */
+void ks_posture_env_set_device(struct ks_posture_env *e, const char *uid, const char *source);
 /* Called every few milliseconds of work (posture's CPU budget). */
 void ks_posture_env_set_yield(struct ks_posture_env *e, void (*fn)(void *), void *ctx);
 /* Forget cached facts (files, walk results) so the next run reads them again; walk too if full. */
@@ -177,6 +152,9 @@ struct ks_posture;
 
 struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *state_dir, char *err, size_t errlen);
 void ks_posture_free(struct ks_posture *p);
+/* The daemon's device id and where it came from, for the live host's inventory; before ks_posture_start
+ * (the posture thread reads it). */
+void ks_posture_set_device(struct ks_posture *p, const char *uid, const char *source);
 /* Daemon mode: evaluations move to the posture thread (SCHED_IDLE, under a CPU budget); listeners
  * (called on the loop) is the model's listener source. Returns 0, or -1 with err. */
 int ks_posture_start(struct ks_posture *p, ks_listeners_fn listeners, void *listeners_ctx, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Check results, parameters, and the names of areas, severities and statuses. */
+/* Check results, parameters, and the names of areas and statuses (severities are config's). */
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,21 +9,12 @@
 #include "env.h"
 
 const char *const ks_area_names[KS_AREA_MAX] = {"device", "user", "system", "data"};
-const char *const ks_sev_names[KS_SEV_MAX] = {"info", "low", "medium", "high", "critical"};
 const char *const ks_chk_status_names[] = {"pass", "fail", "error", "not_applicable"};
 
 int ks_area_parse(const char *s)
 {
 	for (int i = 0; i < KS_AREA_MAX; i++)
 		if (s && !strcmp(s, ks_area_names[i]))
-			return i;
-	return -1;
-}
-
-int ks_sev_parse(const char *s)
-{
-	for (int i = 0; i < KS_SEV_MAX; i++)
-		if (s && !strcmp(s, ks_sev_names[i]))
 			return i;
 	return -1;
 }

@@ -188,6 +188,7 @@ void ks_walk_execute(struct ks_walk_job *j)
 	struct timespec now;
 	int fds[16];
 
+	memset(fds, 0xff, sizeof(fds)); /* -1: not open */
 	/* the scan roots first, so nested ones are walked once */
 	for (int i = 0; i < j->n_scan; i++) {
 		struct ks_posture_env tmp = {.rootfd = j->rootfd};

@@ -170,21 +170,11 @@ static struct json_object *inventory(struct ks_posture *p)
 }
 
 /* The device every snapshot, users and packages when they change: queued for the loop to emit. */
-static struct json_object *inventory_events(struct ks_posture *p, struct json_object *inv)
+static struct json_object *inventory_events(struct ks_posture *p, struct json_object *inv, int64_t now_ms)
 {
-	struct json_object *events = json_object_new_array(), *body = json_object_new_object(), *un, *v, *dev;
+	struct json_object *events = json_object_new_array(), *v;
 
-	json_object_object_get_ex(inv, "device", &dev);
-	json_object_object_add(body, "device", json_object_get(dev));
-	un = json_object_new_object();
-	json_object_object_get_ex(inv, "kernel_security", &v);
-	json_object_object_add(un, "kernel_security", json_object_get(v));
-	json_object_object_add(body, "unmapped", un);
-	v = json_object_new_object();
-	json_object_object_add(v, "class", json_object_new_int(ks_ocsf_device_inventory.class_uid));
-	json_object_object_add(v, "body", body);
-	json_object_array_add(events, v);
-
+	ks_inventory_device_event(events, inv, now_ms);
 	json_object_object_get_ex(json_object_object_get(inv, "accounts"), "users", &v);
 	ks_inventory_deltas(events, ks_ocsf_user_inventory.class_uid, "user", p->prev_users, v);
 	json_object_put(p->prev_users);
@@ -211,7 +201,7 @@ struct ks_run *ks_job_snapshot(struct ks_posture *p, int64_t now_ms)
 	run->inventory = inventory(p);
 	run_checks(p, run, 0);
 	json_object_object_add(run->inventory, "sshd", sshd_source(e));
-	run->inv_events = inventory_events(p, run->inventory);
+	run->inv_events = inventory_events(p, run->inventory, now_ms);
 	run_cost(run, e, c0, w0);
 	if (run->walk_due && e->async_walk) /* after: the snapshot does not share its budget with the walk */
 		start_walk(p);

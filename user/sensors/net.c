@@ -13,6 +13,15 @@
 #include "pipeline/ocsf.h"
 #include "model/proctable.h"
 
+/* status_code: the errno, as a string (OCSF: the source's code as it reports it). */
+static void status_code(struct ks_jw *w, int err)
+{
+	char code[12];
+
+	snprintf(code, sizeof(code), "%d", err);
+	ks_jw_kcstr(w, "status_code", code);
+}
+
 /* The model's entry for the record's socket (made if absent); a full model is counted. */
 static struct ks_conn *upsert(struct ks_pipeline *pl, const struct ks_net *e, bool *created)
 {
@@ -30,9 +39,11 @@ static const char *errno_name(int e)
 	return s ? s : "UNKNOWN";
 }
 
-/* The endpoint object {ip, port}. */
-static void endpoint(struct ks_jw *w, const char *key, uint8_t family, const uint8_t *addr, uint16_t port)
+/* The endpoint object {ip, port} under key; its ip is an observable (obs: "KEY.ip"). */
+static void endpoint(struct ks_pipeline *pl, const char *key, const char *obs, uint8_t family, const uint8_t *addr,
+                     uint16_t port)
 {
+	struct ks_jw *w = &pl->jw;
 	char ip[INET6_ADDRSTRLEN];
 
 	ks_net_addr_str(family, addr, ip, sizeof(ip));
@@ -41,6 +52,14 @@ static void endpoint(struct ks_jw *w, const char *key, uint8_t family, const uin
 	ks_jw_kcstr(w, "ip", ip);
 	ks_jw_ku64(w, "port", port);
 	ks_jw_obj_end(w);
+	ks_ocsf_observe(pl, obs, KS_OCSF_OBS_IP, ip);
+}
+
+/* connection_info.uid: the socket id is the kernel's socket address (keyed), which a later socket can
+ * reuse; with the time its connection began it is unique across time, the same for all its events. */
+static void connection_uid(char out[17], const struct ks_conn *v)
+{
+	ks_fmt_hex64(out, ks_mix64(v->sock_id ^ ks_mix64(v->born_ns)));
 }
 
 static struct ks_proc *owner_proc(struct ks_pipeline *pl, uint32_t pid, uint64_t start_ns)
@@ -59,6 +78,7 @@ static void conn_of_rec(struct ks_conn *v, const struct ks_net *e)
 	memset(v, 0, sizeof(*v));
 	v->sock_id = e->sock_id;
 	v->since_ns = e->since_ns;
+	v->born_ns = ks_netmodel_born(e);
 	v->pid = e->hdr.pid;
 	v->uid = e->uid;
 	v->loginuid = e->loginuid;
@@ -75,35 +95,80 @@ static void conn_of_rec(struct ks_conn *v, const struct ks_net *e)
 	memcpy(v->daddr, e->daddr, 16);
 }
 
+/* The event as the evaluators see it: the same endpoints and subject as the encoded one. */
+static void decoded(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
+                    uint64_t ts_ns, const struct ks_conn *v, bool listener)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, cls->class_uid, act, act_name, ts_ns);
+	bool in = v->direction == KS_DIR_IN;
+
+	d->severity_id = sev;
+	d->proc = owner_proc(pl, v->pid, v->start_ns);
+	d->pid = v->pid;
+	d->start_ns = v->start_ns;
+	d->uid = v->uid;
+	d->loginuid = v->loginuid;
+	d->family = v->family;
+	d->proto = v->proto;
+	if (listener) {
+		d->dst_addr = v->saddr;
+		d->dst_port = v->sport;
+		return;
+	}
+	d->src_addr = in ? v->daddr : v->saddr;
+	d->src_port = in ? v->dport : v->sport;
+	d->dst_addr = in ? v->saddr : v->daddr;
+	d->dst_port = in ? v->sport : v->dport;
+	if (v->direction)
+		d->direction_id = in ? KS_OCSF_DIR_INBOUND : KS_OCSF_DIR_OUTBOUND;
+}
+
 /* Class envelope, endpoints (initiator = src), connection_info and actor; the caller adds the rest and
  * closes the object. */
 static void begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act, const char *act_name, int sev,
                   uint64_t ts_ns, const struct ks_conn *v, bool listener)
 {
 	struct ks_jw *w = &pl->jw;
-	bool in = v->direction == KS_DIR_IN;
-	char id[20];
+	struct ks_proc *owner = owner_proc(pl, v->pid, v->start_ns);
+	/* a listener waits for inbound connections: that is its direction */
+	bool in = listener || v->direction == KS_DIR_IN;
+	char id[20], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], comm[KS_COMM_LEN + 1];
+	const char *who = owner ? ks_ocsf_proc_name(owner, comm) : "process";
 
+	decoded(pl, cls, act, act_name, sev, ts_ns, v, listener);
 	ks_ocsf_begin(pl, cls, act, act_name, sev, ks_host_wall_ms(&pl->host, ts_ns));
+	ks_net_addr_str(v->family, in && !listener ? v->daddr : v->saddr, src, sizeof(src));
+	ks_net_addr_str(v->family, in && !listener ? v->saddr : v->daddr, dst, sizeof(dst));
+	if (listener)
+		ks_ocsf_message(pl, "%s %s %s port %u by %s (pid %u)", act_name, ks_net_proto_name(v->proto), src,
+		                v->sport, who, v->pid);
+	else
+		ks_ocsf_message(pl, "%s %s %s:%u -> %s:%u by %s (pid %u)", act_name, ks_net_proto_name(v->proto), src,
+		                in ? v->dport : v->sport, dst, in ? v->sport : v->dport, who, v->pid);
 	if (listener) {
-		endpoint(w, "dst_endpoint", v->family, v->saddr, v->sport);
+		endpoint(pl, "dst_endpoint", "dst_endpoint.ip", v->family, v->saddr, v->sport);
 	} else {
-		endpoint(w, "src_endpoint", v->family, in ? v->daddr : v->saddr, in ? v->dport : v->sport);
-		endpoint(w, "dst_endpoint", v->family, in ? v->saddr : v->daddr, in ? v->sport : v->dport);
+		endpoint(pl, "src_endpoint", "src_endpoint.ip", v->family, in ? v->daddr : v->saddr,
+		         in ? v->dport : v->sport);
+		endpoint(pl, "dst_endpoint", "dst_endpoint.ip", v->family, in ? v->saddr : v->daddr,
+		         in ? v->sport : v->dport);
 	}
 	ks_jw_key(w, "connection_info");
 	ks_jw_obj_begin(w);
-	ks_fmt_hex64(id, v->sock_id);
+	connection_uid(id, v);
 	ks_jw_kcstr(w, "uid", id);
 	ks_jw_kcstr(w, "protocol_name", ks_net_proto_name(v->proto));
 	ks_jw_ku64(w, "protocol_num", v->proto);
 	ks_jw_ku64(w, "protocol_ver_id", v->family == 6 ? 6 : 4);
-	if (!listener && v->direction) {
-		ks_jw_ku64(w, "direction_id", in ? 1 : 2);
+	if (listener || v->direction) {
+		ks_jw_ku64(w, "direction_id", in ? KS_OCSF_DIR_INBOUND : KS_OCSF_DIR_OUTBOUND);
 		ks_jw_kcstr(w, "direction", in ? "Inbound" : "Outbound");
+	} else {
+		ks_jw_ku64(w, "direction_id", KS_OCSF_DIR_UNKNOWN); /* required: a socket seen only at its close */
+		ks_jw_kcstr(w, "direction", "Unknown");
 	}
 	ks_jw_obj_end(w);
-	ks_ocsf_actor(pl, owner_proc(pl, v->pid, v->start_ns), v->pid, v->start_ns, v->uid, v->loginuid);
+	ks_ocsf_actor(pl, owner, v->pid, v->start_ns, v->uid, v->loginuid);
 	if (v->since_ns)
 		ks_jw_ki64(w, "start_time", ks_host_wall_ms(&pl->host, v->since_ns));
 }
@@ -138,7 +203,7 @@ static void unmapped_begin(struct ks_pipeline *pl, const struct ks_conn *v)
 static void finish(struct ks_pipeline *pl, int class_uid)
 {
 	ks_jw_obj_end(&pl->jw); /* unmapped */
-	ks_jw_obj_end(&pl->jw); /* event */
+	ks_ocsf_end(pl);        /* observables, event */
 	pl->counters.net_events++;
 	ks_pipeline_emit(pl, class_uid);
 }
@@ -240,7 +305,7 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	}
 	if (e->err) {
 		ks_jw_kcstr(w, "status_detail", errno_name(e->err));
-		ks_jw_ki64(w, "status_code", e->err);
+		status_code(w, e->err);
 	}
 	unmapped_begin(pl, &v);
 	if (!v.since_ns)
@@ -262,7 +327,7 @@ static void on_failed(struct ks_pipeline *pl, const struct ks_net *e)
 	ks_jw_ku64(w, "status_id", 2);
 	ks_jw_kcstr(w, "status", "Failure");
 	ks_jw_kcstr(w, "status_detail", e->err ? errno_name(e->err) : "UNKNOWN");
-	ks_jw_ki64(w, "status_code", e->err);
+	status_code(w, e->err);
 	if (e->since_ns)
 		ks_jw_ku64(w, "duration", (e->hdr.ts_ns - e->since_ns) / NSEC_PER_MSEC);
 	unmapped_begin(pl, &v);
@@ -294,8 +359,6 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 		v.since_ns = 0;
 	begin(pl, &ks_ocsf_network_activity, start ? KS_OCSF_NET_LISTEN : KS_OCSF_NET_CLOSE, start ? "Listen" : "Close",
 	      KS_OCSF_SEV_INFO, e->hdr.ts_ns, &v, true);
-	if (!start)
-		ks_jw_kcstr(w, "message", "stopped listening");
 	unmapped_begin(pl, &v);
 	ks_jw_kbool(w, "listener", true);
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
@@ -410,12 +473,16 @@ static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
 	ks_jw_key(w, "query");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "hostname", qtype >= 0 ? name : "");
+	pl->dec.query_hostname = qtype >= 0 ? name : "";
+	pl->dec.query_type = tn;
 	if (qtype > 0) {
 		snprintf(num, sizeof(num), "TYPE%d", qtype);
 		ks_jw_kcstr(w, "type", tn ? tn : num);
 	}
 	ks_jw_kcstr(w, "class", "IN");
 	ks_jw_obj_end(w);
+	if (qtype >= 0)
+		ks_ocsf_observe(pl, "query.hostname", KS_OCSF_OBS_HOSTNAME, name);
 	unmapped_begin(pl, &v);
 	if (qtype < 0)
 		ks_jw_kbool(w, "malformed_question", true);

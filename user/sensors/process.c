@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/users.h"
 #include "pipeline/ocsf.h"
 #include "sensors/process.h"
 
@@ -104,6 +105,12 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 	size_t n = ks_proc_args_len(p), pos = 0, len;
 	const char *arg;
 
+	/* why process.file and cmd_line can be missing: a kernel thread has neither; a process forked by one
+	 * kansoku never knew, that did not exec since, has nothing the table could copy */
+	if (p->flags & KS_F_KTHREAD)
+		ks_jw_kbool(w, "kernel_thread", true);
+	else if (!p->exe)
+		ks_jw_kcstr(w, "image_unknown", "forked by a process kansoku did not know, and no exec since");
 	ks_jw_ku64(w, "ppid", p->ppid);
 	ks_jw_ku64(w, "gid", p->creds.gid);
 	ks_jw_ku64(w, "euid", p->creds.euid);
@@ -158,64 +165,144 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 		ks_jw_kbool(w, "seeded", true);
 }
 
+/* The observables of a process event: the process, its executable and its user. */
+static void observe_process(struct ks_pipeline *pl, const struct ks_proc *p)
+{
+	char comm[KS_COMM_LEN + 1];
+
+	ks_ocsf_observe(pl, "process.name", KS_OCSF_OBS_PROCESS_NAME, ks_ocsf_proc_name(p, comm));
+	if (p->exe)
+		ks_ocsf_observe(pl, "process.file.path", KS_OCSF_OBS_FILE_PATH, p->exe);
+	ks_ocsf_observe(pl, "process.user.name", KS_OCSF_OBS_USER_NAME, ks_users_name(pl->users, p->creds.uid));
+}
+
+/* The event as the evaluators see it: the process is its own subject. */
+static void decoded_proc(struct ks_pipeline *pl, const struct ks_proc *p, int act, const char *act_name, uint64_t ts_ns)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, KS_OCSF_PROCESS_ACTIVITY, act, act_name, ts_ns);
+
+	d->severity_id = KS_OCSF_SEV_INFO;
+	d->proc = p;
+	d->pid = p->pid;
+	d->start_ns = p->start_ns;
+	d->uid = p->creds.uid;
+	d->loginuid = p->creds.loginuid;
+}
+
 static void emit_launch(struct ks_pipeline *pl, const struct ks_proc *p, uint64_t ts_ns)
 {
 	struct ks_jw *w = &pl->jw;
 	struct ks_proc *parent = ks_proc_parent(pl->procs, p);
+	uint32_t person = p->creds.loginuid != KS_NO_ID ? p->creds.loginuid : p->creds.uid;
+	char comm[KS_COMM_LEN + 1], pcomm[KS_COMM_LEN + 1];
 
+	decoded_proc(pl, p, KS_OCSF_PROC_LAUNCH, "Launch", ts_ns);
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_LAUNCH, "Launch", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, ts_ns));
+	ks_ocsf_message(pl, "%s (pid %u) launched by %s (pid %u)", p->exe ? p->exe : ks_ocsf_proc_name(p, comm), p->pid,
+	                parent ? ks_ocsf_proc_name(parent, pcomm) : "a process kansoku did not see", p->ppid);
 	ks_ocsf_process(pl, "process", p, true);
 	ks_jw_key(w, "actor");
 	ks_jw_obj_begin(w);
-	if (parent)
+	if (parent) {
 		ks_ocsf_process(pl, "process", parent, false);
+	} else if (p->ppid) {
+		/* the parent ended, or started while records were lost, before this exec was read: what the
+		 * kernel said of it (pid, start time) still names it */
+		char id[KS_PROC_ID_LEN];
+
+		ks_jw_key(w, "process");
+		ks_jw_obj_begin(w);
+		ks_jw_ku64(w, "pid", p->ppid);
+		if (p->parent_start_ns) {
+			ks_proc_make_id(pl->host.boot_id, p->ppid, p->parent_start_ns, id);
+			ks_jw_kcstr(w, "uid", id);
+		}
+		ks_jw_obj_end(w);
+	}
 	/* the person behind it: the login uid survives sudo and su */
-	ks_ocsf_user(pl, "user", p->creds.loginuid != KS_NO_ID ? p->creds.loginuid : p->creds.uid);
+	ks_ocsf_user(pl, "user", person);
 	ks_jw_obj_end(w);
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
+	if (!parent && p->ppid)
+		ks_jw_kcstr(w, "actor_unknown",
+		            "the parent is not in the process table (it ended, or records were lost, "
+		            "before this exec was read): only its pid and uid are known");
 	unmapped_proc(pl, p);
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	observe_process(pl, p);
+	if (parent)
+		ks_ocsf_observe(pl, "actor.process.name", KS_OCSF_OBS_PROCESS_NAME, ks_ocsf_proc_name(parent, pcomm));
+	ks_ocsf_observe(pl, "actor.user.name", KS_OCSF_OBS_USER_NAME, ks_users_name(pl->users, person));
+	ks_ocsf_end(pl);
 	pl->counters.emitted_launch++;
 	ks_pipeline_emit(pl, KS_OCSF_PROCESS_ACTIVITY);
 }
 
-static void emit_terminate(struct ks_pipeline *pl, const struct ks_proc *p, const struct ks_exit *x)
+/* unknown: the exit of a process the table never had (see handle_exit) */
+static void emit_terminate(struct ks_pipeline *pl, const struct ks_proc *p, const struct ks_exit *x, bool unknown)
 {
 	struct ks_jw *w = &pl->jw;
 	unsigned status = x->exit_code, sig = status & 0x7f;
+	int exit_code = sig ? 128 + (int)sig : (int)((status >> 8) & 0xff);
+	uint32_t person = p->creds.loginuid != KS_NO_ID ? p->creds.loginuid : p->creds.uid;
+	const char *signame = sig ? signal_name((int)sig) : NULL;
+	char comm[KS_COMM_LEN + 1];
 
+	decoded_proc(pl, p, KS_OCSF_PROC_TERMINATE, "Terminate", x->hdr.ts_ns);
+	pl->dec.exit_code = sig ? 128 + (int)sig : (int)((status >> 8) & 0xff);
+	pl->dec.has_exit_code = true;
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, KS_OCSF_PROC_TERMINATE, "Terminate", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, x->hdr.ts_ns));
+	if (sig)
+		ks_ocsf_message(pl, "%s (pid %u) killed by %s", unknown ? "a process" : ks_ocsf_proc_name(p, comm),
+		                p->pid, signame ? signame : "a signal");
+	else
+		ks_ocsf_message(pl, "%s (pid %u) exited with %d", unknown ? "a process" : ks_ocsf_proc_name(p, comm),
+		                p->pid, exit_code);
 	ks_ocsf_process(pl, "process", p, true);
 	ks_jw_key(w, "actor");
 	ks_jw_obj_begin(w);
 	ks_ocsf_process(pl, "process", p, false);
-	ks_ocsf_user(pl, "user", p->creds.loginuid != KS_NO_ID ? p->creds.loginuid : p->creds.uid);
+	if (!unknown)
+		ks_ocsf_user(pl, "user", person);
 	ks_jw_obj_end(w);
 	/* exit_code: the status for a normal exit; 128 + signal for a signal death, as shells report it */
-	ks_jw_ki64(w, "exit_code", sig ? 128 + (int)sig : (int)((status >> 8) & 0xff));
+	ks_jw_ki64(w, "exit_code", exit_code);
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
+	if (unknown)
+		ks_jw_kcstr(w, "process_unknown",
+		            "kansoku never saw this process start (it started while the daemon "
+		            "was starting, or its records were lost): only its pid, start time "
+		            "and exit are known");
 	if (sig) {
-		const char *name = signal_name((int)sig);
-
 		ks_jw_key(w, "signal");
 		ks_jw_obj_begin(w);
 		ks_jw_ku64(w, "number", sig);
-		if (name)
-			ks_jw_kcstr(w, "name", name);
+		if (signame)
+			ks_jw_kcstr(w, "name", signame);
 		ks_jw_kbool(w, "core_dumped", (status & 0x80) != 0);
 		ks_jw_obj_end(w);
 	}
 	ks_jw_ku64(w, "wait_status", status);
 	if (x->hdr.tid != x->hdr.pid)
 		ks_jw_ku64(w, "last_tid", x->hdr.tid);
-	unmapped_proc(pl, p);
+	if (!unknown) {
+		unmapped_proc(pl, p);
+	} else {
+		ks_jw_key(w, "cgroup");
+		ks_jw_obj_begin(w);
+		ks_jw_ku64(w, "id", p->cgroup_id);
+		ks_jw_obj_end(w);
+	}
 	ks_jw_obj_end(w);
-	ks_jw_obj_end(w);
+	if (!unknown) {
+		observe_process(pl, p);
+		ks_ocsf_observe(pl, "actor.user.name", KS_OCSF_OBS_USER_NAME, ks_users_name(pl->users, person));
+	}
+	ks_ocsf_end(pl);
 	pl->counters.emitted_terminate++;
 	ks_pipeline_emit(pl, KS_OCSF_PROCESS_ACTIVITY);
 }
@@ -237,13 +324,13 @@ static int handle_exit(struct ks_pipeline *pl, const struct ks_exit *x)
 		stub.pid = x->hdr.pid;
 		stub.start_ns = x->start_ns;
 		stub.cgroup_id = x->hdr.cgroup_id;
-		stub.creds.loginuid = stub.creds.sessionid = KS_NO_ID;
+		stub.creds.uid = stub.creds.loginuid = stub.creds.sessionid = KS_NO_ID;
 		ks_proc_make_id(pl->host.boot_id, stub.pid, stub.start_ns, stub.id);
 		pl->counters.exit_unknown++;
-		emit_terminate(pl, &stub, x);
+		emit_terminate(pl, &stub, x, true);
 		return 0;
 	}
-	emit_terminate(pl, p, x);
+	emit_terminate(pl, p, x, false);
 	ks_proc_mark_exited(pl->procs, p->pid, p->start_ns, x->hdr.ts_ns);
 	return 0;
 }

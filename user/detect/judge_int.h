@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The judge's private state, shared by judge.c (views, loading) and finding.c (Detection Findings). */
+#ifndef KANSOKU_RULES_JUDGE_INT_H
+#define KANSOKU_RULES_JUDGE_INT_H
+
+#include "lib/json.h"
+#include "lib/time.h"
+#include "model/netmodel.h"
+#include "model/proctable.h"
+#include "detect/judge.h"
+#include "rules/rules.h"
+
+#define KS_JUDGE_ARGS_MAX 256
+/* A process's sequence/threshold state outlives its exit this long: records of other rings (its last
+ * connections, its last file accesses) can be read after its Terminate. As long as the process table
+ * keeps exited entries. */
+#define KS_JUDGE_EXIT_GRACE_NS (5 * NSEC_PER_SEC)
+#define KS_JUDGE_EXITS_MAX 8192 /* exits waiting for their grace period; beyond, the oldest goes at once */
+
+struct ks_judge_exit {
+	uint32_t pid;
+	uint64_t start_ns, at_ns;
+};
+struct ks_judge {
+	struct ks_rules *rules; /* NULL until a load succeeded */
+	struct ks_rview view;
+	char cmdline[4096], parent_cmdline[4096], unit[256];
+	const char *args[KS_JUDGE_ARGS_MAX];
+	const char *lineage[KS_LINEAGE_MAX];
+	struct ks_rproc_id ancestors[KS_LINEAGE_MAX];
+	/* during one evaluation */
+	struct ks_pipeline *pl;
+	const char *line; /* the triggering event's JSON, until the first finding is encoded */
+	size_t line_len;
+	bool evidence_taken;
+	struct ks_jw evidence_copy;
+	struct ks_judge_exit exits[KS_JUDGE_EXITS_MAX]; /* a ring, oldest first */
+	uint32_t exits_head, exits_n;
+	uint64_t evaluated, created, updated, loads;
+	char last_error[512];
+};
+
+/* The engine's sink: one match -> one Detection Finding (Create, or Update when it grew). */
+void ks_judge_on_match(void *ctx, const struct ks_rules_match *m);
+
+#endif
