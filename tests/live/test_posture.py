@@ -233,11 +233,27 @@ class EventScan:
     many to parse in the polling loop."""
 
     def __init__(self, path):
+        self.path = path
         self.f = open(path, "rb")
         self.rest = b""
 
+    def _read(self):
+        """What was written since the last call, across rotations: a storm's events (each with its
+        message) can pass max_size_kb within the test; the old file is read to its end first."""
+        data = self.f.read()
+        try:
+            rotated = os.stat(self.path).st_ino != os.fstat(self.f.fileno()).st_ino
+        except FileNotFoundError:
+            return data
+        if rotated:
+            data += self.f.read()
+            self.f.close()
+            self.f = open(self.path, "rb")
+            data += self.f.read()
+        return data
+
     def seen(self, *parts):
-        data = self.rest + self.f.read()
+        data = self.rest + self._read()
         cut = data.rfind(b"\n") + 1
         self.rest = data[cut:]
         return any(all(p in line for p in parts) for line in data[:cut].split(b"\n"))
