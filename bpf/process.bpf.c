@@ -18,17 +18,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile u32 ks_argv_max = 1024;  /* argv bytes kept per exec (<= KS_ARGV_MAX) */
 const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
-static __always_inline u64 ks_rb_flags(void *rb)
-{
-	/* Batch wake-ups: the reader also polls on a short timer, so a quiet ring still drains. */
-	if (!ks_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= ks_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void ks_submit(void *data, u32 size, u32 kind)
 {
-	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_flags(&ks_rb_process)))
+	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_wakeup_flags(&ks_rb_process, ks_wakeup_bytes)))
 		ks_count_drop(kind);
 }
 
