@@ -619,6 +619,8 @@ static int network_pair(struct ctx *c, const char *key, yaml_node_t *v, void *ar
 		return get_uint(c, "network.udp_window_ms", v, 1, 3600000, &cfg->net_udp_window_ms);
 	if (!strcmp(key, "accept_wait_ms"))
 		return get_uint(c, "network.accept_wait_ms", v, 0, 10000, &cfg->net_accept_wait_ms);
+	if (!strcmp(key, "short_lived_ms"))
+		return get_uint(c, "network.short_lived_ms", v, 0, 10000, &cfg->net_short_lived_ms);
 	if (get_uint(c, "network.ringbuf_kb", v, 64, 1u << 20, &cfg->ringbuf_net_kb))
 		return -1;
 	if (cfg->ringbuf_net_kb & (cfg->ringbuf_net_kb - 1))
@@ -783,7 +785,8 @@ static int root_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	}
 	if (!strcmp(key, "network")) {
 		static const char *const network_keys[] = {"enabled",    "connect_events", "udp_window_ms",
-		                                           "ringbuf_kb", "accept_wait_ms", NULL};
+		                                           "ringbuf_kb", "accept_wait_ms", "short_lived_ms",
+		                                           NULL};
 
 		return each_pair(c, "network", v, network_keys, network_pair, cfg);
 	}
