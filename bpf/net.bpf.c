@@ -400,19 +400,20 @@ static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 0);
+	/* filtered before ks_plain's read: most transitions cost only this test */
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 0) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 1);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 1) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 2);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 2) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
