@@ -58,6 +58,8 @@ static __always_inline void ks_count_drop(u32 kind)
  * woken on every record (the kernel's default, adaptive wake-up); otherwise only once that much is queued
  * (BPF_RB_FORCE_WAKEUP), and never before (BPF_RB_NO_WAKEUP): the reader also drains on a short timer, so
  * a quiet ring is never left waiting. One helper for every ring, so the policy cannot drift between them.
+ * The flags and bpf_ringbuf_query() came with the ring buffer itself (v5.8, 457f44363a88 "bpf: Implement
+ * BPF ring buffer and verifier support for it"): no older flavour is needed.
  */
 static __always_inline u64 ks_rb_wakeup_flags(void *rb, u64 wakeup_bytes)
 {

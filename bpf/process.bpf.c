@@ -40,12 +40,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 
 	/* The executable that was mapped: for a script this is the interpreter. */
 	file = BPF_CORE_READ(bprm, file);
-	e->exe_ino = BPF_CORE_READ(file, f_inode, i_ino);
-	e->exe_dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	e->exe_mode = BPF_CORE_READ(file, f_inode, i_mode);
-	n = ks_append_path(e, off, &file->f_path, KS_F_PATH_TRUNC);
-	e->exe_len = n;
-	off += n;
+	off += ks_fill_exe(e, off, file);
 
 	/* argv from the new mm: what the program really received, after #! rewriting. */
 	mm = BPF_CORE_READ(task, mm);
