@@ -9,6 +9,8 @@
 # process (an acceptor thread closes at once, the client reads to EOF and resets), each round trip waiting
 # on the last, so every microsecond kansokud takes from the two vCPUs shows. rec/op and ev/op: kernel
 # records the daemon received and events it wrote (of the workload's kind), per operation.
+# SHORT_LIVED_MS=200 runs kansokud with network.short_lived_ms (one event per side of a short connection).
+# BUILD=DIR measures another build of kansokud (the workloads come from DIR/bench too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,6 +42,8 @@ files:
     - path: /etc
       ops: [write, create, delete, rename, attrib]
     - $tmp/watched
+${SHORT_LIVED_MS:+network:
+  short_lived_ms: $SHORT_LIVED_MS}
 outputs:
   - type: file
     path: $tmp/events.json

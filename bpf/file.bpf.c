@@ -63,19 +63,31 @@ struct verdict_val {
 	u32 _pad;
 };
 
-/* The last verdict used on this CPU: a storm on one file skips even the hash lookup (array lookups are
- * inlined by the verifier). */
+/* Recent verdicts on this CPU, direct-mapped by key: a storm on one file, or a build opening a few
+ * hundred headers over and over, is answered without the hash lookup (array lookups are inlined by the
+ * verifier, and nothing here is shared between CPUs). */
 struct last_verdict {
 	struct verdict_key key;
 	struct verdict_val val;
+};
+
+#define KS_VCACHE_SLOTS 64 /* a power of two */
+struct verdict_cache {
+	struct last_verdict slot[KS_VCACHE_SLOTS];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct last_verdict);
-} ks_last_verdict SEC(".maps");
+	__type(value, struct verdict_cache);
+} ks_verdict_cache SEC(".maps");
+
+static __always_inline u32 ks_vcache_slot(const struct verdict_key *vk)
+{
+	/* dentries are slab objects (192 bytes apart): the multiply spreads the bits that differ */
+	return (u32)(((vk->dentry ^ vk->inode) * 0x9e3779b97f4a7c15ull) >> 58) & (KS_VCACHE_SLOTS - 1);
+}
 
 static __always_inline int ks_verdict_fresh(const struct verdict_val *v)
 {
@@ -668,6 +680,7 @@ static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct verdict_key vk = {};
+	struct verdict_cache *vc;
 	struct last_verdict *lv;
 	struct verdict_val *vv;
 	struct file *f;
@@ -679,9 +692,10 @@ static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 	if (!f)
 		return 1;
 	ks_file_key(f, &vk);
-	lv = bpf_map_lookup_elem(&ks_last_verdict, &key);
-	if (!lv)
+	vc = bpf_map_lookup_elem(&ks_verdict_cache, &key);
+	if (!vc)
 		return 0;
+	lv = &vc->slot[ks_vcache_slot(&vk)];
 	if (lv->key.dentry == vk.dentry && lv->key.inode == vk.inode && ks_verdict_fresh(&lv->val)) {
 		vv = &lv->val;
 	} else {
