@@ -225,7 +225,7 @@ for w in $WORKLOADS; do
 	fi
 	case $w in
 	exec) target=">= 0.95; every exec recorded" ;;
-	open-out) target=">= 0.95; nothing recorded" ;;
+	open-out) target=">= 0.90, an empty program's floor ~0.91; nothing recorded" ;;
 	open-in) target=">= 0.75; every open recorded (aggregated)" ;;
 	conn) target=">= 0.90; every connection recorded (both sides)" ;;
 	rr) target=">= 0.92, CPU per connection <= 1.10; every connection recorded (both sides)" ;;

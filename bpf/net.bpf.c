@@ -35,7 +35,7 @@ u32 ks_seed_pass = 0;                          /* the socket seed runs twice, se
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps");
 
 /* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
