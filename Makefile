@@ -85,7 +85,7 @@ FUZZ_SECONDS ?= 180
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
-BENCH_BINS := $(BUILD)/bench/workload
+BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor
 
 .PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
 	rules-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json
@@ -174,7 +174,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/live/%.o
 
 $(BUILD)/bench/workload: $(BUILD)/bench/workload.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/bench/floor: $(BUILD)/bench/floor.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lbpf
 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@

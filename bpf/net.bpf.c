@@ -35,7 +35,7 @@ u32 ks_seed_pass = 0;                          /* the socket seed runs twice, se
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps");
 
 /* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
@@ -90,14 +90,6 @@ static __always_inline u64 ks_sock_id(u64 sk)
 	u64 x = (sk ^ ks_sock_key) * 0x9e3779b97f4a7c15ull;
 
 	return x ^ (x >> 29);
-}
-
-static __always_inline u64 ks_net_flags(void)
-{
-	if (!ks_net_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(&ks_rb_net, BPF_RB_AVAIL_DATA) >= ks_net_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-	                                                                               : BPF_RB_NO_WAKEUP;
 }
 
 /* A zeroed record of the fixed size, or NULL (and the drop counted). */
@@ -181,7 +173,7 @@ static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
 
 static __always_inline void ks_net_submit(struct ks_net *e)
 {
-	bpf_ringbuf_submit(e, ks_net_flags());
+	bpf_ringbuf_submit(e, ks_rb_wakeup_flags(&ks_rb_net, ks_net_wakeup_bytes));
 }
 
 /* Application bytes: the kernel's counters include the SYN (acked) and FIN (acked / received). */
@@ -363,13 +355,36 @@ static __always_inline void ks_token_set(struct ks_state_token *t, struct sock *
 }
 
 /*
+ * The transitions ks_on_state acts on; the others (half of a connection's: ESTABLISHED to FIN_WAIT1 or
+ * CLOSE_WAIT, FIN_WAIT1 to FIN_WAIT2, ...) leave every program of the chain on the arguments alone, before
+ * any map lookup or socket read.
+ */
+static __always_inline bool ks_state_matters(int old, int new)
+{
+	switch (new) {
+	case TCP_SYN_SENT:
+	case TCP_LISTEN:
+		return true;
+	case TCP_ESTABLISHED:
+		return old == TCP_SYN_SENT || old == TCP_SYN_RECV;
+	case TCP_CLOSE:
+		return old != TCP_CLOSE && old != TCP_SYN_RECV;
+	}
+	return false;
+}
+
+/*
  * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
  * unless an earlier one in the chain already took it (its token names it), and marks its own token.
  */
 static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int level)
 {
 	u32 zero = 0;
-	struct ks_state_tokens *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
+	struct ks_state_tokens *t;
+
+	if (!ks_state_matters(old, new))
+		return 0;
+	t = bpf_map_lookup_elem(&ks_state_taken, &zero);
 
 	if (!t)
 		return level == 0 ? ks_on_state(sk, old, new) : 0;
@@ -385,19 +400,20 @@ static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 0);
+	/* filtered before ks_plain's read: most transitions cost only this test */
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 0) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 1);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 1) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 2);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 2) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")

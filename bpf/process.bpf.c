@@ -18,17 +18,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile u32 ks_argv_max = 0;     /* argv bytes kept per exec (process.argv_max, < KS_ARGV_MAX) */
 const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
-static __always_inline u64 ks_rb_flags(void *rb)
-{
-	/* Batch wake-ups: the reader also polls on a short timer, so a quiet ring still drains. */
-	if (!ks_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= ks_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void ks_submit(void *data, u32 size, u32 kind)
 {
-	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_flags(&ks_rb_process)))
+	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_wakeup_flags(&ks_rb_process, ks_wakeup_bytes)))
 		ks_count_drop(kind);
 }
 
@@ -48,12 +40,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 
 	/* The executable that was mapped: for a script this is the interpreter. */
 	file = BPF_CORE_READ(bprm, file);
-	e->exe_ino = BPF_CORE_READ(file, f_inode, i_ino);
-	e->exe_dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	e->exe_mode = BPF_CORE_READ(file, f_inode, i_mode);
-	n = ks_append_path(e, off, &file->f_path, KS_F_PATH_TRUNC);
-	e->exe_len = n;
-	off += n;
+	off += ks_fill_exe(e, off, file);
 
 	/* argv from the new mm: what the program really received, after #! rewriting. */
 	mm = BPF_CORE_READ(task, mm);

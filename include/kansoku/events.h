@@ -17,7 +17,7 @@ typedef __u64 u64;
 typedef __s32 s32;
 #endif
 
-#define KS_WIRE_VERSION 1
+#define KS_WIRE_VERSION 2
 
 enum ks_event_kind {
 	KS_EV_EXEC = 1, /* successful execve/execveat: the new image */
@@ -164,20 +164,29 @@ struct ks_file {
 	u32 uid, euid, loginuid;
 	u32 mntns;        /* mount namespace inode of the process */
 	u64 prev_repeats; /* with KS_FF_AGG_HEAD: repeats of the previous window of the same key */
+	u64 agg_name;     /* with KS_FF_AGG_HEAD: the name part of the aggregation key (struct ks_agg_key) */
 	u16 path_len, path2_len, _pad[2];
 	char data[2 * KS_FILE_PATH_MAX + 512];
 };
 
 #define KS_FILE_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_file, data))
 
-/* The kernel's aggregation map: key and value (the daemon reads counts after a window closes). */
+/*
+ * The kernel's aggregation map: key and value (the daemon reads counts after a window closes). Repeats of
+ * one access by one process to one path within the window share a key. The inode alone cannot say "one
+ * path": ext4 hands a deleted file's inode number to the next file created, so the key also names the
+ * file: for an access through the file, its parent directory's dentry and its name's dcache hash and
+ * length; for an access by name (unlink, rmdir), a hash of the whole path.
+ */
 struct ks_agg_key {
 	u32 tgid;
-	u32 ops_class;
-	u64 ino;
+	u32 ops_class; /* KS_OPS_* bit | op << KS_AGG_OP_SHIFT: an unlink never merges with an rmdir */
+	u64 ino;       /* 0 for accesses by name */
 	u32 dev;
 	u32 _pad;
+	u64 name;
 };
+#define KS_AGG_OP_SHIFT 16
 
 struct ks_agg_val {
 	u64 first_ns; /* start of the window */

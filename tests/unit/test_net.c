@@ -192,6 +192,60 @@ static void test_unaccepted_open_is_emitted_after_the_wait(void **state)
 	assert_int_equal(count_events(f), 3);
 }
 
+/* short_lived_ms: a connection closed inside the window is its Close alone, carrying the Open's details;
+ * one that outlives it gets its Open at the window's end, and its Close is an ordinary one. */
+static void test_short_lived_connection_folds_into_its_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_ESTABLISHED, 5, 300, KS_DIR_OUT);
+	struct json_object *o;
+
+	f->pl.net = ks_netmodel_new(200000000ull);
+	f->pl.net->short_lived_ns = 500000000ull;
+	e.since_ns = e.hdr.ts_ns - 40000; /* connect() 40 us before: the handshake */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	ks_net_tick(&f->pl, 1400000000ull, 0); /* 400 ms: still held */
+	assert_int_equal(count_events(f), 0);
+	e = rec(KS_NA_CLOSE, 5, 300, KS_DIR_OUT);
+	e.hdr.ts_ns = 1450000000ull;
+	e.bytes_in = 7;
+	e.bytes_out = 3;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), 1);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_true(json_object_get_boolean(get(o, "unmapped.short_lived")));
+	assert_int_equal(json_object_get_int(get(o, "unmapped.connect_us")), 40);
+	assert_int_equal(json_object_get_int(get(o, "traffic.bytes_in")), 7);
+	assert_int_equal(json_object_get_int(get(o, "duration")), 450);
+	json_object_put(o);
+	ks_net_tick(&f->pl, 5000000000ull, 0); /* nothing left to release */
+	assert_int_equal(count_events(f), 1);
+
+	/* inbound, accepted, then alive past the window: Open (accepted) at the window's end, then Close */
+	e = rec(KS_NA_ESTABLISHED, 6, 100, KS_DIR_IN);
+	e.hdr.ts_ns = 6000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ACCEPT, 6, 101, KS_DIR_IN);
+	e.hdr.ts_ns = 6000001000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), 1); /* accepted, still held for a close */
+	ks_net_tick(&f->pl, 6600000000ull, 0);
+	assert_int_equal(count_events(f), 2);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Open");
+	assert_true(json_object_get_boolean(get(o, "unmapped.accepted")));
+	assert_int_equal(json_object_get_int(get(o, "actor.process.pid")), 101);
+	json_object_put(o);
+	e = rec(KS_NA_CLOSE, 6, 101, KS_DIR_IN);
+	e.hdr.ts_ns = 7000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_null(get(o, "unmapped.short_lived"));
+	json_object_put(o);
+}
+
 static void test_refused_listen_seed_and_malformed(void **state)
 {
 	struct fixture *f = *state;
@@ -258,6 +312,7 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test_setup_teardown(test_inbound_open_waits_for_accept_then_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unaccepted_open_is_emitted_after_the_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_short_lived_connection_folds_into_its_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
 	};
 

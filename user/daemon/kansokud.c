@@ -588,6 +588,7 @@ static int open_sensors(struct ks_daemon *d)
 			ks_err("out of memory");
 			return -1;
 		}
+		d->pl.net->short_lived_ns = (uint64_t)d->cfg.net_short_lived_ms * NSEC_PER_MSEC;
 	}
 	return 0;
 }

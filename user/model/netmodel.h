@@ -23,7 +23,9 @@ struct ks_conn {
 	uint64_t start_ns, lstart_ns;
 	uint64_t since_ns;   /* established (or listening) since, boot ns; 0 if before the daemon */
 	uint64_t born_ns;    /* when this socket's connection (or listener) began: ks_netmodel_born */
-	uint64_t pending_ns; /* an inbound Open held for accept() since then; 0 if not held */
+	uint64_t pending_ns; /* an Open held (for accept(), or to fold a short-lived one) since then; 0 if not */
+	uint32_t connect_us; /* outbound: the handshake's duration, for a held Open */
+	bool accepted;       /* inbound: accept() took it while its Open was held */
 	uint32_t netns;
 	uint16_t sport, dport;
 	uint8_t proto, family, direction;
@@ -38,6 +40,7 @@ struct ks_netmodel {
 	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
 	size_t n;
 	uint64_t accept_wait_ns;
+	uint64_t short_lived_ns; /* a connection closed within this of its Open is one event (0: never) */
 	uint32_t self_pid;
 	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };

@@ -115,7 +115,13 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
-	ks_ocsf_product(pl, "product", "kansoku");
+	{
+		/* the same in every event: written as one piece */
+		static const char product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
+		                              "\"version\":\"" KS_VERSION "\"}";
+
+		ks_jw_member_raw(w, product, sizeof(product) - 1);
+	}
 	ks_jw_obj_end(w);
 	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
@@ -195,12 +201,12 @@ void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 {
 	struct ks_jw *w = &pl->jw;
 	const char *name = ks_users_name(pl->users, uid);
-	char num[16];
+	char num[24];
+	size_t n = ks_fmt_u64(num, uid); /* snprintf was a third of this function */
 
-	snprintf(num, sizeof(num), "%u", uid);
 	ks_jw_key(w, key);
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "uid", num);
+	ks_jw_kstr(w, "uid", num, n);
 	if (name)
 		ks_jw_kcstr(w, "name", name);
 	ks_jw_ku64(w, "type_id", ks_ocsf_user_type(uid));

@@ -208,17 +208,42 @@ static void finish(struct ks_pipeline *pl, int class_uid)
 	ks_pipeline_emit(pl, class_uid);
 }
 
-/* connect_us: for an outbound connection, how long the handshake took (0: unknown). */
+/* What an Open says beyond the connection: for an inbound one whether accept() took it, for an outbound
+ * one how long the handshake took (connect_us, 0: unknown). A folded Close says the same. */
+static void open_details(struct ks_pipeline *pl, const struct ks_conn *c, bool accepted, uint64_t connect_us)
+{
+	if (c->direction == KS_DIR_IN)
+		ks_jw_kbool(&pl->jw, "accepted", accepted);
+	if (connect_us)
+		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
+}
+
 static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
                       uint64_t connect_us)
 {
 	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, ts_ns, c, false);
 	unmapped_begin(pl, c);
-	if (c->direction == KS_DIR_IN)
-		ks_jw_kbool(&pl->jw, "accepted", accepted);
-	if (connect_us)
-		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
+	open_details(pl, c, accepted, connect_us);
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+/* How long a held Open waits: for accept() (inbound) and for a close that folds it (short_lived_ns). */
+static uint64_t hold_ns(const struct ks_netmodel *n, const struct ks_conn *c)
+{
+	uint64_t w = n->short_lived_ns;
+
+	if (c->direction == KS_DIR_IN && n->accept_wait_ns > w)
+		w = n->accept_wait_ns;
+	return w;
+}
+
+/* The held Open of c goes out now (its wait ended, or something must follow it). */
+static void release_open(struct ks_pipeline *pl, struct ks_conn *c)
+{
+	uint64_t ts = c->since_ns;
+
+	ks_netmodel_release(pl->net, c);
+	emit_open(pl, c, ts, c->accepted, c->connect_us);
 }
 
 static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
@@ -227,10 +252,8 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
 	bool created;
 
-	if (c && c->pending_ns) { /* the id was reused before the old connection's close arrived */
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
-	}
+	if (c && c->pending_ns) /* the id was reused before the old connection's close arrived */
+		release_open(pl, c);
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
 		struct ks_conn v;
@@ -243,15 +266,16 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 		return;
 	}
 	c->since_ns = e->hdr.ts_ns;
-	if (e->direction == KS_DIR_IN && n->accept_wait_ns) {
+	c->accepted = false;
+	/* since_ns of an outbound record is its connect() time */
+	c->connect_us = e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
+	                    ? (uint32_t)((e->hdr.ts_ns - e->since_ns) / 1000)
+	                    : 0;
+	if (hold_ns(n, c)) {
 		ks_netmodel_hold(n, c, e->hdr.ts_ns);
 		return;
 	}
-	/* since_ns of an outbound record is its connect() time */
-	emit_open(pl, c, e->hdr.ts_ns, false,
-	          e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
-	              ? (e->hdr.ts_ns - e->since_ns) / 1000
-	              : 0);
+	emit_open(pl, c, e->hdr.ts_ns, false, c->connect_us);
 }
 
 static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
@@ -265,12 +289,12 @@ static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
 		return;
 	if (created)
 		c->since_ns = e->since_ns;
-	if (c->pending_ns) {
-		uint64_t ts = c->since_ns;
-
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, ts, true, 0);
-	}
+	if (!c->pending_ns)
+		return;
+	c->accepted = true;
+	/* named now; with short-lived folding on, it still waits for a close until its window ends */
+	if (!n->short_lived_ns)
+		release_open(pl, c);
 }
 
 static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
@@ -278,12 +302,17 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_netmodel *n = pl->net;
 	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
 	struct ks_jw *w = &pl->jw;
-	bool reset = (e->nflags & KS_NF_RESET) != 0;
+	bool reset = (e->nflags & KS_NF_RESET) != 0, folded = false;
 	struct ks_conn v;
 
-	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
+	if (c && c->pending_ns) {
+		/* closed while its Open was held: within the short-lived window this Close is the only event,
+		 * otherwise (held for accept() alone) the Open goes first */
+		folded = n->short_lived_ns && e->hdr.ts_ns - c->since_ns <= n->short_lived_ns;
+		if (folded)
+			ks_netmodel_release(n, c);
+		else
+			release_open(pl, c);
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
 		v = *c;
@@ -310,6 +339,10 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	unmapped_begin(pl, &v);
 	if (!v.since_ns)
 		ks_jw_kbool(w, "opened_before_kansokud", true);
+	if (folded) { /* no Open was sent: this event carries what it would have said */
+		ks_jw_kbool(w, "short_lived", true);
+		open_details(pl, &v, v.accepted, v.connect_us);
+	}
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 	if (c)
 		ks_netmodel_drop(n, c);
@@ -604,12 +637,9 @@ void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
 
 	if (!n)
 		return;
-	while (n->oldest && (flush || n->oldest->pending_ns + n->accept_wait_ns < now_ns)) {
-		struct ks_conn *c = n->oldest;
-
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
-	}
+	/* oldest first; an Open with a shorter wait behind a longer one waits for it (at most the longer) */
+	while (n->oldest && (flush || n->oldest->pending_ns + hold_ns(n, n->oldest) < now_ns))
+		release_open(pl, n->oldest);
 }
 
 static int by_u64(const void *a, const void *b)
