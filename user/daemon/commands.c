@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Answers to control-socket requests: status, ps, events. They read the daemon's live state only. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,20 +80,13 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	}
 	{
 		struct json_object *no = json_object_new_object();
-		size_t nc = 0, np = 0;
-		struct ks_conn **a;
 
 		json_object_object_add(no, "enabled", json_object_new_boolean(d->loader.net));
 		if (d->loader.net_error[0])
 			json_object_object_add(no, "error", json_object_new_string(d->loader.net_error));
 		json_object_object_add(no, "hooks_missing", ju64((uint64_t)d->loader.net_missing));
-		if (d->pl.net) {
-			free(ks_netmodel_snapshot(d->pl.net, false, &nc));
-			a = ks_netmodel_snapshot(d->pl.net, true, &np);
-			free(a);
-		}
-		json_object_object_add(no, "connections", ju64(nc));
-		json_object_object_add(no, "listening", ju64(np));
+		json_object_object_add(no, "connections", ju64(ks_netmodel_count(d->pl.net, false)));
+		json_object_object_add(no, "listening", ju64(ks_netmodel_count(d->pl.net, true)));
 		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
 		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
 		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
@@ -183,20 +177,6 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 	return o;
 }
 
-static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
-{
-	struct json_object *data = json_object_new_object(), *arr = json_object_new_array();
-	struct ks_proc **all;
-	size_t n, i;
-
-	all = ks_proctable_snapshot(d->pl.procs, &n);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, proc_json(d, all[i]));
-	free(all);
-	json_object_object_add(data, "processes", arr);
-	ks_ctl_reply_json(c, data);
-}
-
 struct bytes_table {
 	struct ks_conn_bytes *v;
 	size_t n;
@@ -262,42 +242,176 @@ static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *
 	return o;
 }
 
-/* conns / ports: the live network model (not /proc). */
-static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
-{
-	struct json_object *data, *arr;
-	struct bytes_table bt = {0};
-	struct ks_conn **all;
-	size_t n = 0, i;
+/*
+ * Tables (ps, conns, ports) are streamed: the keys of the rows are taken when the request comes, and each
+ * row is encoded from the live entry when the reader is ready for it (a row whose entry went meanwhile is
+ * left out). The reply is a head line {"ok":true,"stream":"NAME"}, one JSON object per line, and an end
+ * line {"end":true,"count":N}: a reader that sees no end line knows the reply was cut.
+ */
+enum table_kind { TABLE_PROCESSES, TABLE_CONNECTIONS, TABLE_PORTS };
 
-	if (!d->pl.net) {
+#define TABLE_ROWS_PER_TURN 64
+
+struct row_key {
+	uint64_t id;       /* pid, or socket id */
+	uint64_t start_ns; /* the process's start: a reused pid is another process */
+};
+
+struct table_stream {
+	struct ks_daemon *d;
+	enum table_kind kind;
+	struct row_key *keys;
+	size_t n, next, sent;
+	struct bytes_table bt;
+};
+
+static const char *const table_names[] = {
+    [TABLE_PROCESSES] = "processes", [TABLE_CONNECTIONS] = "connections", [TABLE_PORTS] = "ports"};
+
+static void table_free(void *ctx)
+{
+	struct table_stream *t = ctx;
+
+	free(t->keys);
+	free(t->bt.v);
+	free(t);
+}
+
+static void queue_obj(struct ks_ctl_client *c, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	ks_ctl_reply_raw(c, s, strlen(s));
+	json_object_put(o);
+}
+
+/* The row of key k as it is now, or NULL if its entry is gone. */
+static struct json_object *table_row(struct table_stream *t, const struct row_key *k)
+{
+	struct ks_daemon *d = t->d;
+
+	if (t->kind == TABLE_PROCESSES) {
+		struct ks_proc *p = ks_proc_lookup(d->pl.procs, (uint32_t)k->id);
+
+		return p && p->start_ns == k->start_ns && !p->exited_ns ? proc_json(d, p) : NULL;
+	} else {
+		struct ks_conn *c = d->pl.net ? ks_netmodel_get(d->pl.net, k->id) : NULL;
+
+		return c && c->listening == (t->kind == TABLE_PORTS) ? conn_json(d, c, &t->bt) : NULL;
+	}
+}
+
+static bool table_next(void *ctx, struct ks_ctl_client *c)
+{
+	struct table_stream *t = ctx;
+	unsigned rows = 0, visited = 0;
+	char end[64];
+
+	/* rows of entries that went meanwhile cost a lookup each: bounded too */
+	while (t->next < t->n && rows < TABLE_ROWS_PER_TURN && visited++ < 64 * TABLE_ROWS_PER_TURN) {
+		struct json_object *o = table_row(t, &t->keys[t->next++]);
+
+		if (o) {
+			queue_obj(c, o);
+			t->sent++;
+			rows++;
+		}
+	}
+	if (t->next < t->n)
+		return true;
+	snprintf(end, sizeof(end), "{\"end\":true,\"count\":%zu}", t->sent);
+	ks_ctl_reply_raw(c, end, strlen(end));
+	return false;
+}
+
+/* The keys of the rows, in the order shown (processes by pid, sockets by port). */
+static int table_keys(struct table_stream *t)
+{
+	struct ks_daemon *d = t->d;
+	size_t i;
+
+	if (t->kind == TABLE_PROCESSES) {
+		struct ks_proc **all = ks_proctable_snapshot(d->pl.procs, &t->n);
+
+		t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
+		for (i = 0; t->keys && i < t->n; i++)
+			t->keys[i] = (struct row_key){all[i]->pid, all[i]->start_ns};
+		free(all);
+		return all && t->keys ? 0 : -1;
+	} else {
+		struct ks_conn **all = ks_netmodel_snapshot(d->pl.net, t->kind == TABLE_PORTS, &t->n);
+
+		t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
+		for (i = 0; t->keys && i < t->n; i++)
+			t->keys[i] = (struct row_key){all[i]->sock_id, 0};
+		free(all);
+		return all && t->keys ? 0 : -1;
+	}
+}
+
+static void cmd_table(struct ks_daemon *d, struct ks_ctl_client *c, enum table_kind kind)
+{
+	struct table_stream *t;
+	char head[64];
+
+	if (kind != TABLE_PROCESSES && !d->pl.net) {
 		ks_ctl_reply_error(c, "network observation is off%s%s", d->loader.net_error[0] ? ": " : "",
 		                   d->loader.net_error);
 		return;
 	}
-	data = json_object_new_object();
-	arr = json_object_new_array();
-	if (!listening) { /* live byte counts: read from the kernel now */
-		bt.v = ks_loader_conn_bytes(&d->loader, &bt.n);
-		if (bt.n)
-			qsort(bt.v, bt.n, sizeof(*bt.v), by_sock_id);
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		ks_ctl_reply_error(c, "out of memory");
+		return;
 	}
-	all = ks_netmodel_snapshot(d->pl.net, listening, &n);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, conn_json(d, all[i], &bt));
-	free(all);
-	free(bt.v);
-	json_object_object_add(data, listening ? "ports" : "connections", arr);
-	ks_ctl_reply_json(c, data);
+	t->d = d;
+	t->kind = kind;
+	if (table_keys(t)) {
+		table_free(t);
+		ks_ctl_reply_error(c, "out of memory listing %s", table_names[kind]);
+		return;
+	}
+	if (kind == TABLE_CONNECTIONS) { /* live byte counts: read from the kernel now */
+		t->bt.v = ks_loader_conn_bytes(&d->loader, &t->bt.n);
+		if (t->bt.n)
+			qsort(t->bt.v, t->bt.n, sizeof(*t->bt.v), by_sock_id);
+	}
+	snprintf(head, sizeof(head), "{\"ok\":true,\"stream\":\"%s\"}", table_names[kind]);
+	ks_ctl_reply_raw(c, head, strlen(head));
+	ks_ctl_stream(c, table_next, table_free, t);
 }
 
-struct events_arg {
-	struct ks_ctl_client *c;
+/* events: the recent ring from a cursor (events added while it streams are in it too), then, with
+ * follow, the live feed. */
+struct events_stream {
+	struct ks_daemon *d;
+	uint64_t seq;
+	int class_uid;
+	bool follow;
 };
 
-static void send_event(void *arg, const char *line, size_t len)
+#define EVENTS_PER_TURN 256
+
+static bool events_next(void *ctx, struct ks_ctl_client *c)
 {
-	ks_ctl_reply_raw(((struct events_arg *)arg)->c, line, len);
+	struct events_stream *s = ctx;
+	unsigned i;
+
+	if (s->seq < ks_recent_first(s->d->recent)) /* replaced while the reader was slow */
+		s->seq = ks_recent_first(s->d->recent);
+	for (i = 0; i < EVENTS_PER_TURN && s->seq < ks_recent_end(s->d->recent); i++, s->seq++) {
+		int cls;
+		size_t len;
+		const char *line = ks_recent_get(s->d->recent, s->seq, &cls, &len);
+
+		if (line && (!s->class_uid || cls == s->class_uid))
+			ks_ctl_reply_raw(c, line, len);
+	}
+	if (s->seq < ks_recent_end(s->d->recent))
+		return true;
+	if (s->follow) /* from here on, new events are sent as they are made */
+		ks_ctl_follow(c, s->class_uid);
+	return false;
 }
 
 static int class_of(const char *type)
@@ -323,7 +437,7 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 {
 	static const char head[] = "{\"ok\":true,\"stream\":true}";
 	struct json_object *v;
-	struct events_arg arg = {c};
+	struct events_stream *s;
 	const char *type = "all";
 	bool follow = false;
 	int cls;
@@ -344,10 +458,14 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		    type);
 		return;
 	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ks_ctl_reply_error(c, "out of memory");
+		return;
+	}
+	*s = (struct events_stream){d, ks_recent_first(d->recent), cls, follow};
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
-	ks_recent_each(d->recent, cls, send_event, &arg);
-	if (follow)
-		ks_ctl_follow(c, cls);
+	ks_ctl_stream(c, events_next, free, s);
 }
 
 static int64_t now_ms(struct ks_daemon *d)
@@ -432,13 +550,13 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 	if (!strcmp(name, "status"))
 		ks_ctl_reply_json(c, ks_status_json(d));
 	else if (!strcmp(name, "ps"))
-		cmd_ps(d, c);
+		cmd_table(d, c, TABLE_PROCESSES);
 	else if (!strcmp(name, "events"))
 		cmd_events(d, c, req);
 	else if (!strcmp(name, "conns"))
-		cmd_sockets(d, c, false);
+		cmd_table(d, c, TABLE_CONNECTIONS);
 	else if (!strcmp(name, "ports"))
-		cmd_sockets(d, c, true);
+		cmd_table(d, c, TABLE_PORTS);
 	else if (!strcmp(name, "posture") || !strcmp(name, "findings") || !strcmp(name, "snapshot") ||
 	         !strcmp(name, "inventory"))
 		cmd_posture(d, c, name, req);

@@ -36,11 +36,11 @@ struct ks_netmodel {
 	struct ks_conn *buckets[KS_NET_BUCKETS];
 	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
 	size_t n;
+	size_t n_listening, n_udp_listening; /* of n: kept by ks_netmodel_set_listening, upsert, drop */
 	uint64_t accept_wait_ns;
 	uint32_t self_pid;
 	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };
-
 
 struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns);
 void ks_netmodel_free(struct ks_netmodel *n);
@@ -55,7 +55,11 @@ void ks_netmodel_hold(struct ks_netmodel *n, struct ks_conn *c, uint64_t now);
 void ks_netmodel_release(struct ks_netmodel *n, struct ks_conn *c);
 /* Entries of the model (listening or not), sorted by local port; caller frees the array. */
 struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, size_t *count);
-bool ks_netmodel_has_udp_listeners(struct ks_netmodel *n);
+/* Marks an entry listening or not (keeps the counts: set `listening` only through this). */
+void ks_netmodel_set_listening(struct ks_netmodel *n, struct ks_conn *c, bool listening);
+bool ks_netmodel_has_udp_listeners(const struct ks_netmodel *n);
+/* Entries listening, or not: O(1). */
+size_t ks_netmodel_count(const struct ks_netmodel *n, bool listening);
 
 /* "tcp"/"udp" and a printable address. */
 const char *ks_net_proto_name(uint8_t proto);

@@ -281,7 +281,7 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	if (start) {
 		c = upsert(pl, e, &created);
 		if (c) {
-			c->listening = true;
+			ks_netmodel_set_listening(n, c, true);
 			c->since_ns = e->hdr.ts_ns;
 		}
 	}
@@ -526,7 +526,7 @@ int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
 	if (!c)
 		return 0;
 	c->seeded = true;
-	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
+	ks_netmodel_set_listening(pl->net, c, e->proto == 17 || e->state == 10 /* TCP_LISTEN */);
 	c->since_ns = 0;
 	return 0;
 }
