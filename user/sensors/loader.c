@@ -415,8 +415,10 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 	if (!l->net)
 		return 0;
 	l->skel->bss->ks_seed_pass = 0; /* listeners first */
+	l->skel->bss->ks_seed_retry = 0;
 	a = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
 	l->skel->bss->ks_seed_pass = 1; /* then connections, which look their listener up */
+	l->skel->bss->ks_seed_retry = 0;
 	b = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
 	return a < 0 || b < 0 ? -1 : a + b;
 }
