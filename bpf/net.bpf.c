@@ -768,3 +768,24 @@ int ks_net_udp_iter(struct bpf_iter__udp *ctx)
 	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
 	return 0;
 }
+
+/* Every TCP socket that exists now, listeners included: the daemon ends model entries whose Close record
+ * was lost (ring buffer full, a skipped transition). TIME_WAIT and request sockets are other objects. */
+SEC("iter/tcp")
+int ks_net_tcp_iter(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct sock *sk = NULL;
+	u64 id;
+	u8 state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_CLOSE)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &skc);
+	id = ks_sock_id((u64)sk);
+	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
+	return 0;
+}

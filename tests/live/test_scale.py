@@ -68,3 +68,53 @@ def test_every_socket_open_before_the_daemon_is_seeded(daemon_factory):
         assert len(ports) == 1 and ports[0]["pid"] == h.info["listener"]
     finally:
         h.end()
+
+
+def net_status(d):
+    st = d.cli_json("status")
+    return st["network"], st["events"]["network"]["dropped"]
+
+
+def wait_model_clear(d, port, timeout):
+    deadline = time.time() + timeout
+    while model_conns_of(d, port):
+        assert time.time() < deadline, f"{len(model_conns_of(d, port))} connections of port {port} stay in the model"
+        time.sleep(0.5)
+
+
+def test_burst_of_20000_closes_is_held_at_the_default_ring_size(daemon_factory):
+    d = daemon_factory("ringbuf:\n  poll_ms: 100\n")  # every ring setting at its default
+    h = Helper("conns", 10000)
+    try:
+        port = h.info["port"]
+        d.wait_for(opens_to(port), count=20000, timeout=40, what="20,000 Opens")
+        h.close_all()
+        closes = d.wait_for(closes_of(port), count=20000, timeout=40, what="20,000 Closes")
+        net, dropped = net_status(d)
+        assert dropped == 0 and net["closes_not_observed"] == 0
+        assert len(closes) == 20000
+        assert not model_conns_of(d, port)
+    finally:
+        h.end()
+
+
+def test_lost_closes_are_counted_and_their_connections_reconciled(daemon_factory):
+    # a 64 KiB ring cannot hold 10,000 closes at once: records are lost, the model must be repaired
+    d = daemon_factory("network:\n  ringbuf_kb: 64\n")
+    h = Helper("conns", 5000)
+    try:
+        port = h.info["port"]
+        time.sleep(1)  # Opens are lost too (not in the model then): what matters is what the model holds
+        assert len(model_conns_of(d, port)) > 1000
+        h.close_all()
+        wait_model_clear(d, port, timeout=20)
+        net, dropped = net_status(d)
+        assert dropped > 0 and net["closes_not_observed"] > 0
+        inferred = [e for e in d.read_events() if closes_of(port)(e) and e["unmapped"].get("close_observed") is False]
+        assert len(inferred) == net["closes_not_observed"]
+        owners = set(h.info["workers"]) | {h.info["listener"]}  # an inbound one whose accept was lost too
+        assert all(e["actor"]["process"]["pid"] in owners for e in inferred)
+        lost = d.wait_for(lambda e: e.get("activity_name") == "Events Dropped", what="Events Dropped")
+        assert sum(e["unmapped"]["dropped"].get("network", 0) for e in lost) == dropped
+    finally:
+        h.end()

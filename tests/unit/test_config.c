@@ -34,7 +34,7 @@ static void test_defaults_and_empty(void **state)
 	assert_int_equal(cfg.hooks, KS_HOOKS_AUTO);
 	assert_true(cfg.net_enabled);
 	assert_false(cfg.net_connect_events);
-	assert_int_equal(cfg.ringbuf_net_kb, 1024);
+	assert_int_equal(cfg.ringbuf_net_kb, 8192);
 	assert_int_equal(parse(&cfg, "# only a comment\n", err), 0);
 }
 

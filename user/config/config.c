@@ -839,7 +839,7 @@ void ks_config_defaults(struct ks_config *cfg)
 	ks_config_default_watch(cfg);
 	cfg->net_enabled = true;
 	cfg->net_udp_window_ms = 60000;
-	cfg->ringbuf_net_kb = 1024;
+	cfg->ringbuf_net_kb = 8192; /* holds a 100,000-close burst (1 MiB lost a third of it) */
 	cfg->net_accept_wait_ms = 200;
 	ks_posture_cfg_defaults(&cfg->posture);
 }

@@ -91,6 +91,8 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
 		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
 		json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
+		/* ended because the kernel no longer had them: their Close record was lost */
+		json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
 		/* an upper bound: counted when the backup program was itself nested */
 		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 		json_object_object_add(st, "network", no);

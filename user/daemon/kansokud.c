@@ -82,6 +82,10 @@ static void check_drops(struct ks_daemon *d)
 		total += drops[k];
 		fresh += drops[k] - d->drops_reported[k];
 	}
+	if (drops[KS_EV_NET] != d->drops_reported[KS_EV_NET]) {
+		d->tcp_passes = 2; /* Closes may be among them: repair the model now (reconcile_tcp) */
+		d->tcp_due_ns = 0;
+	}
 	if (!fresh)
 		return;
 	ks_warn("the kernel dropped %llu events (ring buffer full): raise ringbuf sizes or lower wakeup_bytes",
@@ -218,6 +222,39 @@ static void reconcile_udp(struct ks_daemon *d)
 	free(ids);
 }
 
+/*
+ * TCP connections whose Close record was lost stay in the model as ghosts: list the kernel's TCP sockets
+ * and end the entries it no longer has (an entry must be missing from two lists, 2 s apart, so a Close
+ * still queued is not taken for lost). Soon after network records were dropped or a transition may have
+ * been skipped, else once a minute: one listing costs O(sockets), so it stays off the idle path.
+ */
+#define TCP_RECONCILE_SOON_NS (2 * NSEC_PER_SEC)
+#define TCP_RECONCILE_IDLE_NS (60 * NSEC_PER_SEC)
+
+static void reconcile_tcp(struct ks_daemon *d)
+{
+	uint64_t now = ks_boot_ns_now(), missed, *ids;
+	size_t n;
+
+	if (!d->pl.net)
+		return;
+	missed = ks_loader_net_missed(&d->loader);
+	if (missed != d->net_missed_seen) {
+		d->net_missed_seen = missed;
+		d->tcp_passes = 2;
+		d->tcp_due_ns = 0;
+	}
+	if (now < d->tcp_due_ns)
+		return;
+	ids = ks_loader_tcp_live(&d->loader, &n);
+	if (ids) /* without the list, nothing is ended */
+		ks_net_tcp_reconcile(&d->pl, ids, n, now);
+	free(ids);
+	if (d->tcp_passes)
+		d->tcp_passes--;
+	d->tcp_due_ns = now + (d->tcp_passes ? TCP_RECONCILE_SOON_NS : TCP_RECONCILE_IDLE_NS);
+}
+
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -263,6 +300,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 		check_output_losses(d);
 	}
 	reconcile_udp(d);
+	reconcile_tcp(d);
 	if (d->posture)
 		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
 		                d->pl.counters.net_listen_changes, d->pl.counters.emitted_launch);

@@ -23,6 +23,7 @@ struct ks_conn {
 	uint64_t start_ns, lstart_ns;
 	uint64_t since_ns;   /* established (or listening) since, boot ns; 0 if before the daemon */
 	uint64_t pending_ns; /* an inbound Open held for accept() since then; 0 if not held */
+	uint64_t gone_ns;    /* TCP: missing from the kernel's sockets when listed then (reconcile); 0 if not */
 	uint32_t netns;
 	uint16_t sport, dport;
 	uint8_t proto, family, direction;

@@ -429,6 +429,12 @@ uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n)
 	return l->net ? iter_array(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), n) : NULL;
 }
 
+uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n)
+{
+	*n = 0;
+	return l->net ? iter_array(l->skel->progs.ks_net_tcp_iter, sizeof(uint64_t), n) : NULL;
+}
+
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n)
 {
 	*n = 0;

@@ -52,6 +52,8 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 /* Ids (sock_id) of the UDP sockets bound to a port now, *n of them; caller frees. NULL without network
  * observation or on failure. */
 uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n);
+/* Ids of every TCP socket that exists now (listeners included), *n of them; caller frees. NULL as above. */
+uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n);
 /* Bytes so far of each live TCP connection, *n of them; caller frees. NULL as above. */
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n);
 int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),

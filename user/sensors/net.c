@@ -552,6 +552,62 @@ static int by_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * A connection whose Close was lost: a SOC analyst wants the pair Open/Close complete in the SIEM (and the
+ * model cleared), and to know this Close was inferred: close_observed false, and the time is when the
+ * connection was first found gone (it ended before then; bytes unknown).
+ */
+static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
+{
+	struct ks_jw *w = &pl->jw;
+
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_CLOSE, "Close", KS_OCSF_SEV_INFO, c->gone_ns, c, false);
+	ks_jw_kcstr(w, "message", "the connection ended while events were lost: its close was not observed");
+	unmapped_begin(pl, c);
+	ks_jw_kbool(w, "close_observed", false);
+	if (!c->since_ns)
+		ks_jw_kbool(w, "opened_before_kansokud", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i;
+
+	if (!n)
+		return;
+	qsort(live, n_live, sizeof(*live), by_u64);
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			if (c->proto != 6 || c->since_ns > listed_ns || c->pending_ns)
+				continue;
+			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
+				c->gone_ns = 0;
+			} else if (!c->gone_ns) {
+				c->gone_ns = listed_ns; /* its Close may still be queued: decided at the next list */
+			} else {
+				pl->counters.net_reconciled++;
+				if (c->listening) {
+					struct ks_net e = {
+					    .hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
+					    .action = KS_NA_UNLISTEN,
+					    .sock_id = c->sock_id,
+					    .proto = 6};
+
+					on_listen(pl, &e, false);
+				} else {
+					emit_lost_close(pl, c);
+					ks_netmodel_drop(n, c);
+				}
+			}
+		}
+	}
+}
+
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)
 {
 	struct ks_netmodel *n = pl->net;
