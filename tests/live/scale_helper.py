@@ -7,9 +7,9 @@ several worker processes (each end of a connection is one descriptor).
 conns N          N loopback TCP connections to one listener, held by workers. Prints {"port", "listener", "workers": [pids], "n"} once all are established; then a
                  line "close" on stdin closes them all at once (a burst) and prints {"closed": N}; EOF
                  ends everything.
-forkconns N      N processes forked one after another, each connecting at once to a listener here (its
+forkconns N      N processes forked as fast as bash can, each connecting at once to a listener here (its
                  fork record and its connection race through different ring buffers); prints {"port",
-                 "children": [pids]} once all are connected; EOF ends them.
+                 "children": [pids]} once all are forked; EOF ends them.
 procs N LEN      N sleeping processes whose command line is LEN bytes; prints {"pids": [...]}; EOF ends them.
 """
 import json
@@ -17,6 +17,7 @@ import os
 import resource
 import signal
 import socket
+import subprocess
 import sys
 
 PER_WORKER = 4000  # connections per worker: 8,000 descriptors, well under the 20,000 limit
@@ -85,28 +86,24 @@ def conns(n):
 
 
 def forkconns(n):
+    """bash forks the children as fast as it can (Python forks too slowly to race the daemon's drains)."""
     raise_nofile()
     srv, port = listener()
-    hold_r, hold_w = os.pipe()
-    children, held = [], []
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            c = socket.create_connection(("127.0.0.1", port))
-            for s in held:  # the parent's ends, inherited: not this child's to hold
-                s.close()
-            srv.close()
-            os.close(hold_w)
-            os.read(hold_r, 1)  # EOF: the parent is done
-            c.close()
-            os._exit(0)
-        children.append(pid)
-        held.append(srv.accept()[0])
+    script = (
+        f"for i in $(seq {n}); do (exec 3<>/dev/tcp/127.0.0.1/{port} && read -r _) & echo $!; done; "
+        "echo done; wait"
+    )
+    sh = subprocess.Popen(["/bin/bash", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    children = []
+    for line in sh.stdout:
+        if line.strip() == "done":
+            break
+        children.append(int(line))
     print(json.dumps({"port": port, "children": children}), flush=True)
     sys.stdin.read()
-    os.close(hold_w)
-    for pid in children:
-        os.waitpid(pid, 0)
+    sh.stdin.close()  # the children read their stdin: EOF ends them
+    sh.wait()
+    srv.close()
 
 
 def procs(n, length):

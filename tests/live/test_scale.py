@@ -118,3 +118,19 @@ def test_lost_closes_are_counted_and_their_connections_reconciled(daemon_factory
         assert sum(e["unmapped"]["dropped"].get("network", 0) for e in lost) == dropped
     finally:
         h.end()
+
+
+def test_connections_of_freshly_forked_processes_name_their_process(daemon):
+    # each child connects right after its fork: its fork record (process ring) and its Open (network ring)
+    # race; the Open must still name the process, not only its pid
+    h = Helper("forkconns", 2000)
+    try:
+        port, children = h.info["port"], set(h.info["children"])
+        opens = daemon.wait_for(
+            lambda e: opens_to(port)(e) and e["actor"]["process"]["pid"] in children, count=2000, timeout=40,
+            what="2,000 Opens of the children",
+        )
+        unnamed = [e["actor"]["process"] for e in opens if "name" not in e["actor"]["process"]]
+        assert not unnamed, f"{len(unnamed)} Opens name their process by pid only, e.g. {unnamed[:2]}"
+    finally:
+        h.end()

@@ -17,6 +17,7 @@ struct ks_ctl_client;
 struct ks_outputs;
 struct ks_recent;
 struct ks_control;
+struct ks_rings;
 
 struct ks_daemon {
 	struct ks_config cfg;
@@ -27,6 +28,7 @@ struct ks_daemon {
 	struct ks_outputs *outs;  /* files and network outputs */
 	struct ks_recent *recent; /* the last events, for `kansoku events` */
 	struct ks_control *ctl;   /* the control socket and its live followers */
+	struct ks_rings *rings;   /* the kernel's ring buffers, drained in dependency order */
 	int epfd;
 	struct ks_watch w_signal, w_timer, w_ring;
 	uint64_t started_boot_ns;

@@ -40,6 +40,7 @@
 #include "outputs/outputs.h"
 #include "posture/posture.h"
 #include "sensors/process.h"
+#include "sensors/rings.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
 #include "host/users.h"
@@ -262,7 +263,7 @@ static int on_seed(void *ctx, const void *rec, size_t size)
 
 static void drain(struct ks_daemon *d)
 {
-	ring_buffer__consume(d->loader.rb_process);
+	ks_rings_drain(d->rings, d->stop);
 	ks_files_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_net_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_outputs_flush(d->outs);
@@ -273,7 +274,7 @@ static void posture_yield(void *ctx)
 {
 	struct ks_daemon *d = ctx;
 
-	ring_buffer__consume(d->loader.rb_process);
+	ks_rings_drain(d->rings, false);
 }
 
 static void ring_io(struct ks_watch *w, uint32_t events)
@@ -622,14 +623,16 @@ static int open_posture(struct ks_daemon *d)
  * fall between the two. Returns 0 or -1. */
 static int start_observing(struct ks_daemon *d)
 {
-	int fd, seeded, socks;
+	const ks_ring_fn fns[KS_RING_MAX] = {on_record, on_file_record, on_net_record};
+	char err[256];
+	int seeded, socks;
 
-	fd = ks_loader_ringbuf(&d->loader, on_record, on_file_record, on_net_record, &d->pl);
-	if (fd < 0) {
-		ks_err("ring buffer: %s", strerror(errno));
+	d->rings = ks_rings_new(&d->loader, d->pl.procs, fns, &d->pl, err, sizeof(err));
+	if (!d->rings) {
+		ks_err("%s", err);
 		return -1;
 	}
-	d->w_ring = (struct ks_watch){.fd = fd, .fn = ring_io, .ctx = d};
+	d->w_ring = (struct ks_watch){.fd = ks_rings_fd(d->rings), .fn = ring_io, .ctx = d};
 	ks_loop_add(d->epfd, &d->w_ring, EPOLLIN);
 	seeded = ks_loader_seed(&d->loader, on_seed, &d->pl);
 	socks = ks_loader_seed_socks(&d->loader, on_net_seed, &d->pl);
@@ -677,6 +680,7 @@ static void close_all(struct ks_daemon *d)
 {
 	ks_control_close(d->ctl);
 	ks_posture_free(d->posture);
+	ks_rings_free(d->rings);
 	ks_loader_close(&d->loader);
 	ks_outputs_close(d->outs);
 	ks_files_free(d->pl.files);

@@ -441,18 +441,13 @@ struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n)
 	return l->net ? iter_array(l->skel->progs.ks_net_bytes_iter, sizeof(struct ks_conn_bytes), n) : NULL;
 }
 
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size),
-                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx)
+int ks_loader_ring_fd(struct ks_loader *l, enum ks_event_kind kind)
 {
-	l->rb_process = ring_buffer__new(bpf_map__fd(l->skel->maps.ks_rb_process), fn, ctx, NULL);
-	if (!l->rb_process)
-		return -1;
-	if (l->files && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_file), file_fn, ctx) < 0)
-		return -1;
-	if (l->net && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_net), net_fn, ctx) < 0)
-		return -1;
-	return ring_buffer__epoll_fd(l->rb_process);
+	if (kind == KS_EV_FILE)
+		return l->files ? bpf_map__fd(l->skel->maps.ks_rb_file) : -1;
+	if (kind == KS_EV_NET)
+		return l->net ? bpf_map__fd(l->skel->maps.ks_rb_net) : -1;
+	return bpf_map__fd(l->skel->maps.ks_rb_process);
 }
 
 void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns)
@@ -491,8 +486,6 @@ void ks_loader_close(struct ks_loader *l)
 
 	for (i = 0; i < l->n_hooks; i++)
 		bpf_link__destroy(l->links[i]);
-	if (l->rb_process)
-		ring_buffer__free(l->rb_process);
 	if (l->skel)
 		kansoku_bpf__destroy(l->skel);
 	memset(l, 0, sizeof(*l));
