@@ -690,6 +690,7 @@ static void close_all(struct ks_daemon *d)
 	ks_users_free(d->pl.users);
 	ks_jw_free(&d->pl.jw);
 	free(d->pl.device_json);
+	ks_pipeline_free_actors(&d->pl);
 	if (d->w_signal.fd > 0)
 		close(d->w_signal.fd);
 	if (d->w_timer.fd > 0)

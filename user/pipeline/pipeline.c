@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+
 #include "pipeline/pipeline.h"
 
 int ks_pipeline_add_sink(struct ks_pipeline *pl, const char *name, ks_sink_fn fn, void *ctx)
@@ -18,6 +20,16 @@ void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
 	pl->counters.emitted++;
 	for (int i = 0; i < pl->n_sinks; i++)
 		pl->sinks[i].fn(pl->sinks[i].ctx, class_uid, pl->jw.buf, pl->jw.len);
+}
+
+void ks_pipeline_free_actors(struct ks_pipeline *pl)
+{
+	size_t i;
+
+	for (i = 0; pl->actors && i < KS_ACTOR_SLOTS; i++)
+		free(pl->actors[i].json);
+	free(pl->actors);
+	pl->actors = NULL;
 }
 
 const char *ks_event_kind_name(unsigned kind)

@@ -42,6 +42,15 @@ struct ks_counters {
 	uint64_t net_reconciled;     /* TCP entries ended because the kernel no longer had them (Close lost) */
 };
 
+/* A process encoded as an actor ("process":{...}), valid while the table's generation is gen. */
+#define KS_ACTOR_SLOTS 1024 /* direct-mapped by pid: memory stays bounded whatever the number of processes */
+struct ks_actor_slot {
+	uint32_t pid;
+	uint64_t start_ns, gen;
+	char *json; /* the buffer is kept when the slot is reused: steady state allocates nothing */
+	size_t len, cap;
+};
+
 struct ks_pipeline {
 	struct ks_host host;
 	struct ks_users *users;
@@ -51,8 +60,9 @@ struct ks_pipeline {
 	struct ks_jw jw;   /* the one reusable encode buffer */
 	char *device_json; /* the constant "device":{...} member, encoded once */
 	size_t device_len;
-	uint64_t seq;      /* metadata.sequence of the last event */
-	uint64_t instance; /* random per daemon start: event uids never repeat across restarts */
+	struct ks_actor_slot *actors; /* KS_ACTOR_SLOTS, made at first use */
+	uint64_t seq;                 /* metadata.sequence of the last event */
+	uint64_t instance;            /* random per daemon start: event uids never repeat across restarts */
 	struct ks_counters counters;
 	struct ks_sink sinks[KS_PIPELINE_SINKS_MAX]; /* in the order they were added */
 	int n_sinks;
@@ -64,6 +74,9 @@ const char *ks_event_kind_name(unsigned kind);
 /* Adds a sink; every event emitted afterwards reaches it, after the sinks added before it. Returns 0, or
  * -1 when KS_PIPELINE_SINKS_MAX are registered already. */
 int ks_pipeline_add_sink(struct ks_pipeline *pl, const char *name, ks_sink_fn fn, void *ctx);
+
+/* Frees the actor cache. */
+void ks_pipeline_free_actors(struct ks_pipeline *pl);
 
 /* Hand the event in pl->jw (one JSON object, no newline) to every sink. */
 void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid);
