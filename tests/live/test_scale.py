@@ -160,3 +160,48 @@ def test_ps_json_lists_3000_processes_with_1kb_command_lines(daemon):
         print(f"RSS grew {grown} KiB for 3,000 processes")
     finally:
         h.end()
+
+
+def ctl_request(path, req):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(json.dumps(req).encode() + b"\n")
+    return s
+
+
+def read_all(s):
+    chunks = []
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def test_conns_of_20000_sockets_streams_while_a_slow_reader_holds_a_reply(daemon):
+    h = Helper("conns", 10000)
+    try:
+        port = h.info["port"]
+        deadline = time.time() + 30
+        while daemon.cli_json("status")["network"]["connections"] < 20000:
+            assert time.time() < deadline, "the model never held the 20,000 sockets"
+            time.sleep(0.5)
+        slow = ctl_request(daemon.socket, {"cmd": "conns"})
+        head = slow.recv(64)  # then it reads nothing for a while: the daemon must not wait for it
+        assert head.startswith(b'{"ok":true,"stream":"connections"}')
+        worst = 0
+        for _ in range(5):
+            t0 = time.time()
+            st = json.loads(read_all(ctl_request(daemon.socket, {"cmd": "status"})))
+            worst = max(worst, time.time() - t0)
+            assert st["ok"]
+            time.sleep(0.1)
+        assert worst < 1.0, f"status took {worst:.2f} s while a reader held a reply"
+        mine = model_conns_of(daemon, port)  # a whole reply through the CLI meanwhile
+        assert len(mine) == 20000
+        lines = (head + read_all(slow)).decode().splitlines()
+        assert json.loads(lines[-1]) == {"end": True, "count": len(lines) - 2}
+        assert len(lines) - 2 >= 20000
+        assert daemon.cli_json("status")["control_clients"] == 1  # this request only: the others ended
+    finally:
+        h.end()
