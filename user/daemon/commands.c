@@ -95,7 +95,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		/* ended because the kernel no longer had them: their Close record was lost */
 		json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
 		json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
-		/* an upper bound: counted when the backup program was itself nested */
+		/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */
 		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 		json_object_object_add(st, "network", no);
 	}
