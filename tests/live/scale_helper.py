@@ -28,11 +28,12 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def worker(srv, port, n, ready_w, cmd_r, done_w):
-    """Makes n connections, reports, waits for 'close', closes all."""
+def worker(srv, port, n, ready_w, cmd_r, done_w, index):
+    """Makes n connections, reports, waits for 'close', closes all. Each worker connects from its own
+    loopback address: one address has only ~28,000 ephemeral ports."""
     held = []
     for _ in range(n):
-        c = socket.create_connection(("127.0.0.1", port))
+        c = socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.{index // 250}.{2 + index % 250}", 0))
         s, _ = srv.accept()
         held.append((c, s))
     srv.close()
@@ -66,7 +67,7 @@ def conns(n):
         pid = os.fork()
         if pid == 0:
             os.close(cmd_w)
-            worker(srv, port, k, ready_w, cmd_r, done_w)
+            worker(srv, port, k, ready_w, cmd_r, done_w, len(workers))
         workers.append(pid)
     os.close(cmd_r)
     holders = []

@@ -17,10 +17,10 @@
 #include "lib/loop.h"
 
 #define MAX_CLIENTS 64
-#define MAX_REQUEST 65536      /* one request line */
-#define MAX_PENDING (4u << 20) /* bytes queued for a slow follower before it is dropped */
-#define STREAM_LOW (64u << 10) /* a streamed reply makes more rows when less than this is queued */
-#define STREAM_TURN (1u << 20) /* bytes a stream makes per turn of the loop: other work goes on */
+#define MAX_REQUEST 65536       /* one request line */
+#define MAX_PENDING (4u << 20)  /* bytes queued for a slow follower before it is dropped */
+#define STREAM_LOW (64u << 10)  /* a streamed reply makes more rows when less than this is queued */
+#define STREAM_TURN (64u << 10) /* bytes a stream makes per turn of the loop (a few ms): other work goes on */
 
 struct ks_ctl_client {
 	struct ks_watch watch;
