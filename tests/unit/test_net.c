@@ -63,6 +63,8 @@ static void test_addresses(void **state)
 	assert_string_equal(s, "::1");
 }
 
+#define NETNS 4026531840u
+
 static struct ks_net rec(uint8_t action, uint64_t sock, uint32_t pid, uint8_t dir)
 {
 	struct ks_net e;
@@ -80,7 +82,7 @@ static struct ks_net rec(uint8_t action, uint64_t sock, uint32_t pid, uint8_t di
 	e.family = 4;
 	e.uid = 0;
 	e.loginuid = KS_NO_ID;
-	e.netns = 4026531840u;
+	e.netns = NETNS;
 	inet_pton(AF_INET, "10.0.0.1", e.saddr);
 	inet_pton(AF_INET, "10.0.0.2", e.daddr);
 	e.sport = 443;
@@ -244,10 +246,13 @@ static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 	assert_int_equal(count_events(f), 2);
 
 	live[0] = 20;
-	ks_net_tcp_reconcile(&f->pl, live, 1, 2000000000ull);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2000000000ull, 1); /* another namespace: not listed, untouched */
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2100000000ull, 1);
+	assert_int_equal(count_events(f), 2);
+	ks_net_tcp_reconcile(&f->pl, live, 1, 2000000000ull, NETNS);
 	assert_int_equal(count_events(f), 2); /* its Close may still be queued */
 	live[0] = 20;
-	ks_net_tcp_reconcile(&f->pl, live, 1, 4000000000ull);
+	ks_net_tcp_reconcile(&f->pl, live, 1, 4000000000ull, NETNS);
 	o = last_event(f);
 	assert_string_equal(gets_(o, "activity_name"), "Close");
 	assert_false(json_object_get_boolean(get(o, "unmapped.close_observed")));
@@ -257,8 +262,8 @@ static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 	assert_int_equal(f->pl.counters.net_reconciled, 1);
 	assert_int_equal(ks_netmodel_count(f->pl.net, false), 1);
 
-	ks_net_tcp_reconcile(&f->pl, live, 0, 6000000000ull);
-	ks_net_tcp_reconcile(&f->pl, live, 0, 8000000000ull);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 6000000000ull, NETNS);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 8000000000ull, NETNS);
 	o = last_event(f);
 	assert_string_equal(gets_(o, "message"), "stopped listening");
 	json_object_put(o);

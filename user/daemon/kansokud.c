@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +236,7 @@ static void reconcile_udp(struct ks_daemon *d)
 static void reconcile_tcp(struct ks_daemon *d)
 {
 	uint64_t now = ks_boot_ns_now(), missed, *ids;
+	struct stat st;
 	size_t n;
 
 	if (!d->pl.net)
@@ -248,8 +250,8 @@ static void reconcile_tcp(struct ks_daemon *d)
 	if (now < d->tcp_due_ns)
 		return;
 	ids = ks_loader_tcp_live(&d->loader, &n);
-	if (ids) /* without the list, nothing is ended */
-		ks_net_tcp_reconcile(&d->pl, ids, n, now);
+	if (ids && !stat("/proc/self/ns/net", &st)) /* without the list, nothing is ended */
+		ks_net_tcp_reconcile(&d->pl, ids, n, now, (uint32_t)st.st_ino);
 	free(ids);
 	if (d->tcp_passes)
 		d->tcp_passes--;

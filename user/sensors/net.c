@@ -570,7 +570,7 @@ static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 }
 
-void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns)
+void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns)
 {
 	struct ks_netmodel *n = pl->net;
 	size_t i;
@@ -583,7 +583,8 @@ void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live,
 
 		for (; c; c = next) {
 			next = c->hnext;
-			if (c->proto != 6 || c->since_ns > listed_ns || c->pending_ns)
+			/* the iterator lists the sockets of the daemon's own network namespace only */
+			if (c->proto != 6 || c->netns != netns || c->since_ns > listed_ns || c->pending_ns)
 				continue;
 			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
 				c->gone_ns = 0;

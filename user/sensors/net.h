@@ -26,10 +26,10 @@ void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
  * are gone. bound is sorted in place. */
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns);
 
-/* TCP entries whose Close record was lost: `live` lists the TCP sockets the kernel had at listed_ns
- * (sorted in place). An entry missing from two lists in a row (a Close still queued is handled in
- * between) is ended with a Close marked close_observed: false. */
-void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns);
+/* TCP entries whose Close record was lost: `live` lists the TCP sockets of network namespace netns (the
+ * daemon's) the kernel had at listed_ns (sorted in place). An entry missing from two lists in a row (a
+ * Close still queued is handled in between) is ended with a Close marked close_observed: false. */
+void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns);
 
 /* A DNS question (QNAME labels, QTYPE) into a dotted name; returns the QTYPE or -1 if malformed.
  * Label bytes outside [A-Za-z0-9-_] are written as \DDD (RFC 1035 master-file form). */

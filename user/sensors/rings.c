@@ -11,12 +11,18 @@
 #include "host/host.h"
 #include "sensors/rings.h"
 
+/* Records taken from one ring per round: a ring fed as fast as it is read (libbpf reads on while new
+ * data comes) cannot hold the loop; what is left waits for the next round, right after the loop's other
+ * work (the ring's fd stays readable). */
+#define KS_RING_ROUND_MAX 2048
+
 struct ks_ring {
 	struct ks_rings *owner;
 	enum ks_ring_id id;
 	struct ring_buffer *rb;
 	ks_ring_fn fn;
-	char *held; /* a copy of the record the ring paused at, or NULL */
+	unsigned taken; /* this round */
+	char *held;     /* a copy of the record the ring paused at, or NULL */
 	size_t held_len, held_cap;
 };
 
@@ -25,7 +31,8 @@ struct ks_rings {
 	struct ks_proctable *procs;
 	void *ctx;
 	int epfd;
-	uint64_t round_ns; /* the process ring is drained up to here */
+	uint64_t round_ns;   /* this round takes what was written before */
+	uint64_t drained_ns; /* the process ring is read up to here (round_ns, or less if capped) */
 	bool final;
 	uint64_t held_total;
 };
@@ -47,20 +54,20 @@ static bool owner_known(struct ks_rings *r, const void *data, size_t size)
 	return p != NULL;
 }
 
-static int hold(struct ks_ring *g, const void *data, size_t size)
+/* Keeps a copy of the record and stops the ring there (libbpf has consumed it: it is ours now). */
+static bool hold(struct ks_ring *g, const void *data, size_t size)
 {
 	if (size > g->held_cap) {
 		char *p = realloc(g->held, size);
 
 		if (!p)
-			return 0; /* cannot hold: handled now, out of order rather than lost */
+			return false;
 		g->held = p;
 		g->held_cap = size;
 	}
 	memcpy(g->held, data, size);
 	g->held_len = size;
-	g->owner->held_total++;
-	return -EAGAIN; /* libbpf stops this ring here; the record is ours now */
+	return true;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -68,10 +75,17 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct ks_ring *g = ctx;
 	struct ks_rings *r = g->owner;
 	const struct ks_hdr *h = data;
+	bool late = size >= sizeof(*h) && h->ts_ns > r->round_ns, wait_owner = false;
 
-	if (g->id != KS_RING_PROCESS && !r->final && size >= sizeof(*h) && h->ts_ns > r->round_ns &&
-	    !owner_known(r, data, size))
-		return hold(g, data, size);
+	if (!r->final && g->id != KS_RING_PROCESS && size >= sizeof(*h) && h->ts_ns > r->drained_ns)
+		wait_owner = !owner_known(r, data, size);
+	if (!r->final && (g->taken >= KS_RING_ROUND_MAX || wait_owner || (late && g->id == KS_RING_PROCESS)) &&
+	    hold(g, data, size)) {
+		r->held_total += wait_owner;
+		return -EAGAIN;
+	}
+	/* (a record that could not be copied is handled now: out of order rather than lost) */
+	g->taken++;
 	g->fn(r->ctx, data, size);
 	return 0;
 }
@@ -82,19 +96,27 @@ void ks_rings_drain(struct ks_rings *r, bool final)
 
 	r->final = final;
 	r->round_ns = ks_boot_ns_now();
-	ring_buffer__consume(r->ring[KS_RING_PROCESS].rb);
-	for (i = KS_RING_FILE; i < KS_RING_MAX; i++) {
+	/* the process ring first: then the others find the processes their records name */
+	for (i = KS_RING_PROCESS; i < KS_RING_MAX; i++) {
 		struct ks_ring *g = &r->ring[i];
 
 		if (!g->rb)
 			continue;
-		if (g->held_len) { /* its process ring is drained past it now */
+		g->taken = 0;
+		if (g->held_len) { /* written before this round began, and the process ring is read past it */
 			size_t len = g->held_len;
 
 			g->held_len = 0;
+			g->taken++;
 			g->fn(r->ctx, g->held, len);
 		}
 		ring_buffer__consume(g->rb);
+		if (i == KS_RING_PROCESS) { /* stopped at its cap: read only up to the record it holds */
+			const struct ks_hdr *h = (const void *)g->held;
+
+			r->drained_ns =
+			    g->held_len >= sizeof(*h) && h->ts_ns <= r->round_ns ? h->ts_ns - 1 : r->round_ns;
+		}
 	}
 }
 

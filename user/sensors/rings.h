@@ -4,7 +4,9 @@
  * or network ring names its process, which a fork record on the process ring may be about to create.
  * Each round drains the process ring first, up to the round's start; a file or network record written
  * after that start by a process the table does not know yet is held (that ring pauses there) until the
- * next round has drained the process ring past it. Nothing waits longer than one round.
+ * next round has drained the process ring past it. Nothing waits longer than one round. A round also takes
+ * at most a bounded number of records from each ring, and only those written before it began, so a ring
+ * fed without pause cannot hold the event loop.
  */
 #ifndef KANSOKU_SENSORS_RINGS_H
 #define KANSOKU_SENSORS_RINGS_H
