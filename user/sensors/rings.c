@@ -103,7 +103,11 @@ void ks_rings_drain(struct ks_rings *r, bool final)
 		if (!g->rb)
 			continue;
 		g->taken = 0;
-		if (g->held_len) { /* written before this round began, and the process ring is read past it */
+		if (g->held_len && i != KS_RING_PROCESS && !r->final &&
+		    ((const struct ks_hdr *)(const void *)g->held)->ts_ns > r->drained_ns &&
+		    !owner_known(r, g->held, g->held_len))
+			continue;  /* the process ring stopped at its cap before reaching it: still waiting */
+		if (g->held_len) { /* written before this round began (and, for the others, after the process ring) */
 			size_t len = g->held_len;
 
 			g->held_len = 0;
