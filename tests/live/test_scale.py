@@ -127,6 +127,8 @@ def test_lost_closes_are_counted_and_their_connections_reconciled(daemon_factory
         assert dropped > 0 and net["closes_not_observed"] > 0
         inferred = [e for e in d.read_events() if closes_of(port)(e) and e["unmapped"].get("close_observed") is False]
         assert 0 < len(inferred) <= net["closes_not_observed"]  # other processes on the host may have lost some too
+        ends = [e["connection_info"]["uid"] for e in d.read_events() if closes_of(port)(e)]
+        assert len(ends) == len(set(ends)), "a connection ended twice (observed and inferred)"
         owners = set(h.info["workers"]) | {h.info["listener"]}  # an inbound one whose accept was lost too
         assert all(e["actor"]["process"]["pid"] in owners for e in inferred)
         lost = d.wait_for(lambda e: e.get("activity_name") == "Events Dropped", what="Events Dropped")

@@ -246,13 +246,16 @@ static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 	assert_int_equal(count_events(f), 2);
 
 	live[0] = 20;
-	ks_net_tcp_reconcile(&f->pl, live, 0, 2000000000ull, 1); /* another namespace: not listed, untouched */
-	ks_net_tcp_reconcile(&f->pl, live, 0, 2100000000ull, 1);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2000000000ull, 1,
+	                     UINT64_MAX); /* another namespace: not listed, untouched */
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2100000000ull, 1, UINT64_MAX);
 	assert_int_equal(count_events(f), 2);
-	ks_net_tcp_reconcile(&f->pl, live, 1, 2000000000ull, NETNS);
+	ks_net_tcp_reconcile(&f->pl, live, 1, 2000000000ull, NETNS, UINT64_MAX);
 	assert_int_equal(count_events(f), 2); /* its Close may still be queued */
 	live[0] = 20;
-	ks_net_tcp_reconcile(&f->pl, live, 1, 4000000000ull, NETNS);
+	ks_net_tcp_reconcile(&f->pl, live, 1, 3000000000ull, NETNS, 1999999999ull);
+	assert_int_equal(count_events(f), 2); /* records written before the first list are not all read yet */
+	ks_net_tcp_reconcile(&f->pl, live, 1, 4000000000ull, NETNS, UINT64_MAX);
 	o = last_event(f);
 	assert_string_equal(gets_(o, "activity_name"), "Close");
 	assert_false(json_object_get_boolean(get(o, "unmapped.close_observed")));
@@ -262,8 +265,8 @@ static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 	assert_int_equal(f->pl.counters.net_reconciled, 1);
 	assert_int_equal(ks_netmodel_count(f->pl.net, false), 1);
 
-	ks_net_tcp_reconcile(&f->pl, live, 0, 6000000000ull, NETNS);
-	ks_net_tcp_reconcile(&f->pl, live, 0, 8000000000ull, NETNS);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 6000000000ull, NETNS, UINT64_MAX);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 8000000000ull, NETNS, UINT64_MAX);
 	o = last_event(f);
 	assert_string_equal(gets_(o, "message"), "stopped listening");
 	json_object_put(o);

@@ -250,8 +250,9 @@ static void reconcile_tcp(struct ks_daemon *d)
 	if (now < d->tcp_due_ns)
 		return;
 	ids = ks_loader_tcp_live(&d->loader, &n);
-	if (ids && !stat("/proc/self/ns/net", &st)) /* without the list, nothing is ended */
-		ks_net_tcp_reconcile(&d->pl, ids, n, now, (uint32_t)st.st_ino);
+	if (ids && !stat("/proc/self/ns/net", &st) && /* without the list, nothing is ended */
+	    ks_net_tcp_reconcile(&d->pl, ids, n, now, (uint32_t)st.st_ino, ks_rings_drained_ns(d->rings, KS_RING_NET)))
+		d->tcp_passes = d->tcp_passes > 1 ? d->tcp_passes : 2; /* some wait: list again soon */
 	free(ids);
 	if (d->tcp_passes)
 		d->tcp_passes--;

@@ -570,13 +570,14 @@ static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 }
 
-void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns)
+size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
+                            uint64_t drained_ns)
 {
 	struct ks_netmodel *n = pl->net;
-	size_t i;
+	size_t i, waiting = 0;
 
 	if (!n)
-		return;
+		return 0;
 	qsort(live, n_live, sizeof(*live), by_u64);
 	for (i = 0; i < KS_NET_BUCKETS; i++) {
 		struct ks_conn *c = n->buckets[i], *next;
@@ -588,9 +589,11 @@ void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live,
 				continue;
 			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
 				c->gone_ns = 0;
-			} else if (!c->gone_ns) {
-				c->gone_ns = listed_ns; /* its Close may still be queued: decided at the next list */
-			} else {
+			} else if (!c->gone_ns || c->gone_ns > drained_ns) {
+				/* its Close may still be queued: decided at a later list, once read up to here */
+				c->gone_ns = c->gone_ns ? c->gone_ns : listed_ns;
+				waiting++;
+			} else { /* every record written up to the first list was read: its Close was lost */
 				pl->counters.net_reconciled++;
 				if (c->listening) {
 					struct ks_net e = {
@@ -607,6 +610,7 @@ void ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live,
 			}
 		}
 	}
+	return waiting;
 }
 
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)

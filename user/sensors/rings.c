@@ -21,8 +21,10 @@ struct ks_ring {
 	enum ks_ring_id id;
 	struct ring_buffer *rb;
 	ks_ring_fn fn;
-	unsigned taken; /* this round */
-	char *held;     /* a copy of the record the ring paused at, or NULL */
+	unsigned taken;      /* this round */
+	bool stopped;        /* this round stopped before the end of the ring */
+	uint64_t drained_ns; /* every record written before this was handled */
+	char *held;          /* a copy of the record the ring paused at, or NULL */
 	size_t held_len, held_cap;
 };
 
@@ -82,6 +84,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (!r->final && (g->taken >= KS_RING_ROUND_MAX || wait_owner || (late && g->id == KS_RING_PROCESS)) &&
 	    hold(g, data, size)) {
 		r->held_total += wait_owner;
+		g->stopped = true;
 		return -EAGAIN;
 	}
 	/* (a record that could not be copied is handled now: out of order rather than lost) */
@@ -103,6 +106,7 @@ void ks_rings_drain(struct ks_rings *r, bool final)
 		if (!g->rb)
 			continue;
 		g->taken = 0;
+		g->stopped = false;
 		if (g->held_len && i != KS_RING_PROCESS && !r->final &&
 		    ((const struct ks_hdr *)(const void *)g->held)->ts_ns > r->drained_ns &&
 		    !owner_known(r, g->held, g->held_len))
@@ -115,6 +119,8 @@ void ks_rings_drain(struct ks_rings *r, bool final)
 			g->fn(r->ctx, g->held, len);
 		}
 		ring_buffer__consume(g->rb);
+		if (!g->stopped)
+			g->drained_ns = r->round_ns;
 		if (i == KS_RING_PROCESS) { /* stopped at its cap: read only up to the record it holds */
 			const struct ks_hdr *h = (const void *)g->held;
 
@@ -190,6 +196,11 @@ void ks_rings_free(struct ks_rings *r)
 int ks_rings_fd(const struct ks_rings *r)
 {
 	return r->epfd;
+}
+
+uint64_t ks_rings_drained_ns(const struct ks_rings *r, enum ks_ring_id id)
+{
+	return r && id < KS_RING_MAX ? r->ring[id].drained_ns : 0;
 }
 
 uint64_t ks_rings_held(const struct ks_rings *r)

@@ -32,6 +32,8 @@ void ks_rings_free(struct ks_rings *r);
 int ks_rings_fd(const struct ks_rings *r);
 /* One round; final: the programs are detached, hold nothing. */
 void ks_rings_drain(struct ks_rings *r, bool final);
+/* Every record of that ring written before this time (boot ns) has been handled. */
+uint64_t ks_rings_drained_ns(const struct ks_rings *r, enum ks_ring_id id);
 /* Records held at least one round for their process (a fork still on its way). */
 uint64_t ks_rings_held(const struct ks_rings *r);
 
