@@ -32,6 +32,7 @@ const volatile u64 ks_udp_window_ns = 60000000000ull; /* UDP repeats of a key ar
 const volatile u64 ks_net_wakeup_bytes = 0;
 const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
 u32 ks_seed_pass = 0;                          /* the socket seed runs twice, see ks_seed_socks */
+u64 ks_seed_retry = 0; /* the socket whose seed record did not fit: the iterator shows it again */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -690,8 +691,10 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	key = (u64)sk;
-	if (bpf_map_lookup_elem(&ks_socks, &key))
-		return 0; /* already seen through another process sharing it */
+	/* already seen through another process sharing it; not when this is the iterator's re-run of a record
+	 * that did not fit in its buffer (the maps were filled on the first run) */
+	if (key != ks_seed_retry && bpf_map_lookup_elem(&ks_socks, &key))
+		return 0;
 	no.tgid = task->tgid;
 	no.start_ns = ks_task_start_ns(task->group_leader);
 	no.uid = BPF_CORE_READ(task, real_cred, uid.val);
@@ -709,7 +712,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	if (proto == IPPROTO_UDP) {
 		if (!e->sport || e->dport)
 			return 0; /* only bound, unconnected UDP sockets are listeners */
-		if (bpf_map_lookup_elem(&ks_udp_bound, &key))
+		if (key != ks_seed_retry && bpf_map_lookup_elem(&ks_udp_bound, &key))
 			return 0;
 		no.listening = 1;
 		bpf_map_update_elem(&ks_udp_bound, &key, &no, BPF_ANY);
@@ -736,7 +739,8 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	e->action = KS_NA_SEED;
 	e->state = state;
 	e->sock_id = ks_sock_id(key);
-	bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE);
+	/* -EOVERFLOW: the seq buffer is full; the kernel runs this program again on the same file */
+	ks_seed_retry = bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE) ? key : 0;
 	return 0;
 }
 
@@ -776,6 +780,27 @@ int ks_net_udp_iter(struct bpf_iter__udp *ctx)
 	if (!udp || !udp->inet.sk.__sk_common.skc_num)
 		return 0;
 	bpf_probe_read_kernel(&sk, sizeof(sk), &udp);
+	id = ks_sock_id((u64)sk);
+	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
+	return 0;
+}
+
+/* Every TCP socket that exists now, listeners included: the daemon ends model entries whose Close record
+ * was lost (ring buffer full, a skipped transition). TIME_WAIT and request sockets are other objects. */
+SEC("iter/tcp")
+int ks_net_tcp_iter(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct sock *sk = NULL;
+	u64 id;
+	u8 state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_CLOSE)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &skc);
 	id = ks_sock_id((u64)sk);
 	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
 	return 0;

@@ -322,19 +322,29 @@ void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint
 	if (p) {
 		/* with its parent and ancestry; the same for every event of the process until the table changes */
 		uint64_t gen = ks_proctable_gen(pl->procs);
+		struct ks_actor_slot *s;
 
-		if (p->actor_json && p->actor_gen == gen) {
-			ks_jw_member_raw(w, p->actor_json, p->actor_len);
+		if (!pl->actors)
+			pl->actors = calloc(KS_ACTOR_SLOTS, sizeof(*pl->actors));
+		s = pl->actors ? &pl->actors[p->pid % KS_ACTOR_SLOTS] : NULL;
+		if (s && s->len && s->pid == p->pid && s->start_ns == p->start_ns && s->gen == gen) {
+			ks_jw_member_raw(w, s->json, s->len);
 		} else {
-			size_t start = w->len;
-			char *copy;
+			size_t start = w->len, len;
 
 			ks_ocsf_process(pl, "process", p, true);
-			if (!w->oom && (copy = realloc(p->actor_json, w->len - start))) {
-				memcpy(copy, w->buf + start, w->len - start);
-				p->actor_json = copy;
-				p->actor_len = w->len - start;
-				p->actor_gen = gen;
+			len = w->len - start;
+			if (s && !w->oom && len > s->cap) {
+				char *buf = realloc(s->json, len);
+
+				if (buf) {
+					s->json = buf;
+					s->cap = len;
+				}
+			}
+			if (s && !w->oom && len <= s->cap) {
+				memcpy(s->json, w->buf + start, len);
+				*s = (struct ks_actor_slot){p->pid, p->start_ns, gen, s->json, len, s->cap};
 			}
 		}
 	} else {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
+#include <stdlib.h>
 
 #include "pipeline/pipeline.h"
 
@@ -51,6 +52,16 @@ void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
 		pl->evaluators[i].fn(pl->evaluators[i].ctx, pl, &pl->dec, pl->jw.buf, pl->jw.len);
 	pl->judging = false;
 	pl->dec.class_uid = 0;
+}
+
+void ks_pipeline_free_actors(struct ks_pipeline *pl)
+{
+	size_t i;
+
+	for (i = 0; pl->actors && i < KS_ACTOR_SLOTS; i++)
+		free(pl->actors[i].json);
+	free(pl->actors);
+	pl->actors = NULL;
 }
 
 const char *ks_event_kind_name(unsigned kind)

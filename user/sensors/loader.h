@@ -30,7 +30,6 @@ struct ks_loader {
 	struct ks_hook_info hooks[KS_MAX_HOOKS];
 	struct bpf_link *links[KS_MAX_HOOKS];
 	int n_hooks;
-	struct ring_buffer *rb_process; /* also polls the file ring buffer */
 	int nr_cpus;
 	bool files;            /* file programs loaded */
 	int files_missing;     /* file tracepoints this kernel does not have */
@@ -52,11 +51,13 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 /* Ids (sock_id) of the UDP sockets bound to a port now, *n of them; caller frees. NULL without network
  * observation or on failure. */
 uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n);
+/* Ids of every TCP socket that exists now (listeners included), *n of them; caller frees. NULL as above. */
+uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n);
 /* Bytes so far of each live TCP connection, *n of them; caller frees. NULL as above. */
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n);
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size),
-                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx);
+/* The ring buffer map of a kind of record (KS_EV_FILE, KS_EV_NET, else the process ring); -1 when that
+ * part is not loaded. sensors/rings.c drains them. */
+int ks_loader_ring_fd(struct ks_loader *l, enum ks_event_kind kind);
 /* Advance the programs' coarse clock (call at least once a second). */
 void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns);
 /* The kernel's aggregation map (struct ks_agg_key -> struct ks_agg_val), -1 without file observation. */

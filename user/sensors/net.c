@@ -379,7 +379,7 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	if (start) {
 		c = upsert(pl, e, &created);
 		if (c) {
-			c->listening = true;
+			ks_netmodel_set_listening(n, c, true);
 			c->since_ns = e->hdr.ts_ns;
 		}
 	}
@@ -626,7 +626,7 @@ int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
 	if (!c)
 		return 0;
 	c->seeded = true;
-	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
+	ks_netmodel_set_listening(pl->net, c, e->proto == 17 || e->state == 10 /* TCP_LISTEN */);
 	c->since_ns = 0;
 	return 0;
 }
@@ -647,6 +647,67 @@ static int by_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/*
+ * A connection whose Close was lost: a SOC analyst wants the pair Open/Close complete in the SIEM (and the
+ * model cleared), and to know this Close was inferred: close_observed false, and the time is when the
+ * connection was first found gone (it ended before then; bytes unknown).
+ */
+static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
+{
+	struct ks_jw *w = &pl->jw;
+
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_CLOSE, "Close", KS_OCSF_SEV_INFO, c->gone_ns, c, false);
+	ks_jw_kcstr(w, "message", "the connection ended while events were lost: its close was not observed");
+	unmapped_begin(pl, c);
+	ks_jw_kbool(w, "close_observed", false);
+	if (!c->since_ns)
+		ks_jw_kbool(w, "opened_before_kansokud", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
+                            uint64_t drained_ns)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i, waiting = 0;
+
+	if (!n)
+		return 0;
+	qsort(live, n_live, sizeof(*live), by_u64);
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			/* the iterator lists the sockets of the daemon's own network namespace only */
+			if (c->proto != 6 || c->netns != netns || c->since_ns > listed_ns || c->pending_ns)
+				continue;
+			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
+				c->gone_ns = 0;
+			} else if (!c->gone_ns || c->gone_ns > drained_ns) {
+				/* its Close may still be queued: decided at a later list, once read up to here */
+				c->gone_ns = c->gone_ns ? c->gone_ns : listed_ns;
+				waiting++;
+			} else { /* every record written up to the first list was read: its Close was lost */
+				pl->counters.net_reconciled++;
+				if (c->listening) {
+					struct ks_net e = {
+					    .hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
+					    .action = KS_NA_UNLISTEN,
+					    .sock_id = c->sock_id,
+					    .proto = 6};
+
+					on_listen(pl, &e, false);
+				} else {
+					emit_lost_close(pl, c);
+					ks_netmodel_drop(n, c);
+				}
+			}
+		}
+	}
+	return waiting;
 }
 
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)
