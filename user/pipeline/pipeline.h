@@ -39,6 +39,7 @@ struct ks_counters {
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
 	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
 	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
+	uint64_t sec_events;         /* ptrace, kernel module and set-id events */
 };
 
 struct ks_pipeline {
