@@ -53,12 +53,22 @@ DAEMON_OBJS := $(BUILD)/user/daemon/kansokud.o $(CORE_OBJS)
 CLI_SRCS := $(wildcard user/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 
+# The rule engine (docs/rules.md): self-contained, used by the CLI's `rules test`, its tests, fuzzer, bench.
+RULES_SRCS := $(wildcard user/rules/*.c)
+RULES_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(RULES_SRCS))
+RULES_LIBS := -lyaml -lpcre2-8 -ljson-c
+KS_CFLAGS += -Iuser
+CLI_OBJS += $(RULES_OBJS)
+CLI_LIBS += -lyaml -lpcre2-8
+FUZZ_SECONDS ?= 180
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
 BENCH_BINS := $(BUILD)/bench/workload
 
-.PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run
+.PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
+	rules-bench fuzz fuzz-short
 all: $(BUILD)/kansokud $(BUILD)/kansoku
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -107,6 +117,21 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(CORE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lcmocka
 
+# The rules tests link the engine alone: it depends on nothing else in user/.
+$(BUILD)/tests/test_rules: $(BUILD)/tests/unit/test_rules.o $(RULES_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(RULES_LIBS) -lcmocka
+
+$(BUILD)/bench/rules_bench: $(BUILD)/bench/rules_bench.o $(RULES_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(RULES_LIBS)
+
+# libFuzzer target for the rule loader and condition parser (clang only; ASan + UBSan).
+$(BUILD)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c $(RULES_SRCS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Iinclude -o $@ $^ -lyaml -lpcre2-8 -ljson-c
+
 $(BUILD)/tests/%: $(BUILD)/tests/live/%.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lpthread
@@ -135,6 +160,20 @@ run: all
 
 bench: all $(BENCH_BINS)
 	$(Q)./bench/run.sh
+
+# Engine alone: recorded events through the default ruleset and 1,000 generated rules.
+rules-bench: $(BUILD)/bench/rules_bench
+	$(Q)./$(BUILD)/bench/rules_bench packaging/rules/default.yaml tests/fixtures/rules/events.ndjson
+
+# FUZZ_SECONDS=N (default 180); fuzz-short: 25 s, for the test runner. The corpus grows in build/, the
+# small seed corpus stays in tests/fuzz/corpus.
+fuzz: $(BUILD)/fuzz/fuzz_rules
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)./$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
+		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+fuzz-short:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=25
 
 # Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
 # Network outputs stay out: libcurl, OpenSSL and librelp have no complete static builds in Debian.
