@@ -53,6 +53,9 @@ int ks_kmod_decode(const void *data, size_t size, struct ks_kmod_view *v)
 		return -1;
 	if ((size_t)m->path_len + m->params_len > m->hdr.size - KS_KMOD_FIXED_SIZE || m->path_len > KS_PATH_MAX)
 		return -1;
+	/* the kernel always sends the parameters (at least their NUL) and names the call */
+	if (!m->params_len || (m->call != KS_KMOD_INIT && m->call != KS_KMOD_FINIT))
+		return -1;
 	if (tail_str(m->data, m->path_len, &v->path) || tail_str(m->data + m->path_len, m->params_len, &v->params))
 		return -1;
 	v->m = m;
@@ -72,7 +75,7 @@ int ks_setid_decode(const void *data, size_t size, struct ks_setid_view *v)
 		return -1;
 	if (tail_str(s->data, s->base_len, &base) || tail_str(s->data + s->base_len, s->name_len, &name))
 		return -1;
-	if (!base && !name)
+	if ((!base && !name) || s->call < KS_SETID_CHMOD || s->call > KS_SETID_FCHMODAT2)
 		return -1;
 	v->s = s;
 	v->name_as_given = name;
