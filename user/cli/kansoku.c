@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/rules_cmd.h"
+
 #define DEFAULT_SOCKET "/run/kansoku/kansoku.sock"
 
 static bool opt_json;
@@ -32,7 +34,8 @@ static void usage(FILE *f)
 	        "  findings [--area A] [--severity S]  open findings (A: device, user, system, data; S: the least\n"
 	        "                              severity: info, low, medium, high, critical)\n"
 	        "  snapshot [--fresh]          the last posture snapshot as JSON (--fresh: evaluate now)\n"
-	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n\n"
+	        "  inventory packages|users|ports|device  what the host has, from the last snapshot\n"
+	        "  rules test|check|fields     detection rules offline: kansoku rules --help\n\n"
 	        "Options:\n"
 	        "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
 	        "  --json          machine-readable output (one JSON document, or one event per line)\n");
@@ -629,6 +632,8 @@ int main(int argc, char **argv)
 	int i, rc = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && !strcmp(argv[1], "rules")) /* offline: no daemon, no socket */
+		return ks_cli_rules(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			opt_json = true;

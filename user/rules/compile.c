@@ -12,19 +12,13 @@
 struct rctx {
 	struct ks_pctx *c;
 	yaml_document_t *d;
-	const char *file;
+	const struct ks_rpos *doc; /* file and source of the rule's document */
 	struct ks_crule *cr;
 };
 
 static struct ks_rpos pos_of(const struct rctx *x, const yaml_node_t *n)
 {
-	struct ks_rpos p = {.file = x->file, .line = (int)n->start_mark.line + 1, .col = (int)n->start_mark.column + 1};
-
-	if (n->type == YAML_SCALAR_NODE) {
-		p.style = n->data.scalar.style;
-		p.text = (const char *)n->data.scalar.value;
-	}
-	return p;
+	return ks_rpos_of(x->doc->file, x->doc->src, x->doc->src_len, n);
 }
 
 static int fail(const struct rctx *x, const yaml_node_t *n, const char *msg)
@@ -320,7 +314,7 @@ static int check_id(struct rctx *x, const char *id, const yaml_node_t *n)
 
 int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks_crule *cr)
 {
-	struct rctx x = {.c = c, .d = def->doc, .file = def->pos.file, .cr = cr};
+	struct rctx x = {.c = c, .d = def->doc, .doc = &def->pos, .cr = cr};
 	yaml_node_t *cond = NULL, *exc = NULL;
 	yaml_node_pair_t *pr;
 
@@ -351,7 +345,9 @@ int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks
 		return fail(&x, def->node, "a rule needs a condition (or a sequence)");
 	if (cond && !(cr->cond = cond_of(&x, cond)))
 		return -1;
-	if (exc && ks_compile_exceptions(c, x.d, x.file, cr, exc))
+	if (cond && !(cr->info.condition = dup_scalar(&x, cond)))
+		return -1;
+	if (exc && ks_compile_exceptions(c, x.d, &def->pos, cr, exc))
 		return -1;
 	if (!cr->out.n && ks_tmpl_compile(c, cr->info.title, strlen(cr->info.title), &def->pos, &cr->out))
 		return -1;

@@ -8,7 +8,7 @@
 /* The rule in def into cr (zeroed by the caller). Returns -1 with c->err filled. */
 int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks_crule *cr);
 /* Folds `exceptions` into cr->cond: cond and not (any exception tuple). */
-int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const char *file, struct ks_crule *cr,
+int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const struct ks_rpos *doc, struct ks_crule *cr,
                           yaml_node_t *exc);
 /* "60s", "500ms", "10m", "1h", or plain seconds. Returns -1 when it is none of those or zero. */
 int ks_parse_duration(const char *s, uint64_t *ns);

@@ -13,7 +13,7 @@
 struct exc {
 	struct ks_pctx *c;
 	yaml_document_t *d;
-	const char *file;
+	const struct ks_rpos *doc; /* file and source of the rule's document */
 	const char *rule;
 	int fields[EXC_FIELDS_MAX];
 	enum ks_rop comps[EXC_FIELDS_MAX];
@@ -22,9 +22,7 @@ struct exc {
 
 static struct ks_rpos pos_of(const struct exc *e, const yaml_node_t *n)
 {
-	struct ks_rpos p = {.file = e->file, .line = (int)n->start_mark.line + 1, .col = (int)n->start_mark.column + 1};
-
-	return p;
+	return ks_rpos_of(e->doc->file, e->doc->src, e->doc->src_len, n);
 }
 
 static int fail(const struct exc *e, const yaml_node_t *n, const char *msg)
@@ -189,10 +187,10 @@ static struct ks_node *one_exception(struct exc *e, yaml_node_t *x)
 	return n;
 }
 
-int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const char *file, struct ks_crule *cr,
+int ks_compile_exceptions(struct ks_pctx *c, yaml_document_t *d, const struct ks_rpos *doc, struct ks_crule *cr,
                           yaml_node_t *exc)
 {
-	struct exc e = {.c = c, .d = d, .file = file, .rule = cr->info.id};
+	struct exc e = {.c = c, .d = d, .doc = doc, .rule = cr->info.id};
 	struct ks_node *any, *not, *both;
 	yaml_node_item_t *it;
 	uint32_t i = 0;

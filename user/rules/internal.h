@@ -106,10 +106,14 @@ bool ks_strset_has(const struct ks_strset *s, const char *p, uint32_t len);
 /* ---- the builder's definitions (pointers into the YAML documents it keeps) ---- */
 struct ks_rpos {
 	const char *file;
-	int line, col;    /* 1-based */
-	int style;        /* yaml_scalar_style_t of the scalar: maps offsets inside it to columns */
-	const char *text; /* the scalar's value, to count lines of block scalars */
+	int line, col; /* 1-based */
+	int style;     /* yaml_scalar_style_t of the scalar: maps offsets inside it to columns */
+	/* the document's source and the node's place in it: block scalars map offsets through its lines */
+	const char *src;
+	size_t src_len, src_index;
 };
+/* The position of a YAML node of a document read from src. */
+struct ks_rpos ks_rpos_of(const char *file, const char *src, size_t src_len, const yaml_node_t *n);
 
 struct ks_rdef_macro {
 	const char *name, *text;
@@ -134,6 +138,8 @@ struct ks_rdef_rule {
 struct ks_rules_builder {
 	yaml_document_t **docs;
 	char **names; /* file name per document */
+	char **srcs;  /* its text, for error positions inside block scalars */
+	size_t *src_lens;
 	size_t n_docs;
 	struct ks_rdef_macro *macros;
 	size_t n_macros;

@@ -27,11 +27,14 @@ void ks_rules_builder_free(struct ks_rules_builder *b)
 		yaml_document_delete(b->docs[i]);
 		free(b->docs[i]);
 		free(b->names[i]);
+		free(b->srcs[i]);
 	}
 	for (i = 0; i < b->n_disabled; i++)
 		free(b->disabled[i]);
 	free(b->docs);
 	free(b->names);
+	free(b->srcs);
+	free(b->src_lens);
 	free(b->macros);
 	free(b->lists);
 	free(b->rules);
@@ -52,15 +55,10 @@ int ks_rules_disable(struct ks_rules_builder *b, const char *id)
 	return 0;
 }
 
-static struct ks_rpos node_pos(const char *file, const yaml_node_t *n)
+/* doc holds the file name and source of the document being read. */
+static struct ks_rpos node_pos(const struct ks_rpos *doc, const yaml_node_t *n)
 {
-	struct ks_rpos p = {.file = file, .line = (int)n->start_mark.line + 1, .col = (int)n->start_mark.column + 1};
-
-	if (n->type == YAML_SCALAR_NODE) {
-		p.style = n->data.scalar.style;
-		p.text = (const char *)n->data.scalar.value;
-	}
-	return p;
+	return ks_rpos_of(doc->file, doc->src, doc->src_len, n);
 }
 
 static bool scalar_is(const yaml_node_t *n, const char *s)
@@ -73,14 +71,14 @@ static void *grow(void *v, size_t n, size_t size)
 	return realloc(v, (n + 1) * size);
 }
 
-static int add_lists(struct ks_rules_builder *b, const char *file, yaml_document_t *d, yaml_node_t *m,
+static int add_lists(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, yaml_node_t *m,
                      struct ks_rules_err *err)
 {
 	yaml_node_pair_t *pr;
 
 	for (pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(d, pr->key), *v = yaml_document_get_node(d, pr->value);
-		struct ks_rpos kp = node_pos(file, k), vp = node_pos(file, v);
+		struct ks_rpos kp = node_pos(doc, k), vp = node_pos(doc, v);
 		yaml_node_item_t *it;
 		struct ks_rdef_list *nl;
 
@@ -102,14 +100,14 @@ static int add_lists(struct ks_rules_builder *b, const char *file, yaml_document
 	return 0;
 }
 
-static int add_macros(struct ks_rules_builder *b, const char *file, yaml_document_t *d, yaml_node_t *m,
+static int add_macros(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, yaml_node_t *m,
                       struct ks_rules_err *err)
 {
 	yaml_node_pair_t *pr;
 
 	for (pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(d, pr->key), *v = yaml_document_get_node(d, pr->value);
-		struct ks_rpos kp = node_pos(file, k);
+		struct ks_rpos kp = node_pos(doc, k);
 		struct ks_rdef_macro *nm;
 
 		if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
@@ -125,7 +123,7 @@ static int add_macros(struct ks_rules_builder *b, const char *file, yaml_documen
 		b->macros = nm;
 		b->macros[b->n_macros++] =
 		    (struct ks_rdef_macro){(const char *)k->data.scalar.value, (const char *)v->data.scalar.value,
-		                           v->data.scalar.length, node_pos(file, v), kp};
+		                           v->data.scalar.length, node_pos(doc, v), kp};
 	}
 	return 0;
 }
@@ -141,7 +139,7 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 }
 
 /* A rule with an id already read replaces it, in its place. */
-static int add_rules(struct ks_rules_builder *b, const char *file, yaml_document_t *d, yaml_node_t *s,
+static int add_rules(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, yaml_node_t *s,
                      struct ks_rules_err *err)
 {
 	yaml_node_item_t *it;
@@ -149,7 +147,7 @@ static int add_rules(struct ks_rules_builder *b, const char *file, yaml_document
 
 	for (it = s->data.sequence.items.start; it < s->data.sequence.items.top; it++) {
 		yaml_node_t *r = yaml_document_get_node(d, *it), *id;
-		struct ks_rpos rp = node_pos(file, r);
+		struct ks_rpos rp = node_pos(doc, r);
 		struct ks_rdef_rule def, *nr;
 
 		if (r->type != YAML_MAPPING_NODE) {
@@ -176,14 +174,14 @@ static int add_rules(struct ks_rules_builder *b, const char *file, yaml_document
 	return 0;
 }
 
-static int add_disable(struct ks_rules_builder *b, const char *file, yaml_document_t *d, yaml_node_t *s,
+static int add_disable(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, yaml_node_t *s,
                        struct ks_rules_err *err)
 {
 	yaml_node_item_t *it;
 
 	for (it = s->data.sequence.items.start; it < s->data.sequence.items.top; it++) {
 		yaml_node_t *n = yaml_document_get_node(d, *it);
-		struct ks_rpos p = node_pos(file, n);
+		struct ks_rpos p = node_pos(doc, n);
 
 		if (n->type != YAML_SCALAR_NODE) {
 			ks_rerr(err, &p, 0, "disable: a list of rule ids");
@@ -195,7 +193,7 @@ static int add_disable(struct ks_rules_builder *b, const char *file, yaml_docume
 	return 0;
 }
 
-static int add_doc(struct ks_rules_builder *b, const char *file, yaml_document_t *d, struct ks_rules_err *err)
+static int add_doc(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, struct ks_rules_err *err)
 {
 	yaml_node_t *root = yaml_document_get_root_node(d);
 	yaml_node_pair_t *pr;
@@ -203,25 +201,25 @@ static int add_doc(struct ks_rules_builder *b, const char *file, yaml_document_t
 	if (!root)
 		return 0; /* an empty file */
 	if (root->type != YAML_MAPPING_NODE) {
-		struct ks_rpos p = node_pos(file, root);
+		struct ks_rpos p = node_pos(doc, root);
 
 		ks_rerr(err, &p, 0, "a rule file is a mapping with lists, macros, rules and disable");
 		return -1;
 	}
 	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(d, pr->key), *v = yaml_document_get_node(d, pr->value);
-		struct ks_rpos kp = node_pos(file, k);
+		struct ks_rpos kp = node_pos(doc, k);
 		bool map = v->type == YAML_MAPPING_NODE, seq = v->type == YAML_SEQUENCE_NODE;
 		int rc;
 
 		if (scalar_is(k, "lists") && map)
-			rc = add_lists(b, file, d, v, err);
+			rc = add_lists(b, doc, d, v, err);
 		else if (scalar_is(k, "macros") && map)
-			rc = add_macros(b, file, d, v, err);
+			rc = add_macros(b, doc, d, v, err);
 		else if (scalar_is(k, "rules") && seq)
-			rc = add_rules(b, file, d, v, err);
+			rc = add_rules(b, doc, d, v, err);
 		else if (scalar_is(k, "disable") && seq)
-			rc = add_disable(b, file, d, v, err);
+			rc = add_disable(b, doc, d, v, err);
 		else {
 			ks_rerr(err, &kp, 0,
 			        "unknown key or wrong type: a rule file has lists (mapping), macros (mapping), rules "
@@ -237,13 +235,37 @@ static int add_doc(struct ks_rules_builder *b, const char *file, yaml_document_t
 	return 0;
 }
 
+/* Room for one more document in each per-document array (the new slots NULL). */
+static int grow_docs(struct ks_rules_builder *b)
+{
+	size_t n = b->n_docs + 1;
+	yaml_document_t **nd = realloc(b->docs, n * sizeof(*nd));
+	char **nn, **ns;
+	size_t *nl;
+
+	if (nd)
+		b->docs = nd;
+	nn = realloc(b->names, n * sizeof(*nn));
+	if (nn)
+		b->names = nn;
+	ns = realloc(b->srcs, n * sizeof(*ns));
+	if (ns)
+		b->srcs = ns;
+	nl = realloc(b->src_lens, n * sizeof(*nl));
+	if (nl)
+		b->src_lens = nl;
+	if (!nd || !nn || !ns || !nl)
+		return -1;
+	b->names[b->n_docs] = b->srcs[b->n_docs] = NULL;
+	return 0;
+}
+
 int ks_rules_add_text(struct ks_rules_builder *b, const char *name, const char *text, size_t len,
                       struct ks_rules_err *err)
 {
 	yaml_parser_t parser;
 	yaml_document_t *d = calloc(1, sizeof(*d));
-	yaml_document_t **nd;
-	char **nn;
+	struct ks_rpos doc = {0};
 	int rc = -1;
 
 	memset(err, 0, sizeof(*err));
@@ -264,19 +286,27 @@ int ks_rules_add_text(struct ks_rules_builder *b, const char *name, const char *
 		d = NULL;
 		goto cleanup;
 	}
-	nd = realloc(b->docs, (b->n_docs + 1) * sizeof(*nd));
-	if (nd)
-		b->docs = nd;
-	nn = realloc(b->names, (b->n_docs + 1) * sizeof(*nn));
-	if (nn)
-		b->names = nn;
-	if (!nd || !nn || !(b->names[b->n_docs] = strdup(name))) {
+	if (grow_docs(b)) {
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		goto cleanup;
 	}
+	b->names[b->n_docs] = strdup(name);
+	b->srcs[b->n_docs] = malloc(len + 1);
+	if (!b->names[b->n_docs] || !b->srcs[b->n_docs]) {
+		free(b->names[b->n_docs]);
+		free(b->srcs[b->n_docs]);
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		goto cleanup;
+	}
+	memcpy(b->srcs[b->n_docs], text, len);
+	b->srcs[b->n_docs][len] = '\0';
+	b->src_lens[b->n_docs] = len;
+	doc.file = b->names[b->n_docs];
+	doc.src = b->srcs[b->n_docs];
+	doc.src_len = len;
 	b->docs[b->n_docs++] = d;
-	rc = add_doc(b, b->names[b->n_docs - 1], d, err);
 	d = NULL; /* owned by the builder now */
+	rc = add_doc(b, &doc, b->docs[b->n_docs - 1], err);
 cleanup:
 	if (d) {
 		yaml_document_delete(d);

@@ -72,6 +72,57 @@ bool ks_op_fits(enum ks_rtype t, enum ks_rop op)
 	}
 }
 
+struct ks_rpos ks_rpos_of(const char *file, const char *src, size_t src_len, const yaml_node_t *n)
+{
+	struct ks_rpos p = {.file = file,
+	                    .line = (int)n->start_mark.line + 1,
+	                    .col = (int)n->start_mark.column + 1,
+	                    .src = src,
+	                    .src_len = src_len,
+	                    .src_index = n->start_mark.index};
+
+	if (n->type == YAML_SCALAR_NODE)
+		p.style = n->data.scalar.style;
+	return p;
+}
+
+/* A block scalar's text starts on the line after its indicator; each source line gives its content after
+ * the indentation, and one character (newline, or a space when folded) separates lines in the value. */
+static void block_pos(const struct ks_rpos *pos, size_t off, int *line, int *col)
+{
+	const char *p = pos->src + pos->src_index, *end = pos->src + pos->src_len, *eol;
+	bool folded = pos->style == YAML_FOLDED_SCALAR_STYLE, blank_run = false;
+	size_t consumed = 0, indent = SIZE_MAX, n, sp;
+	int ln = pos->line;
+
+	if (pos->src_index > pos->src_len || !(p = memchr(p, '\n', (size_t)(end - p))))
+		return;
+	for (p++, ln++; p < end; p = eol + 1, ln++) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		n = (size_t)(eol - p);
+		for (sp = 0; sp < n && p[sp] == ' '; sp++)
+			;
+		if (sp == n) { /* a blank line: a newline in the value (folded: not the first of a run) */
+			consumed += folded && !blank_run ? 0 : 1;
+			blank_run = true;
+			continue;
+		}
+		blank_run = false;
+		if (indent == SIZE_MAX)
+			indent = sp;
+		if (sp < indent)
+			break;
+		if (off < consumed + n - indent) {
+			*line = ln;
+			*col = (int)(indent + off - consumed) + 1;
+			return;
+		}
+		consumed += n - indent + 1;
+	}
+}
+
 void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, const char *fmt, ...)
 {
 	va_list ap;
@@ -81,21 +132,11 @@ void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, cons
 	snprintf(e->file, sizeof(e->file), "%s", pos && pos->file ? pos->file : "");
 	e->line = pos ? pos->line : 0;
 	e->col = pos ? pos->col : 0;
-	if (pos && pos->text && (pos->style == YAML_LITERAL_SCALAR_STYLE || pos->style == YAML_FOLDED_SCALAR_STYLE)) {
-		/* block scalar: its text starts on the next line; count lines up to the offset */
-		size_t i, bol = 0;
-
-		e->line++;
-		for (i = 0; i < off && pos->text[i]; i++)
-			if (pos->text[i] == '\n') {
-				e->line++;
-				bol = i + 1;
-			}
-		e->col = (int)(off - bol) + pos->col + 2;
-	} else if (pos) {
+	if (pos && pos->src && (pos->style == YAML_LITERAL_SCALAR_STYLE || pos->style == YAML_FOLDED_SCALAR_STYLE))
+		block_pos(pos, off, &e->line, &e->col);
+	else if (pos)
 		e->col += (int)off + (pos->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		                      pos->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-	}
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);

@@ -126,6 +126,7 @@ enum ks_rarea { KS_RAREA_DEVICE, KS_RAREA_USER, KS_RAREA_SYSTEM, KS_RAREA_DATA }
 /* A loaded rule as the daemon and the CLI see it, with its counters. */
 struct ks_rule_info {
 	const char *id, *title, *description, *remediation, *file;
+	const char *condition; /* as written (NULL for a sequence); exceptions are not in it */
 	int line;
 	int severity_id; /* OCSF 1..6 */
 	const char *severity;

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The rule engine: language, types, errors with positions, exceptions, macros and lists, stateful rules,
+ * the index, replacement and disable, dedupe and rate limit, limits. Views are synthetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules.h"
+
+#define SEC 1000000000ull
+
+struct got {
+	size_t n;
+	char ids[32][72];
+	char output[1024];
+	uint64_t count, thr_count;
+	bool update;
+	uint32_t n_steps;
+	struct ks_rules_step steps[KS_RULES_SEQ_MAX];
+};
+
+static struct got got;
+
+static void sink(void *ctx, const struct ks_rules_match *m)
+{
+	(void)ctx;
+	if (got.n < 32)
+		snprintf(got.ids[got.n], sizeof(got.ids[0]), "%s", m->rule->id);
+	got.n++;
+	snprintf(got.output, sizeof(got.output), "%s", m->output);
+	got.count = m->count;
+	got.update = m->update;
+	got.thr_count = m->threshold_count;
+	got.n_steps = m->n_steps;
+	if (m->n_steps)
+		memcpy(got.steps, m->steps, m->n_steps * sizeof(*m->steps));
+}
+
+/* Load one or two texts; NULL with err on error. Dedupe off unless opts say otherwise. */
+static struct ks_rules *load2(const char *a, const char *b, const struct ks_rules_opts *o, struct ks_rules_err *err)
+{
+	struct ks_rules_builder *bl = ks_rules_builder_new();
+	struct ks_rules_opts def = {.dedupe_ns = UINT64_MAX, .rate_per_s = 1000000, .rate_burst = 1000000};
+	struct ks_rules *r = NULL;
+
+	assert_non_null(bl);
+	if (ks_rules_add_text(bl, "a.yaml", a, strlen(a), err))
+		goto cleanup;
+	if (b && ks_rules_add_text(bl, "b.yaml", b, strlen(b), err))
+		goto cleanup;
+	r = ks_rules_build(bl, o ? o : &def, err);
+	if (r)
+		ks_rules_set_sink(r, sink, NULL);
+cleanup:
+	ks_rules_builder_free(bl);
+	memset(&got, 0, sizeof(got));
+	return r;
+}
+
+static struct ks_rules *load(const char *a)
+{
+	struct ks_rules_err err;
+	char buf[1024];
+	struct ks_rules *r = load2(a, NULL, NULL, &err);
+
+	if (!r)
+		fail_msg("load failed: %s", ks_rules_err_str(&err, buf, sizeof(buf)));
+	return r;
+}
+
+/* The error text of a load that must fail. */
+static const char *load_err(const char *a)
+{
+	static char buf[1024];
+	struct ks_rules_err err;
+	struct ks_rules *r = load2(a, NULL, NULL, &err);
+
+	assert_null(r);
+	ks_rules_err_str(&err, buf, sizeof(buf));
+	if (getenv("RULES_TEST_VERBOSE"))
+		fprintf(stderr, "load error: %s\n", buf);
+	return buf;
+}
+
+static const char *lineage[] = {"/usr/bin/bash", "/usr/sbin/sshd", "/usr/lib/systemd/systemd"};
+static const char *args[] = {"cat", "/etc/shadow"};
+
+static void file_view(struct ks_rview *v, const char *path, const char *act, int act_id)
+{
+	ks_rview_reset(v);
+	ks_rview_int(v, KS_RF_CLASS_UID, 1001);
+	ks_rview_int(v, KS_RF_ACTIVITY_ID, act_id);
+	ks_rview_str(v, KS_RF_ACTIVITY_NAME, act);
+	ks_rview_str(v, KS_RF_FILE_PATH, path);
+	ks_rview_str(v, KS_RF_PROC_EXE, "/usr/bin/cat");
+	ks_rview_str(v, KS_RF_PROC_NAME, "cat");
+	ks_rview_str(v, KS_RF_PROC_CMDLINE, "cat /etc/shadow");
+	ks_rview_list(v, KS_RF_PROC_ARGS, args, 2);
+	ks_rview_int(v, KS_RF_PROC_PID, 100);
+	ks_rview_int(v, KS_RF_PROC_USER_UID, 0);
+	ks_rview_int(v, KS_RF_ACTOR_USER_UID, 1000);
+	ks_rview_bool(v, KS_RF_PROC_HAS_TTY, true);
+	ks_rview_list(v, KS_RF_PROC_LINEAGE, lineage, 3);
+	v->proc.pid = 100;
+	v->proc.start_ns = 5;
+}
+
+static void net_view(struct ks_rview *v, const char *ip, int port, const char *act, int act_id)
+{
+	ks_rview_reset(v);
+	ks_rview_int(v, KS_RF_CLASS_UID, 4001);
+	ks_rview_int(v, KS_RF_ACTIVITY_ID, act_id);
+	ks_rview_str(v, KS_RF_ACTIVITY_NAME, act);
+	assert_true(ks_rview_ip_str(v, KS_RF_DST_IP, ip));
+	ks_rview_int(v, KS_RF_DST_PORT, port);
+	ks_rview_str(v, KS_RF_DIRECTION, "Outbound");
+	ks_rview_str(v, KS_RF_PROC_EXE, "/usr/bin/curl");
+	v->proc.pid = 200;
+	v->proc.start_ns = 7;
+}
+
+#define RULE(cond) "rules:\n  - id: r1\n    title: t\n    condition: " cond "\n"
+
+/* Does `cond` match the view? */
+static bool matches(const char *cond_rule, const struct ks_rview *v)
+{
+	struct ks_rules *r = load(cond_rule);
+	size_t n = ks_rules_eval(r, v, SEC);
+
+	ks_rules_free(r);
+	return n == 1;
+}
+
+static void test_string_operators(void **state)
+{
+	struct ks_rview v;
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_true(matches(RULE("file.path = /etc/shadow"), &v));
+	assert_false(matches(RULE("file.path = /etc/shado"), &v));
+	assert_true(matches(RULE("file.path != /etc/passwd"), &v));
+	assert_true(matches(RULE("file.path in (/etc/passwd, /etc/shadow)"), &v));
+	assert_false(matches(RULE("file.path in (/etc/passwd, /etc/gshadow)"), &v));
+	assert_true(matches(RULE("file.path contains shad"), &v));
+	assert_true(matches(RULE("file.path startswith /etc/"), &v));
+	assert_false(matches(RULE("file.path startswith /usr/"), &v));
+	assert_true(matches(RULE("file.path startswith (/usr/, /etc/)"), &v));
+	assert_true(matches(RULE("file.path endswith dow"), &v));
+	assert_true(matches(RULE("file.path glob /etc/sh*"), &v));
+	assert_false(matches(RULE("file.path glob /*"), &v)); /* '*' does not cross '/' */
+	assert_true(matches(RULE("file.path glob /*/*"), &v));
+	assert_true(matches(RULE("file.path glob /etc/?hadow"), &v));
+	assert_true(matches(RULE("file.path matches '^/etc/(g)?shadow$'"), &v));
+	assert_false(matches(RULE("file.path matches '^/etc/passwd'"), &v));
+	assert_true(matches(RULE("activity_name = \"Read\""), &v));
+	assert_true(matches(RULE("file.path exists"), &v));
+	assert_false(matches(RULE("query.hostname exists"), &v));
+	/* absent field: only != holds */
+	assert_false(matches(RULE("query.hostname = x"), &v));
+	assert_true(matches(RULE("query.hostname != x"), &v));
+}
+
+static void test_int_bool_ip_list_operators(void **state)
+{
+	struct ks_rview v;
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_true(matches(RULE("process.pid = 100"), &v));
+	assert_true(matches(RULE("process.pid != 101"), &v));
+	assert_true(matches(RULE("process.pid < 101 and process.pid <= 100"), &v));
+	assert_false(matches(RULE("process.pid < 100"), &v));
+	assert_true(matches(RULE("process.pid > 99 and process.pid >= 100"), &v));
+	assert_true(matches(RULE("actor.user.uid in (0, 1000, 5)"), &v));
+	assert_false(matches(RULE("actor.user.uid in (0, 5)"), &v));
+	assert_true(matches(RULE("process.has_tty = true"), &v));
+	assert_false(matches(RULE("process.has_tty = false"), &v));
+	/* lists: any element */
+	assert_true(matches(RULE("process.lineage = /usr/sbin/sshd"), &v));
+	assert_true(matches(RULE("process.lineage endswith sshd"), &v));
+	assert_false(matches(RULE("process.lineage != /usr/sbin/sshd"), &v));
+	assert_true(matches(RULE("process.args contains shadow"), &v));
+	assert_false(matches(RULE("process.lineage contains nginx"), &v));
+	net_view(&v, "169.254.169.254", 80, "Open", 1);
+	assert_true(matches(RULE("dst_endpoint.ip = 169.254.169.254"), &v));
+	assert_true(matches(RULE("dst_endpoint.ip in_cidr 169.254.0.0/16"), &v));
+	assert_true(matches(RULE("dst_endpoint.ip in_cidr (10.0.0.0/8, 169.254.169.0/24)"), &v));
+	assert_false(matches(RULE("dst_endpoint.ip in_cidr 10.0.0.0/8"), &v));
+	assert_false(matches(RULE("dst_endpoint.ip in_cidr fd00::/8"), &v));
+	assert_true(matches(RULE("dst_endpoint.ip in (1.1.1.1, 169.254.169.254)"), &v));
+	net_view(&v, "fd00::1", 443, "Open", 1);
+	assert_true(matches(RULE("dst_endpoint.ip in_cidr fd00::/8"), &v));
+	assert_true(matches(RULE("dst_endpoint.ip = 'fd00::1'"), &v));
+}
+
+static void test_boolean_logic_and_precedence(void **state)
+{
+	struct ks_rview v;
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	/* not binds tighter than and, and tighter than or */
+	assert_true(matches(RULE("not file.path = /x and process.pid = 100"), &v));
+	assert_true(matches(RULE("file.path = /x and process.pid = 1 or process.pid = 100"), &v));
+	assert_false(matches(RULE("file.path = /x and (process.pid = 1 or process.pid = 100)"), &v));
+	assert_true(matches(RULE("not (file.path = /x or process.pid = 1)"), &v));
+	assert_false(matches(RULE("not not file.path = /x"), &v));
+	assert_true(matches(RULE("((file.path = /etc/shadow))"), &v));
+}
+
+static void test_type_errors(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(load_err(RULE("process.pid startswith 1")),
+	                       "operator 'startswith' does not apply to 'process.pid' (int)"));
+	assert_non_null(strstr(load_err(RULE("file.path > 3")), "operator '>' does not apply to 'file.path'"));
+	assert_non_null(strstr(load_err(RULE("file.path in_cidr 10.0.0.0/8")), "does not apply"));
+	assert_non_null(strstr(load_err(RULE("process.pid = abc")), "'abc' is not an integer"));
+	assert_non_null(strstr(load_err(RULE("dst_endpoint.ip = 10.0.0.0/8")), "is not an IP address"));
+	assert_non_null(strstr(load_err(RULE("dst_endpoint.ip in_cidr 10.0.0.0/33")), "is not an address or network"));
+	assert_non_null(strstr(load_err(RULE("process.has_tty = 1")), "compare it with true or false"));
+	assert_non_null(strstr(load_err(RULE("process.has_tty contains x")), "does not apply"));
+	assert_non_null(strstr(load_err(RULE("file.path = (a, b)")), "takes one value"));
+	assert_non_null(strstr(load_err(RULE("file.path matches (a, b)")), "one pattern"));
+}
+
+static void test_error_positions(void **state)
+{
+	(void)state;
+	/* RULE puts the condition on line 4, the value starting at column 16 */
+	assert_string_equal(load_err(RULE("file.path = x and proc.name = y")),
+	                    "a.yaml:4:34: unknown field or undefined macro 'proc.name' (fields: docs/rules.md)");
+	assert_string_equal(load_err(RULE("file.path = x and")), "a.yaml:4:33: expected a field, a macro, 'not' or "
+	                                                         "'(' here");
+	assert_string_equal(load_err(RULE("file.path matches 'a('")),
+	                    "a.yaml:4:34: bad regex 'a(': missing closing parenthesis at offset 2");
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n   title: [\n"), "a.yaml:3:"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n   title: [\n"), "YAML:"));
+	assert_string_equal(load_err(RULE("(file.path = x")), "a.yaml:4:30: expected ')' to close the '(' at offset 0");
+	assert_non_null(strstr(load_err(RULE("file.path = 'x")), "a.yaml:4:28: unterminated string"));
+	/* block scalar: the line inside it */
+	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: >\n      file.path = x\n"
+	                             "      and bogus = 1\n"),
+	                    "a.yaml:6:11: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
+	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: |\n      file.path = x\n\n"
+	                             "      and (bogus = 1)\n"),
+	                    "a.yaml:7:12: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
+	assert_non_null(
+	    strstr(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n    sevrity: high\n"),
+	           "a.yaml:5:5: rule 'r1': unknown key"));
+	assert_non_null(strstr(load_err("rules:\n  - title: t\n"), "a.yaml:2:5: rule without an id"));
+	assert_non_null(
+	    strstr(load_err("rules:\n  - id: r1\n    title: t\n    severity: huge\n    condition: file.path = x\n"),
+	           "a.yaml:4:15: rule 'r1': severity must be"));
+	assert_non_null(
+	    strstr(load_err("rules:\n  - id: r1\n    title: t\n    tags: [T10]\n    condition: file.path = x\n"),
+	           "technique id"));
+	assert_non_null(strstr(
+	    load_err("rules:\n  - id: r1\n    title: t\n    output: '%{bad.field}'\n    condition: file.path = x\n"),
+	    "a.yaml:4:16: output: unknown field 'bad.field'"));
+}
+
+static void test_macros_and_lists(void **state)
+{
+	struct ks_rules_err err;
+	struct ks_rview v;
+	struct ks_rules *r;
+	const char *a = "lists:\n  auth: [/usr/sbin/sshd, more]\n  more: [/usr/bin/passwd]\n"
+	                "macros:\n  shadow: file.path in (/etc/shadow, /etc/gshadow)\n"
+	                "  readers: process.file.path in (auth)\n";
+	const char *b = "lists:\n  more: [/usr/bin/passwd, /usr/bin/cat]\n" /* replaces a.yaml's */
+	                "rules:\n  - id: r1\n    title: t\n    condition: shadow and not readers\n";
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	r = load2(a, b, NULL, &err);
+	assert_non_null(r);
+	ks_rules_set_sink(r, sink, NULL);
+	/* cat is in `more` as b.yaml redefines it, reached through `auth` */
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	ks_rview_str(&v, KS_RF_PROC_EXE, "/usr/bin/python3");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	ks_rules_free(r);
+	/* a list used bare after in */
+	r = load("lists:\n  l: [/etc/shadow]\n" RULE("file.path in l"));
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	ks_rules_free(r);
+
+	assert_non_null(strstr(load_err(RULE("shadw")), "undefined macro 'shadw'"));
+	assert_non_null(strstr(load_err("macros:\n  a: b and file.path = x\n  b: c\n  c: a\n" RULE("a")),
+	                       "macro cycle: a -> b -> c -> a"));
+	assert_non_null(strstr(load_err("lists:\n  x: [y]\n  y: [x]\n" RULE("file.path in (x)")), "a cycle?"));
+	assert_non_null(strstr(load_err("macros:\n  file.path: x = 1\n"), "has the name of a field"));
+}
+
+static void test_exceptions(void **state)
+{
+	struct ks_rview v;
+	struct ks_rules *r =
+	    load("rules:\n  - id: r1\n    title: t\n    condition: file.path = /etc/shadow\n"
+	         "    exceptions:\n"
+	         "      - name: known\n        fields: [process.file.path, actor.user.uid]\n"
+	         "        values:\n          - [/usr/bin/cat, 0]\n          - [/usr/bin/less, 1000]\n"
+	         "      - name: prefixes\n        fields: process.file.path\n        comps: startswith\n"
+	         "        values: [/opt/backup/]\n");
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1); /* cat with login uid 1000: no tuple matches */
+	ks_rview_int(&v, KS_RF_ACTOR_USER_UID, 0);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0); /* (cat, 0) */
+	ks_rview_str(&v, KS_RF_PROC_EXE, "/usr/bin/less");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	ks_rview_int(&v, KS_RF_ACTOR_USER_UID, 1000);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0); /* (less, 1000) */
+	ks_rview_str(&v, KS_RF_PROC_EXE, "/opt/backup/bin/agent");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	ks_rules_free(r);
+
+	assert_non_null(strstr(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n"
+	                                "    exceptions:\n      - name: e\n        fields: [process.pid]\n"
+	                                "        values: [[abc]]\n"),
+	                       "'abc' is not an integer"));
+	assert_non_null(
+	    strstr(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n"
+	                    "    exceptions:\n      - name: e\n        fields: [nope]\n        values: []\n"),
+	           "a.yaml:7:18: rule 'r1': exception: unknown field"));
+	assert_non_null(strstr(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n"
+	                                "    exceptions:\n      - name: e\n        fields: [process.pid, file.path]\n"
+	                                "        values: [[1]]\n"),
+	                       "one value per field"));
+}
+
+static const char *seq_rule = "rules:\n  - id: seq\n    title: shadow then connect\n    sequence:\n      within: 60s\n"
+                              "      steps:\n        - condition: class_uid = 1001 and file.path = /etc/shadow\n"
+                              "        - condition: class_uid = 4001 and activity_name = Open\n"
+                              "          output: 'to %{dst_endpoint.ip}:%{dst_endpoint.port}'\n";
+
+static void test_sequence_by_descendant_within_window(void **state)
+{
+	struct ks_rules *r = load(seq_rule);
+	struct ks_rproc_id parent = {100, 5};
+	struct ks_rview f, n;
+
+	(void)state;
+	file_view(&f, "/etc/shadow", "Read", 2);
+	net_view(&n, "10.1.2.3", 443, "Open", 1);
+	/* step 2 first: nothing */
+	assert_int_equal(ks_rules_eval(r, &n, 1 * SEC), 0);
+	assert_int_equal(ks_rules_eval(r, &f, 2 * SEC), 0);
+	assert_int_equal(ks_rules_state_used(r), 1);
+	/* a process that is not a descendant connects: nothing */
+	assert_int_equal(ks_rules_eval(r, &n, 3 * SEC), 0);
+	/* a child of pid 100 connects within the window */
+	n.ancestors = &parent;
+	n.n_ancestors = 1;
+	assert_int_equal(ks_rules_eval(r, &n, 10 * SEC), 1);
+	assert_string_equal(got.ids[0], "seq");
+	assert_int_equal(got.n_steps, 2);
+	assert_non_null(strstr(got.steps[0].text, "/etc/shadow"));
+	assert_string_equal(got.steps[1].text, "to 10.1.2.3:443");
+	assert_int_equal(got.steps[1].pid, 200);
+	assert_int_equal(ks_rules_state_used(r), 0);
+	/* outside the window: nothing */
+	assert_int_equal(ks_rules_eval(r, &f, 100 * SEC), 0);
+	assert_int_equal(ks_rules_eval(r, &n, 161 * SEC), 0);
+	/* the process exits: its state goes */
+	assert_int_equal(ks_rules_eval(r, &f, 200 * SEC), 0);
+	assert_int_equal(ks_rules_state_used(r), 1);
+	ks_rules_proc_exit(r, 100, 5);
+	assert_int_equal(ks_rules_state_used(r), 0);
+	assert_int_equal(ks_rules_eval(r, &n, 201 * SEC), 0);
+	assert_true(ks_rules_state_bytes(r) > 0);
+	ks_rules_free(r);
+}
+
+static void test_threshold(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: scan\n    title: scan\n    condition: class_uid = 4001 and "
+	         "activity_name = Refuse\n    threshold: {count: 5, within: 10s, by: process}\n"
+	         "  - id: per-ip\n    title: per ip\n    condition: class_uid = 4001 and activity_name = "
+	         "Refuse\n    threshold: {count: 3, within: 10s, by: dst_endpoint.ip}\n");
+	struct ks_rview v;
+	size_t total = 0;
+	int i;
+
+	(void)state;
+	net_view(&v, "10.0.0.1", 22, "Refuse", 5);
+	for (i = 0; i < 4; i++)
+		total += ks_rules_eval(r, &v, (uint64_t)(i + 1) * SEC / 10);
+	assert_int_equal(total, 1); /* per-ip fired at 3 */
+	assert_string_equal(got.ids[0], "per-ip");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1); /* 5th: scan */
+	assert_string_equal(got.ids[1], "scan");
+	assert_int_equal(got.thr_count, 5);
+	/* slow refusals: the window closes before the count */
+	ks_rules_free(r);
+	r = load("rules:\n  - id: scan\n    title: scan\n    condition: class_uid = 4001\n"
+	         "    threshold: {count: 3, within: 10s, by: process}\n");
+	for (i = 0; i < 9; i++)
+		assert_int_equal(ks_rules_eval(r, &v, (uint64_t)i * 6 * SEC), 0);
+	/* state of a process that exits is freed */
+	assert_int_equal(ks_rules_eval(r, &v, 100 * SEC), 0);
+	assert_int_equal(ks_rules_state_used(r), 1);
+	ks_rules_proc_exit(r, 200, 7);
+	assert_int_equal(ks_rules_state_used(r), 0);
+	ks_rules_free(r);
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 0, within: 1s}\n"),
+	                       "count: an integer from 1"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 3, within: soon}\n"),
+	                       "within: a duration"));
+}
+
+static void test_index_never_evaluates_other_classes(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: file\n    title: t\n    condition: class_uid = 1001 and file.path exists\n"
+	         "  - id: read\n    title: t\n    condition: class_uid = 1001 and activity_name = Read\n"
+	         "  - id: net\n    title: t\n    condition: class_uid in (4001, 4003)\n"
+	         "  - id: any\n    title: t\n    condition: process.pid exists\n"
+	         "  - id: either\n    title: t\n    condition: (class_uid = 1001 and activity_id = 4) or "
+	         "(class_uid = 1007 and activity_id = 1)\n");
+	const struct ks_rule_info *in[5];
+	struct ks_rview v;
+	size_t i;
+
+	(void)state;
+	net_view(&v, "10.0.0.1", 22, "Open", 1);
+	ks_rules_eval(r, &v, SEC);
+	file_view(&v, "/etc/shadow", "Update", 3);
+	ks_rules_eval(r, &v, SEC);
+	for (i = 0; i < 5; i++)
+		in[i] = ks_rules_info(r, i);
+	assert_int_equal(in[0]->evaluations, 1); /* the file event only */
+	assert_int_equal(in[1]->evaluations, 0); /* a Read rule never meets an Update */
+	assert_int_equal(in[2]->evaluations, 1); /* the net event only */
+	assert_int_equal(in[3]->evaluations, 2); /* pins no class: every event */
+	assert_true(in[3]->any_class);
+	assert_false(in[0]->any_class);
+	assert_int_equal(in[4]->evaluations, 0); /* class 1001 pins activities 1 and 4 (the or's union) */
+	file_view(&v, "/etc/shadow", "Delete", 4);
+	ks_rules_eval(r, &v, SEC);
+	assert_int_equal(ks_rules_info(r, 4)->evaluations, 1);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 0);
+	assert_true(ks_rules_needs(r, KS_RF_FILE_PATH));
+	assert_false(ks_rules_needs(r, KS_RF_PROC_CMDLINE));
+	ks_rules_free(r);
+}
+
+static void test_replace_by_id_and_disable(void **state)
+{
+	struct ks_rules_builder *b = ks_rules_builder_new();
+	struct ks_rules_err err;
+	struct ks_rules *r;
+	struct ks_rview v;
+	const char *a = RULE("file.path = /etc/shadow") "  - id: r2\n    title: t2\n    condition: file.path exists\n";
+	const char *c = RULE("file.path = /etc/passwd");
+
+	(void)state;
+	file_view(&v, "/etc/shadow", "Read", 2);
+	r = load2(a, c, NULL, &err);
+	assert_non_null(r);
+	ks_rules_set_sink(r, sink, NULL);
+	assert_int_equal(ks_rules_count(r), 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1); /* r1 now wants /etc/passwd: only r2 */
+	assert_string_equal(got.ids[0], "r2");
+	assert_string_equal(ks_rules_info(r, 0)->file, "b.yaml");
+	ks_rules_free(r);
+
+	assert_int_equal(ks_rules_add_text(b, "a.yaml", a, strlen(a), &err), 0);
+	assert_int_equal(ks_rules_disable(b, "r2"), 0);
+	r = ks_rules_build(b, NULL, &err);
+	assert_non_null(r);
+	ks_rules_set_sink(r, sink, NULL);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_string_equal(got.ids[0], "r1");
+	assert_false(ks_rules_info(r, 1)->enabled);
+	ks_rules_free(r);
+	assert_int_equal(ks_rules_disable(b, "nope"), 0);
+	assert_null(ks_rules_build(b, NULL, &err));
+	assert_non_null(strstr(err.msg, "no rule has the id 'nope'"));
+	ks_rules_builder_free(b);
+	/* in-file disable and enabled: false */
+	r = load(RULE("file.path exists") "    enabled: false\n");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	ks_rules_free(r);
+}
+
+static void test_nothing_half_loads(void **state)
+{
+	(void)state;
+	/* the first rule is fine, the second is not: no engine */
+	assert_non_null(strstr(load_err(RULE("file.path exists") "  - id: r2\n    title: t\n    condition: nope\n"),
+	                       "a.yaml:7:16"));
+}
+
+static void test_dedupe_and_rate_limit(void **state)
+{
+	struct ks_rules_opts o = {.dedupe_ns = 10 * SEC, .rate_per_s = 1, .rate_burst = 2};
+	struct ks_rules_err err;
+	struct ks_rules *r = load2(RULE("file.path exists") "    output: '%{process.file.path} read %{file.path} "
+	                                                    "(%{query.hostname})'\n",
+	                           NULL, &o, &err);
+	struct ks_rview v;
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	assert_non_null(r);
+	ks_rules_set_sink(r, sink, NULL);
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_string_equal(got.output, "/usr/bin/cat read /etc/shadow (<NA>)");
+	assert_false(got.update);
+	/* same rule, same process: one finding whose count grows; the sink hears at 2, 4, 8 */
+	for (i = 0; i < 7; i++)
+		n += ks_rules_eval(r, &v, SEC + (uint64_t)i);
+	assert_int_equal(n, 3);
+	assert_true(got.update);
+	assert_int_equal(got.count, 8);
+	assert_int_equal(ks_rules_info(r, 0)->deduped, 7);
+	/* other processes are new findings: the burst of 2 allows one more, then the rate limit drops */
+	for (i = 0; i < 5; i++) {
+		v.proc.pid = 1000 + (uint32_t)i;
+		n += ks_rules_eval(r, &v, 2 * SEC);
+	}
+	assert_int_equal(n, 5); /* one token left at 1 s, one more refilled by 2 s */
+	assert_int_equal(ks_rules_info(r, 0)->rate_dropped, 3);
+	assert_int_equal(ks_rules_info(r, 0)->matches, 13);
+	ks_rules_free(r);
+}
+
+static void test_limits(void **state)
+{
+	char *deep = malloc(200000), *big;
+	struct ks_rules_err err;
+	struct ks_rules *r;
+	struct ks_rview v;
+	size_t o, i;
+
+	(void)state;
+	o = (size_t)sprintf(deep, "rules:\n  - id: r1\n    title: t\n    condition: '");
+	for (i = 0; i < 100; i++)
+		deep[o++] = '(';
+	o += (size_t)sprintf(deep + o, "file.path exists");
+	for (i = 0; i < 100; i++)
+		deep[o++] = ')';
+	strcpy(deep + o, "'\n");
+	assert_non_null(strstr(load_err(deep), "nests more than 64 deep"));
+	o = (size_t)sprintf(deep, "rules:\n  - id: r1\n    title: t\n    condition: '");
+	for (i = 0; i < 100; i++)
+		o += (size_t)sprintf(deep + o, "not ");
+	strcpy(deep + o, "file.path exists'\n");
+	assert_non_null(strstr(load_err(deep), "nests more than 64 deep"));
+	free(deep);
+	/* a macro bomb: each level doubles */
+	big = malloc(4096);
+	o = (size_t)sprintf(big, "macros:\n  m0: file.path = x\n");
+	for (i = 1; i < 30; i++)
+		o += (size_t)sprintf(big + o, "  m%zu: m%zu or m%zu\n", i, i - 1, i - 1);
+	sprintf(big + o, RULE("m29"));
+	assert_non_null(strstr(load_err(big), "more than 100000 nodes"));
+	free(big);
+	/* a huge list is refused */
+	big = malloc(2000000);
+	o = (size_t)sprintf(big, "lists:\n  big: [");
+	for (i = 0; i < 70000; i++)
+		o += (size_t)sprintf(big + o, "a%zu,", i);
+	sprintf(big + o, "b]\n" RULE("file.path in (big)"));
+	assert_non_null(strstr(load_err(big), "list 'big' has more than 65536 items"));
+	free(big);
+	/* a pathological regex is bounded: the match limit stops it, counted, no match */
+	r = load2(RULE("file.path matches '^(a+)+$'"), NULL, NULL, &err);
+	assert_non_null(r);
+	ks_rules_set_sink(r, sink, NULL);
+	file_view(&v, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	assert_int_equal(ks_rules_info(r, 0)->regex_errors, 1);
+	ks_rules_free(r);
+}
+
+static void test_cost_counters(void **state)
+{
+	struct ks_rules_opts o = {.cost_sample = 1, .dedupe_ns = UINT64_MAX};
+	struct ks_rules_err err;
+	struct ks_rules *r = load2(RULE("file.path contains shadow"), NULL, &o, &err);
+	const struct ks_rule_info *in;
+	struct ks_rview v;
+	int i;
+
+	(void)state;
+	assert_non_null(r);
+	file_view(&v, "/etc/passwd", "Read", 2);
+	for (i = 0; i < 100; i++)
+		ks_rules_eval(r, &v, SEC);
+	in = ks_rules_info(r, 0);
+	assert_int_equal(in->evaluations, 100);
+	assert_int_equal(in->cost_samples, 100);
+	assert_true(in->cost_p99_ns > 0);
+	assert_true(in->cost_sum_ns / in->cost_samples <= in->cost_p99_ns * 4);
+	ks_rules_free(r);
+}
+
+static void test_unit_from_cgroup(void **state)
+{
+	char u[64];
+
+	(void)state;
+	assert_true(ks_rules_unit_from_cgroup("/system.slice/nginx.service", u, sizeof(u)));
+	assert_string_equal(u, "nginx.service");
+	assert_true(ks_rules_unit_from_cgroup("/user.slice/user-1000.slice/session-3.scope", u, sizeof(u)));
+	assert_string_equal(u, "session-3.scope");
+	assert_true(ks_rules_unit_from_cgroup("/system.slice/docker-1.scope/init", u, sizeof(u)));
+	assert_string_equal(u, "docker-1.scope");
+	assert_false(ks_rules_unit_from_cgroup("/", u, sizeof(u)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_string_operators),
+	    cmocka_unit_test(test_int_bool_ip_list_operators),
+	    cmocka_unit_test(test_boolean_logic_and_precedence),
+	    cmocka_unit_test(test_type_errors),
+	    cmocka_unit_test(test_error_positions),
+	    cmocka_unit_test(test_macros_and_lists),
+	    cmocka_unit_test(test_exceptions),
+	    cmocka_unit_test(test_sequence_by_descendant_within_window),
+	    cmocka_unit_test(test_threshold),
+	    cmocka_unit_test(test_index_never_evaluates_other_classes),
+	    cmocka_unit_test(test_replace_by_id_and_disable),
+	    cmocka_unit_test(test_nothing_half_loads),
+	    cmocka_unit_test(test_dedupe_and_rate_limit),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_cost_counters),
+	    cmocka_unit_test(test_unit_from_cgroup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

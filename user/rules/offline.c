@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Offline evaluation (`kansoku rules test`): OCSF events as kansoku's file output writes them, read with
+ * json-c into the same view the daemon fills, evaluated by the same engine. Process ancestry for
+ * sequences is rebuilt from the Launch events seen, as the daemon's process table does.
+ */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offline.h"
+
+#define ANC_SLOTS 65536 /* pids remembered for ancestry (open addressing, overwritten when full) */
+#define ANC_DEPTH 16
+#define ARGS_MAX 256
+
+struct anc {
+	uint32_t pid, ppid;
+	uint64_t start_ns, pstart_ns;
+};
+
+struct ks_rules_offline {
+	struct ks_rules *r;
+	struct anc *anc;
+	struct ks_rproc_id chain[ANC_DEPTH];
+	const char *lineage[64], *pargs[ARGS_MAX];
+	char unit[256];
+	FILE *out;
+	bool json;
+	size_t line, matches;
+};
+
+/* Where a field is in an event: relative to the subject process (`process` of 1007, `actor.process`
+ * otherwise), to its `unmapped` (1007 only), or to the event. */
+enum jbase { J_EVENT, J_PROC, J_UNMAPPED };
+
+struct jfield {
+	enum ks_rfield f;
+	enum jbase base;
+	const char *path;
+};
+
+static const struct jfield jfields[] = {
+    {KS_RF_CLASS_UID, J_EVENT, "class_uid"},
+    {KS_RF_ACTIVITY_ID, J_EVENT, "activity_id"},
+    {KS_RF_ACTIVITY_NAME, J_EVENT, "activity_name"},
+    {KS_RF_SEVERITY_ID, J_EVENT, "severity_id"},
+    {KS_RF_STATUS_ID, J_EVENT, "status_id"},
+    {KS_RF_STATUS_DETAIL, J_EVENT, "status_detail"},
+    {KS_RF_COUNT, J_EVENT, "count"},
+    {KS_RF_EXIT_CODE, J_EVENT, "exit_code"},
+    {KS_RF_PROC_PID, J_PROC, "pid"},
+    {KS_RF_PROC_UID, J_PROC, "uid"},
+    {KS_RF_PROC_NAME, J_PROC, "name"},
+    {KS_RF_PROC_CMDLINE, J_PROC, "cmd_line"},
+    {KS_RF_PROC_ARGS, J_UNMAPPED, "args"},
+    {KS_RF_PROC_EXE, J_PROC, "file.path"},
+    {KS_RF_PROC_EXE_NAME, J_PROC, "file.name"},
+    {KS_RF_PROC_SCRIPT, J_UNMAPPED, "script_path"},
+    {KS_RF_PROC_EXE_DELETED, J_UNMAPPED, "exe_deleted"},
+    {KS_RF_PROC_EXE_MEMFD, J_UNMAPPED, "exe_unlinked_fs"},
+    {KS_RF_PROC_USER_UID, J_PROC, "user.uid"},
+    {KS_RF_PROC_USER_NAME, J_PROC, "user.name"},
+    {KS_RF_PROC_EUID, J_UNMAPPED, "euid"},
+    {KS_RF_PROC_GID, J_UNMAPPED, "gid"},
+    {KS_RF_PROC_LOGINUID, J_UNMAPPED, "loginuid"},
+    {KS_RF_PROC_TTY, J_UNMAPPED, "tty"},
+    {KS_RF_PROC_CGROUP, J_UNMAPPED, "cgroup.path"},
+    {KS_RF_PARENT_PID, J_PROC, "parent_process.pid"},
+    {KS_RF_PARENT_NAME, J_PROC, "parent_process.name"},
+    {KS_RF_PARENT_EXE, J_PROC, "parent_process.file.path"},
+    {KS_RF_PARENT_CMDLINE, J_PROC, "parent_process.cmd_line"},
+    {KS_RF_PARENT_USER_UID, J_PROC, "parent_process.user.uid"},
+    {KS_RF_PROC_LINEAGE, J_PROC, "lineage"},
+    {KS_RF_ACTOR_USER_UID, J_EVENT, "actor.user.uid"},
+    {KS_RF_ACTOR_USER_NAME, J_EVENT, "actor.user.name"},
+    {KS_RF_FILE_PATH, J_EVENT, "file.path"},
+    {KS_RF_FILE_NAME, J_EVENT, "file.name"},
+    {KS_RF_FILE_TYPE_ID, J_EVENT, "file.type_id"},
+    {KS_RF_FILE_RESULT_PATH, J_EVENT, "file_result.path"},
+    {KS_RF_SRC_IP, J_EVENT, "src_endpoint.ip"},
+    {KS_RF_SRC_PORT, J_EVENT, "src_endpoint.port"},
+    {KS_RF_DST_IP, J_EVENT, "dst_endpoint.ip"},
+    {KS_RF_DST_PORT, J_EVENT, "dst_endpoint.port"},
+    {KS_RF_DIRECTION, J_EVENT, "connection_info.direction"},
+    {KS_RF_DIRECTION_ID, J_EVENT, "connection_info.direction_id"},
+    {KS_RF_PROTOCOL_NAME, J_EVENT, "connection_info.protocol_name"},
+    {KS_RF_QUERY_HOSTNAME, J_EVENT, "query.hostname"},
+    {KS_RF_QUERY_TYPE, J_EVENT, "query.type"},
+};
+
+static struct json_object *jpath(struct json_object *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+	size_t n;
+
+	while (o && *path) {
+		dot = strchr(path, '.');
+		n = dot ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		path += n + (dot != NULL);
+	}
+	return o;
+}
+
+/* uids are strings in OCSF ("0"); the view compares numbers. */
+static bool jint(struct json_object *j, int64_t *out)
+{
+	const char *s;
+	char *end;
+
+	if (json_object_is_type(j, json_type_int)) {
+		*out = json_object_get_int64(j);
+		return true;
+	}
+	if (!json_object_is_type(j, json_type_string))
+		return false;
+	s = json_object_get_string(j);
+	*out = strtoll(s, &end, 10);
+	return *s && !*end;
+}
+
+static uint32_t jlist(struct json_object *j, const char **out, uint32_t max)
+{
+	uint32_t i, n = 0;
+
+	if (!json_object_is_type(j, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(j) && n < max; i++) {
+		struct json_object *e = json_object_array_get_idx(j, i);
+
+		if (json_object_is_type(e, json_type_string))
+			out[n++] = json_object_get_string(e);
+	}
+	return n;
+}
+
+static void set_field(struct ks_rules_offline *o, struct ks_rview *v, enum ks_rfield f, struct json_object *j)
+{
+	int64_t i;
+
+	switch (ks_rfield_type(f)) {
+	case KS_RT_STR:
+		if (json_object_is_type(j, json_type_string))
+			ks_rview_str(v, f, json_object_get_string(j));
+		break;
+	case KS_RT_INT:
+		if (jint(j, &i))
+			ks_rview_int(v, f, i);
+		break;
+	case KS_RT_BOOL:
+		if (json_object_is_type(j, json_type_boolean))
+			ks_rview_bool(v, f, json_object_get_boolean(j));
+		break;
+	case KS_RT_IP:
+		if (json_object_is_type(j, json_type_string))
+			ks_rview_ip_str(v, f, json_object_get_string(j));
+		break;
+	case KS_RT_LIST:
+		if (f == KS_RF_PROC_LINEAGE)
+			ks_rview_list(v, f, o->lineage, jlist(j, o->lineage, 64));
+		else
+			ks_rview_list(v, f, o->pargs, jlist(j, o->pargs, ARGS_MAX));
+		break;
+	}
+}
+
+static struct anc *anc_slot(struct ks_rules_offline *o, uint32_t pid)
+{
+	return &o->anc[(pid * 2654435761u) % ANC_SLOTS];
+}
+
+/* Identity and ancestors: the subject's (pid, created_time); its ancestors from the events seen. */
+static void set_identity(struct ks_rules_offline *o, struct ks_rview *v, struct json_object *proc)
+{
+	int64_t pid = 0, ct = 0, ppid = 0, pct = 0;
+	struct ks_rproc_id cur;
+	uint32_t n;
+	struct anc *a;
+
+	jint(jpath(proc, "pid"), &pid);
+	jint(jpath(proc, "created_time"), &ct);
+	jint(jpath(proc, "parent_process.pid"), &ppid);
+	jint(jpath(proc, "parent_process.created_time"), &pct);
+	v->proc.pid = (uint32_t)pid;
+	v->proc.start_ns = (uint64_t)ct * 1000000ull;
+	if (ppid)
+		*anc_slot(o, v->proc.pid) =
+		    (struct anc){v->proc.pid, (uint32_t)ppid, v->proc.start_ns, (uint64_t)pct * 1000000ull};
+	cur = v->proc;
+	for (n = 0; n < ANC_DEPTH; n++) {
+		a = anc_slot(o, cur.pid);
+		if (a->pid != cur.pid || a->start_ns != cur.start_ns || !a->ppid)
+			break;
+		cur.pid = a->ppid;
+		cur.start_ns = a->pstart_ns;
+		o->chain[n] = cur;
+	}
+	v->ancestors = o->chain;
+	v->n_ancestors = n;
+}
+
+void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev, struct ks_rview *v, uint64_t *now_ns)
+{
+	int64_t cls = 0, t = 0;
+	struct json_object *proc, *unm;
+	size_t i;
+
+	ks_rview_reset(v);
+	jint(jpath(ev, "class_uid"), &cls);
+	proc = jpath(ev, cls == 1007 ? "process" : "actor.process");
+	unm = cls == 1007 ? jpath(ev, "unmapped") : NULL;
+	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
+		struct json_object *base = jfields[i].base == J_EVENT ? ev : jfields[i].base == J_PROC ? proc : unm;
+		struct json_object *j = jpath(base, jfields[i].path);
+
+		if (j)
+			set_field(o, v, jfields[i].f, j);
+	}
+	if (cls == 1007) /* only Process Activity says whether there is a terminal */
+		ks_rview_bool(v, KS_RF_PROC_HAS_TTY, v->f[KS_RF_PROC_TTY].set);
+	if (v->f[KS_RF_PROC_CGROUP].set &&
+	    ks_rules_unit_from_cgroup(v->f[KS_RF_PROC_CGROUP].s, o->unit, sizeof(o->unit)))
+		ks_rview_str(v, KS_RF_PROC_UNIT, o->unit);
+	if (proc)
+		set_identity(o, v, proc);
+	jint(jpath(ev, "time"), &t);
+	v->time_ns = (uint64_t)t * 1000000ull;
+	*now_ns = v->time_ns;
+}
+
+static void print_match(void *ctx, const struct ks_rules_match *m)
+{
+	struct ks_rules_offline *o = ctx;
+	const struct ks_rule_info *in = m->rule;
+	uint32_t i;
+
+	o->matches++;
+	if (o->json) {
+		struct json_object *j = json_object_new_object(), *tags = json_object_new_array(), *steps;
+
+		json_object_object_add(j, "line", json_object_new_int64((int64_t)o->line));
+		json_object_object_add(j, "rule", json_object_new_string(in->id));
+		json_object_object_add(j, "title", json_object_new_string(in->title));
+		json_object_object_add(j, "severity", json_object_new_string(in->severity));
+		json_object_object_add(j, "severity_id", json_object_new_int(in->severity_id));
+		for (i = 0; i < in->n_tags; i++)
+			json_object_array_add(tags, json_object_new_string(in->tags[i]));
+		json_object_object_add(j, "tags", tags);
+		json_object_object_add(j, "output", json_object_new_string_len(m->output, (int)m->output_len));
+		json_object_object_add(j, "count", json_object_new_int64((int64_t)m->count));
+		json_object_object_add(j, "pid", json_object_new_int64(m->proc.pid));
+		if (m->threshold_count)
+			json_object_object_add(j, "threshold_count",
+			                       json_object_new_int64((int64_t)m->threshold_count));
+		if (m->n_steps) {
+			steps = json_object_new_array();
+			for (i = 0; i < m->n_steps; i++)
+				json_object_array_add(steps, json_object_new_string(m->steps[i].text));
+			json_object_object_add(j, "steps", steps);
+		}
+		fprintf(o->out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+		return;
+	}
+	fprintf(o->out, "line %zu: %s [%s] %s%s\n", o->line, in->id, in->severity, m->output,
+	        m->update ? " (repeated)" : "");
+	if (in->condition)
+		fprintf(o->out, "    because: %s\n", in->condition);
+	for (i = 0; i < m->n_steps; i++)
+		fprintf(o->out, "    step %u: %s\n", i + 1, m->steps[i].text);
+	if (m->threshold_count)
+		fprintf(o->out, "    %" PRIu64 " matching events in the window\n", m->threshold_count);
+}
+
+struct ks_rules_offline *ks_rules_offline_new(struct ks_rules *r, FILE *out, bool json)
+{
+	struct ks_rules_offline *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->anc = calloc(ANC_SLOTS, sizeof(*o->anc)))) {
+		free(o);
+		return NULL;
+	}
+	o->r = r;
+	o->out = out;
+	o->json = json;
+	ks_rules_set_sink(r, print_match, o);
+	return o;
+}
+
+void ks_rules_offline_free(struct ks_rules_offline *o)
+{
+	if (!o)
+		return;
+	free(o->anc);
+	free(o);
+}
+
+/* One event: evaluated, and a Terminate frees the process's state as the daemon does. */
+static void one_event(struct ks_rules_offline *o, struct json_object *ev)
+{
+	struct ks_rview v;
+	uint64_t now;
+
+	ks_rules_view_from_json(o, ev, &v, &now);
+	ks_rules_eval(o->r, &v, now);
+	if (v.f[KS_RF_CLASS_UID].i == 1007 && v.f[KS_RF_ACTIVITY_ID].i == 2)
+		ks_rules_proc_exit(o->r, v.proc.pid, v.proc.start_ns);
+}
+
+int ks_rules_offline_run(struct ks_rules_offline *o, FILE *in, const char *name, size_t *events, size_t *bad)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, in)) > 0) {
+		struct json_object *ev;
+
+		o->line++;
+		if (n == 1 && line[0] == '\n')
+			continue;
+		ev = json_tokener_parse(line);
+		if (!ev || !json_object_is_type(ev, json_type_object)) {
+			fprintf(stderr, "%s:%zu: not a JSON object: skipped\n", name, o->line);
+			(*bad)++;
+			json_object_put(ev);
+			continue;
+		}
+		one_event(o, ev);
+		(*events)++;
+		json_object_put(ev);
+	}
+	free(line);
+	return ferror(in) ? -1 : 0;
+}
