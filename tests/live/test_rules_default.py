@@ -137,15 +137,46 @@ def tree(events, roots):
     return pids
 
 
+SYNC_TIMEOUT = 60  # this host is shared: under load the daemon lags, it does not lose (drops are counted)
+_sentinels = [0]
+
+
 def settle(dmn, pid):
-    """Wait until the process ring has given the root's Terminate, then for the file and network rings."""
+    """Wait until every ring has passed what the action did: the root's Terminate on the process ring, then
+    a sentinel file creation (file ring) and a sentinel DNS query (network ring) made afterwards. Each ring
+    is delivered in order, so whatever the action caused is in the output once its sentinel is."""
+    _sentinels[0] += 1
+    n = _sentinels[0]
     dmn.wait_for(
         lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 2 and e["process"].get("pid") == pid,
-        timeout=10,
+        timeout=SYNC_TIMEOUT,
         what=f"the end of pid {pid}",
     )
-    time.sleep(0.3)
-    dmn.read_events()
+    path = os.path.join(SCRATCH, f"sentinel-{n}")
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.unlink(path)
+    name = f"sentinel-{n}.kstest.invalid"
+    send_dns(name)
+    dmn.wait_for(lambda e: (e.get("file") or {}).get("path") == path, timeout=SYNC_TIMEOUT, what="the file sentinel")
+    dmn.wait_for(
+        lambda e: (e.get("query") or {}).get("hostname") == name, timeout=SYNC_TIMEOUT, what="the DNS sentinel"
+    )
+
+
+def send_dns(name):
+    q = struct.pack(">HHHHHH", 0x4B53, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.sendto(q, ("127.0.0.1", 53))
+    c.close()
+
+
+def drops(dmn):
+    try:
+        st = dmn.cli_json("status")
+    except (AssertionError, ValueError) as e:  # a daemon too busy to answer in time
+        return f"status unavailable: {e}"
+    return {k: v["dropped"] for k, v in st["events"].items() if v["dropped"]}
 
 
 def rules_test(events, tmp):
@@ -198,7 +229,7 @@ def check(dmn, rule, action, neighbour=None, cleanup=None, tmp=None):
     hits = [m for m in matches if m["rule"] == rule and m["pid"] in apids]
     assert hits, f"{rule} did not match the action (pids {sorted(apids)}); matches: " + json.dumps(
         [(m["rule"], m["pid"]) for m in matches]
-    )
+    ) + f"; kernel drops so far: {drops(dmn)}"
     bad = [m for m in matches if m["rule"] == rule and m["pid"] in npids]
     assert not bad, f"{rule} matched the benign neighbour: {bad}"
     assert_finding_if_integrated(events, rule, apids)
