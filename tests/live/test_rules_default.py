@@ -71,7 +71,8 @@ def d(tmp_path_factory):
         pytest.fail("the default ruleset does not load: run kansoku rules check packaging/rules/*.yaml")
     os.makedirs(os.path.join(HOME, ".ssh"), exist_ok=True)
     os.makedirs(LOGDIR, exist_ok=True)
-    daemon = Daemon(str(tmp_path_factory.mktemp("rulesd")), daemon_config()).start()
+    # never rotate: the reader keeps an offset into the one file (other work on this host makes it large)
+    daemon = Daemon(str(tmp_path_factory.mktemp("rulesd")), daemon_config(), "    max_size_kb: 0\n").start()
     yield daemon
     assert daemon.stop() == 0
     shutil.rmtree(HOME, ignore_errors=True)
@@ -534,8 +535,8 @@ def case_exec_003():
     go, close = reverse_shell("exec sh -i <&3 >&3 2>&3")
     # neighbours: interactive shells whose stdio is a pipe, and a unix socket (as journald gives services)
     code = (
-        "import socket,subprocess\na,b=socket.socketpair()\n"
-        "subprocess.run(['sh','-i'],stdin=a,stdout=a,stderr=subprocess.DEVNULL)\n"
+        "import socket,subprocess\na,b=socket.socketpair()\nb.sendall(b'exit\\n')\n"
+        "subprocess.run(['sh','-i'],stdin=a,stdout=a,stderr=subprocess.DEVNULL,timeout=10)\n"
         "subprocess.run(['sh','-i'],stdin=subprocess.DEVNULL,stdout=subprocess.PIPE,stderr=subprocess.DEVNULL)\n"
     )
     return (go, lambda: py(code), close)
@@ -634,8 +635,10 @@ def case_priv_004():
 
 
 def case_priv_005():
-    shell = os.path.join(SCRATCH, "rootsh")
-    plain = os.path.join(SCRATCH, "usersh")
+    os.makedirs(os.path.join(SCRATCH, "suid"), exist_ok=True)
+    os.makedirs(os.path.join(SCRATCH, "plain"), exist_ok=True)
+    shell = os.path.join(SCRATCH, "suid", "bash")  # named as the shell it is
+    plain = os.path.join(SCRATCH, "plain", "bash")
     for p in (shell, plain):
         shutil.copy("/usr/bin/bash", p)
     os.chmod(shell, 0o4755)
