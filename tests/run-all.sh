@@ -26,6 +26,21 @@ for t in "$BUILD"/tests/test_*; do
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 done
 
+echo "== fuzz: rule loader and condition parser (25 s)"
+if [ -x "$BUILD/fuzz/fuzz_rules" ]; then
+	if out=$(./tests/fuzz/run-short.sh "$BUILD" 25 2>&1); then
+		echo "  $out"
+		pass=$((pass + 1))
+	else
+		echo "$out" | sed 's/^/  /'
+		fail=$((fail + 1))
+		failed_suites+=("fuzz")
+	fi
+else
+	echo "  SKIPPED: $BUILD/fuzz/fuzz_rules not built (make $BUILD/fuzz/fuzz_rules: needs clang)"
+	skip=$((skip + 1))
+fi
+
 echo "== live tests (real BPF programs)"
 if [ "$(id -u)" != 0 ]; then
 	echo "  SKIPPED: live tests load BPF programs and need root (run: sudo tests/run.sh)"

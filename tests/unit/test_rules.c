@@ -10,9 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <malloc.h>
+
+#include "rules/offline.h"
 #include "rules/rules.h"
 
 #define SEC 1000000000ull
+
+/* Allocations made by the engine's objects (linked with --wrap=malloc,calloc,realloc). */
+static size_t allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	allocs++;
+	return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	allocs++;
+	return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	allocs++;
+	return __real_realloc(p, n);
+}
 
 struct got {
 	size_t n;
@@ -156,6 +184,18 @@ static void test_string_operators(void **state)
 	assert_false(matches(RULE("file.path glob /*"), &v)); /* '*' does not cross '/' */
 	assert_true(matches(RULE("file.path glob /*/*"), &v));
 	assert_true(matches(RULE("file.path glob /etc/?hadow"), &v));
+	assert_true(matches(RULE("file.path glob /etc/*w"), &v));
+	assert_true(matches(RULE("file.path glob /etc/s*a*o*"), &v));
+	assert_false(matches(RULE("file.path glob /etc/s*x*"), &v));
+	assert_false(matches(RULE("file.path glob /etc/shadow/*"), &v));
+	file_view(&v, "/tmp/a\"b c", "Update", 3);
+	assert_true(matches(RULE("file.path = '/tmp/a\"b c'"), &v));
+	assert_true(matches("rules:\n  - id: r1\n    title: t\n    condition: 'file.path = \"/tmp/a\\\"b c\"'\n", &v));
+	file_view(&v, "/home/alice/.ssh/authorized_keys", "Update", 3);
+	assert_true(matches(RULE("file.path glob /home/*/.ssh/authorized_keys"), &v));
+	file_view(&v, "/home/a/b/.ssh/authorized_keys", "Update", 3);
+	assert_false(matches(RULE("file.path glob /home/*/.ssh/authorized_keys"), &v));
+	file_view(&v, "/etc/shadow", "Read", 2);
 	assert_true(matches(RULE("file.path matches '^/etc/(g)?shadow$'"), &v));
 	assert_false(matches(RULE("file.path matches '^/etc/passwd'"), &v));
 	assert_true(matches(RULE("activity_name = \"Read\""), &v));
@@ -248,6 +288,9 @@ static void test_error_positions(void **state)
 	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: >\n      file.path = x\n"
 	                             "      and bogus = 1\n"),
 	                    "a.yaml:6:11: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
+	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: file.path = x\n"
+	                             "      and   bogus = 1\n"),
+	                    "a.yaml:5:13: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
 	assert_string_equal(load_err("rules:\n  - id: r1\n    title: t\n    condition: |\n      file.path = x\n\n"
 	                             "      and (bogus = 1)\n"),
 	                    "a.yaml:7:12: unknown field or undefined macro 'bogus' (fields: docs/rules.md)");
@@ -293,6 +336,11 @@ static void test_macros_and_lists(void **state)
 	ks_rules_free(r);
 
 	assert_non_null(strstr(load_err(RULE("shadw")), "undefined macro 'shadw'"));
+	assert_string_equal(load_err(RULE("file.path in (/x, shell_binarys)")),
+	                    "a.yaml:4:34: undefined list 'shell_binarys' (quote it if you mean the string)");
+	assert_non_null(strstr(load_err(RULE("file.path in shells")), "a.yaml:4:29: undefined list 'shells'"));
+	r = load(RULE("file.path in (/x, 'shell_binarys', Read)")); /* quoted, or not snake_case: values */
+	ks_rules_free(r);
 	assert_non_null(strstr(load_err("macros:\n  a: b and file.path = x\n  b: c\n  c: a\n" RULE("a")),
 	                       "macro cycle: a -> b -> c -> a"));
 	assert_non_null(strstr(load_err("lists:\n  x: [y]\n  y: [x]\n" RULE("file.path in (x)")), "a cycle?"));
@@ -360,12 +408,15 @@ static void test_sequence_by_descendant_within_window(void **state)
 	/* a child of pid 100 connects within the window */
 	n.ancestors = &parent;
 	n.n_ancestors = 1;
+	f.event_seq = 0; /* the step records what the view says */
+	n.event_seq = 77;
 	assert_int_equal(ks_rules_eval(r, &n, 10 * SEC), 1);
 	assert_string_equal(got.ids[0], "seq");
 	assert_int_equal(got.n_steps, 2);
 	assert_non_null(strstr(got.steps[0].text, "/etc/shadow"));
 	assert_string_equal(got.steps[1].text, "to 10.1.2.3:443");
 	assert_int_equal(got.steps[1].pid, 200);
+	assert_int_equal(got.steps[1].event_seq, 77);
 	assert_int_equal(ks_rules_state_used(r), 0);
 	/* outside the window: nothing */
 	assert_int_equal(ks_rules_eval(r, &f, 100 * SEC), 0);
@@ -418,6 +469,12 @@ static void test_threshold(void **state)
 	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
 	                                "    threshold: {count: 3, within: soon}\n"),
 	                       "within: a duration"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 3, within: 169h}\n"),
+	                       "up to 7 days"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    condition: class_uid = 1\n"
+	                                "    threshold: {count: 3, within: 1s, by: process.lineage}\n"),
+	                       "not a list"));
 }
 
 static void test_index_never_evaluates_other_classes(void **state)
@@ -456,6 +513,37 @@ static void test_index_never_evaluates_other_classes(void **state)
 	ks_rules_free(r);
 }
 
+/* Rules keyed by a value are evaluated only on events that carry one of their values. */
+static void test_index_by_value(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: path\n    title: t\n    condition: class_uid = 1001 and file.path in "
+	         "(/etc/shadow, /etc/gshadow) and process.pid = 100\n"
+	         "  - id: port\n    title: t\n    condition: class_uid = 4001 and dst_endpoint.port = 3333\n"
+	         "  - id: glob\n    title: t\n    condition: file.path = /x or file.path glob /etc/*\n");
+	struct ks_rview v;
+
+	(void)state;
+	file_view(&v, "/etc/passwd", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1); /* glob only */
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 0);
+	file_view(&v, "/etc/gshadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 2);
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 1);
+	assert_int_equal(ks_rules_info(r, 0)->matches, 1);
+	ks_rview_int(&v, KS_RF_PROC_PID, 7); /* keyed, then the whole condition decides */
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 2);
+	net_view(&v, "10.0.0.1", 22, "Open", 1);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 0);
+	net_view(&v, "10.0.0.1", 3333, "Open", 1);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 1);
+	assert_int_equal(ks_rules_info(r, 2)->evaluations, 5); /* the or is not keyed: every event */
+	ks_rules_free(r);
+}
+
 static void test_replace_by_id_and_disable(void **state)
 {
 	struct ks_rules_builder *b = ks_rules_builder_new();
@@ -490,6 +578,11 @@ static void test_replace_by_id_and_disable(void **state)
 	assert_null(ks_rules_build(b, NULL, &err));
 	assert_non_null(strstr(err.msg, "no rule has the id 'nope'"));
 	ks_rules_builder_free(b);
+	assert_string_equal(load_err(RULE("file.path exists") "disable: [r1, r9]\n"),
+	                    "a.yaml:5:15: disable: no rule has the id 'r9' (a typo?)");
+	r = load(RULE("file.path exists") "disable: [r1]\n");
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	ks_rules_free(r);
 	/* in-file disable and enabled: false */
 	r = load(RULE("file.path exists") "    enabled: false\n");
 	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
@@ -498,7 +591,17 @@ static void test_replace_by_id_and_disable(void **state)
 
 static void test_nothing_half_loads(void **state)
 {
+	struct ks_rules *running = load(RULE("file.path exists"));
+	struct ks_rview v;
+
 	(void)state;
+	/* a failed reload leaves the running engine as it was */
+	assert_null(load2(RULE("file.path exists") "  - id: r2\n    title: t\n    condition: nope\n", NULL, NULL,
+	                  &(struct ks_rules_err){0}));
+	ks_rules_set_sink(running, sink, NULL);
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(running, &v, SEC), 1);
+	ks_rules_free(running);
 	/* the first rule is fine, the second is not: no engine */
 	assert_non_null(strstr(load_err(RULE("file.path exists") "  - id: r2\n    title: t\n    condition: nope\n"),
 	                       "a.yaml:7:16"));
@@ -611,6 +714,113 @@ static void test_cost_counters(void **state)
 	ks_rules_free(r);
 }
 
+static void test_rule_metadata(void **state)
+{
+	struct ks_rules *r = load("rules:\n  - id: KS-CRED-001\n    title: Shadow read\n    description: d\n"
+	                          "    condition: file.path = /etc/shadow\n    severity: Critical\n"
+	                          "    tags: [T1003.008, credential_access, custom]\n    area: user\n"
+	                          "    remediation: fix it\n    enabled: true\n");
+	const struct ks_rule_info *in = ks_rules_info(r, 0);
+	struct ks_rview v;
+
+	(void)state;
+	assert_string_equal(in->id, "KS-CRED-001");
+	assert_string_equal(in->title, "Shadow read");
+	assert_string_equal(in->description, "d");
+	assert_string_equal(in->remediation, "fix it");
+	assert_string_equal(in->condition, "file.path = /etc/shadow");
+	assert_int_equal(in->severity_id, 5);
+	assert_string_equal(in->severity, "critical");
+	assert_int_equal(in->area, KS_RAREA_USER);
+	assert_int_equal(in->n_tags, 3);
+	assert_string_equal(in->tags[0], "T1003.008");
+	assert_string_equal(in->file, "a.yaml");
+	assert_int_equal(in->line, 2);
+	file_view(&v, "/etc/shadow", "Read", 2);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 1);
+	assert_string_equal(got.output, "Shadow read"); /* no output: the title */
+	ks_rules_free(r);
+	assert_non_null(strstr(load_err("rules:\n  - id: 'a b'\n    title: t\n    condition: file.path exists\n"),
+	                       "an id holds letters"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    title: t\n    area: cloud\n    condition: file.path "
+	                                "exists\n"),
+	                       "area must be device, user, system or data"));
+	assert_non_null(strstr(load_err("rules:\n  - id: x\n    condition: file.path exists\n"), "needs a title"));
+}
+
+/* The state table is sized at load: many processes fill it, then new state is refused and counted. */
+static void test_state_bounded(void **state)
+{
+	struct ks_rules_opts o = {.state_max = 64, .dedupe_ns = UINT64_MAX};
+	struct ks_rules_err err;
+	struct ks_rules *r = load2("rules:\n  - id: scan\n    title: scan\n    condition: class_uid = 4001\n"
+	                           "    threshold: {count: 3, within: 10s, by: process}\n",
+	                           NULL, &o, &err);
+	size_t bytes;
+	struct ks_rview v;
+	uint32_t i;
+
+	(void)state;
+	assert_non_null(r);
+	bytes = ks_rules_state_bytes(r);
+	net_view(&v, "10.0.0.1", 22, "Refuse", 5);
+	for (i = 0; i < 1000; i++) {
+		v.proc.pid = 1000 + i;
+		ks_rules_eval(r, &v, SEC);
+	}
+	assert_true(ks_rules_state_used(r) <= 64);
+	assert_true(ks_rules_info(r, 0)->state_full > 0);
+	assert_int_equal(ks_rules_state_bytes(r), bytes);
+	/* windows end: the slots are free again */
+	v.proc.pid = 5000;
+	ks_rules_eval(r, &v, 100 * SEC);
+	assert_true(ks_rules_state_used(r) <= 64);
+	ks_rules_free(r);
+}
+
+/* The per-event path allocates nothing: no call to the allocator from the engine, and the heap in use is the
+ * same before and after many events. */
+static void test_no_allocation_per_event(void **state)
+{
+	struct ks_rules *r = load("lists:\n  l: [/etc/shadow, /etc/gshadow]\n"
+	                          "rules:\n  - id: a\n    title: '%{file.path} by %{process.lineage}'\n"
+	                          "    condition: file.path in (l) and process.file.path matches 'c.t$'\n"
+	                          "  - id: b\n    title: t\n    condition: class_uid = 4001\n"
+	                          "    threshold: {count: 2, within: 1s, by: dst_endpoint.ip}\n");
+	struct ks_rules *s = load(seq_rule);
+	struct mallinfo2 before, after;
+	struct ks_rproc_id parent = {100, 5};
+	struct ks_rview f, n;
+	int i;
+
+	(void)state;
+	assert_true(allocs > 0); /* the counter sees the engine's allocations: loading made some */
+	file_view(&f, "/etc/shadow", "Read", 2);
+	net_view(&n, "10.1.2.3", 443, "Open", 1);
+	n.ancestors = &parent;
+	n.n_ancestors = 1;
+	ks_rules_eval(r, &f, SEC); /* first use of each regex JIT stack and dedupe slot */
+	ks_rules_eval(s, &f, SEC);
+	before = mallinfo2();
+	allocs = 0;
+	for (i = 0; i < 10000; i++) {
+		f.proc.pid = n.proc.pid = (uint32_t)i;
+		parent.pid = (uint32_t)i;
+		ks_rules_eval(r, &f, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(r, &n, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(s, &f, SEC + (uint64_t)i * 1000);
+		ks_rules_eval(s, &n, SEC + (uint64_t)i * 1000);
+		ks_rules_proc_exit(s, (uint32_t)i, 5);
+	}
+	after = mallinfo2();
+	assert_int_equal(allocs, 0);
+	assert_int_equal(after.uordblks, before.uordblks);
+	assert_true(ks_rules_info(r, 0)->matches > 0);
+	assert_true(ks_rules_info(s, 0)->matches > 0);
+	ks_rules_free(r);
+	ks_rules_free(s);
+}
+
 static void test_unit_from_cgroup(void **state)
 {
 	char u[64];
@@ -623,6 +833,108 @@ static void test_unit_from_cgroup(void **state)
 	assert_true(ks_rules_unit_from_cgroup("/system.slice/docker-1.scope/init", u, sizeof(u)));
 	assert_string_equal(u, "docker-1.scope");
 	assert_false(ks_rules_unit_from_cgroup("/", u, sizeof(u)));
+}
+
+/* kansoku's own OCSF events read back: process is `process` in 1007 and `actor.process` elsewhere, uids are
+ * numbers, the unit comes from the cgroup, ancestry from the Launches seen. */
+static void test_offline_view_from_json(void **state)
+{
+	const char *launch =
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":1000,"
+	    "\"process\":{\"pid\":300,\"created_time\":900,\"name\":\"curl\",\"cmd_line\":\"curl x\","
+	    "\"file\":{\"path\":\"/usr/bin/curl\",\"name\":\"curl\"},\"user\":{\"uid\":\"33\",\"name\":\"www-data\"},"
+	    "\"parent_process\":{\"pid\":200,\"created_time\":800,\"name\":\"bash\",\"file\":{\"path\":\"/usr/bin/"
+	    "bash\"}},"
+	    "\"lineage\":[\"/usr/bin/bash\",\"/usr/sbin/nginx\"]},"
+	    "\"actor\":{\"user\":{\"uid\":\"1000\",\"name\":\"alice\"}},"
+	    "\"unmapped\":{\"tty\":\"pts0\",\"loginuid\":1000,\"cgroup\":{\"path\":\"/system.slice/nginx.service\"},"
+	    "\"args\":[\"curl\",\"x\"],\"exe_deleted\":true}}";
+	const char *net =
+	    "{\"class_uid\":4001,\"activity_id\":1,\"activity_name\":\"Open\",\"time\":2000,"
+	    "\"dst_endpoint\":{\"ip\":\"10.9.8.7\",\"port\":443},\"connection_info\":{\"direction\":"
+	    "\"Outbound\",\"protocol_name\":\"tcp\"},\"actor\":{\"process\":{\"pid\":300,\"created_time\":900,"
+	    "\"file\":{\"path\":\"/usr/bin/curl\"}},\"user\":{\"uid\":\"1000\"}}}";
+	struct json_object *a = json_tokener_parse(launch), *b = json_tokener_parse(net);
+	struct ks_rules *r = load(RULE("class_uid = 1 and file.path exists"));
+	struct ks_rules_offline *o = ks_rules_offline_new(r, stdout, false);
+	struct ks_rview v;
+	uint64_t now;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	/* the parent's own Launch, so the curl's ancestry goes one further */
+	ks_rules_view_from_json(o, a, &v, &now);
+	assert_int_equal(now, 1000000000ull);
+	assert_string_equal(v.f[KS_RF_PROC_EXE].s, "/usr/bin/curl");
+	assert_int_equal(v.f[KS_RF_PROC_USER_UID].i, 33);
+	assert_int_equal(v.f[KS_RF_ACTOR_USER_UID].i, 1000);
+	assert_int_equal(v.f[KS_RF_PROC_LOGINUID].i, 1000);
+	assert_string_equal(v.f[KS_RF_PARENT_EXE].s, "/usr/bin/bash");
+	assert_string_equal(v.f[KS_RF_PROC_UNIT].s, "nginx.service");
+	assert_true(v.f[KS_RF_PROC_HAS_TTY].b);
+	assert_true(v.f[KS_RF_PROC_EXE_DELETED].b);
+	assert_int_equal(v.f[KS_RF_PROC_LINEAGE].len, 2);
+	assert_string_equal(v.f[KS_RF_PROC_ARGS].list[1], "x");
+	assert_int_equal(v.proc.pid, 300);
+	assert_int_equal(v.proc.start_ns, 900000000ull);
+	assert_int_equal(v.n_ancestors, 1);
+	assert_int_equal(v.ancestors[0].pid, 200);
+	assert_int_equal(v.ancestors[0].start_ns, 800000000ull);
+	ks_rules_view_from_json(o, b, &v, &now);
+	assert_string_equal(v.f[KS_RF_PROC_EXE].s, "/usr/bin/curl");
+	assert_int_equal(v.f[KS_RF_DST_PORT].i, 443);
+	assert_int_equal(v.f[KS_RF_DST_IP].ip.family, 4);
+	assert_string_equal(v.f[KS_RF_DIRECTION].s, "Outbound");
+	assert_false(v.f[KS_RF_PROC_HAS_TTY].set); /* only Process Activity says */
+	assert_false(v.f[KS_RF_FILE_PATH].set);
+	assert_int_equal(v.n_ancestors, 1); /* from the Launch seen before */
+	ks_rules_offline_free(o);
+	ks_rules_free(r);
+	json_object_put(a);
+	json_object_put(b);
+}
+
+/* A recorded stream end to end: a shell reads /etc/shadow, its child connects out; a Terminate frees state. */
+static void test_offline_sequence_from_stream(void **state)
+{
+	const char *events =
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":1000,\"metadata\":{"
+	    "\"sequence\":1},"
+	    "\"process\":{\"pid\":500,\"created_time\":990,\"file\":{\"path\":\"/usr/bin/bash\"}}}\n"
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":2000,\"metadata\":{\"sequence\":"
+	    "2},"
+	    "\"file\":{\"path\":\"/etc/shadow\"},\"actor\":{\"process\":{\"pid\":500,\"created_time\":990,\"file\":"
+	    "{\"path\":\"/usr/bin/bash\"}}}}\n"
+	    "not json\n"
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":3000,\"metadata\":{"
+	    "\"sequence\":3},"
+	    "\"process\":{\"pid\":501,\"created_time\":2990,\"file\":{\"path\":\"/usr/bin/curl\"},\"parent_process\":"
+	    "{\"pid\":500,\"created_time\":990}}}\n"
+	    "{\"class_uid\":4001,\"activity_id\":1,\"activity_name\":\"Open\",\"time\":4000,\"metadata\":{\"sequence\":"
+	    "4},"
+	    "\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"actor\":{\"process\":{\"pid\":501,\"created_"
+	    "time\":"
+	    "2990,\"file\":{\"path\":\"/usr/bin/curl\"}}}}\n";
+	struct ks_rules *r = load(seq_rule);
+	char *out = NULL;
+	size_t out_len = 0, n = 0, bad = 0;
+	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
+	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+
+	(void)state;
+	assert_int_equal(ks_rules_offline_run(off, in, "mem", &n, &bad), 0);
+	fclose(o);
+	assert_int_equal(n, 4);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(out, "\"line\":5,\"rule\":\"seq\""));
+	assert_non_null(
+	    strstr(out, "\"sequence\":2,\"text\":\"Read by \\/usr\\/bin\\/bash (pid 500): \\/etc\\/shadow\""));
+	assert_non_null(strstr(out, "\"sequence\":4,\"text\":\"to 203.0.113.9:443\""));
+	fclose(in);
+	free(out);
+	ks_rules_offline_free(off);
+	ks_rules_free(r);
 }
 
 int main(void)
@@ -638,12 +950,18 @@ int main(void)
 	    cmocka_unit_test(test_sequence_by_descendant_within_window),
 	    cmocka_unit_test(test_threshold),
 	    cmocka_unit_test(test_index_never_evaluates_other_classes),
+	    cmocka_unit_test(test_index_by_value),
 	    cmocka_unit_test(test_replace_by_id_and_disable),
 	    cmocka_unit_test(test_nothing_half_loads),
 	    cmocka_unit_test(test_dedupe_and_rate_limit),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_cost_counters),
+	    cmocka_unit_test(test_rule_metadata),
+	    cmocka_unit_test(test_state_bounded),
+	    cmocka_unit_test(test_no_allocation_per_event),
 	    cmocka_unit_test(test_unit_from_cgroup),
+	    cmocka_unit_test(test_offline_view_from_json),
+	    cmocka_unit_test(test_offline_sequence_from_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/rules_cmd.h"
 #include "rules/offline.h"
@@ -28,6 +29,9 @@ static bool is_rule_file(const char *p)
 
 static struct ks_rules *load(char **files, int n)
 {
+	/* offline every evaluation is timed, and every repeat shown (no dedupe, no rate limit) */
+	struct ks_rules_opts opts = {
+	    .cost_sample = 1, .dedupe_ns = UINT64_MAX, .rate_per_s = UINT32_MAX / 2, .rate_burst = UINT32_MAX / 2};
 	struct ks_rules_builder *b = ks_rules_builder_new();
 	struct ks_rules *r = NULL;
 	struct ks_rules_err err;
@@ -41,7 +45,7 @@ static struct ks_rules *load(char **files, int n)
 	for (i = 0; i < n; i++)
 		if (ks_rules_add_file(b, files[i], &err))
 			goto cleanup;
-	r = ks_rules_build(b, NULL, &err);
+	r = ks_rules_build(b, &opts, &err);
 cleanup:
 	if (!r)
 		fprintf(stderr, "%s\n", ks_rules_err_str(&err, msg, sizeof(msg)));
@@ -53,13 +57,15 @@ static void summary(struct ks_rules *r, size_t events, size_t matches)
 {
 	size_t i;
 
-	printf("\n%zu events, %zu matches\n%-32s %8s %12s %8s\n", events, matches, "RULE", "MATCHES", "EVALUATIONS",
-	       "ENABLED");
+	printf("\n%zu events, %zu matches\n%-32s %8s %12s %8s %8s %8s\n", events, matches, "RULE", "MATCHES",
+	       "EVALUATIONS", "MEAN_NS", "P99_NS", "ENABLED");
 	for (i = 0; i < ks_rules_count(r); i++) {
 		const struct ks_rule_info *in = ks_rules_info(r, i);
+		unsigned long long mean = in->cost_samples ? in->cost_sum_ns / in->cost_samples : 0;
 
-		printf("%-32s %8llu %12llu %8s\n", in->id, (unsigned long long)in->matches,
-		       (unsigned long long)in->evaluations, in->enabled ? "yes" : "no");
+		printf("%-32s %8llu %12llu %8llu %8llu %8s%s\n", in->id, (unsigned long long)in->matches,
+		       (unsigned long long)in->evaluations, mean, (unsigned long long)in->cost_p99_ns,
+		       in->enabled ? "yes" : "no", in->any_class ? "  (every event: pins no class_uid)" : "");
 	}
 }
 
@@ -73,6 +79,8 @@ static int cmd_test(char **files, int n_rules, const char *events, bool json)
 
 	if (!r)
 		return 1;
+	if (!events && isatty(STDIN_FILENO))
+		fprintf(stderr, "kansoku: reading events from stdin (one JSON event per line; Ctrl-D ends)\n");
 	if (events && !(in = fopen(events, "re"))) {
 		fprintf(stderr, "kansoku: cannot open %s: %m\n", events);
 		goto cleanup;

@@ -45,7 +45,7 @@ int ks_parse_duration(const char *s, uint64_t *ns)
 	unsigned long long v = strtoull(s, &end, 10);
 	uint64_t unit;
 
-	if (end == s || v > 100000000ull)
+	if (end == s)
 		return -1;
 	if (!*end || !strcmp(end, "s"))
 		unit = 1000000000ull;
@@ -56,6 +56,8 @@ int ks_parse_duration(const char *s, uint64_t *ns)
 	else if (!strcmp(end, "h"))
 		unit = 3600000000000ull;
 	else
+		return -1;
+	if (v > KS_R_WINDOW_MAX_NS / unit) /* also keeps now + window from wrapping */
 		return -1;
 	*ns = v * unit;
 	return *ns ? 0 : -1;
@@ -158,6 +160,43 @@ static struct ks_node *cond_of(struct rctx *x, const yaml_node_t *n)
 	return ks_parse_cond(x->c, (const char *)n->data.scalar.value, n->data.scalar.length, &p, 0);
 }
 
+/* One step: {condition, output}. */
+static int add_step(struct rctx *x, yaml_node_t *s)
+{
+	uint32_t i = x->cr->n_steps;
+	yaml_node_t *c = NULL, *o = NULL;
+	yaml_node_pair_t *pr;
+
+	if (i >= KS_RULES_SEQ_MAX)
+		return fail(x, s, "a sequence has at most 4 steps");
+	if (s->type != YAML_MAPPING_NODE)
+		return fail(x, s, "a step is {condition: ..., output: ...}");
+	for (pr = s->data.mapping.pairs.start; pr < s->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(x->d, pr->key);
+
+		if (scalar(k) && !strcmp(scalar(k), "condition"))
+			c = yaml_document_get_node(x->d, pr->value);
+		else if (scalar(k) && !strcmp(scalar(k), "output"))
+			o = yaml_document_get_node(x->d, pr->value);
+		else
+			return fail(x, k, "a step has condition and output only");
+	}
+	if (!c)
+		return fail(x, s, "a step needs a condition");
+	if (!(x->cr->steps[i] = cond_of(x, c)))
+		return -1;
+	if (o) {
+		struct ks_rpos p = pos_of(x, o);
+
+		if (!scalar(o))
+			return fail(x, o, "output is a string");
+		if (ks_tmpl_compile(x->c, scalar(o), o->data.scalar.length, &p, &x->cr->step_out[i]))
+			return -1;
+	}
+	x->cr->n_steps++;
+	return 0;
+}
+
 static int set_sequence(struct rctx *x, yaml_node_t *n)
 {
 	yaml_node_pair_t *pr;
@@ -172,7 +211,7 @@ static int set_sequence(struct rctx *x, yaml_node_t *n)
 
 		if (key && !strcmp(key, "within")) {
 			if (!scalar(v) || ks_parse_duration(scalar(v), &x->cr->within_ns))
-				return fail(x, v, "within: a duration (60s, 500ms, 10m, 1h)");
+				return fail(x, v, "within: a duration up to 7 days (60s, 500ms, 10m, 1h)");
 		} else if (key && !strcmp(key, "steps") && v->type == YAML_SEQUENCE_NODE) {
 			steps = v;
 		} else {
@@ -181,37 +220,9 @@ static int set_sequence(struct rctx *x, yaml_node_t *n)
 	}
 	if (!steps || !x->cr->within_ns)
 		return fail(x, n, "sequence needs within and steps");
-	for (it = steps->data.sequence.items.start; it < steps->data.sequence.items.top; it++) {
-		yaml_node_t *s = yaml_document_get_node(x->d, *it), *c = NULL, *o = NULL;
-		uint32_t i = x->cr->n_steps;
-
-		if (i >= KS_RULES_SEQ_MAX)
-			return fail(x, s, "a sequence has at most 4 steps");
-		if (s->type != YAML_MAPPING_NODE)
-			return fail(x, s, "a step is {condition: ..., output: ...}");
-		for (pr = s->data.mapping.pairs.start; pr < s->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = yaml_document_get_node(x->d, pr->key);
-
-			if (scalar(k) && !strcmp(scalar(k), "condition"))
-				c = yaml_document_get_node(x->d, pr->value);
-			else if (scalar(k) && !strcmp(scalar(k), "output"))
-				o = yaml_document_get_node(x->d, pr->value);
-			else
-				return fail(x, k, "a step has condition and output only");
-		}
-		if (!c)
-			return fail(x, s, "a step needs a condition");
-		if (!(x->cr->steps[i] = cond_of(x, c)))
+	for (it = steps->data.sequence.items.start; it < steps->data.sequence.items.top; it++)
+		if (add_step(x, yaml_document_get_node(x->d, *it)))
 			return -1;
-		if (o) {
-			struct ks_rpos p = pos_of(x, o);
-
-			if (!scalar(o) ||
-			    ks_tmpl_compile(x->c, scalar(o), o->data.scalar.length, &p, &x->cr->step_out[i]))
-				return scalar(o) ? -1 : fail(x, o, "output is a string");
-		}
-		x->cr->n_steps++;
-	}
 	if (x->cr->n_steps < 2)
 		return fail(x, steps, "a sequence has at least 2 steps");
 	x->cr->kind = KS_RK_SEQUENCE;
@@ -240,12 +251,14 @@ static int set_threshold(struct rctx *x, yaml_node_t *n)
 			x->cr->thr_count = c;
 		} else if (!strcmp(key, "within")) {
 			if (ks_parse_duration(val, &x->cr->within_ns))
-				return fail(x, v, "within: a duration (10s, 500ms, 10m, 1h)");
+				return fail(x, v, "within: a duration up to 7 days (10s, 500ms, 10m, 1h)");
 		} else if (!strcmp(key, "by")) {
 			if (strcmp(val, "process")) {
 				x->cr->thr_by = ks_rfield_lookup(val, strlen(val));
-				if (x->cr->thr_by < 0)
-					return fail(x, v, "by: 'process' or a field name (docs/rules.md, Fields)");
+				if (x->cr->thr_by < 0 || ks_rfield_type((enum ks_rfield)x->cr->thr_by) == KS_RT_LIST)
+					return fail(
+					    x, v,
+					    "by: 'process' or a field that is not a list (docs/rules.md, Fields)");
 				x->c->r->needs[x->cr->thr_by / 64] |= 1ull << (x->cr->thr_by % 64);
 			}
 		} else {

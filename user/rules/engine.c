@@ -48,8 +48,14 @@ static uint64_t bucket_upper(unsigned idx)
 	return (uint64_t)(5 + sub) << (b - 2);
 }
 
+#define COST_OUTLIER_NS 1000000
+
 static void cost_record(struct ks_crule *cr, uint64_t ns)
 {
+	if (ns > COST_OUTLIER_NS) { /* a time slice lost to another thread, not the rule's cost */
+		cr->info.cost_outliers++;
+		return;
+	}
 	cr->cost_hist[cost_bucket(ns)]++;
 	cr->info.cost_samples++;
 	cr->info.cost_sum_ns += ns;
@@ -147,44 +153,37 @@ void ks_emit(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, 
 		r->sink(r->sink_ctx, &m);
 }
 
-static void eval_rule(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns, bool timed,
-                      size_t *matches)
+void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                  size_t *matches)
 {
 	uint64_t t0 = timed ? mono_ns() : 0;
 
 	cr->info.evaluations++;
+	x->rx_err = &cr->info.regex_errors;
 	switch (cr->kind) {
 	case KS_RK_PLAIN:
-		if (ks_node_eval(cr->cond, v, &cr->info.regex_errors))
-			ks_emit(r, cr, v, now_ns, NULL, 0, 0, matches);
+		if (ks_node_eval(cr->cond, x))
+			ks_emit(r, cr, x->v, now_ns, NULL, 0, 0, matches);
 		break;
 	case KS_RK_THRESHOLD:
-		ks_eval_threshold(r, cr, v, now_ns, matches);
+		ks_eval_threshold(r, cr, x, now_ns, matches);
 		break;
 	case KS_RK_SEQUENCE:
-		ks_eval_sequence(r, cr, v, now_ns, matches);
+		ks_eval_sequence(r, cr, x, now_ns, matches);
 		break;
 	}
 	if (timed)
 		cost_record(cr, mono_ns() - t0);
 }
 
-static void eval_list(struct ks_rules *r, const struct ks_rlist *l, const struct ks_rview *v, uint64_t now_ns,
-                      bool timed, size_t *matches)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		eval_rule(r, &r->rules[l->v[i]], v, now_ns, timed, matches);
-}
-
 size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_ns)
 {
 	bool timed = ((++r->ev_seq) & r->sample_mask) == 0;
 	const struct ks_rval *cls = &v->f[KS_RF_CLASS_UID], *act = &v->f[KS_RF_ACTIVITY_ID];
+	struct ks_ectx x = {.v = v}; /* hash[] is written before it is read (the hashed bits) */
 	size_t matches = 0, i;
 
-	eval_list(r, &r->global, v, now_ns, timed, &matches);
+	ks_bucket_eval(r, &r->global, &x, now_ns, timed, &matches);
 	if (!cls->set)
 		return matches;
 	for (i = 0; i < r->n_classes; i++) {
@@ -192,9 +191,9 @@ size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_
 
 		if (c->class_uid != cls->i)
 			continue;
-		eval_list(r, &c->any, v, now_ns, timed, &matches);
+		ks_bucket_eval(r, &c->any, &x, now_ns, timed, &matches);
 		if (act->set && act->i >= 0 && act->i < KS_R_ACT_MAX)
-			eval_list(r, &c->act[act->i], v, now_ns, timed, &matches);
+			ks_bucket_eval(r, &c->act[act->i], &x, now_ns, timed, &matches);
 		break;
 	}
 	return matches;

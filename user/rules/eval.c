@@ -203,7 +203,7 @@ static bool int_in(const int64_t *v, uint32_t n, int64_t x)
 	return false;
 }
 
-static bool str_any(const struct ks_node *n, const char *s, uint32_t len, uint64_t *rx_err)
+static bool str_any(const struct ks_node *n, const char *s, uint32_t len, uint64_t h, uint64_t *rx_err)
 {
 	uint32_t i;
 
@@ -212,7 +212,7 @@ static bool str_any(const struct ks_node *n, const char *s, uint32_t len, uint64
 	case KS_OP_NE:
 		return len == n->str.len && !memcmp(s, n->str.s, len);
 	case KS_OP_IN:
-		return ks_strset_has(n->set, s, len);
+		return ks_strset_has_hash(n->set, s, len, h);
 	case KS_OP_MATCHES:
 		return regex_match(n->re, s, len, rx_err);
 	default:
@@ -245,20 +245,34 @@ static bool str_any(const struct ks_node *n, const char *s, uint32_t len, uint64
 	return false;
 }
 
-static bool cmp_str(const struct ks_node *n, const struct ks_rval *x, uint64_t *rx_err)
+static bool cmp_str(const struct ks_node *n, const struct ks_rval *val, struct ks_ectx *x)
 {
-	bool hit = str_any(n, x->s, x->len, rx_err);
+	uint64_t h = 0;
+	bool hit;
+
+	if (n->op == KS_OP_IN) { /* hashed once per event, whatever number of rules ask */
+		if (!(x->hashed >> n->field & 1)) {
+			x->hash[n->field] = ks_rhash(val->s, val->len);
+			x->hashed |= 1ull << n->field;
+		}
+		h = x->hash[n->field];
+	}
+	hit = str_any(n, val->s, val->len, h, x->rx_err);
 
 	return n->op == KS_OP_NE ? !hit : hit;
 }
 
 static bool cmp_list(const struct ks_node *n, const struct ks_rval *x, uint64_t *rx_err)
 {
-	uint32_t i;
+	uint32_t i, len;
 
-	for (i = 0; i < x->len; i++)
-		if (x->list[i] && str_any(n, x->list[i], (uint32_t)strlen(x->list[i]), rx_err))
+	for (i = 0; i < x->len; i++) {
+		if (!x->list[i])
+			continue;
+		len = (uint32_t)strlen(x->list[i]);
+		if (str_any(n, x->list[i], len, n->op == KS_OP_IN ? ks_rhash(x->list[i], len) : 0, rx_err))
 			return n->op != KS_OP_NE;
+	}
 	return n->op == KS_OP_NE;
 }
 
@@ -294,9 +308,9 @@ static bool cmp_ip(const struct ks_node *n, const struct ks_rip *ip)
 	return n->op == KS_OP_NE ? !hit : hit;
 }
 
-static bool eval_cmp(const struct ks_node *n, const struct ks_rview *v, uint64_t *rx_err)
+static bool eval_cmp(const struct ks_node *n, struct ks_ectx *ctx)
 {
-	const struct ks_rval *x = &v->f[n->field];
+	const struct ks_rval *x = &ctx->v->f[n->field];
 
 	if (n->op == KS_OP_EXISTS)
 		return x->set && (ks_rfield_type(n->field) != KS_RT_LIST || x->len > 0);
@@ -304,9 +318,9 @@ static bool eval_cmp(const struct ks_node *n, const struct ks_rview *v, uint64_t
 		return n->op == KS_OP_NE; /* absent: only "not equal" holds */
 	switch (ks_rfield_type(n->field)) {
 	case KS_RT_STR:
-		return cmp_str(n, x, rx_err);
+		return cmp_str(n, x, ctx);
 	case KS_RT_LIST:
-		return cmp_list(n, x, rx_err);
+		return cmp_list(n, x, ctx->rx_err);
 	case KS_RT_INT:
 		return cmp_int(n, x->i);
 	case KS_RT_BOOL:
@@ -317,25 +331,25 @@ static bool eval_cmp(const struct ks_node *n, const struct ks_rview *v, uint64_t
 	return false;
 }
 
-bool ks_node_eval(const struct ks_node *n, const struct ks_rview *v, uint64_t *rx_err)
+bool ks_node_eval(const struct ks_node *n, struct ks_ectx *x)
 {
 	uint32_t i;
 
 	switch (n->kind) {
 	case KS_N_CMP:
-		return eval_cmp(n, v, rx_err);
+		return eval_cmp(n, x);
 	case KS_N_AND:
 		for (i = 0; i < n->n; i++)
-			if (!ks_node_eval(n->kids[i], v, rx_err))
+			if (!ks_node_eval(n->kids[i], x))
 				return false;
 		return true;
 	case KS_N_OR:
 		for (i = 0; i < n->n; i++)
-			if (ks_node_eval(n->kids[i], v, rx_err))
+			if (ks_node_eval(n->kids[i], x))
 				return true;
 		return false;
 	case KS_N_NOT:
-		return !ks_node_eval(n->kids[0], v, rx_err);
+		return !ks_node_eval(n->kids[0], x);
 	case KS_N_TRUE:
 		return true;
 	}

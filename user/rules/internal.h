@@ -19,6 +19,7 @@
 #define KS_R_ID_MAX 64
 #define KS_R_TAGS_MAX 32
 #define KS_R_OUTPUT_MAX 2048
+#define KS_R_WINDOW_MAX_NS (7ull * 24 * 3600 * 1000000000ull) /* sequence/threshold windows */
 #define KS_R_ACT_MAX 128 /* activity ids indexed directly; higher ones go to the class's catch-all list */
 
 /* ---- arena: everything compiled for one engine lives here and is freed at once ---- */
@@ -93,7 +94,15 @@ struct ks_node {
 };
 
 struct ks_rules; /* for regex error counting */
-bool ks_node_eval(const struct ks_node *n, const struct ks_rview *v, uint64_t *regex_errors);
+/* What one evaluation of one event carries: the view, where regex failures count (the rule's counter), and
+ * string hashes computed once per event for every `in` that reads the same field. */
+struct ks_ectx {
+	const struct ks_rview *v;
+	uint64_t *rx_err;
+	uint64_t hashed; /* bit per field: hash[] holds its value's hash */
+	uint64_t hash[KS_RF_MAX];
+};
+bool ks_node_eval(const struct ks_node *n, struct ks_ectx *x);
 bool ks_glob(const char *pat, uint32_t plen, const char *s, uint32_t slen);
 bool ks_cidr_parse(const char *s, struct ks_cidr *out);
 bool ks_ip_parse(const char *s, struct ks_rip *out);
@@ -102,6 +111,7 @@ struct ks_regex *ks_regex_compile(struct ks_regex **all, const char *pat, size_t
 void ks_regex_free_all(struct ks_regex *all);
 struct ks_strset *ks_strset_new(struct ks_arena *a, const struct ks_rstr *v, uint32_t n);
 bool ks_strset_has(const struct ks_strset *s, const char *p, uint32_t len);
+bool ks_strset_has_hash(const struct ks_strset *s, const char *p, uint32_t len, uint64_t h);
 
 /* ---- the builder's definitions (pointers into the YAML documents it keeps) ---- */
 struct ks_rpos {
@@ -148,6 +158,7 @@ struct ks_rules_builder {
 	struct ks_rdef_rule *rules;
 	size_t n_rules;
 	char **disabled;
+	struct ks_rpos *disabled_pos; /* where a rule file disabled it (file NULL: the API, i.e. the config) */
 	size_t n_disabled;
 };
 
@@ -189,10 +200,19 @@ struct ks_rlist {
 	uint32_t n;
 };
 
+struct ks_kidx; /* index.c: a field's values -> rules */
+
+/* Rules of one (class, activity) cell: those evaluated on every event of it, and those keyed by value. */
+struct ks_rbucket {
+	struct ks_rlist plain;
+	struct ks_kidx *kidx;
+	uint32_t n_kidx;
+};
+
 struct ks_rclass {
 	int64_t class_uid;
-	struct ks_rlist any;
-	struct ks_rlist act[KS_R_ACT_MAX];
+	struct ks_rbucket any;
+	struct ks_rbucket act[KS_R_ACT_MAX];
 };
 
 struct ks_rstate; /* state.c */
@@ -203,7 +223,7 @@ struct ks_rules {
 	struct ks_regex *regexes;
 	struct ks_crule *rules;
 	size_t n_rules;
-	struct ks_rlist global; /* rules that pin no class */
+	struct ks_rbucket global; /* rules that pin no class */
 	struct ks_rclass *classes;
 	size_t n_classes;
 	uint64_t needs[(KS_RF_MAX + 63) / 64];
@@ -252,13 +272,20 @@ size_t ks_tmpl_render(const struct ks_tmpl *t, const struct ks_rview *v, char *o
 /* state.c */
 int ks_state_init(struct ks_rules *r);
 void ks_state_free(struct ks_rules *r);
-void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                      size_t *matches);
-void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                       size_t *matches);
+void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches);
+void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches);
 void ks_state_proc_exit(struct ks_rules *r, uint32_t pid, uint64_t start_ns);
 size_t ks_state_used(const struct ks_rules *r);
 
+/* index.c */
+int ks_index_rule(struct ks_rules *r, uint32_t idx);
+void ks_index_free(struct ks_rules *r);
+void ks_bucket_eval(struct ks_rules *r, const struct ks_rbucket *b, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                    size_t *matches);
+
+/* engine.c: one rule on one event (counted, 1 in N timed). */
+void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                  size_t *matches);
 /* engine.c: hand a match to dedupe, the rate limit and the sink. */
 void ks_emit(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
              const struct ks_rules_step *steps, uint32_t n_steps, uint64_t thr_count, size_t *matches);

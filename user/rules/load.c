@@ -39,20 +39,30 @@ void ks_rules_builder_free(struct ks_rules_builder *b)
 	free(b->lists);
 	free(b->rules);
 	free(b->disabled);
+	free(b->disabled_pos);
 	free(b);
+}
+
+static int disable_at(struct ks_rules_builder *b, const char *id, const struct ks_rpos *pos)
+{
+	char **nd = realloc(b->disabled, (b->n_disabled + 1) * sizeof(*nd));
+	struct ks_rpos *np;
+
+	if (nd)
+		b->disabled = nd;
+	np = realloc(b->disabled_pos, (b->n_disabled + 1) * sizeof(*np));
+	if (np)
+		b->disabled_pos = np;
+	if (!nd || !np || !(b->disabled[b->n_disabled] = strdup(id)))
+		return -1;
+	b->disabled_pos[b->n_disabled] = pos ? *pos : (struct ks_rpos){0};
+	b->n_disabled++;
+	return 0;
 }
 
 int ks_rules_disable(struct ks_rules_builder *b, const char *id)
 {
-	char **nd = realloc(b->disabled, (b->n_disabled + 1) * sizeof(*nd));
-
-	if (!nd)
-		return -1;
-	b->disabled = nd;
-	if (!(b->disabled[b->n_disabled] = strdup(id)))
-		return -1;
-	b->n_disabled++;
-	return 0;
+	return disable_at(b, id, NULL);
 }
 
 /* doc holds the file name and source of the document being read. */
@@ -187,7 +197,7 @@ static int add_disable(struct ks_rules_builder *b, const struct ks_rpos *doc, ya
 			ks_rerr(err, &p, 0, "disable: a list of rule ids");
 			return -1;
 		}
-		if (ks_rules_disable(b, (const char *)n->data.scalar.value))
+		if (disable_at(b, (const char *)n->data.scalar.value, &p))
 			return -1;
 	}
 	return 0;

@@ -213,7 +213,7 @@ static void set_identity(struct ks_rules_offline *o, struct ks_rview *v, struct 
 
 void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev, struct ks_rview *v, uint64_t *now_ns)
 {
-	int64_t cls = 0, act = 0, t = 0;
+	int64_t cls = 0, act = 0, t = 0, seq = 0;
 	struct json_object *proc, *unm;
 	bool launch;
 	size_t i;
@@ -222,7 +222,7 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 	jint(jpath(ev, "class_uid"), &cls);
 	jint(jpath(ev, "activity_id"), &act);
 	/* Launch/Terminate: the process is the subject; ptrace Open/Inject: the tracer (actor) did it */
-	launch = cls == 1007 && (act == 1 || act == 2);
+	launch = cls == KS_RCLASS_PROCESS && (act == KS_RACT_LAUNCH || act == KS_RACT_TERMINATE);
 	proc = jpath(ev, launch ? "process" : "actor.process");
 	unm = launch ? jpath(ev, "unmapped") : NULL;
 	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
@@ -239,9 +239,24 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 		ks_rview_str(v, KS_RF_PROC_UNIT, o->unit);
 	if (proc)
 		set_identity(o, v, proc);
+	jint(jpath(ev, "metadata.sequence"), &seq);
+	v->event_seq = (uint64_t)seq;
 	jint(jpath(ev, "time"), &t);
 	v->time_ns = (uint64_t)t * 1000000ull;
 	*now_ns = v->time_ns;
+}
+
+static struct json_object *step_json(const struct ks_rules_step *s)
+{
+	struct json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "time", json_object_new_int64((int64_t)(s->time_ns / 1000000)));
+	json_object_object_add(j, "class_uid", json_object_new_int(s->class_uid));
+	json_object_object_add(j, "activity_id", json_object_new_int(s->activity_id));
+	json_object_object_add(j, "pid", json_object_new_int64(s->pid));
+	json_object_object_add(j, "sequence", json_object_new_int64((int64_t)s->event_seq));
+	json_object_object_add(j, "text", json_object_new_string(s->text));
+	return j;
 }
 
 static void print_match(void *ctx, const struct ks_rules_match *m)
@@ -271,7 +286,7 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 		if (m->n_steps) {
 			steps = json_object_new_array();
 			for (i = 0; i < m->n_steps; i++)
-				json_object_array_add(steps, json_object_new_string(m->steps[i].text));
+				json_object_array_add(steps, step_json(&m->steps[i]));
 			json_object_object_add(j, "steps", steps);
 		}
 		fprintf(o->out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
@@ -283,7 +298,8 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 	if (in->condition)
 		fprintf(o->out, "    because: %s\n", in->condition);
 	for (i = 0; i < m->n_steps; i++)
-		fprintf(o->out, "    step %u: %s\n", i + 1, m->steps[i].text);
+		fprintf(o->out, "    step %u (event sequence %" PRIu64 "): %s\n", i + 1, m->steps[i].event_seq,
+		        m->steps[i].text);
 	if (m->threshold_count)
 		fprintf(o->out, "    %" PRIu64 " matching events in the window\n", m->threshold_count);
 }
@@ -319,7 +335,7 @@ static void one_event(struct ks_rules_offline *o, struct json_object *ev)
 
 	ks_rules_view_from_json(o, ev, &v, &now);
 	ks_rules_eval(o->r, &v, now);
-	if (v.f[KS_RF_CLASS_UID].i == 1007 && v.f[KS_RF_ACTIVITY_ID].i == 2)
+	if (v.f[KS_RF_CLASS_UID].i == KS_RCLASS_PROCESS && v.f[KS_RF_ACTIVITY_ID].i == KS_RACT_TERMINATE)
 		ks_rules_proc_exit(o->r, v.proc.pid, v.proc.start_ns);
 }
 

@@ -123,6 +123,32 @@ static void block_pos(const struct ks_rpos *pos, size_t off, int *line, int *col
 	}
 }
 
+/* A plain scalar may continue on more lines: each line break with the next line's indentation is one space
+ * in the value. Walk the source from the scalar's start, counting value characters up to the offset. */
+static void plain_pos(const struct ks_rpos *pos, size_t off, int *line, int *col)
+{
+	const char *s = pos->src, *end = pos->src + pos->src_len, *p = s + pos->src_index, *bol = NULL;
+	size_t v = 0;
+	int ln = pos->line;
+
+	if (pos->src_index > pos->src_len)
+		return;
+	while (p < end && v < off) {
+		if (*p != '\n') {
+			p++;
+			v++;
+			continue;
+		}
+		for (p++, ln++, bol = p; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		v++; /* the folded space */
+	}
+	if (!bol) /* all on the first line */
+		return;
+	*line = ln;
+	*col = (int)(p - bol) + 1;
+}
+
 void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, const char *fmt, ...)
 {
 	va_list ap;
@@ -134,7 +160,10 @@ void ks_rerr(struct ks_rules_err *e, const struct ks_rpos *pos, size_t off, cons
 	e->col = pos ? pos->col : 0;
 	if (pos && pos->src && (pos->style == YAML_LITERAL_SCALAR_STYLE || pos->style == YAML_FOLDED_SCALAR_STYLE))
 		block_pos(pos, off, &e->line, &e->col);
-	else if (pos)
+	else if (pos && pos->src && pos->style == YAML_PLAIN_SCALAR_STYLE)
+		plain_pos(pos, off, &e->line, &e->col);
+	if (pos && e->line == pos->line && pos->style != YAML_LITERAL_SCALAR_STYLE &&
+	    pos->style != YAML_FOLDED_SCALAR_STYLE) /* on the scalar's first line: after its start (and quote) */
 		e->col += (int)off + (pos->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		                      pos->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 	va_start(ap, fmt);
@@ -175,19 +204,22 @@ static bool word_char(char ch)
 static int lex_string(struct parser *p, struct tok *t)
 {
 	char q = p->text[p->at++], *out;
-	size_t o = 0, start = p->at;
+	size_t o = 0, start = p->at, end = start;
 
-	out = ks_arena_alloc(&p->c->r->arena, p->len - start + 1);
-	if (!out)
-		return -1;
-	while (p->at < p->len && p->text[p->at] != q) {
-		if (q == '"' && p->text[p->at] == '\\' && p->at + 1 < p->len)
-			p->at++;
-		out[o++] = p->text[p->at++];
-	}
-	if (p->at >= p->len) {
+	/* find the end first: the copy is sized to the string, not to the rest of the condition */
+	while (end < p->len && p->text[end] != q)
+		end += (q == '"' && p->text[end] == '\\' && end + 1 < p->len) ? 2 : 1;
+	if (end >= p->len) {
 		ks_rerr(p->c->err, p->pos, t->off, "unterminated string: add the closing %c", q);
 		return -1;
+	}
+	out = ks_arena_alloc(&p->c->r->arena, end - start + 1);
+	if (!out)
+		return -1;
+	for (; p->at < end; p->at++) {
+		if (q == '"' && p->text[p->at] == '\\')
+			p->at++;
+		out[o++] = p->text[p->at];
 	}
 	p->at++;
 	t->t = T_STR;
@@ -332,6 +364,22 @@ static int expand_list(struct parser *p, const struct ks_rdef_list *l, struct va
 	return 0;
 }
 
+/* Lists are named in snake_case: a bare word like that which names no list is a typo, not a value
+ * (a misspelt list in `not ... in (...)` would otherwise silently match everything). */
+static bool looks_like_list_name(const char *s, size_t len)
+{
+	bool underscore = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '_')
+			underscore = true;
+		else if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	}
+	return underscore;
+}
+
 /* VALUE, or ( ITEM, ... ) where an item may name a list, or (for `in`) a bare list name. */
 static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool *paren)
 {
@@ -339,7 +387,12 @@ static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool 
 	size_t off = p->cur.off;
 
 	*paren = false;
-	if (p->cur.t == T_WORD && op == KS_OP_IN && (l = find_list(p->c->b, p->cur.s, p->cur.len))) {
+	if (p->cur.t == T_WORD && op == KS_OP_IN) {
+		if (!(l = find_list(p->c->b, p->cur.s, p->cur.len))) {
+			ks_rerr(p->c->err, p->pos, off, "undefined list '%.*s' ('in' takes a list name or ( values ))",
+			        (int)(p->cur.len > 100 ? 100 : p->cur.len), p->cur.s);
+			return -1;
+		}
 		*paren = true;
 		next(p);
 		return expand_list(p, l, vs, off, 0);
@@ -360,6 +413,11 @@ static int parse_values(struct parser *p, enum ks_rop op, struct vals *vs, bool 
 		if (p->cur.t == T_WORD && (l = find_list(p->c->b, p->cur.s, p->cur.len))) {
 			if (expand_list(p, l, vs, p->cur.off, 0))
 				return -1;
+		} else if (p->cur.t == T_WORD && looks_like_list_name(p->cur.s, p->cur.len)) {
+			ks_rerr(p->c->err, p->pos, p->cur.off,
+			        "undefined list '%.*s' (quote it if you mean the string)",
+			        (int)(p->cur.len > 100 ? 100 : p->cur.len), p->cur.s);
+			return -1;
 		} else if (p->cur.t == T_WORD || p->cur.t == T_STR) {
 			if (vals_push(p->c, vs, p->cur.s, p->cur.len)) {
 				ks_rerr(p->c->err, p->pos, p->cur.off, "more than %d values", KS_R_LIST_MAX);

@@ -67,6 +67,15 @@ enum ks_rfield {
 	KS_RF_MAX,
 };
 
+/* OCSF classes and activities kansoku's events use (user/ocsf.c). */
+enum ks_rclass_uid {
+	KS_RCLASS_FILE = 1001,
+	KS_RCLASS_PROCESS = 1007,
+	KS_RCLASS_NETWORK = 4001,
+	KS_RCLASS_DNS = 4003,
+};
+enum ks_rprocess_activity { KS_RACT_LAUNCH = 1, KS_RACT_TERMINATE = 2 };
+
 enum ks_rtype { KS_RT_STR = 1, KS_RT_INT, KS_RT_IP, KS_RT_BOOL, KS_RT_LIST };
 
 struct ks_rip {
@@ -99,7 +108,8 @@ struct ks_rview {
 	struct ks_rproc_id proc;             /* the subject process (0/0 when unknown) */
 	const struct ks_rproc_id *ancestors; /* for sequences by descendants; may be NULL */
 	uint32_t n_ancestors;
-	uint64_t time_ns; /* event time, for sequence/threshold windows (any monotonic clock) */
+	uint64_t time_ns;   /* event time, recorded in sequence steps */
+	uint64_t event_seq; /* the metadata.sequence the event carries: a finding can point at each step's event */
 };
 
 void ks_rview_reset(struct ks_rview *v);
@@ -137,6 +147,7 @@ struct ks_rule_info {
 	bool any_class; /* evaluated on every event: its condition does not pin class_uid */
 	uint64_t evaluations, matches, deduped, rate_dropped, regex_errors, state_full;
 	uint64_t cost_samples, cost_sum_ns, cost_p99_ns;
+	uint64_t cost_outliers; /* timed samples over 1 ms (the thread was preempted): kept out of the mean */
 };
 
 #define KS_RULES_SEQ_MAX 4
@@ -147,6 +158,7 @@ struct ks_rules_step {
 	uint64_t time_ns;
 	int class_uid, activity_id;
 	uint32_t pid;
+	uint64_t event_seq;            /* the step's event (metadata.sequence), from the view */
 	char text[KS_RULES_STEP_TEXT]; /* the step's summary, rendered when it matched */
 };
 
@@ -187,7 +199,8 @@ struct ks_rules;
 
 struct ks_rules_builder *ks_rules_builder_new(void);
 void ks_rules_builder_free(struct ks_rules_builder *b);
-/* Read one file (or text, for tests and the fuzzer). Returns 0, or -1 with err filled. */
+/* Read one file (or text, for tests and the fuzzer). Returns 0, or -1 with err filled: then free the builder
+ * (what it read of that file may be partial). */
 int ks_rules_add_file(struct ks_rules_builder *b, const char *path, struct ks_rules_err *err);
 int ks_rules_add_text(struct ks_rules_builder *b, const char *name, const char *text, size_t len,
                       struct ks_rules_err *err);

@@ -147,23 +147,20 @@ static bool thr_key(const struct ks_crule *cr, const struct ks_rview *v, uint32_
 	case KS_RT_IP:
 		*key = ks_rhash(x->ip.addr, sizeof(x->ip.addr)) ^ x->ip.family;
 		break;
-	case KS_RT_LIST:
-		*key = x->len ? ks_rhash(x->list[0], strlen(x->list[0])) : 0;
-		break;
 	default:
 		*key = (uint64_t)x->i;
 	}
 	return true;
 }
 
-void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                       size_t *matches)
+void ks_eval_threshold(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches)
 {
+	const struct ks_rview *v = x->v;
 	struct ks_rstate *e;
 	uint64_t key, count;
 	uint32_t pid;
 
-	if (!ks_node_eval(cr->cond, v, &cr->info.regex_errors) || !thr_key(cr, v, &pid, &key))
+	if (!ks_node_eval(cr->cond, x) || !thr_key(cr, v, &pid, &key))
 		return;
 	e = lookup(r, false, cr->idx, pid, key, now_ns, true);
 	if (!e) {
@@ -189,6 +186,7 @@ static void record_step(const struct ks_crule *cr, uint32_t k, const struct ks_r
 	s->class_uid = (int)v->f[KS_RF_CLASS_UID].i;
 	s->activity_id = (int)v->f[KS_RF_ACTIVITY_ID].i;
 	s->pid = v->proc.pid;
+	s->event_seq = v->event_seq;
 	if (cr->step_out[k].n) {
 		ks_tmpl_render(&cr->step_out[k], v, s->text, sizeof(s->text));
 		return;
@@ -207,8 +205,9 @@ static void record_step(const struct ks_crule *cr, uint32_t k, const struct ks_r
 }
 
 /* Advance a started sequence of this process or an ancestor; true when the event was used. */
-static bool advance(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns, size_t *matches)
+static bool advance(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches)
 {
+	const struct ks_rview *v = x->v;
 	signed char hit[KS_RULES_SEQ_MAX] = {-1, -1, -1, -1}; /* each step's verdict on this event, once */
 	uint32_t i;
 
@@ -221,7 +220,7 @@ static bool advance(struct ks_rules *r, struct ks_crule *cr, const struct ks_rvi
 			continue;
 		k = (uint32_t)e->count;
 		if (hit[k] < 0)
-			hit[k] = ks_node_eval(cr->steps[k], v, &cr->info.regex_errors);
+			hit[k] = ks_node_eval(cr->steps[k], x);
 		if (!hit[k])
 			continue;
 		record_step(cr, k, v, now_ns, &e->steps[k]);
@@ -235,14 +234,14 @@ static bool advance(struct ks_rules *r, struct ks_crule *cr, const struct ks_rvi
 	return false;
 }
 
-void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, const struct ks_rview *v, uint64_t now_ns,
-                      size_t *matches)
+void ks_eval_sequence(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, uint64_t now_ns, size_t *matches)
 {
+	const struct ks_rview *v = x->v;
 	struct ks_rstate *e;
 
-	if (cr->active && advance(r, cr, v, now_ns, matches))
+	if (cr->active && advance(r, cr, x, now_ns, matches))
 		return;
-	if (!ks_node_eval(cr->steps[0], v, &cr->info.regex_errors))
+	if (!ks_node_eval(cr->steps[0], x))
 		return;
 	e = lookup(r, true, cr->idx, v->proc.pid, v->proc.start_ns, now_ns, true);
 	if (!e) {

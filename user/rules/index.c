@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The index: an event meets only the rules that can match it. Rules are placed by the class_uid their
+ * condition requires, then by activity where it pins one, then, when a top-level term compares a field
+ * with constants (`process.file.path in (...)`, `dst_endpoint.port = 3333`), by those values: a hash
+ * table per bucket and field maps a value to its rules, so a thousand such rules cost one lookup.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PIN_MAX 16
+
+/* The classes a condition requires: a top-level `class_uid = N` / `in (...)` term, through and/or. */
+struct pins {
+	int64_t v[PIN_MAX];
+	uint32_t n;
+	bool any; /* not pinned: every class */
+};
+
+static void pin_add(struct pins *p, int64_t x)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i] == x)
+			return;
+	if (p->n < PIN_MAX)
+		p->v[p->n++] = x;
+	else
+		p->any = true;
+}
+
+static struct pins pin_int(const struct ks_node *n, int field)
+{
+	struct pins p = {.any = true}, k;
+	uint32_t i;
+
+	switch (n->kind) {
+	case KS_N_CMP:
+		if (n->field != field || (n->op != KS_OP_EQ && n->op != KS_OP_IN))
+			return p;
+		p.any = false;
+		if (n->op == KS_OP_EQ)
+			pin_add(&p, n->i);
+		for (i = 0; n->op == KS_OP_IN && i < n->n; i++)
+			pin_add(&p, n->ints[i]);
+		return p;
+	case KS_N_AND: /* any term that pins is enough */
+		for (i = 0; i < n->n; i++) {
+			k = pin_int(n->kids[i], field);
+			if (!k.any)
+				return k;
+		}
+		return p;
+	case KS_N_OR: /* every branch must pin */
+		p.any = false;
+		for (i = 0; i < n->n && !p.any; i++) {
+			uint32_t j;
+
+			k = pin_int(n->kids[i], field);
+			p.any = k.any;
+			for (j = 0; j < k.n; j++)
+				pin_add(&p, k.v[j]);
+		}
+		return p;
+	default:
+		return p;
+	}
+}
+
+/* Activities pinned for one class: activity_id terms, or activity_name terms mapped by the class's names. */
+static struct pins pin_activity(const struct ks_node *n, int64_t class_uid)
+{
+	struct pins p = pin_int(n, KS_RF_ACTIVITY_ID), k = {.any = true};
+	uint32_t i;
+
+	if (!p.any)
+		return p;
+	switch (n->kind) {
+	case KS_N_CMP:
+		if (n->field != KS_RF_ACTIVITY_NAME || (n->op != KS_OP_EQ && n->op != KS_OP_IN))
+			return k;
+		k.any = false;
+		if (n->op == KS_OP_EQ) {
+			int a = ks_activity_id(class_uid, n->str.s, n->str.len);
+
+			k.any = a < 0;
+			pin_add(&k, a);
+		}
+		for (i = 0; n->op == KS_OP_IN && i <= n->set->mask && !k.any; i++) {
+			int a;
+
+			if (!n->set->slot[i].s)
+				continue;
+			a = ks_activity_id(class_uid, n->set->slot[i].s, n->set->slot[i].len);
+			k.any = a < 0; /* a name this class does not know: do not guess */
+			pin_add(&k, a);
+		}
+		return k;
+	case KS_N_AND:
+		for (i = 0; i < n->n; i++) {
+			p = pin_activity(n->kids[i], class_uid);
+			if (!p.any)
+				return p;
+		}
+		return k;
+	default:
+		return k;
+	}
+}
+
+static int list_add(struct ks_rlist *l, uint32_t idx)
+{
+	uint32_t *nv;
+
+	if (l->n && l->v[l->n - 1] == idx)
+		return 0;
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	l->v = nv;
+	l->v[l->n++] = idx;
+	return 0;
+}
+
+/* ---- values -> rules ---- */
+
+struct ks_kent {
+	uint64_t h;
+	bool used;
+	struct ks_rstr s; /* string fields */
+	int64_t i;        /* int fields */
+	struct ks_rlist rules;
+};
+
+struct ks_kidx {
+	uint16_t field;
+	bool str;
+	uint32_t mask, n;
+	struct ks_kent *ent;
+};
+
+static uint64_t int_hash(int64_t i)
+{
+	return ks_rhash(&i, sizeof(i));
+}
+
+static struct ks_kent *kidx_find(const struct ks_kidx *k, uint64_t h, const char *s, uint32_t len, int64_t i)
+{
+	uint32_t j;
+
+	for (j = (uint32_t)h & k->mask; k->ent[j].used; j = (j + 1) & k->mask) {
+		struct ks_kent *e = &k->ent[j];
+
+		if (e->h == h && (k->str ? e->s.len == len && !memcmp(e->s.s, s, len) : e->i == i))
+			return e;
+	}
+	return &k->ent[j]; /* the free slot where it would go */
+}
+
+static int kidx_grow(struct ks_kidx *k)
+{
+	uint32_t cap = k->mask ? (k->mask + 1) * 2 : 16, j;
+	struct ks_kidx nk = *k;
+
+	nk.ent = calloc(cap, sizeof(*nk.ent));
+	if (!nk.ent)
+		return -1;
+	nk.mask = cap - 1;
+	for (j = 0; k->ent && j <= k->mask; j++)
+		if (k->ent[j].used)
+			*kidx_find(&nk, k->ent[j].h, k->ent[j].s.s, k->ent[j].s.len, k->ent[j].i) = k->ent[j];
+	free(k->ent);
+	*k = nk;
+	return 0;
+}
+
+static int kidx_add(struct ks_kidx *k, const char *s, uint32_t len, int64_t i, uint32_t rule)
+{
+	uint64_t h = k->str ? ks_rhash(s, len) : int_hash(i);
+	struct ks_kent *e;
+
+	if (2 * (k->n + 1) > k->mask + 1 && kidx_grow(k))
+		return -1;
+	e = kidx_find(k, h, s, len, i);
+	if (!e->used) {
+		*e = (struct ks_kent){.h = h, .used = true, .s = {s, len}, .i = i};
+		k->n++;
+	}
+	return list_add(&e->rules, rule);
+}
+
+/* A top-level term `field = const` or `field in (consts)` on a string or int field other than the class
+ * and activity (those place the rule already). */
+static const struct ks_node *discriminator(const struct ks_node *n)
+{
+	const struct ks_node *d;
+	uint32_t i;
+
+	if (n->kind == KS_N_AND) {
+		for (i = 0; i < n->n; i++)
+			if ((d = discriminator(n->kids[i])))
+				return d;
+		return NULL;
+	}
+	if (n->kind != KS_N_CMP || (n->op != KS_OP_EQ && n->op != KS_OP_IN) || n->field == KS_RF_CLASS_UID ||
+	    n->field == KS_RF_ACTIVITY_ID || n->field == KS_RF_ACTIVITY_NAME)
+		return NULL;
+	return ks_rfield_type(n->field) == KS_RT_STR || ks_rfield_type(n->field) == KS_RT_INT ? n : NULL;
+}
+
+static struct ks_kidx *bucket_kidx(struct ks_rbucket *b, uint16_t field)
+{
+	struct ks_kidx *nk;
+	uint32_t i;
+
+	for (i = 0; i < b->n_kidx; i++)
+		if (b->kidx[i].field == field)
+			return &b->kidx[i];
+	nk = realloc(b->kidx, (b->n_kidx + 1) * sizeof(*nk));
+	if (!nk)
+		return NULL;
+	b->kidx = nk;
+	memset(&nk[b->n_kidx], 0, sizeof(*nk));
+	nk[b->n_kidx].field = field;
+	nk[b->n_kidx].str = ks_rfield_type(field) == KS_RT_STR;
+	return &nk[b->n_kidx++];
+}
+
+static int bucket_add(struct ks_rbucket *b, uint32_t rule, const struct ks_node *cond)
+{
+	const struct ks_node *d = cond ? discriminator(cond) : NULL;
+	struct ks_kidx *k;
+	uint32_t i;
+
+	if (!d)
+		return list_add(&b->plain, rule);
+	if (!(k = bucket_kidx(b, d->field)))
+		return -1;
+	if (d->op == KS_OP_EQ)
+		return kidx_add(k, d->str.s, d->str.len, d->i, rule);
+	for (i = 0; k->str && i <= d->set->mask; i++)
+		if (d->set->slot[i].s && kidx_add(k, d->set->slot[i].s, d->set->slot[i].len, 0, rule))
+			return -1;
+	for (i = 0; !k->str && i < d->n; i++)
+		if (kidx_add(k, NULL, 0, d->ints[i], rule))
+			return -1;
+	return 0;
+}
+
+/* The rules of the bucket this event can match: the plain list, and per keyed field the value's rules. */
+void ks_bucket_eval(struct ks_rules *r, const struct ks_rbucket *b, struct ks_ectx *x, uint64_t now_ns, bool timed,
+                    size_t *matches)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < b->plain.n; i++)
+		ks_eval_rule(r, &r->rules[b->plain.v[i]], x, now_ns, timed, matches);
+	for (i = 0; i < b->n_kidx; i++) {
+		const struct ks_kidx *k = &b->kidx[i];
+		const struct ks_rval *val = &x->v->f[k->field];
+		const struct ks_kent *e;
+		uint64_t h;
+
+		if (!val->set) /* = and in are false on an absent field */
+			continue;
+		if (k->str) {
+			if (!(x->hashed >> k->field & 1)) {
+				x->hash[k->field] = ks_rhash(val->s, val->len);
+				x->hashed |= 1ull << k->field;
+			}
+			h = x->hash[k->field];
+		} else {
+			h = int_hash(val->i);
+		}
+		e = kidx_find(k, h, val->s, val->len, val->i);
+		for (j = 0; e->used && j < e->rules.n; j++)
+			ks_eval_rule(r, &r->rules[e->rules.v[j]], x, now_ns, timed, matches);
+	}
+}
+
+void ks_bucket_free(struct ks_rbucket *b)
+{
+	uint32_t i, j;
+
+	free(b->plain.v);
+	for (i = 0; i < b->n_kidx; i++) {
+		for (j = 0; b->kidx[i].ent && j <= b->kidx[i].mask; j++)
+			free(b->kidx[i].ent[j].rules.v);
+		free(b->kidx[i].ent);
+	}
+	free(b->kidx);
+}
+
+static struct ks_rclass *class_get(struct ks_rules *r, int64_t class_uid)
+{
+	struct ks_rclass *nc;
+	size_t i;
+
+	for (i = 0; i < r->n_classes; i++)
+		if (r->classes[i].class_uid == class_uid)
+			return &r->classes[i];
+	nc = realloc(r->classes, (r->n_classes + 1) * sizeof(*nc));
+	if (!nc)
+		return NULL;
+	r->classes = nc;
+	memset(&nc[r->n_classes], 0, sizeof(*nc));
+	nc[r->n_classes].class_uid = class_uid;
+	return &nc[r->n_classes++];
+}
+
+/* keyed: cond may place the rule by value (plain and threshold rules; a sequence's steps may not). */
+static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *cond, bool keyed)
+{
+	struct pins cls = pin_int(cond, KS_RF_CLASS_UID);
+	uint32_t i, j;
+
+	if (cls.any) {
+		r->rules[idx].info.any_class = true;
+		return bucket_add(&r->global, idx, keyed ? cond : NULL);
+	}
+	for (i = 0; i < cls.n; i++) {
+		struct ks_rclass *c = class_get(r, cls.v[i]);
+		struct pins act = keyed ? pin_activity(cond, cls.v[i]) : (struct pins){.any = true};
+
+		if (!c)
+			return -1;
+		for (j = 0; j < act.n && !act.any; j++)
+			if (act.v[j] < 0 || act.v[j] >= KS_R_ACT_MAX)
+				act.any = true;
+		if (act.any) {
+			if (bucket_add(&c->any, idx, keyed ? cond : NULL))
+				return -1;
+			continue;
+		}
+		for (j = 0; j < act.n; j++)
+			if (bucket_add(&c->act[act.v[j]], idx, cond))
+				return -1;
+	}
+	return 0;
+}
+
+int ks_index_rule(struct ks_rules *r, uint32_t idx)
+{
+	struct ks_crule *cr = &r->rules[idx];
+	uint32_t s;
+
+	if (!cr->info.enabled)
+		return 0;
+	if (cr->kind != KS_RK_SEQUENCE)
+		return index_node(r, idx, cr->cond, true);
+	for (s = 0; s < cr->n_steps; s++) /* evaluated when any step's class comes; the state decides which */
+		if (index_node(r, idx, cr->steps[s], false))
+			return -1;
+	return 0;
+}
+
+void ks_index_free(struct ks_rules *r)
+{
+	size_t i, a;
+
+	for (i = 0; i < r->n_classes; i++) {
+		ks_bucket_free(&r->classes[i].any);
+		for (a = 0; a < KS_R_ACT_MAX; a++)
+			ks_bucket_free(&r->classes[i].act[a]);
+	}
+	free(r->classes);
+	ks_bucket_free(&r->global);
+}
