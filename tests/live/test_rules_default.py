@@ -984,3 +984,64 @@ def test_ruleset_shape():
         assert any(t[:1] == "T" and t[1:5].isdigit() for t in tags[i]), f"{i} has no ATT&CK technique id"
     covered = {c.split("/")[0] for c in CASES} | set(UNTESTED)
     assert set(ids) <= covered, f"rules without a live test: {sorted(set(ids) - covered)}"
+
+
+def build_deb(root):
+    """A small package that does what real packages do: a cron job, a systemd unit, an init script, a
+    profile snippet, a set-uid binary, and a system user made in postinst (removed on purge)."""
+    pkg = os.path.join(root, "pkg")
+    files = {
+        "etc/cron.d/kstest-pkg": "0 3 * * * root true\n",
+        "etc/systemd/system/kstest-pkg.service": "[Service]\nExecStart=/usr/bin/true\n",
+        "etc/init.d/kstest-pkg": "#!/bin/sh\nexit 0\n",
+        "etc/profile.d/kstest-pkg.sh": "true\n",
+        "usr/bin/kstest-pkg": "#!/bin/sh\nexit 0\n",
+        "DEBIAN/control": "Package: kstest-pkg\nVersion: 1.0\nArchitecture: all\nMaintainer: kansoku tests <t@example>\n"
+        "Description: kansoku rule test package\n",
+        "DEBIAN/postinst": "#!/bin/sh\nset -e\ngetent passwd kstestpkg >/dev/null || useradd --system -M -s /usr/sbin/nologin kstestpkg\n",
+        "DEBIAN/postrm": "#!/bin/sh\nif [ \"$1\" = purge ]; then userdel kstestpkg || true; fi\n",
+    }
+    for rel, text in files.items():
+        path = os.path.join(pkg, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    for rel in ("etc/init.d/kstest-pkg", "DEBIAN/postinst", "DEBIAN/postrm"):
+        os.chmod(os.path.join(pkg, rel), 0o755)
+    os.chmod(os.path.join(pkg, "usr/bin/kstest-pkg"), 0o4755)
+    deb = os.path.join(root, "kstest-pkg.deb")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", pkg, deb], check=True, capture_output=True)
+    return deb
+
+
+def test_package_install_and_purge_raise_nothing(d_quiet, tmp_path):
+    """Precision: installing and purging a package that writes cron, systemd, init, profile files, a
+    set-uid binary and a system user must not raise any default rule."""
+    if not shutil.which("dpkg") or subprocess.run(["dpkg", "-s", "kstest-pkg"], capture_output=True).returncode == 0:
+        pytest.skip("needs dpkg and no kstest-pkg installed")
+    deb = build_deb(str(tmp_path))
+    feed = d_quiet.feed
+    start = feed.start()
+    try:
+        inst = run(["dpkg", "-i", deb])
+        settle(d_quiet, inst, start)
+        if subprocess.run(["dpkg", "-s", "kstest-pkg"], capture_output=True).returncode != 0:
+            pytest.skip("dpkg could not install (its lock is held by another job on this host)")
+        purge = run(["dpkg", "-P", "kstest-pkg"])
+        settle(d_quiet, purge, start)
+    finally:
+        subprocess.run(["dpkg", "-P", "kstest-pkg"], capture_output=True)
+    end = feed.poll()
+    events = feed.events(start, end)
+    pids = tree(events, [inst, purge])
+    seen = {e["file"]["path"] for e in events if e.get("class_uid") == 1001 and subject(e) and subject(e).get("pid") in pids}
+    assert any("kstest-pkg" in p for p in seen), "the package's own file events were not observed"
+    # what would have matched without the package-manager exceptions really happened
+    assert any((e.get("unmapped") or {}).get("setuid") for e in events if e.get("class_uid") == 1001), "no set-id"
+    assert any(
+        e.get("activity_id") == 1 and (e["process"].get("file") or {}).get("path", "").endswith("/useradd")
+        for e in events
+        if e.get("class_uid") == 1007
+    ), "postinst's useradd was not seen"
+    matches = [m for m in rules_test(feed.lines(start, end), str(tmp_path)) if m["pid"] in pids]
+    assert not matches, f"package management raised: {[(m['rule'], m['output']) for m in matches]}"
