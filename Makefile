@@ -279,6 +279,8 @@ install: all
 	install -m 0755 $(BUILD)/kansoku $(DESTDIR)$(BINDIR)/kansoku
 	install -d $(DESTDIR)$(PREFIX)/share/kansoku
 	install -m 0644 packaging/posture/catalog.yaml $(DESTDIR)$(PREFIX)/share/kansoku/catalog.yaml
+	install -d $(DESTDIR)$(PREFIX)/share/kansoku/rules
+	install -m 0644 packaging/rules/*.yaml $(DESTDIR)$(PREFIX)/share/kansoku/rules/
 	test -e $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml || \
 		install -m 0640 packaging/kansoku.yaml $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/kansokud.service.in \

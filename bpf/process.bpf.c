@@ -24,6 +24,39 @@ static __always_inline void ks_submit(void *data, u32 size, u32 kind)
 		ks_count_drop(kind);
 }
 
+#define KS_S_IFMT 0170000
+#define KS_S_IFSOCK 0140000
+#define KS_AF_INET 2
+#define KS_AF_INET6 10
+
+/*
+ * Which of fd 0, 1, 2 are IPv4/IPv6 sockets (KS_F_STD*_INET): a shell whose stdio is a network connection
+ * is the mark of a reverse shell. Unix sockets do not count: systemd gives every service's stdout and
+ * stderr a socket to journald. Called at sched_process_exec, where current is the task that exec'd and
+ * its close-on-exec descriptors are already closed.
+ */
+static __always_inline u32 ks_stdio_inet(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	u32 flags = 0;
+	int fd;
+
+#pragma unroll
+	for (fd = 0; fd < 3; fd++) {
+		struct file *f = ks_fd_file(task, fd);
+		struct socket *sock;
+		u16 family;
+
+		if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & KS_S_IFMT) != KS_S_IFSOCK)
+			continue;
+		sock = BPF_CORE_READ(f, private_data); /* a sockfs file's private data is its socket */
+		family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		if (family == KS_AF_INET || family == KS_AF_INET6)
+			flags |= KS_F_STDIN_INET << fd;
+	}
+	return flags;
+}
+
 static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
 	u32 key = 0, off = 0, n, len;
@@ -37,6 +70,7 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	if (!e)
 		return 0;
 	ks_fill_task(task, e, KS_EV_EXEC);
+	e->flags |= ks_stdio_inet();
 
 	/* The executable that was mapped: for a script this is the interpreter. */
 	file = BPF_CORE_READ(bprm, file);

@@ -114,6 +114,30 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_object_add(st, "network", no);
 	}
 
+	{
+		struct json_object *so = json_object_new_object(), *sensors = json_object_new_object();
+		int k;
+
+		json_object_object_add(so, "enabled", json_object_new_boolean(d->loader.sec));
+		if (d->loader.sec_error[0])
+			json_object_object_add(so, "error", json_object_new_string(d->loader.sec_error));
+		for (k = 0; k < KS_SEC_SENSORS; k++) {
+			const struct ks_sec_state *ss = &d->loader.sec_state[k];
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "enabled",
+			                       json_object_new_boolean(d->loader.sec && ss->attached > 0));
+			json_object_object_add(o, "hooks", ju64((uint64_t)ss->attached));
+			json_object_object_add(o, "hooks_missing", ju64((uint64_t)ss->missing));
+			if (ss->error[0])
+				json_object_object_add(o, "reason", json_object_new_string(ss->error));
+			json_object_object_add(sensors, ks_sec_sensor_name((enum ks_sec_sensor)k), o);
+		}
+		json_object_object_add(so, "sensors", sensors);
+		json_object_object_add(so, "events", ju64(d->pl.counters.sec_events));
+		json_object_object_add(st, "security", so);
+	}
+
 	outs = json_object_new_array();
 	n = ks_outputs_stats(d->outs, os, KS_MAX_OUTPUTS);
 	for (i = 0; i < n && i < KS_MAX_OUTPUTS; i++) {

@@ -67,8 +67,9 @@ void ks_pipeline_free_actors(struct ks_pipeline *pl)
 const char *ks_event_kind_name(unsigned kind)
 {
 	static const char *const names[KS_EV_KIND_MAX] = {
-	    [KS_EV_EXEC] = "exec", [KS_EV_FORK] = "fork", [KS_EV_EXIT] = "exit",
-	    [KS_EV_SEED] = "seed", [KS_EV_FILE] = "file", [KS_EV_NET] = "network",
+	    [KS_EV_EXEC] = "exec",     [KS_EV_FORK] = "fork",          [KS_EV_EXIT] = "exit",
+	    [KS_EV_SEED] = "seed",     [KS_EV_FILE] = "file",          [KS_EV_NET] = "network",
+	    [KS_EV_PTRACE] = "ptrace", [KS_EV_KMOD] = "kernel_module", [KS_EV_SETID] = "setid",
 	};
 
 	return kind < KS_EV_KIND_MAX && names[kind] ? names[kind] : "unknown";

@@ -81,6 +81,7 @@ struct ks_counters {
 	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
 	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
 	uint64_t net_reconciled;     /* TCP entries ended because the kernel no longer had them (Close lost) */
+	uint64_t sec_events;         /* ptrace, kernel module and set-id events */
 };
 
 /* A process encoded as an actor ("process":{...}), valid while the table's generation is gen. */

@@ -24,6 +24,14 @@ struct ks_hook_info {
 	char attach[64]; /* e.g. tp_btf/sched_process_exec */
 };
 
+/* The security sensors (bpf/security.bpf.c): programs named ks_sec_<sensor>_*. */
+enum ks_sec_sensor { KS_SEC_PTRACE, KS_SEC_KMOD, KS_SEC_SETID, KS_SEC_SENSORS };
+
+struct ks_sec_state {
+	int attached, missing; /* programs attached / whose tracepoint this kernel lacks */
+	char error[256];       /* why a part is not observed */
+};
+
 struct ks_loader {
 	struct kansoku_bpf *skel;
 	const char *flavour; /* "tp_btf" or "raw_tp" */
@@ -37,6 +45,9 @@ struct ks_loader {
 	bool net;              /* network programs loaded */
 	int net_missing;       /* network hooks this kernel could not attach */
 	char net_error[512];   /* why network observation is off or partial */
+	bool sec;              /* security sensor programs loaded */
+	char sec_error[512];   /* why they are not */
+	struct ks_sec_state sec_state[KS_SEC_SENSORS];
 	struct ks_rule rules[KS_RULES_MAX];
 	int n_rules;
 };
@@ -67,5 +78,7 @@ void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX]);
 /* TCP state transitions the kernel may have skipped (its recursion guard hit both state programs). */
 uint64_t ks_loader_net_missed(struct ks_loader *l);
 void ks_loader_close(struct ks_loader *l);
+/* "ptrace", "kernel_modules", "setid" */
+const char *ks_sec_sensor_name(enum ks_sec_sensor s);
 
 #endif
