@@ -55,6 +55,7 @@ struct ks_decoded {
 	const uint8_t *src_addr, *dst_addr;
 	uint16_t src_port, dst_port;
 	const char *query_hostname, *query_type;
+	bool has_setid, setuid, setgid; /* a chmod that sets a set-id bit (sensors/security.c) */
 };
 
 /* An evaluator judges the decoded event after the sinks have it; line is that event's JSON, valid until the

@@ -8,7 +8,8 @@
 #include "sensors/security.h"
 #include "sensors/watch.h"
 
-static const struct ks_ocsf_class kernel_extension_activity = {1002, "Kernel Extension Activity", 1, "System Activity"};
+static const struct ks_ocsf_class kernel_extension_activity = {
+    1002, "Kernel Extension Activity", 1, "System Activity", false, "[\"host\"]"};
 
 /* activity_id of Process Activity (1007) beyond Launch/Terminate, and of Kernel Extension Activity (1002) */
 enum ks_ocsf_proc_access { KS_OCSF_PROC_OPEN = 3, KS_OCSF_PROC_INJECT = 4 };
@@ -149,6 +150,23 @@ static void unmapped_creds(struct ks_pipeline *pl, const struct ks_creds *c, uin
 		ks_jw_ku64(w, "loginuid", c->loginuid);
 }
 
+/* The event as the evaluators see it: the subject is the process that acted (the tracer for ptrace). */
+static struct ks_decoded *decoded(struct ks_pipeline *pl, int class_uid, int act, const char *act_name, int sev,
+                                  const struct ks_hdr *h, uint64_t start_ns, const struct ks_creds *c, int32_t ret)
+{
+	struct ks_decoded *d = ks_pipeline_decoded(pl, class_uid, act, act_name, h->ts_ns);
+
+	d->severity_id = sev;
+	d->status_id = ret < 0 ? 2 : 1;
+	d->status_detail = ret < 0 ? strerrorname_np(-ret) : NULL;
+	d->proc = proc_of(pl, h->pid, start_ns);
+	d->pid = h->pid;
+	d->start_ns = start_ns;
+	d->uid = c->uid;
+	d->loginuid = c->loginuid;
+	return d;
+}
+
 static void emit_ptrace(struct ks_pipeline *pl, const struct ks_ptrace *t)
 {
 	struct ks_jw *w = &pl->jw;
@@ -156,6 +174,9 @@ static void emit_ptrace(struct ks_pipeline *pl, const struct ks_ptrace *t)
 	struct ks_proc *tracee = proc_of(pl, t->target_pid, t->target_start_ns);
 	bool attach = ks_ptrace_is_attach(t->request);
 
+	decoded(pl, KS_OCSF_PROCESS_ACTIVITY, attach ? KS_OCSF_PROC_OPEN : KS_OCSF_PROC_INJECT,
+	        attach ? "Open" : "Inject", t->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO, &t->hdr, t->start_ns,
+	        &t->creds, t->ret);
 	ks_ocsf_begin(pl, &ks_ocsf_process_activity, attach ? KS_OCSF_PROC_OPEN : KS_OCSF_PROC_INJECT,
 	              attach ? "Open" : "Inject", t->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, t->hdr.ts_ns));
@@ -210,6 +231,8 @@ static void emit_kmod(struct ks_pipeline *pl, const struct ks_kmod_view *v)
 	const struct ks_kmod *m = v->m;
 	struct ks_jw *w = &pl->jw;
 
+	decoded(pl, KS_OCSF_KERNEL_EXTENSION_ACTIVITY, KS_OCSF_KEXT_LOAD, "Load",
+	        m->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO, &m->hdr, m->start_ns, &m->creds, m->ret);
 	ks_ocsf_begin(pl, &kernel_extension_activity, KS_OCSF_KEXT_LOAD, "Load",
 	              m->ret < 0 ? KS_OCSF_SEV_MEDIUM : KS_OCSF_SEV_INFO, ks_host_wall_ms(&pl->host, m->hdr.ts_ns));
 	status(pl, m->ret);
@@ -274,6 +297,13 @@ static void emit_setid(struct ks_pipeline *pl, const struct ks_setid_view *v)
 	struct ks_jw *w = &pl->jw;
 	char mode[16];
 
+	struct ks_decoded *d = decoded(pl, KS_OCSF_FILE_ACTIVITY, KS_OCSF_FILE_SET_SECURITY, "Set Security",
+	                               KS_OCSF_SEV_INFO, &s->hdr, s->start_ns, &s->creds, s->ret);
+
+	d->file_path = v->path;
+	d->has_setid = true;
+	d->setuid = (s->mode & 04000) != 0;
+	d->setgid = (s->mode & 02000) != 0;
 	ks_ocsf_begin(pl, &ks_ocsf_file_activity, KS_OCSF_FILE_SET_SECURITY, "Set Security", KS_OCSF_SEV_INFO,
 	              ks_host_wall_ms(&pl->host, s->hdr.ts_ns));
 	status(pl, s->ret);
