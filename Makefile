@@ -235,7 +235,7 @@ bench: all $(BENCH_BINS)
 
 # Engine alone: recorded events through the default ruleset and 1,000 generated rules.
 rules-bench: $(BUILD)/bench/rules_bench
-	$(Q)./$(BUILD)/bench/rules_bench packaging/rules/default.yaml tests/fixtures/rules/events.ndjson
+	$(Q)./$(BUILD)/bench/rules_bench packaging/rules tests/fixtures/rules/events.ndjson
 
 # FUZZ_SECONDS=N (default 180); fuzz-short: 25 s, for the test runner. The corpus grows in build/, the
 # small seed corpus stays in tests/fuzz/corpus.
