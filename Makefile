@@ -85,7 +85,7 @@ FUZZ_SECONDS ?= 180
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
-BENCH_BINS := $(BUILD)/bench/workload
+BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor
 
 .PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
 	rules-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json
@@ -174,7 +174,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/live/%.o
 
 $(BUILD)/bench/workload: $(BUILD)/bench/workload.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/bench/floor: $(BUILD)/bench/floor.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lbpf
 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
@@ -231,7 +235,7 @@ bench: all $(BENCH_BINS)
 
 # Engine alone: recorded events through the default ruleset and 1,000 generated rules.
 rules-bench: $(BUILD)/bench/rules_bench
-	$(Q)./$(BUILD)/bench/rules_bench packaging/rules/default.yaml tests/fixtures/rules/events.ndjson
+	$(Q)./$(BUILD)/bench/rules_bench packaging/rules tests/fixtures/rules/events.ndjson
 
 # FUZZ_SECONDS=N (default 180); fuzz-short: 25 s, for the test runner. The corpus grows in build/, the
 # small seed corpus stays in tests/fuzz/corpus.
@@ -275,6 +279,8 @@ install: all
 	install -m 0755 $(BUILD)/kansoku $(DESTDIR)$(BINDIR)/kansoku
 	install -d $(DESTDIR)$(PREFIX)/share/kansoku
 	install -m 0644 packaging/posture/catalog.yaml $(DESTDIR)$(PREFIX)/share/kansoku/catalog.yaml
+	install -d $(DESTDIR)$(PREFIX)/share/kansoku/rules
+	install -m 0644 packaging/rules/*.yaml $(DESTDIR)$(PREFIX)/share/kansoku/rules/
 	test -e $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml || \
 		install -m 0640 packaging/kansoku.yaml $(DESTDIR)$(SYSCONFDIR)/kansoku/kansoku.yaml
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/kansokud.service.in \

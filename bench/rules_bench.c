@@ -7,6 +7,7 @@
  *   rules_bench RULES.yaml EVENTS.ndjson [ROUNDS] [EVENTS_PER_ROUND]
  */
 #include <json-c/json.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,22 @@ static void run(const char *label, struct ks_rules *r, const struct event *ev, s
 	free(wall);
 }
 
+/* A rule file, or a directory's *.yaml in order (the built-in set is packaging/rules/). */
+static int add_rules(struct ks_rules_builder *b, const char *path, struct ks_rules_err *err)
+{
+	char pattern[1024];
+	glob_t g;
+	int rc = 0;
+
+	snprintf(pattern, sizeof(pattern), "%s/*.yaml", path);
+	if (glob(pattern, 0, NULL, &g))
+		return ks_rules_add_file(b, path, err);
+	for (size_t i = 0; !rc && i < g.gl_pathc; i++)
+		rc = ks_rules_add_file(b, g.gl_pathv[i], err);
+	globfree(&g);
+	return rc;
+}
+
 static struct ks_rules *build(const char *file, const char *extra)
 {
 	struct ks_rules_builder *b = ks_rules_builder_new();
@@ -192,8 +209,7 @@ static struct ks_rules *build(const char *file, const char *extra)
 	struct ks_rules_err err;
 	char msg[1024];
 
-	if (ks_rules_add_file(b, file, &err) ||
-	    (extra && ks_rules_add_text(b, "generated", extra, strlen(extra), &err)))
+	if (add_rules(b, file, &err) || (extra && ks_rules_add_text(b, "generated", extra, strlen(extra), &err)))
 		goto cleanup;
 	r = ks_rules_build(b, NULL, &err);
 cleanup:

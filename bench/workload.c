@@ -6,8 +6,12 @@
  *   workload open N PATH    openat + read + close of PATH N times
  *   workload conn N PORT    N loopback TCP connections to 127.0.0.1:PORT: the client connects and closes, a
  *                           forked server accepts and closes (loopback reuses the client's TIME_WAIT ports)
+ *   workload rr N PORT      N request/response connections in one process: an acceptor thread accepts and
+ *                           closes at once; the client connects, reads until the server's close, then closes
+ *                           with SO_LINGER {1, 0} (a reset: no TIME_WAIT), so each round trip waits on the last
  */
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -120,6 +124,89 @@ static int conn_storm(long n, int port)
 	return 0;
 }
 
+struct rr_acceptor {
+	int srv;
+	long n;
+	int failed;
+};
+
+static void *rr_accept_loop(void *arg)
+{
+	struct rr_acceptor *a = arg;
+	long i;
+
+	for (i = 0; i < a->n; i++) {
+		int c = accept4(a->srv, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			perror("accept");
+			a->failed = 1;
+			return NULL;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* One request/response round: connect, read until the server's close (EOF), close with a reset. */
+static int rr_round(const struct sockaddr_in *sa)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	char buf[64];
+	ssize_t r;
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (c < 0 || connect(c, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		perror("connect");
+		goto fail;
+	}
+	while ((r = read(c, buf, sizeof(buf))) > 0)
+		;
+	if (r < 0) {
+		perror("read");
+		goto fail;
+	}
+	if (setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0) {
+		perror("SO_LINGER");
+		goto fail;
+	}
+	close(c);
+	return 0;
+fail:
+	if (c >= 0)
+		close(c);
+	return -1;
+}
+
+static int rr_storm(long n, int port)
+{
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct rr_acceptor a = {.n = n};
+	pthread_t th;
+	int one = 1, rc = 0;
+	long i;
+
+	a.srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (a.srv < 0 || setsockopt(a.srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(a.srv, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(a.srv, 4096) < 0) {
+		perror("listen");
+		return -1;
+	}
+	if (pthread_create(&th, NULL, rr_accept_loop, &a)) {
+		fprintf(stderr, "pthread_create failed\n");
+		close(a.srv);
+		return -1;
+	}
+	for (i = 0; i < n && !rc; i++)
+		rc = rr_round(&sa);
+	if (rc) /* wake the acceptor: shutting the listener down makes accept() fail */
+		shutdown(a.srv, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(a.srv);
+	return rc || a.failed ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rusage self, kids;
@@ -128,9 +215,10 @@ int main(int argc, char **argv)
 
 	int rc;
 
-	if (argc < 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "conn")) ||
+	if (argc < 3 ||
+	    (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "conn") && strcmp(argv[1], "rr")) ||
 	    (strcmp(argv[1], "exec") && argc < 4)) {
-		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH | workload conn N PORT\n");
+		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH | workload conn|rr N PORT\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -139,8 +227,10 @@ int main(int argc, char **argv)
 		rc = exec_storm(n, argc > 3 ? argv[3] : "bench");
 	else if (!strcmp(argv[1], "open"))
 		rc = open_storm(n, argv[3]);
-	else
+	else if (!strcmp(argv[1], "conn"))
 		rc = conn_storm(n, atoi(argv[3]));
+	else
+		rc = rr_storm(n, atoi(argv[3]));
 	if (rc < 0)
 		return 1;
 	t1 = now();

@@ -63,19 +63,31 @@ struct verdict_val {
 	u32 _pad;
 };
 
-/* The last verdict used on this CPU: a storm on one file skips even the hash lookup (array lookups are
- * inlined by the verifier). */
+/* Recent verdicts on this CPU, direct-mapped by key: a storm on one file, or a build opening a few
+ * hundred headers over and over, is answered without the hash lookup (array lookups are inlined by the
+ * verifier, and nothing here is shared between CPUs). */
 struct last_verdict {
 	struct verdict_key key;
 	struct verdict_val val;
+};
+
+#define KS_VCACHE_SLOTS 64 /* a power of two */
+struct verdict_cache {
+	struct last_verdict slot[KS_VCACHE_SLOTS];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct last_verdict);
-} ks_last_verdict SEC(".maps");
+	__type(value, struct verdict_cache);
+} ks_verdict_cache SEC(".maps");
+
+static __always_inline u32 ks_vcache_slot(const struct verdict_key *vk)
+{
+	/* dentries are slab objects (192 bytes apart): the multiply spreads the bits that differ */
+	return (u32)(((vk->dentry ^ vk->inode) * 0x9e3779b97f4a7c15ull) >> 58) & (KS_VCACHE_SLOTS - 1);
+}
 
 static __always_inline int ks_verdict_fresh(const struct verdict_val *v)
 {
@@ -198,14 +210,6 @@ static __always_inline u32 ks_match(struct ks_file *e, u32 off)
 	return best_ops;
 }
 
-static __always_inline u64 ks_rb_file_flags(void)
-{
-	if (!ks_file_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(&ks_rb_file, BPF_RB_AVAIL_DATA) >= ks_file_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-	                                                                                 : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void ks_file_fill_inode(struct ks_file *e, struct file *f)
 {
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
@@ -239,15 +243,21 @@ struct ks_scan {
 	u32 at, end, found;
 };
 
+/* A "." or ".." component starts at data[at] ("/./", "/../", or at the end): not ".git" or "..x". */
 static long ks_scan_dot(u32 i, void *arg)
 {
 	struct ks_scan *sc = arg;
 	u32 at = sc->at + i;
+	char c2, c3;
 
 	if (at + 1 >= sc->end)
 		return 1;
-	at = ks_clamp(at, sizeof(sc->e->data) - 2);
-	if (sc->e->data[at] == '/' && sc->e->data[at + 1] == '.') {
+	at = ks_clamp(at, sizeof(sc->e->data) - 4);
+	if (sc->e->data[at] != '/' || sc->e->data[at + 1] != '.')
+		return 0;
+	c2 = sc->e->data[at + 2];
+	c3 = sc->e->data[at + 3];
+	if (ks_comp_end(c2) || (c2 == '.' && ks_comp_end(c3))) {
 		sc->found = 1;
 		return 1;
 	}
@@ -288,7 +298,8 @@ static __always_inline u32 ks_name_path(struct ks_file *e, u32 off, struct task_
 				n++;
 			}
 		}
-		e->fflags |= KS_FF_NEEDS_NORMALIZE * (first == '.');
+		/* no base: a leading "." or ".." cannot be seen by the scan below, which starts at the '/' */
+		e->fflags |= KS_FF_NEEDS_NORMALIZE * (first == '.' && n == 0);
 	}
 	off = ks_clamp(start + n, sizeof(e->data) - KS_FILE_PATH_MAX);
 	r = bpf_probe_read_user_str(&e->data[off], KS_FILE_PATH_MAX, uname);
@@ -298,10 +309,11 @@ static __always_inline u32 ks_name_path(struct ks_file *e, u32 off, struct task_
 	} else if (r == KS_FILE_PATH_MAX) {
 		e->fflags |= KS_FF_NAME_TRUNC;
 	}
-	/* "/." anywhere in the name ("/./", "/../", a trailing "/..") also needs folding. bpf_loop (5.17+)
-	 * verifies the scan once instead of once per way out of it (a plain loop blew the 1M budget). */
+	/* a "." or ".." component anywhere in the name ("/./", "/../", a trailing "/..", or leading, right
+	 * after the base's '/') needs folding; ".git" does not. bpf_loop (5.17+) verifies the scan once
+	 * instead of once per way out of it (a plain loop blew the 1M budget). */
 	{
-		struct ks_scan sc = {.e = e, .at = off, .end = off + (u32)r};
+		struct ks_scan sc = {.e = e, .at = first != '/' && n > 0 ? off - 1 : off, .end = off + (u32)r};
 
 		bpf_loop(KS_FILE_PATH_MAX, ks_scan_dot, &sc, 0);
 		if (sc.found)
@@ -335,6 +347,7 @@ static __always_inline struct ks_file *ks_file_begin(struct task_struct *task, u
 	if (ks_host_mntns && e->mntns != ks_host_mntns)
 		e->fflags |= KS_FF_OTHER_MNTNS;
 	e->prev_repeats = 0;
+	e->agg_name = 0;
 	e->path_len = e->path2_len = 0;
 	return e;
 }
@@ -344,11 +357,75 @@ static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
 	u32 size = KS_FILE_FIXED_SIZE + ks_clamp(tail, sizeof(e->data));
 
 	e->hdr.size = size;
-	if (bpf_ringbuf_output(&ks_rb_file, e, size, ks_rb_file_flags()))
+	if (bpf_ringbuf_output(&ks_rb_file, e, size, ks_rb_wakeup_flags(&ks_rb_file, ks_file_wakeup_bytes)))
 		ks_count_drop(KS_EV_FILE);
 }
 
 /* The first access of a window is sent; repeats inside the window only bump a counter. */
+
+/* A 64-bit mix (the murmur3 finaliser): spreads a pointer or a running hash over the whole word. */
+static __always_inline u64 ks_mix(u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/* The name part of the aggregation key of an access through a file: its parent directory's dentry and
+ * its name's dcache hash and length (d_parent and d_name lie next to each other: one read). */
+struct ks_dentry_name {
+	u64 parent;
+	u64 hash_len;
+};
+
+static __always_inline u64 ks_agg_name_dentry(u64 dentry)
+{
+	struct dentry *d = (struct dentry *)dentry;
+	u32 op = bpf_core_field_offset(struct dentry, d_parent), on = bpf_core_field_offset(struct dentry, d_name);
+	struct ks_dentry_name dn = {};
+
+	if (on == op + 8) {
+		bpf_probe_read_kernel(&dn, sizeof(dn), (void *)d + op);
+	} else {
+		dn.parent = (u64)BPF_CORE_READ(d, d_parent);
+		dn.hash_len = BPF_CORE_READ(d, d_name.hash_len);
+	}
+	return ks_mix(dn.parent ^ ks_mix(dn.hash_len)) | 1; /* never 0: 0 is "no name" */
+}
+
+/* The name part of the aggregation key of an access by name: a hash of the path at data[0, n). */
+struct ks_name_hash {
+	struct ks_file *e;
+	u32 n;
+	u64 h;
+};
+
+static long ks_name_hash_step(u32 i, void *arg)
+{
+	struct ks_name_hash *nh = arg;
+	u32 at = i * 8, left;
+	u64 w = 0;
+
+	if (at >= nh->n)
+		return 1;
+	bpf_probe_read_kernel(&w, sizeof(w), &nh->e->data[ks_clamp(at, sizeof(nh->e->data) - 8)]);
+	left = nh->n - at;
+	if (left < 8) /* the scratch record holds an older path's bytes past this one's NUL */
+		w &= (1ull << (left * 8)) - 1;
+	nh->h = ks_mix(nh->h ^ w);
+	return 0;
+}
+
+static __always_inline u64 ks_agg_name_path(struct ks_file *e, u32 n)
+{
+	struct ks_name_hash nh = {.e = e, .n = n, .h = n};
+
+	bpf_loop(KS_FILE_PATH_MAX / 8, ks_name_hash_step, &nh, 0);
+	return nh.h | 1;
+}
+
 /* The window of key k: counts a repeat and returns 1 when one is open at now; *v is the entry, if any. */
 static __always_inline int ks_agg_count(const struct ks_agg_key *k, u64 now, struct ks_agg_val **v)
 {
@@ -362,9 +439,9 @@ static __always_inline int ks_agg_count(const struct ks_agg_key *k, u64 now, str
 
 /* A repeat inside an open window: count it and report nothing. Needs only the inode, no path, so the
  * open fast path can call it before any event is built. */
-static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f)
+static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f, u64 dentry)
 {
-	struct ks_agg_key k = {.tgid = tgid, .ops_class = klass};
+	struct ks_agg_key k = {.tgid = tgid, .ops_class = klass | KS_FOP_OPEN << KS_AGG_OP_SHIFT};
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
 	struct ks_agg_val *v;
 
@@ -372,15 +449,21 @@ static __always_inline int ks_agg_repeat(u32 tgid, u32 klass, struct file *f)
 		return 0;
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.name = ks_agg_name_dentry(dentry);
 	return ks_agg_count(&k, bpf_ktime_get_boot_ns(), &v);
 }
 
+/* e->agg_name must be set (0: the access does not aggregate). */
 static __always_inline int ks_aggregate(struct ks_file *e)
 {
-	struct ks_agg_key k = {.tgid = e->hdr.pid, .ops_class = e->ops_class, .ino = e->ino, .dev = e->dev};
+	struct ks_agg_key k = {.tgid = e->hdr.pid,
+	                       .ops_class = e->ops_class | e->op << KS_AGG_OP_SHIFT,
+	                       .ino = e->ino,
+	                       .dev = e->dev,
+	                       .name = e->agg_name};
 	struct ks_agg_val *v, nv = {};
 
-	if (!ks_agg_window_ns || !e->ino || e->ret < 0)
+	if (!ks_agg_window_ns || !e->agg_name || e->ret < 0)
 		return 0;
 	if (ks_agg_count(&k, e->hdr.ts_ns, &v))
 		return 1;
@@ -502,6 +585,7 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 	if (!(ops & klass) || ks_exe_ignored(task))
 		return 0;
 	ks_file_fill_inode(e, f);
+	e->agg_name = ks_agg_name_dentry(vk.dentry);
 	if (ks_aggregate(e))
 		return 0;
 	ks_file_submit(e, n);
@@ -553,6 +637,13 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 	}
 	if (ks_exe_ignored(task))
 		return 0;
+	/* repeated deletes of one path aggregate like repeated opens (a lock or temp file made and removed
+	 * in a loop); a path still to be normalised is hashed as given, so it aggregates with itself only */
+	if (rq->op == KS_FOP_UNLINK || rq->op == KS_FOP_RMDIR) {
+		e->agg_name = ks_agg_name_path(e, n);
+		if (ks_aggregate(e))
+			return 0;
+	}
 	ks_file_submit(e, n + n2);
 	return 0;
 }
@@ -589,6 +680,7 @@ static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct verdict_key vk = {};
+	struct verdict_cache *vc;
 	struct last_verdict *lv;
 	struct verdict_val *vv;
 	struct file *f;
@@ -600,9 +692,10 @@ static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 	if (!f)
 		return 1;
 	ks_file_key(f, &vk);
-	lv = bpf_map_lookup_elem(&ks_last_verdict, &key);
-	if (!lv)
+	vc = bpf_map_lookup_elem(&ks_verdict_cache, &key);
+	if (!vc)
 		return 0;
+	lv = &vc->slot[ks_vcache_slot(&vk)];
 	if (lv->key.dentry == vk.dentry && lv->key.inode == vk.inode && ks_verdict_fresh(&lv->val)) {
 		vv = &lv->val;
 	} else {
@@ -624,7 +717,7 @@ static __always_inline int ks_open_skip(long ret, int flags_in_dx)
 	if (!(vv->ops & klass))
 		return 1;
 	/* watched: a repeat inside its aggregation window is only counted */
-	return ks_agg_repeat((u32)(bpf_get_current_pid_tgid() >> 32), klass, f);
+	return ks_agg_repeat((u32)(bpf_get_current_pid_tgid() >> 32), klass, f, vk.dentry);
 }
 
 static __always_inline int ks_open_dispatch(struct ks_sys_exit *ctx, struct ks_freq *rq)

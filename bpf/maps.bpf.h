@@ -53,4 +53,19 @@ static __always_inline void ks_count_drop(u32 kind)
 		*n += 1; /* per-CPU slot: no atomic needed */
 }
 
+/*
+ * The flags of a ring-buffer submit under the daemon's wake-up policy: with wakeup_bytes 0 the reader is
+ * woken on every record (the kernel's default, adaptive wake-up); otherwise only once that much is queued
+ * (BPF_RB_FORCE_WAKEUP), and never before (BPF_RB_NO_WAKEUP): the reader also drains on a short timer, so
+ * a quiet ring is never left waiting. One helper for every ring, so the policy cannot drift between them.
+ * The flags and bpf_ringbuf_query() came with the ring buffer itself (v5.8, 457f44363a88 "bpf: Implement
+ * BPF ring buffer and verifier support for it"): no older flavour is needed.
+ */
+static __always_inline u64 ks_rb_wakeup_flags(void *rb, u64 wakeup_bytes)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 #endif

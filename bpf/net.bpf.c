@@ -32,10 +32,11 @@ const volatile u64 ks_udp_window_ns = 60000000000ull; /* UDP repeats of a key ar
 const volatile u64 ks_net_wakeup_bytes = 0;
 const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
 u32 ks_seed_pass = 0;                          /* the socket seed runs twice, see ks_seed_socks */
+u64 ks_seed_retry = 0; /* the socket whose seed record did not fit: the iterator shows it again */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps");
 
 /* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
@@ -90,14 +91,6 @@ static __always_inline u64 ks_sock_id(u64 sk)
 	u64 x = (sk ^ ks_sock_key) * 0x9e3779b97f4a7c15ull;
 
 	return x ^ (x >> 29);
-}
-
-static __always_inline u64 ks_net_flags(void)
-{
-	if (!ks_net_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(&ks_rb_net, BPF_RB_AVAIL_DATA) >= ks_net_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-	                                                                               : BPF_RB_NO_WAKEUP;
 }
 
 /* A zeroed record of the fixed size, or NULL (and the drop counted). */
@@ -181,7 +174,7 @@ static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
 
 static __always_inline void ks_net_submit(struct ks_net *e)
 {
-	bpf_ringbuf_submit(e, ks_net_flags());
+	bpf_ringbuf_submit(e, ks_rb_wakeup_flags(&ks_rb_net, ks_net_wakeup_bytes));
 }
 
 /* Application bytes: the kernel's counters include the SYN (acked) and FIN (acked / received). */
@@ -363,13 +356,36 @@ static __always_inline void ks_token_set(struct ks_state_token *t, struct sock *
 }
 
 /*
+ * The transitions ks_on_state acts on; the others (half of a connection's: ESTABLISHED to FIN_WAIT1 or
+ * CLOSE_WAIT, FIN_WAIT1 to FIN_WAIT2, ...) leave every program of the chain on the arguments alone, before
+ * any map lookup or socket read.
+ */
+static __always_inline bool ks_state_matters(int old, int new)
+{
+	switch (new) {
+	case TCP_SYN_SENT:
+	case TCP_LISTEN:
+		return true;
+	case TCP_ESTABLISHED:
+		return old == TCP_SYN_SENT || old == TCP_SYN_RECV;
+	case TCP_CLOSE:
+		return old != TCP_CLOSE && old != TCP_SYN_RECV;
+	}
+	return false;
+}
+
+/*
  * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
  * unless an earlier one in the chain already took it (its token names it), and marks its own token.
  */
 static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int level)
 {
 	u32 zero = 0;
-	struct ks_state_tokens *t = bpf_map_lookup_elem(&ks_state_taken, &zero);
+	struct ks_state_tokens *t;
+
+	if (!ks_state_matters(old, new))
+		return 0;
+	t = bpf_map_lookup_elem(&ks_state_taken, &zero);
 
 	if (!t)
 		return level == 0 ? ks_on_state(sk, old, new) : 0;
@@ -385,19 +401,20 @@ static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 0);
+	/* filtered before ks_plain's read: most transitions cost only this test */
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 0) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 1);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 1) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(ks_plain(&sk), old, new, 2);
+	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 2) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
@@ -674,8 +691,10 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	key = (u64)sk;
-	if (bpf_map_lookup_elem(&ks_socks, &key))
-		return 0; /* already seen through another process sharing it */
+	/* already seen through another process sharing it; not when this is the iterator's re-run of a record
+	 * that did not fit in its buffer (the maps were filled on the first run) */
+	if (key != ks_seed_retry && bpf_map_lookup_elem(&ks_socks, &key))
+		return 0;
 	no.tgid = task->tgid;
 	no.start_ns = ks_task_start_ns(task->group_leader);
 	no.uid = BPF_CORE_READ(task, real_cred, uid.val);
@@ -693,7 +712,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	if (proto == IPPROTO_UDP) {
 		if (!e->sport || e->dport)
 			return 0; /* only bound, unconnected UDP sockets are listeners */
-		if (bpf_map_lookup_elem(&ks_udp_bound, &key))
+		if (key != ks_seed_retry && bpf_map_lookup_elem(&ks_udp_bound, &key))
 			return 0;
 		no.listening = 1;
 		bpf_map_update_elem(&ks_udp_bound, &key, &no, BPF_ANY);
@@ -720,7 +739,8 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	e->action = KS_NA_SEED;
 	e->state = state;
 	e->sock_id = ks_sock_id(key);
-	bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE);
+	/* -EOVERFLOW: the seq buffer is full; the kernel runs this program again on the same file */
+	ks_seed_retry = bpf_seq_write(ctx->meta->seq, e, KS_NET_FIXED_SIZE) ? key : 0;
 	return 0;
 }
 
@@ -760,6 +780,27 @@ int ks_net_udp_iter(struct bpf_iter__udp *ctx)
 	if (!udp || !udp->inet.sk.__sk_common.skc_num)
 		return 0;
 	bpf_probe_read_kernel(&sk, sizeof(sk), &udp);
+	id = ks_sock_id((u64)sk);
+	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
+	return 0;
+}
+
+/* Every TCP socket that exists now, listeners included: the daemon ends model entries whose Close record
+ * was lost (ring buffer full, a skipped transition). TIME_WAIT and request sockets are other objects. */
+SEC("iter/tcp")
+int ks_net_tcp_iter(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct sock *sk = NULL;
+	u64 id;
+	u8 state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_CLOSE)
+		return 0;
+	bpf_probe_read_kernel(&sk, sizeof(sk), &skc);
 	id = ks_sock_id((u64)sk);
 	bpf_seq_write(ctx->meta->seq, &id, sizeof(id));
 	return 0;

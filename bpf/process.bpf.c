@@ -18,18 +18,43 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile u32 ks_argv_max = 0;     /* argv bytes kept per exec (process.argv_max, < KS_ARGV_MAX) */
 const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
-static __always_inline u64 ks_rb_flags(void *rb)
-{
-	/* Batch wake-ups: the reader also polls on a short timer, so a quiet ring still drains. */
-	if (!ks_wakeup_bytes)
-		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= ks_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void ks_submit(void *data, u32 size, u32 kind)
 {
-	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_flags(&ks_rb_process)))
+	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_wakeup_flags(&ks_rb_process, ks_wakeup_bytes)))
 		ks_count_drop(kind);
+}
+
+#define KS_S_IFMT 0170000
+#define KS_S_IFSOCK 0140000
+#define KS_AF_INET 2
+#define KS_AF_INET6 10
+
+/*
+ * Which of fd 0, 1, 2 are IPv4/IPv6 sockets (KS_F_STD*_INET): a shell whose stdio is a network connection
+ * is the mark of a reverse shell. Unix sockets do not count: systemd gives every service's stdout and
+ * stderr a socket to journald. Called at sched_process_exec, where current is the task that exec'd and
+ * its close-on-exec descriptors are already closed.
+ */
+static __always_inline u32 ks_stdio_inet(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	u32 flags = 0;
+	int fd;
+
+#pragma unroll
+	for (fd = 0; fd < 3; fd++) {
+		struct file *f = ks_fd_file(task, fd);
+		struct socket *sock;
+		u16 family;
+
+		if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & KS_S_IFMT) != KS_S_IFSOCK)
+			continue;
+		sock = BPF_CORE_READ(f, private_data); /* a sockfs file's private data is its socket */
+		family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		if (family == KS_AF_INET || family == KS_AF_INET6)
+			flags |= KS_F_STDIN_INET << fd;
+	}
+	return flags;
 }
 
 static __always_inline int handle_exec(struct task_struct *task, struct linux_binprm *bprm)
@@ -45,15 +70,11 @@ static __always_inline int handle_exec(struct task_struct *task, struct linux_bi
 	if (!e)
 		return 0;
 	ks_fill_task(task, e, KS_EV_EXEC);
+	e->flags |= ks_stdio_inet();
 
 	/* The executable that was mapped: for a script this is the interpreter. */
 	file = BPF_CORE_READ(bprm, file);
-	e->exe_ino = BPF_CORE_READ(file, f_inode, i_ino);
-	e->exe_dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	e->exe_mode = BPF_CORE_READ(file, f_inode, i_mode);
-	n = ks_append_path(e, off, &file->f_path, KS_F_PATH_TRUNC);
-	e->exe_len = n;
-	off += n;
+	off += ks_fill_exe(e, off, file);
 
 	/* argv from the new mm: what the program really received, after #! rewriting. */
 	mm = BPF_CORE_READ(task, mm);

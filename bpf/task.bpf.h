@@ -127,6 +127,21 @@ static __always_inline u32 ks_append_path(struct ks_exec *e, u32 off, const stru
 	return n;
 }
 
+/* The executable's identity (inode, device, mode) and canonical path, appended at data[off], for exec
+ * and seed records alike; returns the bytes written. */
+static __always_inline u32 ks_fill_exe(struct ks_exec *e, u32 off, struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	u32 n;
+
+	e->exe_ino = BPF_CORE_READ(inode, i_ino);
+	e->exe_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->exe_mode = BPF_CORE_READ(inode, i_mode);
+	n = ks_append_path(e, off, &file->f_path, KS_F_PATH_TRUNC);
+	e->exe_len = n;
+	return n;
+}
+
 /* Append a kernel string (bprm->filename) at data[off]. */
 static __always_inline u32 ks_append_kstr(struct ks_exec *e, u32 off, const char *s)
 {

@@ -34,12 +34,7 @@ int ks_seed_tasks(struct bpf_iter__task *ctx)
 
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe) {
-		e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-		e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-		e->exe_mode = BPF_CORE_READ(exe, f_inode, i_mode);
-		n = ks_append_path(e, off, &exe->f_path, KS_F_PATH_TRUNC);
-		e->exe_len = n;
-		off += n;
+		off += ks_fill_exe(e, off, exe);
 	} else if (task->flags & 0x00200000 /* PF_KTHREAD */) {
 		e->flags |= KS_F_KTHREAD;
 	}

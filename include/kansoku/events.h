@@ -17,15 +17,18 @@ typedef __u64 u64;
 typedef __s32 s32;
 #endif
 
-#define KS_WIRE_VERSION 1
+#define KS_WIRE_VERSION 2
 
 enum ks_event_kind {
-	KS_EV_EXEC = 1, /* successful execve/execveat: the new image */
-	KS_EV_FORK = 2, /* a new process (not a thread) */
-	KS_EV_EXIT = 3, /* the last thread of a process exited */
-	KS_EV_SEED = 4, /* a process that was running when the daemon started (task iterator) */
-	KS_EV_FILE = 5, /* a file operation on a watched path (success or failure) */
-	KS_EV_NET = 6,  /* a connection, listener, UDP flow or DNS query (struct ks_net) */
+	KS_EV_EXEC = 1,   /* successful execve/execveat: the new image */
+	KS_EV_FORK = 2,   /* a new process (not a thread) */
+	KS_EV_EXIT = 3,   /* the last thread of a process exited */
+	KS_EV_SEED = 4,   /* a process that was running when the daemon started (task iterator) */
+	KS_EV_FILE = 5,   /* a file operation on a watched path (success or failure) */
+	KS_EV_NET = 6,    /* a connection, listener, UDP flow or DNS query (struct ks_net) */
+	KS_EV_PTRACE = 7, /* ptrace attach/seize, or the first write into a tracee (struct ks_ptrace) */
+	KS_EV_KMOD = 8,   /* init_module/finit_module, any result (struct ks_kmod) */
+	KS_EV_SETID = 9,  /* a chmod that set S_ISUID or S_ISGID, anywhere (struct ks_setid) */
 	KS_EV_KIND_MAX,
 };
 
@@ -49,6 +52,12 @@ enum ks_event_kind {
 #define KS_F_CWD_TRUNC (1u << 7)
 #define KS_F_KTHREAD (1u << 8) /* seed record of a kernel thread (no mm) */
 #define KS_F_NO_ARGV (1u << 9) /* seed record: argv must be read from /proc by user space */
+/* exec: fd 0, 1 or 2 is an IPv4/IPv6 socket (a reverse shell's mark; unix sockets, such as journald's
+ * stdout of every service, do not count) */
+#define KS_F_STDIN_INET (1u << 10)
+#define KS_F_STDOUT_INET (1u << 11)
+#define KS_F_STDERR_INET (1u << 12)
+#define KS_F_STDIO_INET (KS_F_STDIN_INET | KS_F_STDOUT_INET | KS_F_STDERR_INET)
 
 #define KS_NO_ID 0xffffffffu /* loginuid/sessionid unset (audit's (unsigned)-1) */
 
@@ -164,20 +173,29 @@ struct ks_file {
 	u32 uid, euid, loginuid;
 	u32 mntns;        /* mount namespace inode of the process */
 	u64 prev_repeats; /* with KS_FF_AGG_HEAD: repeats of the previous window of the same key */
+	u64 agg_name;     /* with KS_FF_AGG_HEAD: the name part of the aggregation key (struct ks_agg_key) */
 	u16 path_len, path2_len, _pad[2];
 	char data[2 * KS_FILE_PATH_MAX + 512];
 };
 
 #define KS_FILE_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_file, data))
 
-/* The kernel's aggregation map: key and value (the daemon reads counts after a window closes). */
+/*
+ * The kernel's aggregation map: key and value (the daemon reads counts after a window closes). Repeats of
+ * one access by one process to one path within the window share a key. The inode alone cannot say "one
+ * path": ext4 hands a deleted file's inode number to the next file created, so the key also names the
+ * file: for an access through the file, its parent directory's dentry and its name's dcache hash and
+ * length; for an access by name (unlink, rmdir), a hash of the whole path.
+ */
 struct ks_agg_key {
 	u32 tgid;
-	u32 ops_class;
-	u64 ino;
+	u32 ops_class; /* KS_OPS_* bit | op << KS_AGG_OP_SHIFT: an unlink never merges with an rmdir */
+	u64 ino;       /* 0 for accesses by name */
 	u32 dev;
 	u32 _pad;
+	u64 name;
 };
+#define KS_AGG_OP_SHIFT 16
 
 struct ks_agg_val {
 	u64 first_ns; /* start of the window */
@@ -280,5 +298,98 @@ struct ks_sock_owner {
 	u32 tgid, uid, loginuid, lpid;
 	u8 direction, listening, _pad[6];
 };
+
+/* ptrace requests the sensor reports (<linux/ptrace.h>; the same on every architecture). */
+enum ks_ptrace_req {
+	KS_PTRACE_POKETEXT = 4,
+	KS_PTRACE_POKEDATA = 5,
+	KS_PTRACE_POKEUSR = 6,
+	KS_PTRACE_SETREGS = 13, /* x86 only; other architectures use SETREGSET */
+	KS_PTRACE_ATTACH = 16,
+	KS_PTRACE_SETREGSET = 0x4205,
+	KS_PTRACE_SEIZE = 0x4206,
+};
+
+/*
+ * KS_EV_PTRACE. hdr: the tracer. Attach and seize are reported with their result; a write into the tracee
+ * (POKE*, SETREGS, SETREGSET) only when it succeeded and only the first per (tracer, tracee) pair, since a
+ * debugger writes thousands of breakpoints. The tracee is resolved in the kernel from the tracer's list of
+ * tracees (host pid namespace); target_pid is 0 when it could not be.
+ */
+struct ks_ptrace {
+	struct ks_hdr hdr;
+	u64 start_ns; /* the tracer's start */
+	struct ks_creds creds;
+	s32 ret;
+	u32 request;    /* enum ks_ptrace_req */
+	u32 target_arg; /* the pid argument, in the tracer's pid namespace */
+	u32 target_pid; /* the tracee's tgid (host), 0 when unresolved */
+	u32 target_tid;
+	u32 _pad;
+	u64 target_start_ns; /* the tracee process's start: with target_pid, its identity */
+	u64 addr;            /* POKE*: the address written */
+	char comm[KS_COMM_LEN];
+	char target_comm[KS_COMM_LEN];
+};
+
+enum ks_kmod_call { KS_KMOD_INIT = 1, KS_KMOD_FINIT = 2 };
+#define KS_KMOD_PARAMS_MAX 256
+
+/* ks_kmod.kflags and ks_setid.sflags */
+#define KS_SF_PATH_TRUNC (1u << 0)   /* a resolved path longer than the resolver's limits */
+#define KS_SF_UNREACHABLE (1u << 1)  /* file on an internal fs (memfd): no path */
+#define KS_SF_DELETED (1u << 2)      /* the file was already unlinked */
+#define KS_SF_FROM_FILE (1u << 3)    /* path resolved from the file itself (fchmod, finit_module) */
+#define KS_SF_NAME_TRUNC (1u << 4)   /* the name passed was longer than the buffer */
+#define KS_SF_PARAMS_TRUNC (1u << 5) /* module parameters longer than KS_KMOD_PARAMS_MAX */
+#define KS_SF_OTHER_MNTNS (1u << 6)  /* the process is in another mount namespace than the daemon */
+
+/* KS_EV_KMOD. Tail: the module file's path (finit_module; path_len, NUL included), then the parameters
+ * string (params_len, NUL included). */
+struct ks_kmod {
+	struct ks_hdr hdr;
+	u64 start_ns;
+	struct ks_creds creds;
+	s32 ret;
+	u32 call;      /* enum ks_kmod_call */
+	u32 sflags;    /* KS_SF_* */
+	u32 mod_flags; /* finit_module flags (MODULE_INIT_*) */
+	u64 image_len; /* init_module: bytes of the image passed from memory */
+	u64 ino;       /* finit_module: the file's inode */
+	u32 dev;
+	u32 mntns;
+	u16 path_len, params_len;
+	u32 _pad;
+	char comm[KS_COMM_LEN];
+	char data[KS_PATH_MAX + KS_KMOD_PARAMS_MAX];
+};
+#define KS_KMOD_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_kmod, data))
+
+enum ks_setid_call { KS_SETID_CHMOD = 1, KS_SETID_FCHMOD, KS_SETID_FCHMODAT, KS_SETID_FCHMODAT2 };
+
+/*
+ * KS_EV_SETID: a successful chmod/fchmod/fchmodat/fchmodat2 whose mode has S_ISUID or S_ISGID; the filter
+ * runs in the kernel, so an ordinary chmod costs one compare. Tail: base (base_len, NUL included: the
+ * file's own path for fchmod, else the directory a relative name starts from, resolved in the kernel;
+ * empty for an absolute name), then the name as the process passed it (name_len, NUL included).
+ */
+struct ks_setid {
+	struct ks_hdr hdr;
+	u64 start_ns;
+	struct ks_creds creds;
+	s32 ret;
+	u32 call;      /* enum ks_setid_call */
+	u32 mode;      /* the mode requested */
+	u32 sflags;    /* KS_SF_* */
+	u64 ino;       /* fchmod: the inode */
+	u32 dev;       /* fchmod */
+	u32 file_mode; /* fchmod: the inode's mode after the change (the kernel may drop S_ISGID) */
+	u32 owner_uid, owner_gid;
+	u32 mntns;
+	u16 base_len, name_len;
+	char comm[KS_COMM_LEN];
+	char data[2 * KS_PATH_MAX];
+};
+#define KS_SETID_FIXED_SIZE ((u32) __builtin_offsetof(struct ks_setid, data))
 
 #endif /* KANSOKU_EVENTS_H */

@@ -40,7 +40,8 @@ def device_seen(d):
     inv = d.wait_for(lambda e: e.get("class_uid") == 5001, timeout=20, what="the device inventory")[0]
     assert start["device"]["uid"] == st["uid"], (start["device"], st)
     assert inv["device"]["uid"] == st["uid"], (inv["device"], st)
-    assert inv["device"]["machine_id_source"] == st["machine_id_source"]
+    # not an OCSF attribute of device: kept under unmapped.device (OCSF 1.8 conformance)
+    assert inv["unmapped"]["device"]["machine_id_source"] == st["machine_id_source"]
     return st["uid"], st["machine_id_source"]
 
 

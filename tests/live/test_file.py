@@ -229,3 +229,41 @@ def test_other_mount_namespace_reports_the_host_path(daemon_factory, tmp_path):
     assert ev["unmapped"]["host_view"] is True
     assert ev["unmapped"]["other_mount_namespace"] is True
     assert ev["unmapped"]["mnt_ns"] != os.stat("/proc/self/ns/mnt").st_ino
+
+
+def churn(w, names, reps=1):
+    """In one process: create, close and delete each name (reps times over), one after another; ext4 then
+    hands every new file the inode the last one freed. Prints how many distinct inodes it saw."""
+    code = (f"import os\ninos = set()\nfor _ in range({reps}):\n    for n in {names!r}:\n"
+            f"        p = os.path.join({str(w)!r}, n)\n"
+            "        fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)\n        inos.add(os.fstat(fd).st_ino)\n"
+            "        os.close(fd)\n        os.unlink(p)\nprint(len(inos))\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout)
+
+
+def test_distinct_files_on_a_reused_inode_keep_their_names(watched):
+    w = watched.watched
+    names = [f"f{i}" for i in range(2000)]
+    inodes = churn(w, names)
+    assert inodes < len(names) / 2, "the filesystem did not reuse inodes: this test would prove nothing"
+    for activity in ("Create", "Delete"):
+        evs = watched.wait_for(files(lambda e: e["activity_name"] == activity and e["file"]["path"].startswith(
+            f"{w}/f")), count=len(names), timeout=20, what=f"{len(names)} x {activity}")
+        assert sorted(e["file"]["path"] for e in evs) == sorted(f"{w}/{n}" for n in names), activity
+        assert all(e.get("count", 1) == 1 for e in evs), activity
+
+
+def test_repeated_deletes_of_one_name_are_one_event_with_count(watched):
+    w = watched.watched
+    churn(w, ["app.lock"], reps=2000)
+    deletes = lambda e: e["activity_name"] == "Delete" and at(w / "app.lock")(e)
+    watched.wait_for(files(deletes), timeout=10, what="Delete")
+    deadline = time.time() + 10
+    while sum(e.get("count", 1) for e in watched.read_events() if files(deletes)(e)) < 2000:
+        assert time.time() < deadline, "the aggregated Deletes do not add up to 2000"
+        time.sleep(0.1)
+    evs = [e for e in watched.read_events() if files(deletes)(e)]
+    assert sum(e.get("count", 1) for e in evs) == 2000
+    assert len(evs) <= 5  # one per 1 s window (the loop takes well under a second here)

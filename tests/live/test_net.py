@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -327,3 +328,49 @@ def test_connection_inside_a_network_namespace(daemon, netns):
                                  and not e["unmapped"].get("listener")), count=2, what="Closes")
     assert {actor_pid(e) for e in closes} == {r["client"], r["acceptor"]}
     assert all(e["unmapped"]["net_ns"] == inode for e in closes)
+
+
+def test_short_lived_connection_is_one_event_per_side_when_asked(daemon_factory):
+    d = daemon_factory("network:\n  short_lived_ms: 3000\n")
+    n, m = 4321, 1234
+    r = helper("tcp", "4", n, m)
+    to_srv = port_is(r["port"], "dst_endpoint")
+    conn_close = lambda e: to_srv(e) and not e["unmapped"].get("listener")
+    closes = d.wait_for(net("Close", conn_close), count=2, what="two Closes")
+    by_pid = {actor_pid(e): e for e in closes}
+    assert set(by_pid) == {r["client"], r["acceptor"]}
+    out, inn = by_pid[r["client"]], by_pid[r["acceptor"]]
+    # each Close says what its Open would have: both times, exact bytes, acceptor and listener, handshake
+    for e in closes:
+        assert e["unmapped"]["short_lived"] is True
+        assert e["start_time"] <= e["end_time"] and e["duration"] >= 0
+    assert out["traffic"]["bytes_out"] == n and out["traffic"]["bytes_in"] == m
+    assert inn["traffic"]["bytes_in"] == n and inn["traffic"]["bytes_out"] == m
+    assert out["unmapped"]["connect_us"] > 0 and out["connection_info"]["direction_id"] == 2
+    assert inn["unmapped"]["accepted"] is True and inn["connection_info"]["direction_id"] == 1
+    assert inn["unmapped"]["listener_process"]["pid"] == r["listener"]
+    time.sleep(3.5)  # past the window: no Open follows a folded Close
+    assert not [e for e in d.read_events() if net("Open", to_srv)(e)]
+
+
+def test_connection_outliving_the_short_lived_window_has_its_open_in_time(daemon_factory):
+    d = daemon_factory("network:\n  short_lived_ms: 500\n")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = srv.accept()
+    t0 = time.time()
+    try:
+        opens = d.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, timeout=5, what="two Opens")
+        assert time.time() - t0 < 2.5, "an Open must follow within the window (and a poll period)"
+        assert {e["connection_info"]["direction_id"] for e in opens} == {1, 2}
+        assert [e for e in opens if e["connection_info"]["direction_id"] == 1][0]["unmapped"]["accepted"] is True
+    finally:
+        c.close()
+        a.close()
+        srv.close()
+    closes = d.wait_for(net("Close", lambda e: port_is(port, "dst_endpoint")(e) and not e["unmapped"].get("listener")),
+                        count=2, what="two Closes")
+    assert not [e for e in closes if e["unmapped"].get("short_lived")]

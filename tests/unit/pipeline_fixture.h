@@ -67,6 +67,7 @@ static int teardown(void **state)
 	ks_jw_free(&f->pl.jw);
 	ks_netmodel_free(f->pl.net);
 	free(f->pl.device_json);
+	ks_pipeline_free_actors(&f->pl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);

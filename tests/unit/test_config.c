@@ -34,7 +34,7 @@ static void test_defaults_and_empty(void **state)
 	assert_int_equal(cfg.hooks, KS_HOOKS_AUTO);
 	assert_true(cfg.net_enabled);
 	assert_false(cfg.net_connect_events);
-	assert_int_equal(cfg.ringbuf_net_kb, 1024);
+	assert_int_equal(cfg.ringbuf_net_kb, 8192);
 	assert_int_equal(parse(&cfg, "# only a comment\n", err), 0);
 }
 
@@ -51,7 +51,7 @@ static void test_full_valid_config(void **state)
 	    "process:\n  argv_max: 4095\n  hooks: raw_tp\n"
 	    "ringbuf:\n  process_kb: 1024\n  wakeup_bytes: 0\n  poll_ms: 10\n"
 	    "network:\n  enabled: false\n  connect_events: true\n  udp_window_ms: 5\n  accept_wait_ms: 0\n"
-	    "  ringbuf_kb: 64\n"
+	    "  ringbuf_kb: 64\n  short_lived_ms: 250\n"
 	    "outputs:\n  - type: file\n    format: ocsf\n    path: /a.json\n    max_size_kb: 0\n"
 	    "  - {type: file, path: /b.json, max_size_kb: 64, keep: 3, compress: false}\n";
 
@@ -69,7 +69,7 @@ static void test_full_valid_config(void **state)
 	assert_int_equal(cfg.poll_ms, 10);
 	assert_int_equal(cfg.n_outputs, 2);
 	assert_string_equal(cfg.outputs[1].path, "/b.json");
-	assert_int_equal(cfg.outputs[1].line, 24);
+	assert_int_equal(cfg.outputs[1].line, 25);
 	assert_int_equal(cfg.outputs[0].max_size_kb, 0);
 	assert_int_equal(cfg.outputs[0].keep, 5);
 	assert_true(cfg.outputs[0].compress);
@@ -80,6 +80,7 @@ static void test_full_valid_config(void **state)
 	assert_true(cfg.net_connect_events);
 	assert_int_equal(cfg.net_udp_window_ms, 5);
 	assert_int_equal(cfg.net_accept_wait_ms, 0);
+	assert_int_equal(cfg.net_short_lived_ms, 250);
 	assert_int_equal(cfg.ringbuf_net_kb, 64);
 }
 
@@ -135,6 +136,7 @@ static void test_every_error_names_key_and_line(void **state)
 	    {"network:\n  enabled: maybe\n", "key 'network.enabled': expected one of: false, true"},
 	    {"network:\n  udp_window_ms: 0\n", "key 'network.udp_window_ms': 0 is out of range"},
 	    {"network:\n  accept_wait_ms: 60000\n", "key 'network.accept_wait_ms': 60000 is out of range"},
+	    {"network:\n  short_lived_ms: 10001\n", "key 'network.short_lived_ms': 10001 is out of range"},
 	    {"network:\n  ringbuf_kb: 1000\n", "key 'network.ringbuf_kb': 1000 is not a power of two"},
 	};
 	(void)state;

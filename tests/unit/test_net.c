@@ -63,6 +63,8 @@ static void test_addresses(void **state)
 	assert_string_equal(s, "::1");
 }
 
+#define NETNS 4026531840u
+
 static struct ks_net rec(uint8_t action, uint64_t sock, uint32_t pid, uint8_t dir)
 {
 	struct ks_net e;
@@ -80,7 +82,7 @@ static struct ks_net rec(uint8_t action, uint64_t sock, uint32_t pid, uint8_t di
 	e.family = 4;
 	e.uid = 0;
 	e.loginuid = KS_NO_ID;
-	e.netns = 4026531840u;
+	e.netns = NETNS;
 	inet_pton(AF_INET, "10.0.0.1", e.saddr);
 	inet_pton(AF_INET, "10.0.0.2", e.daddr);
 	e.sport = 443;
@@ -192,6 +194,60 @@ static void test_unaccepted_open_is_emitted_after_the_wait(void **state)
 	assert_int_equal(count_events(f), 3);
 }
 
+/* short_lived_ms: a connection closed inside the window is its Close alone, carrying the Open's details;
+ * one that outlives it gets its Open at the window's end, and its Close is an ordinary one. */
+static void test_short_lived_connection_folds_into_its_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_ESTABLISHED, 5, 300, KS_DIR_OUT);
+	struct json_object *o;
+
+	f->pl.net = ks_netmodel_new(200000000ull);
+	f->pl.net->short_lived_ns = 500000000ull;
+	e.since_ns = e.hdr.ts_ns - 40000; /* connect() 40 us before: the handshake */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	ks_net_tick(&f->pl, 1400000000ull, 0); /* 400 ms: still held */
+	assert_int_equal(count_events(f), 0);
+	e = rec(KS_NA_CLOSE, 5, 300, KS_DIR_OUT);
+	e.hdr.ts_ns = 1450000000ull;
+	e.bytes_in = 7;
+	e.bytes_out = 3;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), 1);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_true(json_object_get_boolean(get(o, "unmapped.short_lived")));
+	assert_int_equal(json_object_get_int(get(o, "unmapped.connect_us")), 40);
+	assert_int_equal(json_object_get_int(get(o, "traffic.bytes_in")), 7);
+	assert_int_equal(json_object_get_int(get(o, "duration")), 450);
+	json_object_put(o);
+	ks_net_tick(&f->pl, 5000000000ull, 0); /* nothing left to release */
+	assert_int_equal(count_events(f), 1);
+
+	/* inbound, accepted, then alive past the window: Open (accepted) at the window's end, then Close */
+	e = rec(KS_NA_ESTABLISHED, 6, 100, KS_DIR_IN);
+	e.hdr.ts_ns = 6000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ACCEPT, 6, 101, KS_DIR_IN);
+	e.hdr.ts_ns = 6000001000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), 1); /* accepted, still held for a close */
+	ks_net_tick(&f->pl, 6600000000ull, 0);
+	assert_int_equal(count_events(f), 2);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Open");
+	assert_true(json_object_get_boolean(get(o, "unmapped.accepted")));
+	assert_int_equal(json_object_get_int(get(o, "actor.process.pid")), 101);
+	json_object_put(o);
+	e = rec(KS_NA_CLOSE, 6, 101, KS_DIR_IN);
+	e.hdr.ts_ns = 7000000000ull;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_null(get(o, "unmapped.short_lived"));
+	json_object_put(o);
+}
+
 static void test_refused_listen_seed_and_malformed(void **state)
 {
 	struct fixture *f = *state;
@@ -251,6 +307,69 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	assert_int_equal(f->pl.counters.malformed, 3);
 }
 
+/* Ghosts (a Close lost to a full ring) end after two listings without them; the listener counts hold. */
+static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e = rec(KS_NA_SEED, 20, 56, 0);
+	uint64_t live[4];
+	struct json_object *o;
+
+	f->pl.net = ks_netmodel_new(0);
+	e.state = 10; /* TCP_LISTEN */
+	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_SEED, 22, 57, 0);
+	e.proto = 17;
+	e.dport = 0;
+	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 21, 58, KS_DIR_OUT);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 23, 58, KS_DIR_OUT);
+	e.hdr.ts_ns = 10000000000ull; /* established after the listings below: never taken for gone */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(ks_netmodel_count(f->pl.net, true), 2);
+	assert_int_equal(ks_netmodel_count(f->pl.net, false), 2);
+	assert_true(ks_netmodel_has_udp_listeners(f->pl.net));
+	assert_int_equal(count_events(f), 2);
+
+	live[0] = 20;
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2000000000ull, 1,
+	                     UINT64_MAX); /* another namespace: not listed, untouched */
+	ks_net_tcp_reconcile(&f->pl, live, 0, 2100000000ull, 1, UINT64_MAX);
+	assert_int_equal(count_events(f), 2);
+	ks_net_tcp_reconcile(&f->pl, live, 1, 2000000000ull, NETNS, UINT64_MAX);
+	assert_int_equal(count_events(f), 2); /* its Close may still be queued */
+	live[0] = 20;
+	ks_net_tcp_reconcile(&f->pl, live, 1, 3000000000ull, NETNS, 1999999999ull);
+	assert_int_equal(count_events(f), 2); /* records written before the first list are not all read yet */
+	ks_net_tcp_reconcile(&f->pl, live, 1, 4000000000ull, NETNS, UINT64_MAX);
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_false(json_object_get_boolean(get(o, "unmapped.close_observed")));
+	assert_int_equal(json_object_get_int(get(o, "actor.process.pid")), 58);
+	assert_int_equal(json_object_get_int(get(o, "dst_endpoint.port")), 50000);
+	json_object_put(o);
+	assert_int_equal(f->pl.counters.net_reconciled, 1);
+	assert_int_equal(ks_netmodel_count(f->pl.net, false), 1);
+
+	ks_net_tcp_reconcile(&f->pl, live, 0, 6000000000ull, NETNS, UINT64_MAX);
+	ks_net_tcp_reconcile(&f->pl, live, 0, 8000000000ull, NETNS, UINT64_MAX);
+	o = last_event(f);
+	/* the listener's Close: its own address and port (the message words it since OCSF conformance) */
+	assert_string_equal(gets_(o, "activity_name"), "Close");
+	assert_int_equal(json_object_get_int(get(o, "dst_endpoint.port")), 443);
+	assert_non_null(strstr(gets_(o, "message"), "port 443"));
+	json_object_put(o);
+	assert_int_equal(f->pl.counters.net_reconciled, 2);
+	assert_int_equal(ks_netmodel_count(f->pl.net, true), 1); /* UDP: its own reconcile */
+	assert_int_equal(ks_netmodel_count(f->pl.net, false), 1);
+	assert_non_null(ks_netmodel_get(f->pl.net, 23));
+	live[0] = 999;
+	ks_net_udp_reconcile(&f->pl, live, 1, 9000000000ull);
+	assert_false(ks_netmodel_has_udp_listeners(f->pl.net));
+	assert_int_equal(ks_netmodel_count(f->pl.net, true), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,7 +377,9 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test_setup_teardown(test_inbound_open_waits_for_accept_then_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unaccepted_open_is_emitted_after_the_wait, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_short_lived_connection_folds_into_its_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_reconcile_ends_ghosts_and_keeps_counts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,6 +101,7 @@ struct ks_config {
 	unsigned net_udp_window_ms; /* UDP repeats of a (process, destination) are counted this long */
 	unsigned ringbuf_net_kb;
 	unsigned net_accept_wait_ms; /* an inbound Open waits this long for accept() to name the acceptor */
+	unsigned net_short_lived_ms; /* a TCP connection closed within this of its Open: one event (0: off) */
 	struct ks_posture_cfg posture;
 	struct ks_rules_cfg rules;
 };

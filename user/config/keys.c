@@ -70,10 +70,12 @@ static const struct ks_cfg_key network_keys[] = {
      .doc = "also an event per connect() attempt"},
     {"udp_window_ms", KS_CFG_UINT, CFG(net_udp_window_ms), .min = 1, .max = 3600000, .def = "60000",
      .doc = "UDP datagrams of one (process, destination) are counted in the kernel this long"},
-    {"ringbuf_kb", KS_CFG_UINT, CFG(ringbuf_net_kb), POW2_KB, .def = "1024",
+    {"ringbuf_kb", KS_CFG_UINT, CFG(ringbuf_net_kb), POW2_KB, .def = "8192",
      .doc = "network ring buffer, KiB, power of two >= 64"},
     {"accept_wait_ms", KS_CFG_UINT, CFG(net_accept_wait_ms), .max = 10000, .def = "200",
      .doc = "an inbound Open waits this long for accept() to name the acceptor (0: at once)"},
+    {"short_lived_ms", KS_CFG_UINT, CFG(net_short_lived_ms), .max = 10000, .def = "0",
+     .doc = "a connection closed within this is one Close event carrying its open (0: off)"},
 };
 
 static const struct ks_cfg_key output_keys[] = {

@@ -18,6 +18,7 @@
 #include "detect/judge.h"
 #include "pipeline/ocsf.h"
 #include "lib/log.h"
+#include "sensors/rings.h"
 #include "host/users.h"
 
 static struct json_object *ju64(uint64_t v)
@@ -94,27 +95,47 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	}
 	{
 		struct json_object *no = json_object_new_object();
-		size_t nc = 0, np = 0;
-		struct ks_conn **a;
 
 		json_object_object_add(no, "enabled", json_object_new_boolean(d->loader.net));
 		if (d->loader.net_error[0])
 			json_object_object_add(no, "error", json_object_new_string(d->loader.net_error));
 		json_object_object_add(no, "hooks_missing", ju64((uint64_t)d->loader.net_missing));
-		if (d->pl.net) {
-			free(ks_netmodel_snapshot(d->pl.net, false, &nc));
-			a = ks_netmodel_snapshot(d->pl.net, true, &np);
-			free(a);
-		}
-		json_object_object_add(no, "connections", ju64(nc));
-		json_object_object_add(no, "listening", ju64(np));
+		json_object_object_add(no, "connections", ju64(ks_netmodel_count(d->pl.net, false)));
+		json_object_object_add(no, "listening", ju64(ks_netmodel_count(d->pl.net, true)));
 		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
 		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
 		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
 		json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
-		/* an upper bound: counted when the backup program was itself nested */
+		/* ended because the kernel no longer had them: their Close record was lost */
+		json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
+		json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
+		/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */
 		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 		json_object_object_add(st, "network", no);
+	}
+
+	{
+		struct json_object *so = json_object_new_object(), *sensors = json_object_new_object();
+		int k;
+
+		json_object_object_add(so, "enabled", json_object_new_boolean(d->loader.sec));
+		if (d->loader.sec_error[0])
+			json_object_object_add(so, "error", json_object_new_string(d->loader.sec_error));
+		for (k = 0; k < KS_SEC_SENSORS; k++) {
+			const struct ks_sec_state *ss = &d->loader.sec_state[k];
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "enabled",
+			                       json_object_new_boolean(d->loader.sec && ss->attached > 0));
+			json_object_object_add(o, "hooks", ju64((uint64_t)ss->attached));
+			json_object_object_add(o, "hooks_missing", ju64((uint64_t)ss->missing));
+			if (ss->error[0])
+				json_object_object_add(o, "reason", json_object_new_string(ss->error));
+			json_object_object_add(sensors, ks_sec_sensor_name((enum ks_sec_sensor)k), o);
+		}
+		json_object_object_add(so, "sensors", sensors);
+		json_object_object_add(so, "events", ju64(d->pl.counters.sec_events));
+		json_object_object_add(st, "security", so);
 	}
 
 	outs = json_object_new_array();
@@ -153,65 +174,37 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	return st;
 }
 
-/* Strings from processes may hold any bytes; json-c wants UTF-8, so go through our escaper. */
-static struct json_object *safe_str(const char *s, size_t n)
+/* Rows are written with the events' own JSON writer: strings from processes may hold any bytes, and it
+ * escapes them to valid UTF-8 the same way; json-c (with a parse per string) cost ~50 us per row. */
+static void proc_row(struct ks_daemon *d, struct ks_jw *w, const struct ks_proc *p)
 {
-	char small[512], *buf = small;
-	size_t need = ks_json_escape(NULL, 0, s, n);
-	struct json_object *o;
-
-	if (need + 1 > sizeof(small) && !(buf = malloc(need + 1)))
-		return json_object_new_string("");
-	ks_json_escape(buf, need, s, n);
-	buf[need] = '\0';
-	/* parse our own escaped literal back: json-c then holds valid UTF-8 */
-	o = json_tokener_parse(buf);
-	if (buf != small)
-		free(buf);
-	return o ? o : json_object_new_string("");
-}
-
-static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *p)
-{
-	struct json_object *o = json_object_new_object(), *args = json_object_new_array();
 	const char *user = ks_users_name(d->pl.users, p->creds.uid);
 	size_t pos = 0, len;
 	const char *arg;
 
-	json_object_object_add(o, "pid", json_object_new_int64(p->pid));
-	json_object_object_add(o, "ppid", json_object_new_int64(p->ppid));
-	json_object_object_add(o, "uid", json_object_new_int64(p->creds.uid));
+	ks_jw_obj_begin(w);
+	ks_jw_ki64(w, "pid", p->pid);
+	ks_jw_ki64(w, "ppid", p->ppid);
+	ks_jw_ki64(w, "uid", p->creds.uid);
 	if (user)
-		json_object_object_add(o, "user", json_object_new_string(user));
+		ks_jw_kcstr(w, "user", user);
 	if (p->creds.loginuid != KS_NO_ID)
-		json_object_object_add(o, "loginuid", json_object_new_int64(p->creds.loginuid));
-	json_object_object_add(o, "id", json_object_new_string(p->id));
-	json_object_object_add(o, "exe", p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
-	json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
+		ks_jw_ki64(w, "loginuid", p->creds.loginuid);
+	ks_jw_kcstr(w, "id", p->id);
+	ks_jw_kcstr(w, "exe", p->exe ? p->exe : "");
+	ks_jw_kstr(w, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
+	ks_jw_key(w, "args");
+	ks_jw_arr_begin(w);
 	while ((arg = ks_proc_arg_next(p, &pos, &len)))
-		json_object_array_add(args, safe_str(arg, len));
-	json_object_object_add(o, "args", args);
-	json_object_object_add(o, "start_time", json_object_new_int64(ks_host_wall_ms(&d->pl.host, p->start_ns)));
+		ks_jw_str(w, arg, len);
+	ks_jw_arr_end(w);
+	ks_jw_ki64(w, "start_time", ks_host_wall_ms(&d->pl.host, p->start_ns));
 	if (p->tty[0])
-		json_object_object_add(o, "tty", json_object_new_string(p->tty));
-	json_object_object_add(o, "seeded", json_object_new_boolean(p->seeded));
+		ks_jw_kstr(w, "tty", p->tty, strnlen(p->tty, sizeof(p->tty)));
+	ks_jw_kbool(w, "seeded", p->seeded);
 	if (p->flags & KS_F_KTHREAD) /* seeded without an mm, or forked by one (kthreadd's children) */
-		json_object_object_add(o, "kernel_thread", json_object_new_boolean(true));
-	return o;
-}
-
-static void cmd_ps(struct ks_daemon *d, struct ks_ctl_client *c)
-{
-	struct json_object *data = json_object_new_object(), *arr = json_object_new_array();
-	struct ks_proc **all;
-	size_t n, i;
-
-	all = ks_proctable_snapshot(d->pl.procs, &n);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, proc_json(d, all[i]));
-	free(all);
-	json_object_object_add(data, "processes", arr);
-	ks_ctl_reply_json(c, data);
+		ks_jw_kbool(w, "kernel_thread", true);
+	ks_jw_obj_end(w);
 }
 
 struct bytes_table {
@@ -226,57 +219,116 @@ static int by_sock_id(const void *a, const void *b)
 	return x->sock_id < y->sock_id ? -1 : x->sock_id > y->sock_id;
 }
 
-static struct json_object *conn_json(struct ks_daemon *d, const struct ks_conn *c, const struct bytes_table *bt)
+static void conn_row(struct ks_daemon *d, struct ks_jw *w, const struct ks_conn *c, const struct bytes_table *bt)
 {
-	struct json_object *o = json_object_new_object();
 	struct ks_proc *p = ks_proc_lookup(d->pl.procs, c->pid);
 	const char *user = ks_users_name(d->pl.users, c->uid);
 	char addr[64];
 
 	if (p && c->start_ns && p->start_ns != c->start_ns)
 		p = NULL;
-	json_object_object_add(o, "protocol", json_object_new_string(ks_net_proto_name(c->proto)));
-	json_object_object_add(o, "family", json_object_new_int(c->family == 6 ? 6 : 4));
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "protocol", ks_net_proto_name(c->proto));
+	ks_jw_ki64(w, "family", c->family == 6 ? 6 : 4);
 	ks_net_addr_str(c->family, c->saddr, addr, sizeof(addr));
-	json_object_object_add(o, "local_address", json_object_new_string(addr));
-	json_object_object_add(o, "local_port", json_object_new_int(c->sport));
+	ks_jw_kcstr(w, "local_address", addr);
+	ks_jw_ki64(w, "local_port", c->sport);
 	if (!c->listening) {
 		ks_net_addr_str(c->family, c->daddr, addr, sizeof(addr));
-		json_object_object_add(o, "remote_address", json_object_new_string(addr));
-		json_object_object_add(o, "remote_port", json_object_new_int(c->dport));
-		json_object_object_add(o, "direction",
-		                       json_object_new_string(c->direction == KS_DIR_IN    ? "inbound"
-		                                              : c->direction == KS_DIR_OUT ? "outbound"
-		                                                                           : "unknown"));
+		ks_jw_kcstr(w, "remote_address", addr);
+		ks_jw_ki64(w, "remote_port", c->dport);
+		ks_jw_kcstr(w, "direction",
+		            c->direction == KS_DIR_IN    ? "inbound"
+		            : c->direction == KS_DIR_OUT ? "outbound"
+		                                         : "unknown");
 		if (bt && bt->n) {
 			struct ks_conn_bytes k = {.sock_id = c->sock_id}, *b;
 
 			b = bsearch(&k, bt->v, bt->n, sizeof(k), by_sock_id);
 			if (b) {
-				json_object_object_add(o, "bytes_in", ju64(b->bytes_in));
-				json_object_object_add(o, "bytes_out", ju64(b->bytes_out));
+				ks_jw_ku64(w, "bytes_in", b->bytes_in);
+				ks_jw_ku64(w, "bytes_out", b->bytes_out);
 			}
 		}
 	}
-	json_object_object_add(o, "pid", json_object_new_int64(c->pid));
+	ks_jw_ki64(w, "pid", c->pid);
 	if (p) {
-		json_object_object_add(o, "process_id", json_object_new_string(p->id));
-		json_object_object_add(o, "exe",
-		                       p->exe ? safe_str(p->exe, strlen(p->exe)) : json_object_new_string(""));
-		json_object_object_add(o, "comm", safe_str(p->comm, strnlen(p->comm, sizeof(p->comm))));
+		ks_jw_kcstr(w, "process_id", p->id);
+		ks_jw_kcstr(w, "exe", p->exe ? p->exe : "");
+		ks_jw_kstr(w, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
 	}
-	json_object_object_add(o, "uid", json_object_new_int64(c->uid));
+	ks_jw_ki64(w, "uid", c->uid);
 	if (user)
-		json_object_object_add(o, "user", json_object_new_string(user));
+		ks_jw_kcstr(w, "user", user);
 	if (c->lpid)
-		json_object_object_add(o, "listener_pid", json_object_new_int64(c->lpid));
-	json_object_object_add(o, "net_ns", json_object_new_int64(c->netns));
+		ks_jw_ki64(w, "listener_pid", c->lpid);
+	ks_jw_ki64(w, "net_ns", c->netns);
 	if (c->since_ns) {
-		json_object_object_add(o, "since", json_object_new_int64(ks_host_wall_ms(&d->pl.host, c->since_ns)));
-		json_object_object_add(o, "age_s", ju64((ks_boot_ns_now() - c->since_ns) / NSEC_PER_SEC));
+		ks_jw_ki64(w, "since", ks_host_wall_ms(&d->pl.host, c->since_ns));
+		ks_jw_ku64(w, "age_s", (ks_boot_ns_now() - c->since_ns) / NSEC_PER_SEC);
 	}
-	json_object_object_add(o, "before_kansokud", json_object_new_boolean(c->seeded));
-	return o;
+	ks_jw_kbool(w, "before_kansokud", c->seeded);
+	ks_jw_obj_end(w);
+}
+
+/*
+ * Tables (ps, conns, ports) are streamed: the keys of the rows are taken when the request comes, and each
+ * row is encoded from the live entry when the reader is ready for it (a row whose entry went meanwhile is
+ * left out). The reply is a head line {"ok":true,"stream":"NAME"}, one JSON object per line, and an end
+ * line {"end":true,"count":N}: a reader that sees no end line knows the reply was cut.
+ */
+enum table_kind { TABLE_PROCESSES, TABLE_CONNECTIONS, TABLE_PORTS };
+
+#define TABLE_ROWS_PER_TURN 64
+
+struct row_key {
+	uint64_t id;       /* pid, or socket id */
+	uint64_t start_ns; /* the process's start: a reused pid is another process */
+};
+
+struct table_stream {
+	struct ks_daemon *d;
+	enum table_kind kind;
+	struct row_key *keys;
+	size_t n, next, sent;
+	bool unowned_done; /* ports: the listeners no visible process holds, after the model's rows */
+	struct bytes_table bt;
+	struct ks_jw w; /* one row at a time */
+};
+
+static const char *const table_names[] = {
+    [TABLE_PROCESSES] = "processes", [TABLE_CONNECTIONS] = "connections", [TABLE_PORTS] = "ports"};
+
+static void table_free(void *ctx)
+{
+	struct table_stream *t = ctx;
+
+	free(t->keys);
+	free(t->bt.v);
+	ks_jw_free(&t->w);
+	free(t);
+}
+
+/* Writes the row of key k as it is now into t->w; false if its entry is gone. */
+static bool table_row(struct table_stream *t, const struct row_key *k)
+{
+	struct ks_daemon *d = t->d;
+
+	ks_jw_reset(&t->w);
+	if (t->kind == TABLE_PROCESSES) {
+		struct ks_proc *p = ks_proc_lookup(d->pl.procs, (uint32_t)k->id);
+
+		if (!p || p->start_ns != k->start_ns || p->exited_ns)
+			return false;
+		proc_row(d, &t->w, p);
+	} else {
+		struct ks_conn *c = d->pl.net ? ks_netmodel_get(d->pl.net, k->id) : NULL;
+
+		if (!c || c->listening != (t->kind == TABLE_PORTS))
+			return false;
+		conn_row(d, &t->w, c, &t->bt);
+	}
+	return !t->w.oom;
 }
 
 /* A listener the model has (same protocol, address and port)? */
@@ -293,78 +345,163 @@ static bool in_model(struct ks_conn **all, size_t n, const struct ks_listener *l
 	return false;
 }
 
-/* Listeners in /proc/net the model lacks: held by no process kansokud can see (another PID namespace, a
- * kernel socket, a descriptor passed away), so no task iterator found them. Shown with the owner unknown,
- * as ss does. */
-static void add_unowned_listeners(struct json_object *arr, struct ks_conn **all, size_t n)
+/* Listeners the kernel lists that the model lacks: held by no process kansokud can see (another PID
+ * namespace, a kernel socket, a descriptor passed away), so no task iterator found them. Sent with the
+ * owner unknown, as ss shows them. Returns how many rows went. */
+static size_t send_unowned_listeners(struct ks_daemon *d, struct ks_ctl_client *c, struct ks_jw *w)
 {
 	struct ks_posture_cfg pc;
 	struct ks_posture_env *e;
 	const struct ks_listener *l;
-	size_t nl = 0;
+	struct ks_conn **all;
+	size_t nl = 0, n = 0, sent = 0;
 	char err[256];
 
 	ks_posture_cfg_defaults(&pc);
 	snprintf(pc.root, sizeof(pc.root), "/");
 	e = ks_posture_env_new(&pc, err, sizeof(err));
 	if (!e)
-		return;
+		return 0;
+	all = ks_netmodel_snapshot(d->pl.net, true, &n);
 	l = ks_facts_listeners(e, &nl);
-	for (size_t i = 0; i < nl; i++) {
-		struct json_object *o;
-
+	for (size_t i = 0; all && i < nl; i++) {
 		if (in_model(all, n, &l[i]))
 			continue;
-		o = json_object_new_object();
-		json_object_object_add(o, "protocol", json_object_new_string(l[i].proto));
-		json_object_object_add(o, "family", json_object_new_int(strchr(l[i].addr, ':') ? 6 : 4));
-		json_object_object_add(o, "local_address", json_object_new_string(l[i].addr));
-		json_object_object_add(o, "local_port", json_object_new_int(l[i].port));
-		json_object_object_add(o, "pid", json_object_new_int64(0));
-		json_object_object_add(o, "owner_unknown", json_object_new_boolean(true));
-		json_object_array_add(arr, o);
+		ks_jw_reset(w);
+		ks_jw_obj_begin(w);
+		ks_jw_kcstr(w, "protocol", l[i].proto);
+		ks_jw_ku64(w, "family", strchr(l[i].addr, ':') ? 6 : 4);
+		ks_jw_kcstr(w, "local_address", l[i].addr);
+		ks_jw_ku64(w, "local_port", l[i].port);
+		ks_jw_ku64(w, "pid", 0);
+		ks_jw_kbool(w, "owner_unknown", true);
+		ks_jw_obj_end(w);
+		if (!w->oom) {
+			ks_ctl_reply_raw(c, w->buf, w->len);
+			sent++;
+		}
 	}
+	free(all);
 	ks_posture_env_free(e);
+	return sent;
 }
 
-/* conns / ports: the live network model (not /proc), and for ports the listeners it cannot own. */
-static void cmd_sockets(struct ks_daemon *d, struct ks_ctl_client *c, bool listening)
+static bool table_next(void *ctx, struct ks_ctl_client *c)
 {
-	struct json_object *data, *arr;
-	struct bytes_table bt = {0};
-	struct ks_conn **all;
-	size_t n = 0, i;
+	struct table_stream *t = ctx;
+	unsigned rows = 0, visited = 0;
+	char end[64];
 
-	if (!d->pl.net) {
+	/* rows of entries that went meanwhile cost a lookup each: bounded too */
+	while (t->next < t->n && rows < TABLE_ROWS_PER_TURN && visited++ < 64 * TABLE_ROWS_PER_TURN) {
+		if (table_row(t, &t->keys[t->next++])) {
+			ks_ctl_reply_raw(c, t->w.buf, t->w.len);
+			t->sent++;
+			rows++;
+		}
+	}
+	if (t->next < t->n)
+		return true;
+	if (t->kind == TABLE_PORTS && !t->unowned_done) {
+		t->unowned_done = true;
+		t->sent += send_unowned_listeners(t->d, c, &t->w);
+		return true;
+	}
+	snprintf(end, sizeof(end), "{\"end\":true,\"count\":%zu}", t->sent);
+	ks_ctl_reply_raw(c, end, strlen(end));
+	return false;
+}
+
+/* The keys of the rows, in the order shown (processes by pid, sockets by port). */
+static int table_keys(struct table_stream *t)
+{
+	struct ks_daemon *d = t->d;
+	size_t i;
+
+	if (t->kind == TABLE_PROCESSES) {
+		struct ks_proc **all = ks_proctable_snapshot(d->pl.procs, &t->n);
+
+		t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
+		for (i = 0; t->keys && i < t->n; i++)
+			t->keys[i] = (struct row_key){all[i]->pid, all[i]->start_ns};
+		free(all);
+		return all && t->keys ? 0 : -1;
+	} else {
+		struct ks_conn **all = ks_netmodel_snapshot(d->pl.net, t->kind == TABLE_PORTS, &t->n);
+
+		t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
+		for (i = 0; t->keys && i < t->n; i++)
+			t->keys[i] = (struct row_key){all[i]->sock_id, 0};
+		free(all);
+		return all && t->keys ? 0 : -1;
+	}
+}
+
+static void cmd_table(struct ks_daemon *d, struct ks_ctl_client *c, enum table_kind kind)
+{
+	struct table_stream *t;
+	char head[64];
+
+	if (kind != TABLE_PROCESSES && !d->pl.net) {
 		ks_ctl_reply_error(c, "network observation is off%s%s", d->loader.net_error[0] ? ": " : "",
 		                   d->loader.net_error);
 		return;
 	}
-	data = json_object_new_object();
-	arr = json_object_new_array();
-	if (!listening) { /* live byte counts: read from the kernel now */
-		bt.v = ks_loader_conn_bytes(&d->loader, &bt.n);
-		if (bt.n)
-			qsort(bt.v, bt.n, sizeof(*bt.v), by_sock_id);
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		ks_ctl_reply_error(c, "out of memory");
+		return;
 	}
-	all = ks_netmodel_snapshot(d->pl.net, listening, &n);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, conn_json(d, all[i], &bt));
-	if (listening)
-		add_unowned_listeners(arr, all, n);
-	free(all);
-	free(bt.v);
-	json_object_object_add(data, listening ? "ports" : "connections", arr);
-	ks_ctl_reply_json(c, data);
+	t->d = d;
+	t->kind = kind;
+	ks_jw_init(&t->w);
+	if (table_keys(t)) {
+		table_free(t);
+		ks_ctl_reply_error(c, "out of memory listing %s", table_names[kind]);
+		return;
+	}
+	if (kind == TABLE_CONNECTIONS) { /* live byte counts: read from the kernel now */
+		t->bt.v = ks_loader_conn_bytes(&d->loader, &t->bt.n);
+		if (t->bt.n)
+			qsort(t->bt.v, t->bt.n, sizeof(*t->bt.v), by_sock_id);
+	}
+	snprintf(head, sizeof(head), "{\"ok\":true,\"stream\":\"%s\"}", table_names[kind]);
+	ks_ctl_reply_raw(c, head, strlen(head));
+	ks_ctl_stream(c, table_next, table_free, t);
 }
 
-struct events_arg {
-	struct ks_ctl_client *c;
+/* events: the recent ring from a cursor (events added while it streams are in it too), then, with
+ * follow, the live feed. */
+struct events_stream {
+	struct ks_daemon *d;
+	struct ks_recent *ring; /* findings have a ring of their own: a busy host must not push them out */
+	uint64_t seq;
+	int class_uid;
+	bool follow;
 };
 
-static void send_event(void *arg, const char *line, size_t len)
+#define EVENTS_PER_TURN 256
+
+static bool events_next(void *ctx, struct ks_ctl_client *c)
 {
-	ks_ctl_reply_raw(((struct events_arg *)arg)->c, line, len);
+	struct events_stream *s = ctx;
+	unsigned i;
+
+	if (s->seq < ks_recent_first(s->ring)) /* replaced while the reader was slow */
+		s->seq = ks_recent_first(s->ring);
+	for (i = 0; i < EVENTS_PER_TURN && s->seq < ks_recent_end(s->ring); i++, s->seq++) {
+		int cls;
+		size_t len;
+		const char *line = ks_recent_get(s->ring, s->seq, &cls, &len);
+
+		if (line && (!s->class_uid || cls == s->class_uid))
+			ks_ctl_reply_raw(c, line, len);
+	}
+	if (s->seq < ks_recent_end(s->ring))
+		return true;
+	if (s->follow) /* from here on, new events are sent as they are made */
+		ks_ctl_follow(c, s->class_uid);
+	return false;
 }
 
 static int class_of(const char *type)
@@ -391,7 +528,8 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 {
 	static const char head[] = "{\"ok\":true,\"stream\":true}";
 	struct json_object *v;
-	struct events_arg arg = {c};
+	struct events_stream *s;
+	struct ks_recent *ring;
 	const char *type = "all";
 	bool follow = false;
 	int cls;
@@ -412,11 +550,15 @@ static void cmd_events(struct ks_daemon *d, struct ks_ctl_client *c, struct json
 		    type);
 		return;
 	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ks_ctl_reply_error(c, "out of memory");
+		return;
+	}
+	ring = cls == KS_OCSF_DETECTION_FINDING ? d->alerts : d->recent;
+	*s = (struct events_stream){d, ring, ks_recent_first(ring), cls, follow};
 	ks_ctl_reply_raw(c, head, sizeof(head) - 1);
-	/* findings have a ring of their own: a busy host must not push them out of `kansoku alerts` */
-	ks_recent_each(cls == KS_OCSF_DETECTION_FINDING ? d->alerts : d->recent, cls, send_event, &arg);
-	if (follow)
-		ks_ctl_follow(c, cls);
+	ks_ctl_stream(c, events_next, free, s);
 }
 
 static int64_t now_ms(struct ks_daemon *d)
@@ -567,13 +709,13 @@ void ks_commands_handle(void *ctx, struct ks_ctl_client *c, struct json_object *
 	if (!strcmp(name, "status"))
 		ks_ctl_reply_json(c, ks_status_json(d));
 	else if (!strcmp(name, "ps"))
-		cmd_ps(d, c);
+		cmd_table(d, c, TABLE_PROCESSES);
 	else if (!strcmp(name, "events"))
 		cmd_events(d, c, req);
 	else if (!strcmp(name, "conns"))
-		cmd_sockets(d, c, false);
+		cmd_table(d, c, TABLE_CONNECTIONS);
 	else if (!strcmp(name, "ports"))
-		cmd_sockets(d, c, true);
+		cmd_table(d, c, TABLE_PORTS);
 	else if (!strcmp(name, "rules") || !strcmp(name, "rules-reload"))
 		cmd_rules(d, c, name);
 	else if (!strcmp(name, "posture") || !strcmp(name, "findings") || !strcmp(name, "snapshot") ||

@@ -17,8 +17,10 @@
 #include "lib/loop.h"
 
 #define MAX_CLIENTS 64
-#define MAX_REQUEST 65536      /* one request line */
-#define MAX_PENDING (4u << 20) /* bytes queued for a slow reader before it is dropped */
+#define MAX_REQUEST 65536       /* one request line */
+#define MAX_PENDING (4u << 20)  /* bytes queued for a slow follower before it is dropped */
+#define STREAM_LOW (64u << 10)  /* a streamed reply makes more rows when less than this is queued */
+#define STREAM_TURN (64u << 10) /* bytes a stream makes per turn of the loop (a few ms): other work goes on */
 
 struct ks_ctl_client {
 	struct ks_watch watch;
@@ -31,6 +33,9 @@ struct ks_ctl_client {
 	bool held;   /* the reply comes later (ks_ctl_hold) */
 	uint64_t id; /* finds a held client again, never reused */
 	int follow_class;
+	ks_ctl_next_fn produce; /* a streamed reply in progress: makes the next rows */
+	ks_ctl_free_fn stream_free;
+	void *stream_ctx;
 	struct ks_ctl_client *next;
 };
 
@@ -58,12 +63,14 @@ static void client_free(struct ks_ctl_client *c)
 		}
 	ks_loop_del(ctl->epfd, &c->watch);
 	close(c->watch.fd);
+	if (c->produce && c->stream_free)
+		c->stream_free(c->stream_ctx);
 	free(c->out);
 	free(c);
 	ctl->nclients--;
 }
 
-static void client_flush(struct ks_ctl_client *c)
+static void send_queued(struct ks_ctl_client *c)
 {
 	size_t off = 0;
 
@@ -82,9 +89,45 @@ static void client_flush(struct ks_ctl_client *c)
 	}
 	memmove(c->out, c->out + off, c->out_len - off);
 	c->out_len -= off;
-	/* wait for EPOLLOUT only while something is queued */
-	ks_loop_mod(c->ctl->epfd, &c->watch, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
-	if (!c->out_len && c->finishing)
+}
+
+static void stream_end(struct ks_ctl_client *c)
+{
+	if (c->stream_free)
+		c->stream_free(c->stream_ctx);
+	c->produce = NULL;
+	c->stream_free = NULL;
+	c->stream_ctx = NULL;
+	if (!c->follow)
+		c->finishing = true;
+}
+
+/*
+ * Sends what is queued and, for a streamed reply, makes rows while the socket takes them: never more than
+ * STREAM_LOW ahead of the reader (memory stays bounded whatever the reply's size) and never more than
+ * STREAM_TURN per call (a large reply shares the loop; EPOLLOUT brings it back).
+ */
+static void client_flush(struct ks_ctl_client *c)
+{
+	size_t made = 0;
+
+	for (;;) {
+		while (c->produce && !c->dead && c->out_len < STREAM_LOW && made < STREAM_TURN) {
+			size_t before = c->out_len;
+
+			if (!c->produce(c->stream_ctx, c))
+				stream_end(c);
+			made += c->out_len - before;
+		}
+		send_queued(c);
+		if (c->dead || !c->produce || c->out_len >= STREAM_LOW || made >= STREAM_TURN)
+			break;
+	}
+	if (c->dead)
+		return;
+	/* wait for EPOLLOUT only while something is queued or a stream has more */
+	ks_loop_mod(c->ctl->epfd, &c->watch, EPOLLIN | EPOLLRDHUP | (c->out_len || c->produce ? EPOLLOUT : 0));
+	if (!c->out_len && !c->produce && c->finishing)
 		c->dead = true;
 }
 
@@ -94,10 +137,10 @@ static void queue(struct ks_ctl_client *c, const char *s, size_t n, bool newline
 
 	if (c->dead)
 		return;
-	if (need > MAX_PENDING) {
-		/* a follower that cannot keep up: cut it off instead of buffering without bound */
-		if (c->follow)
-			c->ctl->follower_drops++;
+	if (c->follow && need > MAX_PENDING) {
+		/* a follower that cannot keep up: cut it off instead of buffering without bound (a reply is
+		 * streamed at the reader's pace instead, see client_flush) */
+		c->ctl->follower_drops++;
 		ks_warn("control client too slow (%zu bytes queued): disconnecting it", c->out_len);
 		c->dead = true;
 		return;
@@ -190,12 +233,21 @@ void ks_ctl_release(struct ks_ctl_client *c)
 		client_free(c);
 }
 
+void ks_ctl_stream(struct ks_ctl_client *c, ks_ctl_next_fn next, ks_ctl_free_fn free_fn, void *ctx)
+{
+	if (c->produce && c->stream_free) /* one stream per request: a second replaces nothing, it is refused */
+		c->stream_free(c->stream_ctx);
+	c->produce = next;
+	c->stream_free = free_fn;
+	c->stream_ctx = ctx;
+}
+
 static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *req;
 
-	if (c->follow || c->finishing || c->held) /* one request per connection */
+	if (c->follow || c->finishing || c->held || c->produce) /* one request per connection */
 		return;
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
@@ -208,7 +260,7 @@ static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 		ks_ctl_finish(c);
 	} else {
 		c->ctl->handler(c->ctl->hctx, c, req);
-		if (!c->follow && !c->held)
+		if (!c->follow && !c->held && !c->produce)
 			ks_ctl_finish(c);
 	}
 	json_object_put(req);
@@ -236,7 +288,7 @@ static void client_io(struct ks_watch *w, uint32_t events)
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				break;
 			if (n <= 0) { /* peer closed: a follower is done */
-				if (c->follow || !c->out_len)
+				if (c->follow || (!c->out_len && !c->produce))
 					c->dead = true;
 				c->finishing = true;
 				break;

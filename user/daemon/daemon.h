@@ -18,6 +18,7 @@ struct ks_outputs;
 struct ks_recent;
 struct ks_control;
 struct ks_judge;
+struct ks_rings;
 
 struct ks_daemon {
 	struct ks_config cfg;
@@ -30,6 +31,7 @@ struct ks_daemon {
 	struct ks_recent *alerts; /* the last Detection Findings, for `kansoku alerts` */
 	struct ks_control *ctl;   /* the control socket and its live followers */
 	struct ks_judge *judge;   /* the detection rules, an evaluator of the pipeline (NULL: rules off) */
+	struct ks_rings *rings;   /* the kernel's ring buffers, drained in dependency order */
 	int epfd;
 	struct ks_watch w_signal, w_timer, w_ring;
 	uint64_t started_boot_ns;
@@ -37,6 +39,9 @@ struct ks_daemon {
 	unsigned ticks;
 	uint64_t drops_checked_ns;                  /* last look at the kernel's drop counters */
 	uint64_t udp_checked_ns;                    /* last check for UDP listeners that are gone */
+	uint64_t tcp_due_ns;                        /* next listing of TCP sockets (reconcile) */
+	unsigned tcp_passes;                        /* listings still wanted soon: network records were lost */
+	uint64_t net_missed_seen;                   /* transitions_possibly_missed at the last look */
 	uint64_t drops_reported[KS_EV_KIND_MAX];    /* drops already announced, per kind */
 	uint64_t out_lost_reported[KS_MAX_OUTPUTS]; /* output losses already announced */
 	uint64_t seq_reserved;                      /* metadata.sequence is durable up to here */

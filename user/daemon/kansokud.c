@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@
 #include "outputs/outputs.h"
 #include "posture/posture.h"
 #include "sensors/process.h"
+#include "sensors/rings.h"
 #include "model/proctable.h"
 #include "daemon/recent.h"
 #include "detect/judge.h"
@@ -86,6 +88,10 @@ static void check_drops(struct ks_daemon *d)
 	for (k = 1; k < KS_EV_KIND_MAX; k++) {
 		total += drops[k];
 		fresh += drops[k] - d->drops_reported[k];
+	}
+	if (drops[KS_EV_NET] != d->drops_reported[KS_EV_NET]) {
+		d->tcp_passes = 2; /* Closes may be among them: repair the model now (reconcile_tcp) */
+		d->tcp_due_ns = 0;
 	}
 	if (!fresh)
 		return;
@@ -223,6 +229,41 @@ static void reconcile_udp(struct ks_daemon *d)
 	free(ids);
 }
 
+/*
+ * TCP connections whose Close record was lost stay in the model as ghosts: list the kernel's TCP sockets
+ * and end the entries it no longer has (an entry must be missing from two lists, 2 s apart, so a Close
+ * still queued is not taken for lost). Soon after network records were dropped or a transition may have
+ * been skipped, else once a minute: one listing costs O(sockets), so it stays off the idle path.
+ */
+#define TCP_RECONCILE_SOON_NS (2 * NSEC_PER_SEC)
+#define TCP_RECONCILE_IDLE_NS (60 * NSEC_PER_SEC)
+
+static void reconcile_tcp(struct ks_daemon *d)
+{
+	uint64_t now = ks_boot_ns_now(), missed, *ids;
+	struct stat st;
+	size_t n;
+
+	if (!d->pl.net)
+		return;
+	missed = ks_loader_net_missed(&d->loader);
+	if (missed != d->net_missed_seen) {
+		d->net_missed_seen = missed;
+		d->tcp_passes = 2;
+		d->tcp_due_ns = 0;
+	}
+	if (now < d->tcp_due_ns)
+		return;
+	ids = ks_loader_tcp_live(&d->loader, &n);
+	if (ids && !stat("/proc/self/ns/net", &st) && /* without the list, nothing is ended */
+	    ks_net_tcp_reconcile(&d->pl, ids, n, now, (uint32_t)st.st_ino, ks_rings_drained_ns(d->rings, KS_RING_NET)))
+		d->tcp_passes = d->tcp_passes > 1 ? d->tcp_passes : 2; /* some wait: list again soon */
+	free(ids);
+	if (d->tcp_passes)
+		d->tcp_passes--;
+	d->tcp_due_ns = now + (d->tcp_passes ? TCP_RECONCILE_SOON_NS : TCP_RECONCILE_IDLE_NS);
+}
+
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -230,7 +271,7 @@ static int on_seed(void *ctx, const void *rec, size_t size)
 
 static void drain(struct ks_daemon *d)
 {
-	ring_buffer__consume(d->loader.rb_process);
+	ks_rings_drain(d->rings, d->stop);
 	ks_files_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_net_tick(&d->pl, ks_boot_ns_now(), d->stop);
 	ks_outputs_flush(d->outs);
@@ -260,6 +301,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 		check_output_losses(d);
 	}
 	reconcile_udp(d);
+	reconcile_tcp(d);
 	if (d->posture)
 		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
 		                d->pl.counters.net_listen_changes);
@@ -580,6 +622,7 @@ static int open_sensors(struct ks_daemon *d)
 			ks_err("out of memory");
 			return -1;
 		}
+		d->pl.net->short_lived_ns = (uint64_t)d->cfg.net_short_lived_ms * NSEC_PER_MSEC;
 	}
 	return 0;
 }
@@ -634,14 +677,16 @@ static int open_rules(struct ks_daemon *d)
  * fall between the two. Returns 0 or -1. */
 static int start_observing(struct ks_daemon *d)
 {
-	int fd, seeded, socks;
+	const ks_ring_fn fns[KS_RING_MAX] = {on_record, on_file_record, on_net_record};
+	char err[256];
+	int seeded, socks;
 
-	fd = ks_loader_ringbuf(&d->loader, on_record, on_file_record, on_net_record, &d->pl);
-	if (fd < 0) {
-		ks_err("ring buffer: %s", strerror(errno));
+	d->rings = ks_rings_new(&d->loader, d->pl.procs, fns, &d->pl, err, sizeof(err));
+	if (!d->rings) {
+		ks_err("%s", err);
 		return -1;
 	}
-	d->w_ring = (struct ks_watch){.fd = fd, .fn = ring_io, .ctx = d};
+	d->w_ring = (struct ks_watch){.fd = ks_rings_fd(d->rings), .fn = ring_io, .ctx = d};
 	ks_loop_add(d->epfd, &d->w_ring, EPOLLIN);
 	seeded = ks_loader_seed(&d->loader, on_seed, &d->pl);
 	socks = ks_loader_seed_socks(&d->loader, on_net_seed, &d->pl);
@@ -690,6 +735,7 @@ static void close_all(struct ks_daemon *d)
 	ks_control_close(d->ctl);
 	ks_judge_free(d->judge);
 	ks_posture_free(d->posture);
+	ks_rings_free(d->rings);
 	ks_loader_close(&d->loader);
 	ks_outputs_close(d->outs);
 	ks_files_free(d->pl.files);
@@ -700,6 +746,7 @@ static void close_all(struct ks_daemon *d)
 	ks_users_free(d->pl.users);
 	ks_jw_free(&d->pl.jw);
 	free(d->pl.device_json);
+	ks_pipeline_free_actors(&d->pl);
 	if (d->w_signal.fd > 0)
 		close(d->w_signal.fd);
 	if (d->w_timer.fd > 0)

@@ -13,6 +13,7 @@ struct slot {
 struct ks_recent {
 	struct slot *s;
 	size_t cap, next, count;
+	uint64_t added; /* events ever added: the sequence number of the next one */
 };
 
 struct ks_recent *ks_recent_new(size_t capacity)
@@ -63,20 +64,27 @@ void ks_recent_add(struct ks_recent *r, int class_uid, const char *line, size_t 
 	r->next = (r->next + 1) % r->cap;
 	if (r->count < r->cap)
 		r->count++;
+	r->added++;
 }
 
-void ks_recent_each(const struct ks_recent *r, int class_uid, void (*fn)(void *arg, const char *line, size_t len),
-                    void *arg)
+uint64_t ks_recent_first(const struct ks_recent *r)
 {
-	size_t i, start;
+	return r ? r->added - r->count : 0;
+}
 
-	if (!r || !r->count)
-		return;
-	start = (r->next + r->cap - r->count) % r->cap;
-	for (i = 0; i < r->count; i++) {
-		const struct slot *s = &r->s[(start + i) % r->cap];
+uint64_t ks_recent_end(const struct ks_recent *r)
+{
+	return r ? r->added : 0;
+}
 
-		if (!class_uid || s->class_uid == class_uid)
-			fn(arg, s->line, s->len);
-	}
+const char *ks_recent_get(const struct ks_recent *r, uint64_t seq, int *class_uid, size_t *len)
+{
+	const struct slot *s;
+
+	if (!r || seq < r->added - r->count || seq >= r->added)
+		return NULL;
+	s = &r->s[(r->next + r->cap - (size_t)(r->added - seq)) % r->cap];
+	*class_uid = s->class_uid;
+	*len = s->len;
+	return s->line;
 }

@@ -4,6 +4,7 @@
 #define KANSOKU_RECENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ks_recent;
 
@@ -12,8 +13,11 @@ void ks_recent_free(struct ks_recent *r);
 #define KS_RECENT_ALERTS 512 /* Detection Findings kept for `kansoku alerts` */
 
 void ks_recent_add(struct ks_recent *r, int class_uid, const char *line, size_t len);
-/* Calls fn for each kept event, oldest first, whose class matches (0 = any). */
-void ks_recent_each(const struct ks_recent *r, int class_uid, void (*fn)(void *arg, const char *line, size_t len),
-                    void *arg);
+
+/* Events are numbered as added: those kept are [first, end). */
+uint64_t ks_recent_first(const struct ks_recent *r);
+uint64_t ks_recent_end(const struct ks_recent *r);
+/* The event numbered seq (its class in *class_uid), or NULL if it was replaced or is not there yet. */
+const char *ks_recent_get(const struct ks_recent *r, uint64_t seq, int *class_uid, size_t *len);
 
 #endif

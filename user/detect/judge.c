@@ -138,6 +138,7 @@ static void fill_process(struct ks_judge *j, struct ks_pipeline *pl, const struc
 		ks_rview_str(v, KS_RF_PROC_SCRIPT, p->script);
 	ks_rview_bool(v, KS_RF_PROC_EXE_DELETED, (p->flags & KS_F_DELETED) != 0);
 	ks_rview_bool(v, KS_RF_PROC_EXE_MEMFD, (p->flags & KS_F_PSEUDO) != 0);
+	ks_rview_bool(v, KS_RF_PROC_STDIO_SOCKET, (p->flags & KS_F_STDIO_INET) != 0);
 	ks_rview_int(v, KS_RF_PROC_USER_UID, p->creds.uid);
 	if ((name = ks_users_name(pl->users, p->creds.uid)))
 		ks_rview_str(v, KS_RF_PROC_USER_NAME, name);
@@ -230,6 +231,10 @@ static void fill_event(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 		ks_rview_str(v, KS_RF_QUERY_HOSTNAME, ev->query_hostname);
 	if (ev->query_type)
 		ks_rview_str(v, KS_RF_QUERY_TYPE, ev->query_type);
+	if (ev->has_setid) {
+		ks_rview_bool(v, KS_RF_FILE_SETUID, ev->setuid);
+		ks_rview_bool(v, KS_RF_FILE_SETGID, ev->setgid);
+	}
 }
 
 /* Sequence and threshold state lives as long as its process, and a grace period more (KS_JUDGE_EXIT_GRACE_NS). */

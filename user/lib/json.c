@@ -50,6 +50,14 @@ bool ks_utf8_valid(const char *str, size_t n)
 	return true;
 }
 
+/* Bytes a JSON string carries as they are: printable ASCII but '"' and '\\' (one load per byte). */
+static const bool plain_ascii[256] = {
+    [0x20] = 1,
+    [0x21] = 1,
+    [0x23 ... 0x5b] = 1,
+    [0x5d ... 0x7e] = 1,
+};
+
 size_t ks_json_escape(char *out, size_t outlen, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -69,7 +77,7 @@ size_t ks_json_escape(char *out, size_t outlen, const char *str, size_t n)
 		size_t run = i;
 
 		/* the common case: a run of printable ASCII copied at once */
-		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+		while (run < n && plain_ascii[s[run]])
 			run++;
 		if (run > i) {
 			if (o + (run - i) <= outlen)
@@ -146,7 +154,7 @@ void ks_jw_free(struct ks_jw *w)
 	ks_jw_init(w);
 }
 
-static bool reserve(struct ks_jw *w, size_t extra)
+bool ks_jw_grow(struct ks_jw *w, size_t extra)
 {
 	size_t cap;
 	char *p;
@@ -166,30 +174,9 @@ static bool reserve(struct ks_jw *w, size_t extra)
 	return true;
 }
 
-void ks_jw_raw(struct ks_jw *w, const char *s, size_t n)
-{
-	if (!reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-}
-
-/* Before a value or a key: a comma if something came before at this level (not after a key). */
-static void sep(struct ks_jw *w)
-{
-	if (w->key_pending) {
-		w->key_pending = false;
-		return;
-	}
-	if (w->need_comma[w->depth])
-		ks_jw_raw(w, ",", 1);
-	w->need_comma[w->depth] = true;
-}
-
 static void open_(struct ks_jw *w, char c)
 {
-	sep(w);
+	ks_jw_sep(w);
 	ks_jw_raw(w, &c, 1);
 	if (w->depth < KS_JW_DEPTH - 1)
 		w->depth++;
@@ -223,31 +210,27 @@ void ks_jw_arr_end(struct ks_jw *w)
 	close_(w, ']');
 }
 
-void ks_jw_key(struct ks_jw *w, const char *key)
-{
-	size_t n = strlen(key);
-
-	sep(w);
-	if (!reserve(w, n + 3))
-		return;
-	/* keys are the program's own literals: no escaping needed */
-	w->buf[w->len++] = '"';
-	memcpy(w->buf + w->len, key, n);
-	w->len += n;
-	w->buf[w->len++] = '"';
-	w->buf[w->len++] = ':';
-	w->buf[w->len] = '\0';
-	w->key_pending = true;
-}
-
 void ks_jw_str(struct ks_jw *w, const char *s, size_t n)
 {
 	size_t need;
 
-	sep(w);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	ks_jw_sep(w);
 	/* worst case per byte: \u00XX (6) or U+FFFD (3) */
-	if (!reserve(w, n * 6 + 2))
+	if (!ks_jw_reserve(w, n * 6 + 2))
 		return;
+	while (i < n && plain_ascii[u[i]])
+		i++;
+	if (i == n) { /* most strings (names, addresses, ids) need no escaping: copied in one piece */
+		w->buf[w->len] = '"';
+		memcpy(w->buf + w->len + 1, s, n);
+		w->buf[w->len + 1 + n] = '"';
+		w->len += n + 2;
+		w->buf[w->len] = '\0';
+		return;
+	}
 	need = ks_json_escape(w->buf + w->len, w->cap - w->len, s, n);
 	w->len += need;
 	w->buf[w->len] = '\0';
@@ -260,17 +243,29 @@ void ks_jw_cstr(struct ks_jw *w, const char *s)
 
 size_t ks_fmt_u64(char out[21], uint64_t v)
 {
+	/* two digits per division: timestamps and ids are 10-20 digits, every event has several */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                            "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                            "8081828384858687888990919293949596979899";
 	char tmp[20];
-	size_t n = 0, i;
+	size_t n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	out[n] = '\0';
-	return n;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--n] = pairs[d + 1];
+		tmp[--n] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--n] = pairs[v * 2 + 1];
+		tmp[--n] = pairs[v * 2];
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(out, tmp + n, sizeof(tmp) - n);
+	out[sizeof(tmp) - n] = '\0';
+	return sizeof(tmp) - n;
 }
 
 void ks_fmt_hex64(char out[17], uint64_t v)
@@ -287,11 +282,9 @@ void ks_fmt_hex64(char out[17], uint64_t v)
 
 void ks_jw_u64(struct ks_jw *w, uint64_t v)
 {
-	char tmp[24];
-	size_t n = ks_fmt_u64(tmp, v); /* snprintf was a tenth of the encoder's time */
-
-	sep(w);
-	ks_jw_raw(w, tmp, n);
+	ks_jw_sep(w);
+	if (ks_jw_reserve(w, 21)) /* formatted in place (snprintf was a tenth of the encoder's time) */
+		w->len += ks_fmt_u64(w->buf + w->len, v);
 }
 
 void ks_jw_i64(struct ks_jw *w, int64_t v)
@@ -305,19 +298,19 @@ void ks_jw_i64(struct ks_jw *w, int64_t v)
 	} else {
 		n = ks_fmt_u64(tmp, (uint64_t)v);
 	}
-	sep(w);
+	ks_jw_sep(w);
 	ks_jw_raw(w, tmp, n);
 }
 
 void ks_jw_member_raw(struct ks_jw *w, const char *s, size_t n)
 {
-	sep(w);
+	ks_jw_sep(w);
 	ks_jw_raw(w, s, n);
 }
 
 void ks_jw_bool(struct ks_jw *w, bool v)
 {
-	sep(w);
+	ks_jw_sep(w);
 	ks_jw_raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
@@ -327,8 +320,8 @@ void ks_jw_hex(struct ks_jw *w, const void *p, size_t n)
 	const unsigned char *b = p;
 	size_t i;
 
-	sep(w);
-	if (!reserve(w, n * 2 + 2))
+	ks_jw_sep(w);
+	if (!ks_jw_reserve(w, n * 2 + 2))
 		return;
 	w->buf[w->len++] = '"';
 	for (i = 0; i < n; i++) {
@@ -341,36 +334,6 @@ void ks_jw_hex(struct ks_jw *w, const void *p, size_t n)
 
 void ks_jw_json(struct ks_jw *w, const char *json, size_t n)
 {
-	sep(w);
+	ks_jw_sep(w);
 	ks_jw_raw(w, json, n);
-}
-
-void ks_jw_kstr(struct ks_jw *w, const char *key, const char *s, size_t n)
-{
-	ks_jw_key(w, key);
-	ks_jw_str(w, s, n);
-}
-
-void ks_jw_kcstr(struct ks_jw *w, const char *key, const char *s)
-{
-	ks_jw_key(w, key);
-	ks_jw_cstr(w, s);
-}
-
-void ks_jw_ku64(struct ks_jw *w, const char *key, uint64_t v)
-{
-	ks_jw_key(w, key);
-	ks_jw_u64(w, v);
-}
-
-void ks_jw_ki64(struct ks_jw *w, const char *key, int64_t v)
-{
-	ks_jw_key(w, key);
-	ks_jw_i64(w, v);
-}
-
-void ks_jw_kbool(struct ks_jw *w, const char *key, bool v)
-{
-	ks_jw_key(w, key);
-	ks_jw_bool(w, v);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KS_JW_DEPTH 32
 
@@ -27,7 +28,39 @@ void ks_jw_init(struct ks_jw *w);
 void ks_jw_reset(struct ks_jw *w);
 void ks_jw_free(struct ks_jw *w);
 
-void ks_jw_raw(struct ks_jw *w, const char *s, size_t n);
+/* Room for extra more bytes and the NUL: grows the buffer (false, w->oom set, when it cannot). */
+bool ks_jw_grow(struct ks_jw *w, size_t extra);
+
+static inline bool ks_jw_reserve(struct ks_jw *w, size_t extra)
+{
+	return w->len + extra + 1 <= w->cap || ks_jw_grow(w, extra);
+}
+
+/*
+ * The writer's hot path is inline: an event is ~60 keys and values of a few bytes each, and a call per
+ * piece cost more than the bytes (keys are literals, so their strlen folds away here).
+ */
+static inline void ks_jw_raw(struct ks_jw *w, const char *s, size_t n)
+{
+	if (!ks_jw_reserve(w, n))
+		return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+}
+
+/* Before a value or a key: a comma if something came before at this level (not after a key). */
+static inline void ks_jw_sep(struct ks_jw *w)
+{
+	if (w->key_pending) {
+		w->key_pending = false;
+		return;
+	}
+	if (w->need_comma[w->depth])
+		ks_jw_raw(w, ",", 1);
+	w->need_comma[w->depth] = true;
+}
+
 /* An already-encoded member ("key":value) or value, with the comma it needs: for cached fragments. */
 void ks_jw_member_raw(struct ks_jw *w, const char *s, size_t n);
 /* Decimal and 16-digit hex without printf (the hot path); return/write NUL-terminated text. */
@@ -37,7 +70,25 @@ void ks_jw_obj_begin(struct ks_jw *w);
 void ks_jw_obj_end(struct ks_jw *w);
 void ks_jw_arr_begin(struct ks_jw *w);
 void ks_jw_arr_end(struct ks_jw *w);
-void ks_jw_key(struct ks_jw *w, const char *key);
+
+/* "key": (keys are the program's own literals: no escaping needed) */
+static inline void ks_jw_key(struct ks_jw *w, const char *key)
+{
+	size_t n = strlen(key);
+	char *p;
+
+	ks_jw_sep(w);
+	if (!ks_jw_reserve(w, n + 3))
+		return;
+	p = w->buf + w->len;
+	p[0] = '"';
+	memcpy(p + 1, key, n);
+	p[n + 1] = '"';
+	p[n + 2] = ':';
+	p[n + 3] = '\0';
+	w->len += n + 3;
+	w->key_pending = true;
+}
 
 /* Values: inside an array they stand alone, after ks_jw_key they are the key's value. */
 void ks_jw_str(struct ks_jw *w, const char *s, size_t n);
@@ -50,11 +101,35 @@ void ks_jw_hex(struct ks_jw *w, const void *p, size_t n);
 void ks_jw_json(struct ks_jw *w, const char *json, size_t n);
 
 /* key + value shorthands */
-void ks_jw_kstr(struct ks_jw *w, const char *key, const char *s, size_t n);
-void ks_jw_kcstr(struct ks_jw *w, const char *key, const char *s);
-void ks_jw_ku64(struct ks_jw *w, const char *key, uint64_t v);
-void ks_jw_ki64(struct ks_jw *w, const char *key, int64_t v);
-void ks_jw_kbool(struct ks_jw *w, const char *key, bool v);
+static inline void ks_jw_kstr(struct ks_jw *w, const char *key, const char *s, size_t n)
+{
+	ks_jw_key(w, key);
+	ks_jw_str(w, s, n);
+}
+
+static inline void ks_jw_kcstr(struct ks_jw *w, const char *key, const char *s)
+{
+	ks_jw_key(w, key);
+	ks_jw_str(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+static inline void ks_jw_ku64(struct ks_jw *w, const char *key, uint64_t v)
+{
+	ks_jw_key(w, key);
+	ks_jw_u64(w, v);
+}
+
+static inline void ks_jw_ki64(struct ks_jw *w, const char *key, int64_t v)
+{
+	ks_jw_key(w, key);
+	ks_jw_i64(w, v);
+}
+
+static inline void ks_jw_kbool(struct ks_jw *w, const char *key, bool v)
+{
+	ks_jw_key(w, key);
+	ks_jw_bool(w, v);
+}
 
 /* Escape s[0..n) as a JSON string (with quotes) into out; returns bytes needed (like snprintf). */
 size_t ks_json_escape(char *out, size_t outlen, const char *s, size_t n);

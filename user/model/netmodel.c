@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "lib/hash.h"
@@ -86,6 +87,23 @@ uint64_t ks_netmodel_born(const struct ks_net *e)
 	return e->since_ns ? e->since_ns : e->hdr.ts_ns;
 }
 
+/* Keeps the listener counts (read every tick and by `status`: no walk of the table). */
+static void account(struct ks_netmodel *n, const struct ks_conn *c, int sign)
+{
+	if (!c->listening)
+		return;
+	n->n_listening += (size_t)(ssize_t)sign;
+	if (c->proto == 17)
+		n->n_udp_listening += (size_t)(ssize_t)sign;
+}
+
+void ks_netmodel_set_listening(struct ks_netmodel *n, struct ks_conn *c, bool listening)
+{
+	account(n, c, -1);
+	c->listening = listening;
+	account(n, c, +1);
+}
+
 struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e, bool *created)
 {
 	struct ks_conn **pp = find(n, e->sock_id), *c = *pp;
@@ -110,10 +128,12 @@ struct ks_conn *ks_netmodel_upsert(struct ks_netmodel *n, const struct ks_net *e
 		c->lstart_ns = e->lstart_ns;
 	}
 	if (e->action != KS_NA_ACCEPT || *created) {
+		account(n, c, -1); /* the protocol may change with a reused id */
+		c->proto = e->proto;
+		account(n, c, +1);
 		c->netns = e->netns;
 		c->sport = e->sport;
 		c->dport = e->dport;
-		c->proto = e->proto;
 		c->family = e->family;
 		memcpy(c->saddr, e->saddr, 16);
 		memcpy(c->daddr, e->daddr, 16);
@@ -130,6 +150,7 @@ void ks_netmodel_drop(struct ks_netmodel *n, struct ks_conn *c)
 	if (*pp != c)
 		return;
 	ks_netmodel_release(n, c);
+	account(n, c, -1);
 	*pp = c->hnext;
 	n->n--;
 	free(c);
@@ -193,14 +214,14 @@ struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, siz
 	return out;
 }
 
-bool ks_netmodel_has_udp_listeners(struct ks_netmodel *n)
+bool ks_netmodel_has_udp_listeners(const struct ks_netmodel *n)
 {
-	size_t i;
-	struct ks_conn *c;
+	return n && n->n_udp_listening;
+}
 
-	for (i = 0; n && i < KS_NET_BUCKETS; i++)
-		for (c = n->buckets[i]; c; c = c->hnext)
-			if (c->listening && c->proto == 17)
-				return true;
-	return false;
+size_t ks_netmodel_count(const struct ks_netmodel *n, bool listening)
+{
+	if (!n)
+		return 0;
+	return listening ? n->n_listening : n->n - n->n_listening;
 }

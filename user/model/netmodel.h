@@ -23,7 +23,10 @@ struct ks_conn {
 	uint64_t start_ns, lstart_ns;
 	uint64_t since_ns;   /* established (or listening) since, boot ns; 0 if before the daemon */
 	uint64_t born_ns;    /* when this socket's connection (or listener) began: ks_netmodel_born */
-	uint64_t pending_ns; /* an inbound Open held for accept() since then; 0 if not held */
+	uint64_t pending_ns; /* an Open held (for accept(), or to fold a short-lived one) since then; 0 if not */
+	uint32_t connect_us; /* outbound: the handshake's duration, for a held Open */
+	bool accepted;       /* inbound: accept() took it while its Open was held */
+	uint64_t gone_ns;    /* TCP: missing from the kernel's sockets when listed then (reconcile); 0 if not */
 	uint32_t netns;
 	uint16_t sport, dport;
 	uint8_t proto, family, direction;
@@ -37,7 +40,9 @@ struct ks_netmodel {
 	struct ks_conn *buckets[KS_NET_BUCKETS];
 	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
 	size_t n;
+	size_t n_listening, n_udp_listening; /* of n: kept by ks_netmodel_set_listening, upsert, drop */
 	uint64_t accept_wait_ns;
+	uint64_t short_lived_ns; /* a connection closed within this of its Open is one event (0: never) */
 	uint32_t self_pid;
 	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
 };
@@ -58,7 +63,11 @@ void ks_netmodel_hold(struct ks_netmodel *n, struct ks_conn *c, uint64_t now);
 void ks_netmodel_release(struct ks_netmodel *n, struct ks_conn *c);
 /* Entries of the model (listening or not), sorted by local port; caller frees the array. */
 struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, size_t *count);
-bool ks_netmodel_has_udp_listeners(struct ks_netmodel *n);
+/* Marks an entry listening or not (keeps the counts: set `listening` only through this). */
+void ks_netmodel_set_listening(struct ks_netmodel *n, struct ks_conn *c, bool listening);
+bool ks_netmodel_has_udp_listeners(const struct ks_netmodel *n);
+/* Entries listening, or not: O(1). */
+size_t ks_netmodel_count(const struct ks_netmodel *n, bool listening);
 
 /* "tcp"/"udp" and a printable address. */
 const char *ks_net_proto_name(uint8_t proto);

@@ -42,7 +42,6 @@ struct ks_proctable *ks_proctable_new(const char *boot_id)
 
 static void proc_free(struct ks_proc *p)
 {
-	free(p->actor_json);
 	free(p->exe);
 	free(p->args);
 	free(p->script);
@@ -101,7 +100,6 @@ static void reset(struct ks_proctable *t, struct ks_proc *p, uint32_t pid, uint6
 	struct ks_proc *next = p->hnext;
 
 	t->gen++;
-	free(p->actor_json);
 	free(p->exe);
 	free(p->args);
 	free(p->script);

@@ -33,11 +33,8 @@ struct ks_proc {
 	char *exe;  /* canonical executable path */
 	char *args; /* argv, NUL-separated as the kernel keeps it */
 	size_t args_len;
-	char *script;     /* script path for #! execs */
-	char *cgroup;     /* cgroup v2 path */
-	char *actor_json; /* this process encoded as an actor ("process":{...}), valid while actor_gen holds */
-	size_t actor_len;
-	uint64_t actor_gen;
+	char *script; /* script path for #! execs */
+	char *cgroup; /* cgroup v2 path */
 	struct ks_proc *hnext;
 };
 

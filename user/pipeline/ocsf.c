@@ -115,7 +115,13 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
-	ks_ocsf_product(pl, "product", "kansoku");
+	{
+		/* the same in every event: written as one piece */
+		static const char product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
+		                              "\"version\":\"" KS_VERSION "\"}";
+
+		ks_jw_member_raw(w, product, sizeof(product) - 1);
+	}
 	ks_jw_obj_end(w);
 	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
@@ -195,12 +201,12 @@ void ks_ocsf_user(struct ks_pipeline *pl, const char *key, uint32_t uid)
 {
 	struct ks_jw *w = &pl->jw;
 	const char *name = ks_users_name(pl->users, uid);
-	char num[16];
+	char num[24];
+	size_t n = ks_fmt_u64(num, uid); /* snprintf was a third of this function */
 
-	snprintf(num, sizeof(num), "%u", uid);
 	ks_jw_key(w, key);
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "uid", num);
+	ks_jw_kstr(w, "uid", num, n);
 	if (name)
 		ks_jw_kcstr(w, "name", name);
 	ks_jw_ku64(w, "type_id", ks_ocsf_user_type(uid));
@@ -316,19 +322,29 @@ void ks_ocsf_actor(struct ks_pipeline *pl, struct ks_proc *p, uint32_t pid, uint
 	if (p) {
 		/* with its parent and ancestry; the same for every event of the process until the table changes */
 		uint64_t gen = ks_proctable_gen(pl->procs);
+		struct ks_actor_slot *s;
 
-		if (p->actor_json && p->actor_gen == gen) {
-			ks_jw_member_raw(w, p->actor_json, p->actor_len);
+		if (!pl->actors)
+			pl->actors = calloc(KS_ACTOR_SLOTS, sizeof(*pl->actors));
+		s = pl->actors ? &pl->actors[p->pid % KS_ACTOR_SLOTS] : NULL;
+		if (s && s->len && s->pid == p->pid && s->start_ns == p->start_ns && s->gen == gen) {
+			ks_jw_member_raw(w, s->json, s->len);
 		} else {
-			size_t start = w->len;
-			char *copy;
+			size_t start = w->len, len;
 
 			ks_ocsf_process(pl, "process", p, true);
-			if (!w->oom && (copy = realloc(p->actor_json, w->len - start))) {
-				memcpy(copy, w->buf + start, w->len - start);
-				p->actor_json = copy;
-				p->actor_len = w->len - start;
-				p->actor_gen = gen;
+			len = w->len - start;
+			if (s && !w->oom && len > s->cap) {
+				char *buf = realloc(s->json, len);
+
+				if (buf) {
+					s->json = buf;
+					s->cap = len;
+				}
+			}
+			if (s && !w->oom && len <= s->cap) {
+				memcpy(s->json, w->buf + start, len);
+				*s = (struct ks_actor_slot){p->pid, p->start_ns, gen, s->json, len, s->cap};
 			}
 		}
 	} else {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
+#include <stdlib.h>
 
 #include "pipeline/pipeline.h"
 
@@ -53,11 +54,22 @@ void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
 	pl->dec.class_uid = 0;
 }
 
+void ks_pipeline_free_actors(struct ks_pipeline *pl)
+{
+	size_t i;
+
+	for (i = 0; pl->actors && i < KS_ACTOR_SLOTS; i++)
+		free(pl->actors[i].json);
+	free(pl->actors);
+	pl->actors = NULL;
+}
+
 const char *ks_event_kind_name(unsigned kind)
 {
 	static const char *const names[KS_EV_KIND_MAX] = {
-	    [KS_EV_EXEC] = "exec", [KS_EV_FORK] = "fork", [KS_EV_EXIT] = "exit",
-	    [KS_EV_SEED] = "seed", [KS_EV_FILE] = "file", [KS_EV_NET] = "network",
+	    [KS_EV_EXEC] = "exec",     [KS_EV_FORK] = "fork",          [KS_EV_EXIT] = "exit",
+	    [KS_EV_SEED] = "seed",     [KS_EV_FILE] = "file",          [KS_EV_NET] = "network",
+	    [KS_EV_PTRACE] = "ptrace", [KS_EV_KMOD] = "kernel_module", [KS_EV_SETID] = "setid",
 	};
 
 	return kind < KS_EV_KIND_MAX && names[kind] ? names[kind] : "unknown";

@@ -55,6 +55,7 @@ struct ks_decoded {
 	const uint8_t *src_addr, *dst_addr;
 	uint16_t src_port, dst_port;
 	const char *query_hostname, *query_type;
+	bool has_setid, setuid, setgid; /* a chmod that sets a set-id bit (sensors/security.c) */
 };
 
 /* An evaluator judges the decoded event after the sinks have it; line is that event's JSON, valid until the
@@ -80,6 +81,17 @@ struct ks_counters {
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
 	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
 	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
+	uint64_t net_reconciled;     /* TCP entries ended because the kernel no longer had them (Close lost) */
+	uint64_t sec_events;         /* ptrace, kernel module and set-id events */
+};
+
+/* A process encoded as an actor ("process":{...}), valid while the table's generation is gen. */
+#define KS_ACTOR_SLOTS 1024 /* direct-mapped by pid: memory stays bounded whatever the number of processes */
+struct ks_actor_slot {
+	uint32_t pid;
+	uint64_t start_ns, gen;
+	char *json; /* the buffer is kept when the slot is reused: steady state allocates nothing */
+	size_t len, cap;
 };
 
 /* An OCSF observable the encoder noted while writing an event: written at its end (ks_ocsf_end). */
@@ -108,6 +120,7 @@ struct ks_pipeline {
 	int n_obs;
 	size_t obs_used;
 	char obs_text[KS_PIPELINE_OBS_TEXT];
+	struct ks_actor_slot *actors; /* KS_ACTOR_SLOTS, made at first use */
 	struct ks_counters counters;
 	struct ks_sink sinks[KS_PIPELINE_SINKS_MAX]; /* in the order they were added */
 	int n_sinks;
@@ -130,6 +143,9 @@ int ks_pipeline_add_evaluator(struct ks_pipeline *pl, const char *name, ks_evalu
 /* Starts the decoded view of the event a sensor is about to encode: zeroed, with class and activity. */
 struct ks_decoded *ks_pipeline_decoded(struct ks_pipeline *pl, int class_uid, int activity_id,
                                        const char *activity_name, uint64_t ts_ns);
+
+/* Frees the actor cache. */
+void ks_pipeline_free_actors(struct ks_pipeline *pl);
 
 /* Hand the event in pl->jw (one JSON object, no newline) to every sink, then the decoded view (if a sensor
  * filled one) to every evaluator. */

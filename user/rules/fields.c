@@ -62,6 +62,9 @@ static const struct ks_rfield_def fields[KS_RF_MAX] = {
     [KS_RF_PROTOCOL_NAME] = {"connection_info.protocol_name", KS_RT_STR},
     [KS_RF_QUERY_HOSTNAME] = {"query.hostname", KS_RT_STR},
     [KS_RF_QUERY_TYPE] = {"query.type", KS_RT_STR},
+    [KS_RF_PROC_STDIO_SOCKET] = {"process.stdio_socket", KS_RT_BOOL},
+    [KS_RF_FILE_SETUID] = {"file.setuid", KS_RT_BOOL},
+    [KS_RF_FILE_SETGID] = {"file.setgid", KS_RT_BOOL},
 };
 
 const char *ks_rfield_name(enum ks_rfield f)
@@ -198,7 +201,8 @@ static const struct ks_activity_def activities[] = {
     {1001, 4, "Delete"},   {1001, 5, "Rename"},    {1001, 7, "Set Security"}, {4001, 1, "Open"},    {4001, 2, "Close"},
     {4001, 3, "Reset"},    {4001, 4, "Fail"},      {4001, 5, "Refuse"},       {4001, 6, "Traffic"}, {4001, 7, "Listen"},
     {4001, 99, "Connect"}, {4003, 1, "Query"},     {2003, 1, "Create"},       {2003, 2, "Update"},  {2003, 3, "Close"},
-    {6002, 3, "Start"},    {6002, 4, "Stop"},      {6002, 99, "Heartbeat"},
+    {6002, 3, "Start"},    {6002, 4, "Stop"},      {6002, 99, "Heartbeat"},   {1007, 3, "Open"},    {1007, 4, "Inject"},
+    {1002, 1, "Load"},     {1002, 2, "Unload"},
 };
 
 int ks_activity_id(int64_t class_uid, const char *name, size_t len)

@@ -89,6 +89,9 @@ static const struct jfield jfields[] = {
     {KS_RF_PROTOCOL_NAME, J_EVENT, "connection_info.protocol_name"},
     {KS_RF_QUERY_HOSTNAME, J_EVENT, "query.hostname"},
     {KS_RF_QUERY_TYPE, J_EVENT, "query.type"},
+    {KS_RF_PROC_STDIO_SOCKET, J_UNMAPPED, "stdio_socket"},
+    {KS_RF_FILE_SETUID, J_EVENT, "unmapped.setuid"},
+    {KS_RF_FILE_SETGID, J_EVENT, "unmapped.setgid"},
 };
 
 static struct json_object *jpath(struct json_object *o, const char *path)
@@ -210,14 +213,18 @@ static void set_identity(struct ks_rules_offline *o, struct ks_rview *v, struct 
 
 void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev, struct ks_rview *v, uint64_t *now_ns)
 {
-	int64_t cls = 0, t = 0, seq = 0;
+	int64_t cls = 0, act = 0, t = 0, seq = 0;
 	struct json_object *proc, *unm;
+	bool launch;
 	size_t i;
 
 	ks_rview_reset(v);
 	jint(jpath(ev, "class_uid"), &cls);
-	proc = jpath(ev, cls == KS_RCLASS_PROCESS ? "process" : "actor.process");
-	unm = cls == KS_RCLASS_PROCESS ? jpath(ev, "unmapped") : NULL;
+	jint(jpath(ev, "activity_id"), &act);
+	/* Launch/Terminate: the process is the subject; ptrace Open/Inject: the tracer (actor) did it */
+	launch = cls == KS_RCLASS_PROCESS && (act == KS_RACT_LAUNCH || act == KS_RACT_TERMINATE);
+	proc = jpath(ev, launch ? "process" : "actor.process");
+	unm = launch ? jpath(ev, "unmapped") : NULL;
 	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
 		struct json_object *base = jfields[i].base == J_EVENT ? ev : jfields[i].base == J_PROC ? proc : unm;
 		struct json_object *j = jpath(base, jfields[i].path);
@@ -225,7 +232,7 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 		if (j)
 			set_field(o, v, jfields[i].f, j);
 	}
-	if (cls == KS_RCLASS_PROCESS) /* only Process Activity says whether there is a terminal */
+	if (launch) /* only Launch/Terminate say whether there is a terminal */
 		ks_rview_bool(v, KS_RF_PROC_HAS_TTY, v->f[KS_RF_PROC_TTY].set);
 	if (v->f[KS_RF_PROC_CGROUP].set &&
 	    ks_rules_unit_from_cgroup(v->f[KS_RF_PROC_CGROUP].s, o->unit, sizeof(o->unit)))

@@ -61,6 +61,9 @@ enum ks_rfield {
 	KS_RF_PROTOCOL_NAME,
 	KS_RF_QUERY_HOSTNAME,
 	KS_RF_QUERY_TYPE,
+	KS_RF_PROC_STDIO_SOCKET, /* the security sensors (bpf/security.bpf.c, exec flags) */
+	KS_RF_FILE_SETUID,
+	KS_RF_FILE_SETGID,
 	KS_RF_MAX,
 };
 

@@ -78,7 +78,7 @@ void ks_files_free(struct ks_files *f)
 
 static unsigned bucket(const struct ks_agg_key *k)
 {
-	uint64_t x = k->ino * 0x9e3779b97f4a7c15ull ^ ((uint64_t)k->tgid << 32 | k->dev) ^ k->ops_class;
+	uint64_t x = (k->ino ^ k->name) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)k->tgid << 32 | k->dev) ^ k->ops_class;
 
 	return (unsigned)(x >> 40) & (HELD_BUCKETS - 1);
 }
@@ -409,7 +409,11 @@ int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size)
 		return 0;
 	}
 	{
-		struct ks_agg_key k = {.tgid = e->hdr.pid, .ops_class = e->ops_class, .ino = e->ino, .dev = e->dev};
+		struct ks_agg_key k = {.tgid = e->hdr.pid,
+		                       .ops_class = e->ops_class | e->op << KS_AGG_OP_SHIFT,
+		                       .ino = e->ino,
+		                       .dev = e->dev,
+		                       .name = e->agg_name};
 
 		pp = find(f, &k);
 		if (*pp) /* a new window began before we closed the old one: it tells the old count */

@@ -76,13 +76,63 @@ static bool is_net_prog(struct bpf_program *prog)
 	return !strncmp(bpf_program__name(prog), "ks_net_", 7) || !strcmp(bpf_program__name(prog), "ks_seed_socks");
 }
 
+static bool is_sec_prog(struct bpf_program *prog)
+{
+	return !strncmp(bpf_program__name(prog), "ks_sec_", 7);
+}
+
 static bool is_file_prog(struct bpf_program *prog)
 {
-	return !is_net_prog(prog) && !strncmp(bpf_program__section_name(prog), "tracepoint", 10);
+	return !is_net_prog(prog) && !is_sec_prog(prog) && !strncmp(bpf_program__section_name(prog), "tracepoint", 10);
+}
+
+static const char *const sec_names[KS_SEC_SENSORS] = {
+    [KS_SEC_PTRACE] = "ptrace", [KS_SEC_KMOD] = "kernel_modules", [KS_SEC_SETID] = "setid"};
+static const char *const sec_prefixes[KS_SEC_SENSORS] = {
+    [KS_SEC_PTRACE] = "ks_sec_ptrace_", [KS_SEC_KMOD] = "ks_sec_kmod_", [KS_SEC_SETID] = "ks_sec_setid_"};
+
+const char *ks_sec_sensor_name(enum ks_sec_sensor s)
+{
+	return (unsigned)s < KS_SEC_SENSORS ? sec_names[s] : "?";
+}
+
+static int sec_sensor_of(struct bpf_program *prog)
+{
+	int i;
+
+	for (i = 0; i < KS_SEC_SENSORS; i++)
+		if (!strncmp(bpf_program__name(prog), sec_prefixes[i], strlen(sec_prefixes[i])))
+			return i;
+	return -1;
+}
+
+/* A security program could not attach: its tracepoint is missing. Say why in terms a user can act on. */
+static void sec_missing(struct ks_loader *l, struct bpf_program *prog, int err)
+{
+	int s = sec_sensor_of(prog);
+	const char *tp = strchr(bpf_program__section_name(prog), '/');
+	struct ks_sec_state *st;
+	struct stat sb;
+	size_t n;
+
+	if (s < 0)
+		return;
+	st = &l->sec_state[s];
+	st->missing++;
+	n = strlen(st->error);
+	if (n >= sizeof(st->error) - 1)
+		return;
+	if (s == KS_SEC_KMOD && stat("/proc/modules", &sb) < 0)
+		snprintf(st->error, sizeof(st->error),
+		         "this kernel has no loadable module support (no /proc/modules, no init_module "
+		         "tracepoints): no module can be loaded, so there is nothing to observe");
+	else
+		snprintf(st->error + n, sizeof(st->error) - n, "%s%s: %s (needs CONFIG_FTRACE_SYSCALLS)", n ? "; " : "",
+		         tp ? tp + 1 : bpf_program__section_name(prog), strerror(err));
 }
 
 /* The programs of one hook flavour, the iterators, and the file and network programs when wanted. */
-static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files, bool net)
+static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files, bool net, bool security)
 {
 	struct bpf_program *prog;
 
@@ -92,7 +142,9 @@ static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool 
 		bool flavoured = !strncmp(sec, "tp_btf", 6) || !strncmp(sec, "raw_tp", 6);
 		bool want = !flavoured || !strncmp(sec, flavour, strlen(flavour));
 
-		if (is_net_prog(prog))
+		if (is_sec_prog(prog))
+			want = security;
+		else if (is_net_prog(prog))
 			want = want && net;
 		else if (is_file_prog(prog))
 			want = files;
@@ -147,7 +199,7 @@ static void set_net_config(struct kansoku_bpf *skel, const struct ks_config *cfg
 }
 
 static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool files, bool net,
-                    char *err, size_t errlen)
+                    bool sec, char *err, size_t errlen)
 {
 	struct kansoku_bpf *skel;
 	int rc;
@@ -157,9 +209,10 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
 		return -1;
 	}
-	choose_programs(skel, flavour, files, net);
+	choose_programs(skel, flavour, files, net, sec);
 	set_file_config(skel, cfg, l->rules, l->n_rules);
 	set_net_config(skel, cfg);
+	skel->rodata->ks_sec_host_mntns = skel->rodata->ks_host_mntns;
 	skel->rodata->ks_argv_max = cfg->argv_max;
 	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
 	bpf_map__set_max_entries(skel->maps.ks_rb_process, cfg->ringbuf_process_kb * 1024u);
@@ -178,6 +231,7 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	l->flavour = flavour;
 	l->files = files;
 	l->net = net;
+	l->sec = sec;
 	if (files) {
 		struct ks_exe_id ids[KS_IGNORE_EXE_MAX];
 		u32 k = 0;
@@ -223,6 +277,13 @@ static int attach(struct ks_loader *l, char *err, size_t errlen)
 		if (!bpf_program__autoload(prog) || !strncmp(sec, "iter/", 5) || !strcmp(sec, "tracepoint"))
 			continue;
 		link = bpf_program__attach(prog);
+		if (!link && is_sec_prog(prog)) {
+			ks_warn("not attached: %s (%s)", sec, strerror(errno));
+			sec_missing(l, prog, errno);
+			continue;
+		}
+		if (link && is_sec_prog(prog) && sec_sensor_of(prog) >= 0)
+			l->sec_state[sec_sensor_of(prog)].attached++;
 		if (!link && (is_file_prog(prog) || is_net_prog(prog))) {
 			/* a syscall this kernel or architecture does not have (open on arm64, ...) */
 			ks_warn("not attached: %s (%s)", sec, strerror(errno));
@@ -265,8 +326,9 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		bool files, net;
 	} combos[] = {{true, true}, {true, false}, {false, true}, {false, false}};
 	static const char *const flavours[] = {"tp_btf", "raw_tp"};
-	char last[512] = "", files_err[512] = "", net_err[512] = "";
+	char last[512] = "", files_err[512] = "", net_err[512] = "", sec_err[512] = "";
 	unsigned fl, c;
+	int sec;
 
 	memset(l, 0, sizeof(*l));
 	libbpf_set_print(libbpf_print);
@@ -282,29 +344,34 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 		if (l->n_rules < 0)
 			return -1;
 	}
-	if (cfg->files_enabled || cfg->net_enabled)
-		ensure_tracefs();
+	ensure_tracefs(); /* the security sensors use syscall tracepoints whatever the config */
 	/* Prefer tp_btf (typed, cheaper arguments); raw_tp is the fallback every BTF kernel accepts. File
 	 * programs need 5.17+ (bpf_loop, bpf_strncmp), network programs 5.9+ (TCP/UDP iterators): where the
-	 * kernel refuses one part, the others go on without it and `kansoku status` says why. */
-	for (fl = 0; fl < 2; fl++) {
-		if ((fl == 0 && cfg->hooks == KS_HOOKS_RAW_TP) || (fl == 1 && cfg->hooks == KS_HOOKS_TP_BTF))
-			continue;
-		for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
-			if ((combos[c].files && !cfg->files_enabled) || (combos[c].net && !cfg->net_enabled))
+	 * kernel refuses one part, the others go on without it and `kansoku status` says why. The security
+	 * sensors are tried with everything first, then the whole search again without them. */
+	for (sec = 1; sec >= 0; sec--) {
+		for (fl = 0; fl < 2; fl++) {
+			if ((fl == 0 && cfg->hooks == KS_HOOKS_RAW_TP) || (fl == 1 && cfg->hooks == KS_HOOKS_TP_BTF))
 				continue;
-			if (try_load(l, cfg, flavours[fl], combos[c].files, combos[c].net, last, sizeof(last)) == 0)
-				goto loaded;
-			/* the error of the smallest set that still held the part tells best why it fails */
-			if (combos[c].files)
-				snprintf(files_err, sizeof(files_err), "%s", last);
-			if (combos[c].net)
-				snprintf(net_err, sizeof(net_err), "%s", last);
+			for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
+				if ((combos[c].files && !cfg->files_enabled) || (combos[c].net && !cfg->net_enabled))
+					continue;
+				if (try_load(l, cfg, flavours[fl], combos[c].files, combos[c].net, sec, last,
+				             sizeof(last)) == 0)
+					goto loaded;
+				/* the error of the smallest set that still held the part tells best why it fails */
+				if (combos[c].files)
+					snprintf(files_err, sizeof(files_err), "%s", last);
+				if (combos[c].net)
+					snprintf(net_err, sizeof(net_err), "%s", last);
+				if (sec && !combos[c].files && !combos[c].net)
+					snprintf(sec_err, sizeof(sec_err), "%s", last);
+			}
+			if (fl == 0 && cfg->hooks == KS_HOOKS_TP_BTF)
+				break;
+			if (fl == 0)
+				ks_warn("%s; falling back to raw_tp", last);
 		}
-		if (fl == 0 && cfg->hooks == KS_HOOKS_TP_BTF)
-			break;
-		if (fl == 0)
-			ks_warn("%s; falling back to raw_tp", last);
 	}
 	snprintf(err, errlen, "%s%s", last,
 	         cfg->hooks == KS_HOOKS_TP_BTF ? "; process.hooks is tp_btf, so no fallback was tried" : "");
@@ -323,8 +390,12 @@ loaded:
 		snprintf(l->net_error, sizeof(l->net_error), "%s", net_err);
 		ks_warn("network observation is off: %s", l->net_error);
 	}
-	ks_info("BPF programs loaded and attached (%s hooks%s%s)", l->flavour, l->files ? ", file observation" : "",
-	        l->net ? ", network observation" : "");
+	if (!l->sec) {
+		snprintf(l->sec_error, sizeof(l->sec_error), "%s", sec_err[0] ? sec_err : "the kernel refused them");
+		ks_warn("security sensors (ptrace, kernel modules, set-id) are off: %s", l->sec_error);
+	}
+	ks_info("BPF programs loaded and attached (%s hooks%s%s%s)", l->flavour, l->files ? ", file observation" : "",
+	        l->net ? ", network observation" : "", l->sec ? ", security sensors" : "");
 	return 0;
 }
 
@@ -415,8 +486,10 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 	if (!l->net)
 		return 0;
 	l->skel->bss->ks_seed_pass = 0; /* listeners first */
+	l->skel->bss->ks_seed_retry = 0;
 	a = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
 	l->skel->bss->ks_seed_pass = 1; /* then connections, which look their listener up */
+	l->skel->bss->ks_seed_retry = 0;
 	b = run_iter(l->skel->progs.ks_seed_socks, fn, ctx);
 	return a < 0 || b < 0 ? -1 : a + b;
 }
@@ -427,24 +500,25 @@ uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n)
 	return l->net ? iter_array(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), n) : NULL;
 }
 
+uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n)
+{
+	*n = 0;
+	return l->net ? iter_array(l->skel->progs.ks_net_tcp_iter, sizeof(uint64_t), n) : NULL;
+}
+
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n)
 {
 	*n = 0;
 	return l->net ? iter_array(l->skel->progs.ks_net_bytes_iter, sizeof(struct ks_conn_bytes), n) : NULL;
 }
 
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size),
-                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx)
+int ks_loader_ring_fd(struct ks_loader *l, enum ks_event_kind kind)
 {
-	l->rb_process = ring_buffer__new(bpf_map__fd(l->skel->maps.ks_rb_process), fn, ctx, NULL);
-	if (!l->rb_process)
-		return -1;
-	if (l->files && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_file), file_fn, ctx) < 0)
-		return -1;
-	if (l->net && ring_buffer__add(l->rb_process, bpf_map__fd(l->skel->maps.ks_rb_net), net_fn, ctx) < 0)
-		return -1;
-	return ring_buffer__epoll_fd(l->rb_process);
+	if (kind == KS_EV_FILE)
+		return l->files ? bpf_map__fd(l->skel->maps.ks_rb_file) : -1;
+	if (kind == KS_EV_NET)
+		return l->net ? bpf_map__fd(l->skel->maps.ks_rb_net) : -1;
+	return bpf_map__fd(l->skel->maps.ks_rb_process);
 }
 
 void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns)
@@ -483,8 +557,6 @@ void ks_loader_close(struct ks_loader *l)
 
 	for (i = 0; i < l->n_hooks; i++)
 		bpf_link__destroy(l->links[i]);
-	if (l->rb_process)
-		ring_buffer__free(l->rb_process);
 	if (l->skel)
 		kansoku_bpf__destroy(l->skel);
 	memset(l, 0, sizeof(*l));
@@ -492,23 +564,38 @@ void ks_loader_close(struct ks_loader *l)
 
 uint64_t ks_loader_net_missed(struct ks_loader *l)
 {
-	struct bpf_program *progs[2];
+	struct bpf_program *progs[2][3];
 	uint64_t total = 0;
-	int i;
+	int f, i;
 
 	if (!l->net)
 		return 0;
-	/* the last program of the chain: what it misses, nothing after it takes */
-	progs[0] = l->skel->progs.ks_net_state_btf_nested2;
-	progs[1] = l->skel->progs.ks_net_state_raw_nested2;
-	for (i = 0; i < 2; i++) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
+	/* A transition is missed only when every program of the chain skipped it (each was already running on
+	 * that CPU), and then each counts it: the least count bounds the real misses. One program's count alone
+	 * (what this was) also counts the many transitions a program skipped while another one took them. */
+	progs[0][0] = l->skel->progs.ks_net_state_btf;
+	progs[0][1] = l->skel->progs.ks_net_state_btf_nested;
+	progs[0][2] = l->skel->progs.ks_net_state_btf_nested2;
+	progs[1][0] = l->skel->progs.ks_net_state_raw;
+	progs[1][1] = l->skel->progs.ks_net_state_raw_nested;
+	progs[1][2] = l->skel->progs.ks_net_state_raw_nested2;
+	for (f = 0; f < 2; f++) {
+		uint64_t least = UINT64_MAX;
 
-		memset(&info, 0, sizeof(info));
-		if (bpf_program__fd(progs[i]) >= 0 &&
-		    bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0)
-			total += info.recursion_misses;
+		for (i = 0; i < 3; i++) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+
+			memset(&info, 0, sizeof(info));
+			if (bpf_program__fd(progs[f][i]) < 0 ||
+			    bpf_obj_get_info_by_fd(bpf_program__fd(progs[f][i]), &info, &len) != 0) {
+				least = 0; /* this flavour is not loaded */
+				break;
+			}
+			if (info.recursion_misses < least)
+				least = info.recursion_misses;
+		}
+		total += least == UINT64_MAX ? 0 : least;
 	}
 	return total;
 }

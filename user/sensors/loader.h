@@ -24,13 +24,20 @@ struct ks_hook_info {
 	char attach[64]; /* e.g. tp_btf/sched_process_exec */
 };
 
+/* The security sensors (bpf/security.bpf.c): programs named ks_sec_<sensor>_*. */
+enum ks_sec_sensor { KS_SEC_PTRACE, KS_SEC_KMOD, KS_SEC_SETID, KS_SEC_SENSORS };
+
+struct ks_sec_state {
+	int attached, missing; /* programs attached / whose tracepoint this kernel lacks */
+	char error[256];       /* why a part is not observed */
+};
+
 struct ks_loader {
 	struct kansoku_bpf *skel;
 	const char *flavour; /* "tp_btf" or "raw_tp" */
 	struct ks_hook_info hooks[KS_MAX_HOOKS];
 	struct bpf_link *links[KS_MAX_HOOKS];
 	int n_hooks;
-	struct ring_buffer *rb_process; /* also polls the file ring buffer */
 	int nr_cpus;
 	bool files;            /* file programs loaded */
 	int files_missing;     /* file tracepoints this kernel does not have */
@@ -38,6 +45,9 @@ struct ks_loader {
 	bool net;              /* network programs loaded */
 	int net_missing;       /* network hooks this kernel could not attach */
 	char net_error[512];   /* why network observation is off or partial */
+	bool sec;              /* security sensor programs loaded */
+	char sec_error[512];   /* why they are not */
+	struct ks_sec_state sec_state[KS_SEC_SENSORS];
 	struct ks_rule rules[KS_RULES_MAX];
 	int n_rules;
 };
@@ -52,11 +62,13 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 /* Ids (sock_id) of the UDP sockets bound to a port now, *n of them; caller frees. NULL without network
  * observation or on failure. */
 uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n);
+/* Ids of every TCP socket that exists now (listeners included), *n of them; caller frees. NULL as above. */
+uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n);
 /* Bytes so far of each live TCP connection, *n of them; caller frees. NULL as above. */
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n);
-int ks_loader_ringbuf(struct ks_loader *l, int (*fn)(void *ctx, void *data, size_t size),
-                      int (*file_fn)(void *ctx, void *data, size_t size),
-                      int (*net_fn)(void *ctx, void *data, size_t size), void *ctx);
+/* The ring buffer map of a kind of record (KS_EV_FILE, KS_EV_NET, else the process ring); -1 when that
+ * part is not loaded. sensors/rings.c drains them. */
+int ks_loader_ring_fd(struct ks_loader *l, enum ks_event_kind kind);
 /* Advance the programs' coarse clock (call at least once a second). */
 void ks_loader_tick(struct ks_loader *l, uint64_t boot_ns);
 /* The kernel's aggregation map (struct ks_agg_key -> struct ks_agg_val), -1 without file observation. */
@@ -66,5 +78,7 @@ void ks_loader_drops(struct ks_loader *l, uint64_t out[KS_EV_KIND_MAX]);
 /* TCP state transitions the kernel may have skipped (its recursion guard hit both state programs). */
 uint64_t ks_loader_net_missed(struct ks_loader *l);
 void ks_loader_close(struct ks_loader *l);
+/* "ptrace", "kernel_modules", "setid" */
+const char *ks_sec_sensor_name(enum ks_sec_sensor s);
 
 #endif

@@ -208,17 +208,42 @@ static void finish(struct ks_pipeline *pl, int class_uid)
 	ks_pipeline_emit(pl, class_uid);
 }
 
-/* connect_us: for an outbound connection, how long the handshake took (0: unknown). */
+/* What an Open says beyond the connection: for an inbound one whether accept() took it, for an outbound
+ * one how long the handshake took (connect_us, 0: unknown). A folded Close says the same. */
+static void open_details(struct ks_pipeline *pl, const struct ks_conn *c, bool accepted, uint64_t connect_us)
+{
+	if (c->direction == KS_DIR_IN)
+		ks_jw_kbool(&pl->jw, "accepted", accepted);
+	if (connect_us)
+		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
+}
+
 static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
                       uint64_t connect_us)
 {
 	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, ts_ns, c, false);
 	unmapped_begin(pl, c);
-	if (c->direction == KS_DIR_IN)
-		ks_jw_kbool(&pl->jw, "accepted", accepted);
-	if (connect_us)
-		ks_jw_ku64(&pl->jw, "connect_us", connect_us);
+	open_details(pl, c, accepted, connect_us);
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+/* How long a held Open waits: for accept() (inbound) and for a close that folds it (short_lived_ns). */
+static uint64_t hold_ns(const struct ks_netmodel *n, const struct ks_conn *c)
+{
+	uint64_t w = n->short_lived_ns;
+
+	if (c->direction == KS_DIR_IN && n->accept_wait_ns > w)
+		w = n->accept_wait_ns;
+	return w;
+}
+
+/* The held Open of c goes out now (its wait ended, or something must follow it). */
+static void release_open(struct ks_pipeline *pl, struct ks_conn *c)
+{
+	uint64_t ts = c->since_ns;
+
+	ks_netmodel_release(pl->net, c);
+	emit_open(pl, c, ts, c->accepted, c->connect_us);
 }
 
 static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
@@ -227,10 +252,8 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
 	bool created;
 
-	if (c && c->pending_ns) { /* the id was reused before the old connection's close arrived */
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
-	}
+	if (c && c->pending_ns) /* the id was reused before the old connection's close arrived */
+		release_open(pl, c);
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
 		struct ks_conn v;
@@ -243,15 +266,16 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 		return;
 	}
 	c->since_ns = e->hdr.ts_ns;
-	if (e->direction == KS_DIR_IN && n->accept_wait_ns) {
+	c->accepted = false;
+	/* since_ns of an outbound record is its connect() time */
+	c->connect_us = e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
+	                    ? (uint32_t)((e->hdr.ts_ns - e->since_ns) / 1000)
+	                    : 0;
+	if (hold_ns(n, c)) {
 		ks_netmodel_hold(n, c, e->hdr.ts_ns);
 		return;
 	}
-	/* since_ns of an outbound record is its connect() time */
-	emit_open(pl, c, e->hdr.ts_ns, false,
-	          e->direction == KS_DIR_OUT && e->since_ns && e->since_ns <= e->hdr.ts_ns
-	              ? (e->hdr.ts_ns - e->since_ns) / 1000
-	              : 0);
+	emit_open(pl, c, e->hdr.ts_ns, false, c->connect_us);
 }
 
 static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
@@ -265,12 +289,12 @@ static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
 		return;
 	if (created)
 		c->since_ns = e->since_ns;
-	if (c->pending_ns) {
-		uint64_t ts = c->since_ns;
-
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, ts, true, 0);
-	}
+	if (!c->pending_ns)
+		return;
+	c->accepted = true;
+	/* named now; with short-lived folding on, it still waits for a close until its window ends */
+	if (!n->short_lived_ns)
+		release_open(pl, c);
 }
 
 static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
@@ -278,12 +302,17 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_netmodel *n = pl->net;
 	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
 	struct ks_jw *w = &pl->jw;
-	bool reset = (e->nflags & KS_NF_RESET) != 0;
+	bool reset = (e->nflags & KS_NF_RESET) != 0, folded = false;
 	struct ks_conn v;
 
-	if (c && c->pending_ns) { /* closed before accept(): its Open goes first */
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
+	if (c && c->pending_ns) {
+		/* closed while its Open was held: within the short-lived window this Close is the only event,
+		 * otherwise (held for accept() alone) the Open goes first */
+		folded = n->short_lived_ns && e->hdr.ts_ns - c->since_ns <= n->short_lived_ns;
+		if (folded)
+			ks_netmodel_release(n, c);
+		else
+			release_open(pl, c);
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
 		v = *c;
@@ -310,6 +339,10 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	unmapped_begin(pl, &v);
 	if (!v.since_ns)
 		ks_jw_kbool(w, "opened_before_kansokud", true);
+	if (folded) { /* no Open was sent: this event carries what it would have said */
+		ks_jw_kbool(w, "short_lived", true);
+		open_details(pl, &v, v.accepted, v.connect_us);
+	}
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 	if (c)
 		ks_netmodel_drop(n, c);
@@ -346,7 +379,7 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	if (start) {
 		c = upsert(pl, e, &created);
 		if (c) {
-			c->listening = true;
+			ks_netmodel_set_listening(n, c, true);
 			c->since_ns = e->hdr.ts_ns;
 		}
 	}
@@ -593,7 +626,7 @@ int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size)
 	if (!c)
 		return 0;
 	c->seeded = true;
-	c->listening = e->proto == 17 || e->state == 10 /* TCP_LISTEN */;
+	ks_netmodel_set_listening(pl->net, c, e->proto == 17 || e->state == 10 /* TCP_LISTEN */);
 	c->since_ns = 0;
 	return 0;
 }
@@ -604,12 +637,9 @@ void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
 
 	if (!n)
 		return;
-	while (n->oldest && (flush || n->oldest->pending_ns + n->accept_wait_ns < now_ns)) {
-		struct ks_conn *c = n->oldest;
-
-		ks_netmodel_release(n, c);
-		emit_open(pl, c, c->since_ns, false, 0);
-	}
+	/* oldest first; an Open with a shorter wait behind a longer one waits for it (at most the longer) */
+	while (n->oldest && (flush || n->oldest->pending_ns + hold_ns(n, n->oldest) < now_ns))
+		release_open(pl, n->oldest);
 }
 
 static int by_u64(const void *a, const void *b)
@@ -617,6 +647,67 @@ static int by_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/*
+ * A connection whose Close was lost: a SOC analyst wants the pair Open/Close complete in the SIEM (and the
+ * model cleared), and to know this Close was inferred: close_observed false, and the time is when the
+ * connection was first found gone (it ended before then; bytes unknown).
+ */
+static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
+{
+	struct ks_jw *w = &pl->jw;
+
+	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_CLOSE, "Close", KS_OCSF_SEV_INFO, c->gone_ns, c, false);
+	ks_jw_kcstr(w, "message", "the connection ended while events were lost: its close was not observed");
+	unmapped_begin(pl, c);
+	ks_jw_kbool(w, "close_observed", false);
+	if (!c->since_ns)
+		ks_jw_kbool(w, "opened_before_kansokud", true);
+	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+}
+
+size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
+                            uint64_t drained_ns)
+{
+	struct ks_netmodel *n = pl->net;
+	size_t i, waiting = 0;
+
+	if (!n)
+		return 0;
+	qsort(live, n_live, sizeof(*live), by_u64);
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		struct ks_conn *c = n->buckets[i], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			/* the iterator lists the sockets of the daemon's own network namespace only */
+			if (c->proto != 6 || c->netns != netns || c->since_ns > listed_ns || c->pending_ns)
+				continue;
+			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
+				c->gone_ns = 0;
+			} else if (!c->gone_ns || c->gone_ns > drained_ns) {
+				/* its Close may still be queued: decided at a later list, once read up to here */
+				c->gone_ns = c->gone_ns ? c->gone_ns : listed_ns;
+				waiting++;
+			} else { /* every record written up to the first list was read: its Close was lost */
+				pl->counters.net_reconciled++;
+				if (c->listening) {
+					struct ks_net e = {
+					    .hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
+					    .action = KS_NA_UNLISTEN,
+					    .sock_id = c->sock_id,
+					    .proto = 6};
+
+					on_listen(pl, &e, false);
+				} else {
+					emit_lost_close(pl, c);
+					ks_netmodel_drop(n, c);
+				}
+			}
+		}
+	}
+	return waiting;
 }
 
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)

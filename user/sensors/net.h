@@ -26,6 +26,13 @@ void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
  * are gone. bound is sorted in place. */
 void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns);
 
+/* TCP entries whose Close record was lost: `live` lists the TCP sockets of network namespace netns (the
+ * daemon's) the kernel had at listed_ns (sorted in place). An entry missing from two lists in a row, once
+ * every network record written before the first was read (drained_ns: its Close was not merely queued),
+ * is ended with a Close marked close_observed: false. Returns the entries still waiting for that. */
+size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
+                            uint64_t drained_ns);
+
 /* A DNS question (QNAME labels, QTYPE) into a dotted name; returns the QTYPE or -1 if malformed.
  * Label bytes outside [A-Za-z0-9-_] are written as \DDD (RFC 1035 master-file form). */
 int ks_dns_question(const uint8_t *q, size_t len, char *name, size_t namelen, bool *truncated);

@@ -9,6 +9,7 @@
 #include "host/users.h"
 #include "pipeline/ocsf.h"
 #include "sensors/process.h"
+#include "sensors/security.h"
 
 int ks_exec_decode(const void *data, size_t size, struct ks_exec_view *v)
 {
@@ -148,6 +149,18 @@ static void unmapped_proc(struct ks_pipeline *pl, const struct ks_proc *p)
 		ks_jw_kbool(w, "exe_unlinked_fs", true); /* memfd and other unmounted filesystems */
 	if (p->flags & KS_F_PATH_TRUNC)
 		ks_jw_kbool(w, "exe_path_truncated", true);
+	if (p->flags & KS_F_STDIO_INET) { /* at exec: a reverse shell's mark */
+		ks_jw_kbool(w, "stdio_socket", true);
+		ks_jw_key(w, "stdio_sockets");
+		ks_jw_arr_begin(w);
+		if (p->flags & KS_F_STDIN_INET)
+			ks_jw_cstr(w, "stdin");
+		if (p->flags & KS_F_STDOUT_INET)
+			ks_jw_cstr(w, "stdout");
+		if (p->flags & KS_F_STDERR_INET)
+			ks_jw_cstr(w, "stderr");
+		ks_jw_arr_end(w);
+	}
 	if (p->exe && !ks_utf8_valid(p->exe, strlen(p->exe))) {
 		ks_jw_key(w, "exe_path_hex");
 		ks_jw_hex(w, p->exe, strlen(p->exe));
@@ -373,6 +386,10 @@ int ks_process_handle(struct ks_pipeline *pl, const void *data, size_t size)
 			return -1;
 		}
 		return handle_exit(pl, data);
+	case KS_EV_PTRACE:
+	case KS_EV_KMOD:
+	case KS_EV_SETID: /* the security sensors share this ring buffer */
+		return ks_security_handle(pl, data, size);
 	default:
 		pl->counters.malformed++;
 		return -1;
