@@ -373,7 +373,10 @@ def thread_stat(pid, tid):
 def test_walk_keeps_to_its_budget_on_a_busy_host(daemon_factory):
     """One core kept busy leaves the other free: without a budget the walk would take all of it. It runs
     at SCHED_IDLE, I/O class idle, and uses at most ~5% of a core (10% allowed for tick granularity); the
-    posture thread, which does the prompt work, is held by the same budget but not starved."""
+    posture thread, which does the prompt work, is held by the same budget but not starved. With a warm
+    page cache the whole walk may cost only ~300 ms of CPU, which the budget spreads over ~4-5 s: the share
+    is measured over as long as the walk lasts (up to 5 s), and it must last at least 2 s (unthrottled, it
+    would end within half a second)."""
     spinner = subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"])
     try:
         time.sleep(0.5)
@@ -382,14 +385,6 @@ def test_walk_keeps_to_its_budget_on_a_busy_host(daemon_factory):
         poster = thread_of(d.proc.pid, "ks-posture")
         cpu0, policy = thread_stat(d.proc.pid, walker)
         t0 = time.time()
-        time.sleep(5)
-        try:
-            cpu1, _ = thread_stat(d.proc.pid, walker)
-        except FileNotFoundError:
-            raise AssertionError("the walk ended within 5 s on a busy host: it did not keep to its budget")
-        share = (cpu1 - cpu0) / (time.time() - t0)
-        print(f"walk thread: {share * 100:.1f}% of a core over 5 s on a busy host")
-        assert share <= 0.10, f"the walk used {share * 100:.1f}% of a core"
         assert policy == 5, "SCHED_IDLE"
         assert thread_stat(d.proc.pid, poster)[1] == 0  # SCHED_OTHER: prompt work is never starved
         if shutil.which("ionice"):
@@ -397,6 +392,17 @@ def test_walk_keeps_to_its_budget_on_a_busy_host(daemon_factory):
                                             text=True).stdout
         st = d.cli_json("status")["posture"]
         assert st["walking"] and st["host_busy"], st
+        cpu1, t1 = cpu0, t0
+        while time.time() - t0 < 5:
+            time.sleep(0.2)
+            try:
+                cpu1, t1 = thread_stat(d.proc.pid, walker)[0], time.time()
+            except FileNotFoundError:
+                break  # the walk ended: measured up to the last sample
+        assert t1 - t0 >= 2, f"the walk ended {t1 - t0:.1f} s after it started on a busy host: not throttled"
+        share = (cpu1 - cpu0) / (t1 - t0)
+        print(f"walk thread: {share * 100:.1f}% of a core over {t1 - t0:.1f} s on a busy host")
+        assert share <= 0.10, f"the walk used {share * 100:.1f}% of a core"
     finally:
         spinner.kill()
         spinner.wait()
