@@ -364,7 +364,7 @@ static size_t send_unowned_listeners(struct ks_daemon *d, struct ks_ctl_client *
 		return 0;
 	all = ks_netmodel_snapshot(d->pl.net, true, &n);
 	l = ks_facts_listeners(e, &nl);
-	for (size_t i = 0; all && i < nl; i++) {
+	for (size_t i = 0; all && l && i < nl; i++) {
 		if (in_model(all, n, &l[i]))
 			continue;
 		ks_jw_reset(w);

@@ -71,26 +71,26 @@ struct ks_worker {
 	pthread_cond_t wake;
 	/* loop -> thread (under lock) */
 	bool stop, want_snapshot;
+	bool exe_full_due;             /* pids were lost (more than KS_EXEC_BATCH_MAX): look at all */
 	unsigned want_trig;            /* KS_TRIG_PORTS */
 	struct ks_listener *listeners; /* the model's newest listeners, NULL: none handed over */
 	size_t n_listeners;
 	uint32_t *pids; /* processes that exec'd */
 	size_t n_pids;
-	bool exe_full_due; /* pids were lost (more than KS_EXEC_BATCH_MAX): look at all */
 	/* thread -> loop (under lock) */
 	struct ks_run *done, **done_tail;
 	atomic_bool has_done;
 	atomic_bool walking;
+	/* the thread's own (its flags here, beside the shared ones: no padding between them) */
+	atomic_bool cancel;
+	bool walker_started;
+	bool exec_since_full;
 	atomic_uint_fast64_t walks, pid_checks, exe_full_passes;
-	/* the thread's own */
 	struct ks_budget budget;
 	struct ks_budget_thread bt, walk_bt;
-	atomic_bool cancel;
 	pthread_t walker;
-	bool walker_started;
 	struct ks_walk_job *job;
 	int64_t exe_full_at_ms;
-	bool exec_since_full;
 };
 
 struct ks_posture {

@@ -65,27 +65,26 @@ struct ks_walk {
 struct ks_posture_env {
 	struct ks_posture_cfg cfg;
 	int rootfd;
-	bool live;                           /* root is "/": the running host */
+	bool live; /* root is "/": the running host */
+	/* which cached facts are loaded (together: no padding between them) */
+	bool procs_loaded, listeners_loaded, sshd_loaded, os_loaded;
+	bool sshd_absent; /* no sshd installed and no configuration: not applicable */
+	bool async_walk;  /* walks run on their own thread (worker.c); checks use the last finished one */
 	struct ks_listener *model_listeners; /* the daemon's network model, handed in by the loop */
 	size_t n_model_listeners;
 	void (*yield_fn)(void *); /* called every few milliseconds of work: posture's CPU budget */
 	void *yield_ctx;
 	struct ks_tab passwd, group, shadow;
 	struct ks_walk walk;
-	bool procs_loaded;
 	struct ks_proc_exe *procs;
 	size_t n_procs;
-	bool listeners_loaded;
 	struct ks_listener *listeners;
 	size_t n_listeners;
 	char listeners_err[256];
-	bool sshd_loaded;
 	struct json_object *sshd; /* lower-case keyword -> value (first wins), or NULL */
 	char sshd_err[512];       /* why sshd is NULL: error text */
-	bool sshd_absent;         /* no sshd installed and no configuration: not applicable */
 	char sshd_source[32];     /* "sshd -T" or "sshd_config" */
 	char sshd_t_err[256];     /* why sshd -T was not used, when it was tried */
-	bool async_walk;          /* walks run on their own thread (worker.c); checks use the last finished one */
 	struct ks_exe_seen {
 		dev_t dev;
 		ino_t ino;
@@ -93,7 +92,6 @@ struct ks_posture_env {
 	} exe_safe[256];     /* executables found safe since the last full pass (direct-mapped by inode) */
 	char device_uid[64]; /* the daemon's device id (ks_posture_env_set_device): used when live */
 	char device_uid_source[KS_MACHINE_ID_SOURCE_MAX]; /* where it came from */
-	bool os_loaded;
 	char os_id[64], os_version_id[64], os_name[128], os_pretty[192];
 };
 

@@ -85,8 +85,8 @@ int ks_root_line(struct ks_posture_env *e, const char *path, char *buf, size_t l
 	char *text, *nl;
 	int rc = ks_root_read(e, path, &text, NULL);
 
-	if (rc)
-		return rc;
+	if (rc || !text) /* no text without an error cannot happen; the analyzer cannot see it */
+		return rc ? rc : -EIO;
 	nl = strchr(text, '\n');
 	if (nl)
 		*nl = 0;

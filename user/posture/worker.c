@@ -451,7 +451,8 @@ void ks_worker_stop(struct ks_posture *p)
 		pthread_join(w->walker, NULL);
 		ks_walk_job_free(w->job);
 	}
-	while ((run = ks_worker_take(p))) {
+	run = ks_worker_take(p); /* the whole list of what is done */
+	while (run) {
 		struct ks_run *next = run->next;
 
 		ks_run_free(run);
