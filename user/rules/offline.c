@@ -73,7 +73,8 @@ static const struct jfield jfields[] = {
     {KS_RF_PARENT_EXE, J_PROC, "parent_process.file.path"},
     {KS_RF_PARENT_CMDLINE, J_PROC, "parent_process.cmd_line"},
     {KS_RF_PARENT_USER_UID, J_PROC, "parent_process.user.uid"},
-    {KS_RF_PROC_LINEAGE, J_PROC, "lineage"},
+    {KS_RF_PROC_LINEAGE, J_PROC, "lineage"},  /* OCSF before 1.4: executable paths */
+    {KS_RF_PROC_LINEAGE, J_PROC, "ancestry"}, /* OCSF 1.4+: process objects, parent first */
     {KS_RF_ACTOR_USER_UID, J_EVENT, "actor.user.uid"},
     {KS_RF_ACTOR_USER_NAME, J_EVENT, "actor.user.name"},
     {KS_RF_FILE_PATH, J_EVENT, "file.path"},
@@ -138,10 +139,13 @@ static uint32_t jlist(struct json_object *j, const char **out, uint32_t max)
 	if (!json_object_is_type(j, json_type_array))
 		return 0;
 	for (i = 0; i < json_object_array_length(j) && n < max; i++) {
-		struct json_object *e = json_object_array_get_idx(j, i);
+		struct json_object *e = json_object_array_get_idx(j, i), *path;
 
 		if (json_object_is_type(e, json_type_string))
 			out[n++] = json_object_get_string(e);
+		else if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, "path", &path) &&
+		         json_object_is_type(path, json_type_string)) /* an ancestry entry: its executable */
+			out[n++] = json_object_get_string(path);
 	}
 	return n;
 }
