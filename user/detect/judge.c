@@ -295,6 +295,9 @@ struct json_object *ks_judge_rules_json(struct ks_judge *j)
 			json_object_array_add(tags, json_object_new_string(in->tags[t]));
 		json_object_object_add(o, "tags", tags);
 		json_object_object_add(o, "any_class", json_object_new_boolean(in->any_class));
+		json_object_object_add(o, "kind", json_object_new_string(in->policy ? "policy" : "rule"));
+		if (in->policy)
+			json_object_object_add(o, "resource", json_object_new_string(in->resource));
 		json_object_object_add(o, "evaluations", json_object_new_int64((int64_t)in->evaluations));
 		json_object_object_add(o, "matches", json_object_new_int64((int64_t)in->matches));
 		json_object_object_add(o, "deduped", json_object_new_int64((int64_t)in->deduped));

@@ -273,6 +273,8 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 		json_object_object_add(j, "output", json_object_new_string_len(m->output, (int)m->output_len));
 		json_object_object_add(j, "count", json_object_new_int64((int64_t)m->count));
 		json_object_object_add(j, "pid", json_object_new_int64(m->proc.pid));
+		if (in->policy)
+			json_object_object_add(j, "policy_resource", json_object_new_string(in->resource));
 		if (m->threshold_count)
 			json_object_object_add(j, "threshold_count",
 			                       json_object_new_int64((int64_t)m->threshold_count));
@@ -290,6 +292,9 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 	        m->update ? " (repeated)" : "");
 	if (in->condition)
 		fprintf(o->out, "    because: %s\n", in->condition);
+	if (in->policy)
+		fprintf(o->out, "    because: outside policy %s: %s, and no allow entry admits it\n", in->id,
+		        in->resource);
 	for (i = 0; i < m->n_steps; i++)
 		fprintf(o->out, "    step %u (event sequence %" PRIu64 "): %s\n", i + 1, m->steps[i].event_seq,
 		        m->steps[i].text);
