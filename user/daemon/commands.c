@@ -184,6 +184,8 @@ static struct json_object *proc_json(struct ks_daemon *d, const struct ks_proc *
 	json_object_object_add(o, "start_time", json_object_new_int64(ks_host_wall_ms(&d->pl.host, p->start_ns)));
 	if (p->tty[0])
 		json_object_object_add(o, "tty", json_object_new_string(p->tty));
+	if (p->cgroup) /* `policy learn --unit` maps processes to units */
+		json_object_object_add(o, "cgroup", safe_str(p->cgroup, strlen(p->cgroup)));
 	json_object_object_add(o, "seeded", json_object_new_boolean(p->seeded));
 	return o;
 }

@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Access policies in the daemon: real programs reading a watched file and connecting out, judged against
+allow-lists; `kansoku policy learn` proposes a policy from what a program does, and the proposal, loaded
+back, stays quiet for the same behaviour and reports new behaviour."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import KANSOKU
+
+HAS_SYSTEMD = os.path.isdir("/run/systemd/system") and shutil.which("systemd-run")
+
+
+def outside(policy_id, pred=lambda e: True):
+    return lambda e: (e.get("class_uid") == 2004 and e["finding_info"]["analytic"]["uid"] == policy_id
+                      and pred(e))
+
+
+def run(*argv):
+    p = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL)
+    assert p.wait() == 0
+    return p.pid
+
+
+def private_copy(tmp_path, src, name):
+    """A copy of a program under its own path: policies name executables by path."""
+    dst = tmp_path / "bin" / name
+    dst.parent.mkdir(exist_ok=True)
+    shutil.copy2(src, dst)
+    if subprocess.run([str(dst), "--version"], capture_output=True).returncode != 0:
+        pytest.skip(f"{tmp_path} does not allow executing programs")
+    return str(dst)
+
+
+def start(daemon_factory, tmp_path, text):
+    rules_d = tmp_path / "rules.d"
+    rules_d.mkdir(exist_ok=True)
+    (rules_d / "policy.yaml").write_text(text)
+    w = tmp_path / "watched"
+    w.mkdir(exist_ok=True)
+    return daemon_factory(
+        "posture:\n  enabled: false\n"
+        f"files:\n  aggregate_window_ms: 0\n  watch:\n    - {w}\n"
+        f"rules:\n  builtin: false\n  paths: [{rules_d}/*.yaml]\n")
+
+
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    return s, s.getsockname()[1]
+
+
+def test_file_policy_allowed_reader_quiet_other_reader_is_a_finding(daemon_factory, tmp_path):
+    reader = private_copy(tmp_path, "/usr/bin/cat", "allowed-reader")
+    w = tmp_path / "watched"
+    w.mkdir()
+    secret = w / "secret"
+    secret.write_text("hashes\n")
+    d = start(daemon_factory, tmp_path, f"""
+policies:
+  - id: P-SECRET
+    title: Only the allowed reader reads the secret
+    description: a test policy
+    files: [{secret}]
+    operations: [read]
+    severity: high
+    allow:
+      - exe: {reader}
+""")
+    allowed = run(reader, str(secret))
+    other = run("/usr/bin/head", "-c1", str(secret))
+    (f,) = d.wait_for(outside("P-SECRET"), what="a finding for head's read")
+    assert f["finding_info"]["analytic"] == {"uid": "P-SECRET", "name": "Only the allowed reader reads the secret",
+                                             "type_id": 99, "type": "Access Policy"}
+    assert f["finding_info"]["types"] == ["Access Outside Policy"]
+    assert f["policy"] == {"uid": "P-SECRET", "name": "Only the allowed reader reads the secret",
+                           "desc": "a test policy", "type": "Access Policy", "is_applied": False,
+                           "data": {"resource": f"files {secret} (read)"}}
+    assert f["severity_id"] == 4 and f["unmapped"]["policy_resource"] == f"files {secret} (read)"
+    assert f["message"].startswith(f"access outside policy P-SECRET: /usr/bin/head (pid {other}, uid 0,")
+    assert f["message"].endswith(f"Read {secret}")
+    assert f["evidences"][-1]["actor"]["process"]["pid"] == other
+    # the allowed reader did read it (the event is there), and raised nothing
+    d.wait_for(lambda e: e.get("class_uid") == 1001 and e["actor"]["process"]["pid"] == allowed
+               and e["file"]["path"] == str(secret), what="the allowed read")
+    time.sleep(0.5)
+    assert len([e for e in d.read_events() if outside("P-SECRET")(e)]) == 1
+    # a write is not an operation this policy governs
+    run("/usr/bin/touch", str(secret))
+    (row,) = [r for r in d.cli_json("rules", "list") if r["id"] == "P-SECRET"]
+    assert row["kind"] == "policy" and row["matches"] == 1 and row["resource"] == f"files {secret} (read)"
+    # offline: the daemon's own output judged by `kansoku rules test` finds the same access, and only it
+    out = subprocess.run([KANSOKU, "rules", "test", str(tmp_path / "rules.d" / "policy.yaml"), d.events_path],
+                         capture_output=True, text=True, check=True).stdout
+    hits = [ln for ln in out.splitlines() if "access outside policy P-SECRET" in ln]
+    assert len(hits) == 1 and "/usr/bin/head" in hits[0], out
+
+
+def test_network_policy_allowed_destination_quiet_other_port_is_a_finding(daemon_factory, tmp_path):
+    client = private_copy(tmp_path, "/usr/bin/bash", "netclient")
+    ok_srv, ok_port = listener()
+    bad_srv, bad_port = listener()
+    unit = f"ks-policy-test-{os.getpid()}.scope"
+    subject = f"{{unit: {unit}}}" if HAS_SYSTEMD else f"{{exe: {client}}}"
+    d = start(daemon_factory, tmp_path, f"""
+policies:
+  - id: P-EGRESS
+    title: The client talks to its database only
+    subject: {subject}
+    network: all
+    allow:
+      - {{cidr: 127.0.0.0/8, ports: [{ok_port}, 1-2]}}
+""")
+    prefix = ["systemd-run", "--quiet", "--scope", "--unit", unit] if HAS_SYSTEMD else []
+
+    def connect(port):
+        return run(*prefix, client, "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-")
+
+    good = connect(ok_port)
+    bad = connect(bad_port)
+    # the same connection by another program is not this policy's business
+    run("/usr/bin/bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{bad_port}; exec 3>&-")
+    (f,) = d.wait_for(outside("P-EGRESS"), what="a finding for the connection to the other port")
+    assert f"-> 127.0.0.1:{bad_port} tcp" in f["message"] and "Outbound Open" in f["message"]
+    assert f["evidences"][-1]["dst_endpoint"]["port"] == bad_port
+    d.wait_for(lambda e: e.get("class_uid") == 4001 and e.get("dst_endpoint", {}).get("port") == ok_port
+               and e["activity_name"] == "Open", what="the allowed connection")
+    time.sleep(0.5)
+    assert len([e for e in d.read_events() if outside("P-EGRESS")(e)]) == 1
+    if not HAS_SYSTEMD:
+        assert f["actor"]["process"]["file"]["path"] == client and good != bad
+    ok_srv.close()
+    bad_srv.close()
+
+
+def test_a_bad_policy_is_refused_with_its_position_and_changes_nothing(daemon_factory, tmp_path):
+    d = start(daemon_factory, tmp_path, "policies:\n  - id: P-OK\n    files: [/x]\n    allow: []\n")
+    bad = tmp_path / "rules.d" / "policy.yaml"
+    bad.write_text("policies:\n  - id: P-BAD\n    files: [/x]\n    allow:\n      - exe: '/usr/bin/py.*'\n")
+    r = subprocess.run([KANSOKU, "rules", "check", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{bad}:5:15: policy 'P-BAD': '/usr/bin/py.*'" in r.stderr
+    r = d.cli("rules", "reload", check=False)
+    assert r.returncode != 0 and b"policy 'P-BAD'" in r.stderr
+    assert [x["id"] for x in d.cli_json("rules", "list")] == ["P-OK"]
+
+
+def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(daemon_factory, tmp_path):
+    prog = private_copy(tmp_path, "/usr/bin/bash", "learned-prog")
+    w = tmp_path / "watched"
+    w.mkdir()
+    for name in ("a", "b", "c"):
+        (w / name).write_text(name + "\n")
+    srv1, port1 = listener()
+    srv2, port2 = listener()
+    d = start(daemon_factory, tmp_path, "rules: []\n")
+
+    def behave(files, port, program):
+        script = "".join(f"read -r x < {w / f}; " for f in files)
+        # the program runs before the connection: not the last command, so bash forks for it
+        script += f"{program} >/dev/null; exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-; true"
+        return run(prog, "-c", script)
+
+    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "3s", "--exe", prog],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)  # connected and following
+    behave(["a", "b"], port1, "/usr/bin/true")
+    proposal, err = learn.communicate(timeout=30)
+    assert learn.returncode == 0, err
+    assert "learning for 3s" in err
+    assert f"subject: {{exe: '{prog}'}}" in proposal
+    assert f"'{w / 'a'}'" in proposal and f"'{w / 'b'}'" in proposal and f"'{w / 'c'}'" not in proposal
+    assert "'/usr/bin/true'" in proposal
+    assert f"{{protocol: tcp, ports: [{port1}], cidr: ['127.0.0.1']}}" in proposal
+    learned = tmp_path / "rules.d" / "learned.yaml"
+    learned.write_text(proposal)
+    r = subprocess.run([KANSOKU, "rules", "check", str(learned)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + proposal
+    d.cli("rules", "reload")
+    ids = {x["id"] for x in d.cli_json("rules", "list")}
+    assert {"learned-learned-prog-file-reads", "learned-learned-prog-exec",
+            "learned-learned-prog-net-connect"} <= ids, ids
+
+    def learned_findings():
+        return [e for e in d.read_events() if e.get("class_uid") == 2004
+                and e["finding_info"]["analytic"]["uid"].startswith("learned-")]
+
+    same = behave(["a", "b"], port1, "/usr/bin/true")
+    new = behave(["c"], port2, "/usr/bin/id")
+    d.wait_for(lambda e: e.get("class_uid") == 2004, count=3, what="findings for the new behaviour")
+    time.sleep(1.0)
+    got = learned_findings()
+    # every finding is the new behaviour's (the messages name the subject's pid: the reader, the client,
+    # the program that ran /usr/bin/id), none the learned one's
+    assert all(f"(pid {new}," in e["message"] for e in got), [e["message"] for e in got]
+    assert not [e for e in got if f"(pid {same}," in e["message"]]
+    by_id = {e["finding_info"]["analytic"]["uid"]: e for e in got}
+    assert set(by_id) == {"learned-learned-prog-file-reads", "learned-learned-prog-net-connect",
+                          "learned-learned-prog-exec"}, [e["message"] for e in got]
+    assert len(got) == 3
+    assert by_id["learned-learned-prog-file-reads"]["message"].endswith(f"Read {w / 'c'}")
+    assert f"-> 127.0.0.1:{port2} tcp" in by_id["learned-learned-prog-net-connect"]["message"]
+    assert by_id["learned-learned-prog-exec"]["message"].endswith("ran /usr/bin/id")
+    srv1.close()
+    srv2.close()
