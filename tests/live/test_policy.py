@@ -38,15 +38,17 @@ def private_copy(tmp_path, src, name):
 
 
 def start(daemon_factory, tmp_path, text):
-    rules_d = tmp_path / "rules.d"
-    rules_d.mkdir(exist_ok=True)
-    (rules_d / "policy.yaml").write_text(text)
+    """A daemon with the policy file in policy.d (rules.policy_paths) and an empty rules.d."""
+    for sub in ("rules.d", "policy.d"):
+        (tmp_path / sub).mkdir(exist_ok=True)
+    (tmp_path / "policy.d" / "policy.yaml").write_text(text)
     w = tmp_path / "watched"
     w.mkdir(exist_ok=True)
     return daemon_factory(
         "posture:\n  enabled: false\n"
         f"files:\n  aggregate_window_ms: 0\n  watch:\n    - {w}\n"
-        f"rules:\n  builtin: false\n  paths: [{rules_d}/*.yaml]\n")
+        f"rules:\n  builtin: false\n  paths: [{tmp_path}/rules.d/*.yaml]\n"
+        f"  policy_paths: [{tmp_path}/policy.d/*.yaml]\n")
 
 
 def listener():
@@ -96,7 +98,7 @@ policies:
     (row,) = [r for r in d.cli_json("rules", "list") if r["id"] == "P-SECRET"]
     assert row["kind"] == "policy" and row["matches"] == 1 and row["resource"] == f"files {secret} (read)"
     # offline: the daemon's own output judged by `kansoku rules test` finds the same access, and only it
-    out = subprocess.run([KANSOKU, "rules", "test", str(tmp_path / "rules.d" / "policy.yaml"), d.events_path],
+    out = subprocess.run([KANSOKU, "rules", "test", str(tmp_path / "policy.d" / "policy.yaml"), d.events_path],
                          capture_output=True, text=True, check=True).stdout
     hits = [ln for ln in out.splitlines() if "access outside policy P-SECRET" in ln]
     assert len(hits) == 1 and "/usr/bin/head" in hits[0], out
@@ -141,7 +143,7 @@ policies:
 
 def test_a_bad_policy_is_refused_with_its_position_and_changes_nothing(daemon_factory, tmp_path):
     d = start(daemon_factory, tmp_path, "policies:\n  - id: P-OK\n    files: [/x]\n    allow: []\n")
-    bad = tmp_path / "rules.d" / "policy.yaml"
+    bad = tmp_path / "policy.d" / "policy.yaml"
     bad.write_text("policies:\n  - id: P-BAD\n    files: [/x]\n    allow:\n      - exe: '/usr/bin/py.*'\n")
     r = subprocess.run([KANSOKU, "rules", "check", str(bad)], capture_output=True, text=True)
     assert r.returncode == 1
@@ -159,7 +161,7 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
         (w / name).write_text(name + "\n")
     srv1, port1 = listener()
     srv2, port2 = listener()
-    d = start(daemon_factory, tmp_path, "rules: []\n")
+    d = start(daemon_factory, tmp_path, "policies: []\n")
 
     def behave(files, port, program):
         script = "".join(f"read -r x < {w / f}; " for f in files)
@@ -169,11 +171,11 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
 
     learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "3s", "--exe", prog],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)  # connected and following
+    # it says so once it follows the stream: what is done from then on is learned
+    assert "learning for 3s" in learn.stderr.readline()
     behave(["a", "b"], port1, "/usr/bin/true")
     proposal, err = learn.communicate(timeout=30)
     assert learn.returncode == 0, err
-    assert "learning for 3s" in err
     assert f"subject: {{exe: '{prog}'}}" in proposal
     assert f"'{w / 'a'}'" in proposal and f"'{w / 'b'}'" in proposal and f"'{w / 'c'}'" not in proposal
     assert "'/usr/bin/true'" in proposal

@@ -592,7 +592,7 @@ static int check_proposal(const char *text, size_t len)
 	return r ? 0 : -1;
 }
 
-static int follow(struct learn *l)
+static int follow(struct learn *l, const char *duration, int64_t ms)
 {
 	struct lreader r = {0};
 	bool timeout = false;
@@ -601,11 +601,19 @@ static int follow(struct learn *l)
 
 	if (request(&r, l->socket, "{\"cmd\":\"events\",\"follow\":true}\n"))
 		goto cleanup;
-	line = read_line(&r, l->end_ms, &timeout);
+	line = read_line(&r, wall_ms() + 15000, &timeout);
 	if (!line || !strstr(line, "\"ok\":true")) {
-		fprintf(stderr, "kansoku: the daemon refused to stream events: %s\n", line ? line : "no answer");
+		fprintf(stderr, "kansoku: the daemon refused to stream events: %s\n",
+		        line      ? line
+		        : timeout ? "no answer within 15 s"
+		                  : "connection closed");
 		goto cleanup;
 	}
+	/* the window opens once the stream is there: what is done from now on is what is learned */
+	l->start_ms = wall_ms();
+	l->end_ms = l->start_ms + ms;
+	fprintf(stderr, "kansoku: learning for %s...\n", duration);
+	fflush(stderr);
 	while ((line = read_line(&r, l->end_ms, &timeout))) {
 		struct json_object *ev = json_tokener_parse(line);
 
@@ -674,10 +682,7 @@ int ks_cli_policy(int argc, char **argv, const char *socket_path)
 		l.net[op] = json_object_new_object();
 	if (l.unit && load_units(&l))
 		goto cleanup;
-	l.start_ms = wall_ms();
-	l.end_ms = l.start_ms + ms;
-	fprintf(stderr, "kansoku: learning for %s...\n", duration);
-	if (follow(&l))
+	if (follow(&l, duration, ms))
 		goto cleanup;
 	mem = open_memstream(&text, &len);
 	if (!mem)

@@ -40,17 +40,17 @@ void ks_judge_free(struct ks_judge *j)
 	free(j);
 }
 
-static int add_paths(struct ks_rules_builder *b, const struct ks_rules_cfg *cfg, struct ks_rules_err *re, char *err,
-                     size_t errlen)
+static int add_paths(struct ks_rules_builder *b, const char (*paths)[1024], int n_paths, const char *key,
+                     struct ks_rules_err *re, char *err, size_t errlen)
 {
-	for (int i = 0; i < cfg->n_paths; i++) {
+	for (int i = 0; i < n_paths; i++) {
 		glob_t g;
-		int rc = glob(cfg->paths[i], 0, NULL, &g);
+		int rc = glob(paths[i], 0, NULL, &g);
 
 		if (rc == GLOB_NOMATCH)
 			continue; /* an empty or absent rules.d is normal */
 		if (rc) {
-			snprintf(err, errlen, "rules.paths: %s: cannot list: %s", cfg->paths[i], strerror(errno));
+			snprintf(err, errlen, "%s: %s: cannot list: %s", key, paths[i], strerror(errno));
 			return -1;
 		}
 		for (size_t k = 0; k < g.gl_pathc; k++)
@@ -82,7 +82,8 @@ int ks_judge_load(struct ks_judge *j, const struct ks_rules_cfg *cfg, char *err,
 	for (const struct ks_rules_text *t = ks_rules_builtin; cfg->builtin && t->name; t++)
 		if (ks_rules_add_text(b, t->name, t->text, strlen(t->text), &re))
 			goto rule_error;
-	if (add_paths(b, cfg, &re, err, errlen)) {
+	if (add_paths(b, cfg->paths, cfg->n_paths, "rules.paths", &re, err, errlen) ||
+	    add_paths(b, cfg->policy_paths, cfg->n_policy_paths, "rules.policy_paths", &re, err, errlen)) {
 		if (err[0])
 			goto cleanup;
 		goto rule_error;
