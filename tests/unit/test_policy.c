@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/offline.h"
 #include "rules/rules.h"
 
 #define SEC 1000000000ull
@@ -339,6 +340,43 @@ static void test_policies_and_rules_together(void **state)
 	ks_rules_free(r);
 }
 
+/* Offline: the unit of a file event's process comes from its Launch in the recording (or its parent's). */
+static void test_offline_judges_unit_policies(void **state)
+{
+	static const char events[] =
+	    "{\"class_uid\":1007,\"activity_id\":1,\"activity_name\":\"Launch\",\"time\":1000,\"process\":{"
+	    "\"pid\":10,\"created_time\":900,\"file\":{\"path\":\"/usr/sbin/nginx\"},\"user\":{\"uid\":\"33\"}},"
+	    "\"unmapped\":{\"cgroup\":{\"path\":\"/system.slice/nginx.service\"}}}\n"
+	    /* a forked worker (no Launch of its own): the parent's unit */
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":1100,\"file\":{\"path\":"
+	    "\"/srv/www/key.pem\"},\"actor\":{\"process\":{\"pid\":11,\"created_time\":950,\"file\":{\"path\":"
+	    "\"/usr/sbin/nginx\"},\"parent_process\":{\"pid\":10,\"created_time\":900}},\"user\":{\"uid\":\"33\"}}}\n"
+	    /* the same program outside the unit */
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":1200,\"file\":{\"path\":"
+	    "\"/srv/www/key.pem\"},\"actor\":{\"process\":{\"pid\":12,\"created_time\":1150,\"file\":{\"path\":"
+	    "\"/usr/sbin/nginx\"}},\"user\":{\"uid\":\"0\"}}}\n";
+	struct ks_rules *r = load("policies:\n  - id: key\n    files: [/srv/www/key.pem]\n"
+	                          "    allow: [{unit: nginx.service}]\n");
+	char *text = NULL;
+	size_t len = 0, n = 0, bad = 0;
+	FILE *in = fmemopen((void *)events, sizeof(events) - 1, "r"), *out = open_memstream(&text, &len);
+	struct ks_rules_offline *o = ks_rules_offline_new(r, out, false);
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(ks_rules_offline_run(o, in, "mem", &n, &bad), 0);
+	fclose(out);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(text, "line 3: key [medium] access outside policy key: /usr/sbin/nginx (pid 12,"));
+	assert_null(strstr(text, "line 2:"));
+	assert_non_null(strstr(text, "because: outside policy key: files /srv/www/key.pem (read, write, create, "
+	                             "delete, rename, attrib), and no allow entry admits it"));
+	ks_rules_offline_free(o);
+	ks_rules_free(r);
+	fclose(in);
+	free(text);
+}
+
 #define POL(body) "policies:\n  - id: p1\n" body
 
 static void expect_err(const char *text, const char *want)
@@ -401,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_exec_policy),
 	    cmocka_unit_test(test_empty_allow_denies_everything_in_scope),
 	    cmocka_unit_test(test_policies_and_rules_together),
+	    cmocka_unit_test(test_offline_judges_unit_policies),
 	    cmocka_unit_test(test_validation_errors_with_positions),
 	};
 
