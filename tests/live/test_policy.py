@@ -16,6 +16,45 @@ from conftest import KANSOKU
 HAS_SYSTEMD = os.path.isdir("/run/systemd/system") and shutil.which("systemd-run")
 
 
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, mnt, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return mnt
+    return None
+
+
+class Unit:
+    """Runs programs in a unit of their own: `systemd-run --scope` under systemd, else a cgroup v2 directory
+    named as systemd names scopes (kansoku-test.slice/NAME.scope), which is all kansoku reads of a unit."""
+
+    def __init__(self, name):
+        self.name = f"{name}-{os.getpid()}.scope"
+        self.dir = None
+        if HAS_SYSTEMD:
+            self.prefix = ["systemd-run", "--quiet", "--scope", "--unit", self.name]
+            return
+        root = cgroup2_root()
+        if not root:
+            pytest.skip("neither systemd nor a cgroup v2 hierarchy to make a unit in")
+        self.dir = os.path.join(root, "kansoku-test.slice", self.name)
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+        except OSError as e:
+            pytest.skip(f"cannot make a cgroup for a test unit: {e}")
+        self.prefix = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.dir]
+
+    def close(self):
+        if self.dir:
+            for _ in range(50):  # the last process may still be exiting
+                try:
+                    os.rmdir(self.dir)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
 def outside(policy_id, pred=lambda e: True):
     return lambda e: (e.get("class_uid") == 2004 and e["finding_info"]["analytic"]["uid"] == policy_id
                       and pred(e))
@@ -108,26 +147,23 @@ def test_network_policy_allowed_destination_quiet_other_port_is_a_finding(daemon
     client = private_copy(tmp_path, "/usr/bin/bash", "netclient")
     ok_srv, ok_port = listener()
     bad_srv, bad_port = listener()
-    unit = f"ks-policy-test-{os.getpid()}.scope"
-    subject = f"{{unit: {unit}}}" if HAS_SYSTEMD else f"{{exe: {client}}}"
+    unit = Unit("ks-policy-egress")
     d = start(daemon_factory, tmp_path, f"""
 policies:
   - id: P-EGRESS
     title: The client talks to its database only
-    subject: {subject}
+    subject: {{unit: {unit.name}}}
     network: all
     allow:
       - {{cidr: 127.0.0.0/8, ports: [{ok_port}, 1-2]}}
 """)
-    prefix = ["systemd-run", "--quiet", "--scope", "--unit", unit] if HAS_SYSTEMD else []
-
     def connect(port):
-        return run(*prefix, client, "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-")
+        return run(*unit.prefix, client, "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-")
 
-    good = connect(ok_port)
-    bad = connect(bad_port)
-    # the same connection by another program is not this policy's business
-    run("/usr/bin/bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{bad_port}; exec 3>&-")
+    connect(ok_port)
+    connect(bad_port)
+    # the same program connecting from outside the unit is not this policy's business
+    run(client, "-c", f"exec 3<>/dev/tcp/127.0.0.1/{bad_port}; exec 3>&-")
     (f,) = d.wait_for(outside("P-EGRESS"), what="a finding for the connection to the other port")
     assert f"-> 127.0.0.1:{bad_port} tcp" in f["message"] and "Outbound Open" in f["message"]
     assert f["evidences"][-1]["dst_endpoint"]["port"] == bad_port
@@ -135,10 +171,10 @@ policies:
                and e["activity_name"] == "Open", what="the allowed connection")
     time.sleep(0.5)
     assert len([e for e in d.read_events() if outside("P-EGRESS")(e)]) == 1
-    if not HAS_SYSTEMD:
-        assert f["actor"]["process"]["file"]["path"] == client and good != bad
+    assert f["actor"]["process"]["file"]["path"] == client and f"unit {unit.name})" in f["message"]
     ok_srv.close()
     bad_srv.close()
+    unit.close()
 
 
 def test_a_bad_policy_is_refused_with_its_position_and_changes_nothing(daemon_factory, tmp_path):
@@ -153,8 +189,12 @@ def test_a_bad_policy_is_refused_with_its_position_and_changes_nothing(daemon_fa
     assert [x["id"] for x in d.cli_json("rules", "list")] == ["P-OK"]
 
 
-def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(daemon_factory, tmp_path):
+@pytest.mark.parametrize("by", ["exe", "unit"])
+def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(daemon_factory, tmp_path, by):
     prog = private_copy(tmp_path, "/usr/bin/bash", "learned-prog")
+    unit = Unit("ks-learn") if by == "unit" else None
+    prefix, subject = (unit.prefix, unit.name) if unit else ([], prog)
+    tag = "learned-prog" if by == "exe" else unit.name
     w = tmp_path / "watched"
     w.mkdir()
     for name in ("a", "b", "c"):
@@ -167,16 +207,16 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
         script = "".join(f"read -r x < {w / f}; " for f in files)
         # the program runs before the connection: not the last command, so bash forks for it
         script += f"{program} >/dev/null; exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-; true"
-        return run(prog, "-c", script)
+        return run(*prefix, prog, "-c", script)
 
-    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "3s", "--exe", prog],
+    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "3s", f"--{by}", subject],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # it says so once it follows the stream: what is done from then on is learned
     assert "learning for 3s" in learn.stderr.readline()
     behave(["a", "b"], port1, "/usr/bin/true")
     proposal, err = learn.communicate(timeout=30)
     assert learn.returncode == 0, err
-    assert f"subject: {{exe: '{prog}'}}" in proposal
+    assert f"subject: {{{by}: '{subject}'}}" in proposal
     assert f"'{w / 'a'}'" in proposal and f"'{w / 'b'}'" in proposal and f"'{w / 'c'}'" not in proposal
     assert "'/usr/bin/true'" in proposal
     assert f"{{protocol: tcp, ports: [{port1}], cidr: ['127.0.0.1']}}" in proposal
@@ -186,8 +226,8 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
     assert r.returncode == 0, r.stderr + proposal
     d.cli("rules", "reload")
     ids = {x["id"] for x in d.cli_json("rules", "list")}
-    assert {"learned-learned-prog-file-reads", "learned-learned-prog-exec",
-            "learned-learned-prog-net-connect"} <= ids, ids
+    assert {f"learned-{tag}-file-reads", f"learned-{tag}-exec",
+            f"learned-{tag}-net-connect"} <= ids, ids
 
     def learned_findings():
         return [e for e in d.read_events() if e.get("class_uid") == 2004
@@ -203,11 +243,13 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
     assert all(f"(pid {new}," in e["message"] for e in got), [e["message"] for e in got]
     assert not [e for e in got if f"(pid {same}," in e["message"]]
     by_id = {e["finding_info"]["analytic"]["uid"]: e for e in got}
-    assert set(by_id) == {"learned-learned-prog-file-reads", "learned-learned-prog-net-connect",
-                          "learned-learned-prog-exec"}, [e["message"] for e in got]
+    assert set(by_id) == {f"learned-{tag}-file-reads", f"learned-{tag}-net-connect",
+                          f"learned-{tag}-exec"}, [e["message"] for e in got]
     assert len(got) == 3
-    assert by_id["learned-learned-prog-file-reads"]["message"].endswith(f"Read {w / 'c'}")
-    assert f"-> 127.0.0.1:{port2} tcp" in by_id["learned-learned-prog-net-connect"]["message"]
-    assert by_id["learned-learned-prog-exec"]["message"].endswith("ran /usr/bin/id")
+    assert by_id[f"learned-{tag}-file-reads"]["message"].endswith(f"Read {w / 'c'}")
+    assert f"-> 127.0.0.1:{port2} tcp" in by_id[f"learned-{tag}-net-connect"]["message"]
+    assert by_id[f"learned-{tag}-exec"]["message"].endswith("ran /usr/bin/id")
     srv1.close()
     srv2.close()
+    if unit:
+        unit.close()

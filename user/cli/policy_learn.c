@@ -43,6 +43,7 @@ struct lreader {
 	int fd;
 	char *buf;
 	size_t len, cap;
+	size_t consumed; /* the line returned last, dropped at the next read */
 };
 
 static int64_t wall_ms(void)
@@ -114,12 +115,10 @@ static int request(struct lreader *r, const char *socket_path, const char *req)
  * (*timeout set) or on error. */
 static char *read_line(struct lreader *r, int64_t deadline_ms, bool *timeout)
 {
-	static size_t consumed;
-
-	if (consumed) { /* drop the line returned last time */
-		memmove(r->buf, r->buf + consumed, r->len - consumed);
-		r->len -= consumed;
-		consumed = 0;
+	if (r->consumed) {
+		memmove(r->buf, r->buf + r->consumed, r->len - r->consumed);
+		r->len -= r->consumed;
+		r->consumed = 0;
 	}
 	*timeout = false;
 	for (;;) {
@@ -130,7 +129,7 @@ static char *read_line(struct lreader *r, int64_t deadline_ms, bool *timeout)
 
 		if (nl) {
 			*nl = '\0';
-			consumed = (size_t)(nl - r->buf) + 1;
+			r->consumed = (size_t)(nl - r->buf) + 1;
 			return r->buf;
 		}
 		if (deadline_ms && left <= 0) {
