@@ -422,7 +422,7 @@ static void test_validation_errors_with_positions(void **state)
 	expect_err(POL("    files: [/x]\n    allow:\n      - {exe: /bin/x, cidr: 10.0.0.0/8}\n"),
 	           "p.yaml:5:23: policy 'p1': unknown key 'cidr'");
 	expect_err(POL("    files: [/x]\n    alow: []\n"), "p.yaml:4:5: policy 'p1': unknown key or wrong type 'alow'");
-	expect_err(POL("    files: [/x]\n    allow: []\n    severity: huge\n"), "p.yaml:5:15: rule 'p1': severity");
+	expect_err(POL("    files: [/x]\n    allow: []\n    severity: huge\n"), "p.yaml:5:15: policy 'p1': severity");
 	expect_err(POL("    exec: [/x]\n    allow: [{parent: /bin/sh}]\n"), "p.yaml:4:14: policy 'p1': unknown key "
 	                                                                    "'parent'");
 	expect_err(POL("    files: [/x]\n    allow: [{tty: maybe}]\n"), "p.yaml:4:19: policy 'p1': tty: true");

@@ -25,7 +25,8 @@ static int fail(const struct rctx *x, const yaml_node_t *n, const char *msg)
 {
 	struct ks_rpos p = pos_of(x, n);
 
-	ks_rerr(x->c->err, &p, 0, "rule '%s': %s", x->cr->info.id ? x->cr->info.id : "?", msg);
+	ks_rerr(x->c->err, &p, 0, "%s '%s': %s", x->cr->info.policy ? "policy" : "rule",
+	        x->cr->info.id ? x->cr->info.id : "?", msg);
 	return -1;
 }
 

@@ -793,6 +793,7 @@ int ks_compile_policy(struct ks_pctx *c, const struct ks_rdef_rule *def, struct 
 
 	cr->info.id = ks_arena_strndup(&c->r->arena, def->id, strlen(def->id));
 	ks_compile_defaults(cr, &def->pos);
+	cr->info.policy = true; /* errors from the shared keys say "policy" */
 	c->nodes = 0;
 	if (!cr->info.id || ks_check_id(c, p.d, p.doc, cr, def->node) || read_keys(&p, def) || read_ops(&p))
 		return -1;
