@@ -253,3 +253,26 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
     srv2.close()
     if unit:
         unit.close()
+
+
+def test_policy_learn_folds_many_siblings_and_unspellable_names_into_their_directory(daemon_factory, tmp_path):
+    prog = private_copy(tmp_path, "/usr/bin/bash", "reader")
+    w = tmp_path / "watched"
+    for sub in ("many", "odd", "few"):
+        (w / sub).mkdir(parents=True)
+    files = [w / "many" / f"f{i}" for i in range(5)] + [w / "odd" / "we*ird[1]", w / "few" / "one"]
+    for f in files:
+        f.write_text("x\n")
+    d = start(daemon_factory, tmp_path, "policies: []\n")
+    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "2s", "--exe", prog],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "learning for 2s" in learn.stderr.readline()
+    run(prog, "-c", "".join(f"read -r x < '{f}'; " for f in files) + "true")
+    proposal, err = learn.communicate(timeout=30)
+    assert learn.returncode == 0, err
+    (reads,) = [ln for ln in proposal.splitlines() if ln.strip().startswith("- path:")]
+    assert f"'{w / 'many'}/**'" in reads and f"'{w / 'odd'}/**'" in reads and f"'{w / 'few' / 'one'}'" in reads
+    assert "f0" not in reads and "weird" not in reads, reads
+    learned = tmp_path / "rules.d" / "learned.yaml"
+    learned.write_text(proposal)
+    assert subprocess.run([KANSOKU, "rules", "check", str(learned)], capture_output=True).returncode == 0

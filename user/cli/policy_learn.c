@@ -382,6 +382,20 @@ static void put_paths(FILE *f, struct json_object *set)
 		if (d[0] && json_object_get_int64(cnt) >= SIBLINGS_TO_SUBTREE && path_ok(d))
 			set_add(subtrees, d);
 	}
+	for (i = 0; i < k; i++) { /* a name a policy cannot spell: its nearest directory that it can */
+		size_t pl = strlen(v[i]);
+
+		if (path_ok(v[i]))
+			continue;
+		snprintf(dir, sizeof(dir), "%s", v[i]);
+		while ((pl = parent_len(dir)) > 0) {
+			dir[pl] = '\0';
+			if (path_ok(dir))
+				break;
+		}
+		if (pl > 0)
+			set_add(subtrees, dir);
+	}
 	qsort(v, k, sizeof(*v), cmp_str);
 	fputc('[', f);
 	json_object_object_foreach(subtrees, sd, sv)
