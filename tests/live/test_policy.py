@@ -136,6 +136,9 @@ policies:
     run("/usr/bin/touch", str(secret))
     (row,) = [r for r in d.cli_json("rules", "list") if r["id"] == "P-SECRET"]
     assert row["kind"] == "policy" and row["matches"] == 1 and row["resource"] == f"files {secret} (read)"
+    st = d.cli_json("status")["rules"]
+    assert st["rules"] == 1 and st["policies"] == 1
+    assert "(1 access policies)" in d.cli("status").stdout.decode()
     # offline: the daemon's own output judged by `kansoku rules test` finds the same access, and only it
     out = subprocess.run([KANSOKU, "rules", "test", str(tmp_path / "policy.d" / "policy.yaml"), d.events_path],
                          capture_output=True, text=True, check=True).stdout

@@ -24,6 +24,9 @@
 #define SIBLINGS_TO_SUBTREE 4 /* this many entries of one directory become its subtree */
 #define PEERS_TO_NET24 4      /* this many IPv4 peers in one /24 become the /24 */
 #define LINE_MAX_BYTES (4u << 20)
+/* Events of the window still arrive this long after it (the daemon's drain period, an inbound Open's wait
+ * for accept, a loaded host): the stream is read this much longer, events after the window ignored. */
+#define LATE_GRACE_MS 2000
 
 enum learn_net_op { LEARN_CONNECT, LEARN_ACCEPT, LEARN_LISTEN, LEARN_NET_OPS };
 static const char *const net_op_names[LEARN_NET_OPS] = {"connect", "accept", "listen"};
@@ -31,10 +34,11 @@ static const char *const net_op_names[LEARN_NET_OPS] = {"connect", "accept", "li
 struct learn {
 	const char *exe, *unit, *socket;
 	int64_t start_ms, end_ms;
-	struct json_object *units;              /* process uid -> systemd unit */
-	struct json_object *read;               /* path sets (object keys) */
-	struct json_object *change;             /* written, created, deleted, renamed, attributes */
-	struct json_object *execs;              /* programs run */
+	struct json_object *units;   /* process uid -> systemd unit */
+	struct json_object *members; /* uids of processes in the learned unit (a cheap filter before parsing) */
+	struct json_object *read;    /* path sets (object keys) */
+	struct json_object *change;  /* written, created, deleted, renamed, attributes */
+	struct json_object *execs;   /* programs run */
 	struct json_object *net[LEARN_NET_OPS]; /* "proto/port" -> set of peers */
 	unsigned long events, kept;
 };
@@ -201,8 +205,11 @@ static void note_unit(struct learn *l, const char *proc_uid, const char *cgroup)
 {
 	char unit[256];
 
-	if (proc_uid && cgroup && ks_rules_unit_from_cgroup(cgroup, unit, sizeof(unit)))
+	if (proc_uid && cgroup && ks_rules_unit_from_cgroup(cgroup, unit, sizeof(unit))) {
 		json_object_object_add(l->units, proc_uid, json_object_new_string(unit));
+		if (l->unit && !strcmp(unit, l->unit))
+			set_add(l->members, proc_uid);
+	}
 }
 
 /* The unit of a process: its own, or its parent's (a fork keeps the cgroup). */
@@ -605,6 +612,23 @@ static int check_proposal(const char *text, size_t len)
 	return r ? 0 : -1;
 }
 
+/* Can the line concern the subject? A busy host streams tens of thousands of events a second: only those
+ * that name the executable, the unit, or a process known to be in it are parsed. */
+static bool worth_parsing(const struct learn *l, const char *line)
+{
+	if (l->exe) /* its path is in the event as written (no character JSON escapes: checked at start) */
+		return strstr(line, l->exe) != NULL;
+	if (!l->unit || strstr(line, l->unit)) /* a Launch in the unit names it in its cgroup path */
+		return true;
+	json_object_object_foreach(l->members, uid, v)
+	{
+		(void)v;
+		if (strstr(line, uid))
+			return true;
+	}
+	return false;
+}
+
 static int follow(struct learn *l, const char *duration, int64_t ms)
 {
 	struct lreader r = {0};
@@ -627,8 +651,8 @@ static int follow(struct learn *l, const char *duration, int64_t ms)
 	l->end_ms = l->start_ms + ms;
 	fprintf(stderr, "kansoku: learning for %s...\n", duration);
 	fflush(stderr);
-	while ((line = read_line(&r, l->end_ms, &timeout))) {
-		struct json_object *ev = json_tokener_parse(line);
+	while ((line = read_line(&r, l->end_ms + LATE_GRACE_MS, &timeout))) {
+		struct json_object *ev = worth_parsing(l, line) ? json_tokener_parse(line) : NULL;
 
 		if (ev)
 			learn_event(l, ev);
@@ -687,7 +711,13 @@ int ks_cli_policy(int argc, char **argv, const char *socket_path)
 		                "most one of --unit, --exe\n");
 		return 2;
 	}
+	if (l.exe && strpbrk(l.exe, "\"\\\b\f\n\r\t")) {
+		fprintf(stderr, "kansoku: policy learn: --exe takes a plain path (no quote, backslash or control "
+		                "character)\n");
+		return 2;
+	}
 	l.units = json_object_new_object();
+	l.members = json_object_new_object();
 	l.read = json_object_new_object();
 	l.change = json_object_new_object();
 	l.execs = json_object_new_object();
@@ -709,6 +739,7 @@ int ks_cli_policy(int argc, char **argv, const char *socket_path)
 cleanup:
 	free(text);
 	json_object_put(l.units);
+	json_object_put(l.members);
 	json_object_put(l.read);
 	json_object_put(l.change);
 	json_object_put(l.execs);

@@ -70,7 +70,8 @@ void ks_cli_show_rules_line(struct json_object *st)
 
 	if (!json_object_object_get_ex(st, "rules", &r))
 		return;
-	printf("rules       %lld loaded, %lld events judged, %lld findings (%lld updates)%s%s\n", jnum(r, "rules"),
-	       jnum(r, "events_judged"), jnum(r, "findings_created"), jnum(r, "findings_updated"),
-	       *jtext(r, "last_load_error") ? "; last reload failed: " : "", jtext(r, "last_load_error"));
+	printf("rules       %lld loaded (%lld access policies), %lld events judged, %lld findings (%lld updates)%s%s\n",
+	       jnum(r, "rules"), jnum(r, "policies"), jnum(r, "events_judged"), jnum(r, "findings_created"),
+	       jnum(r, "findings_updated"), *jtext(r, "last_load_error") ? "; last reload failed: " : "",
+	       jtext(r, "last_load_error"));
 }

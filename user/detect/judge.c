@@ -314,12 +314,23 @@ struct json_object *ks_judge_rules_json(struct ks_judge *j)
 	return arr;
 }
 
+/* Access policies among the loaded rules (docs/policy.md). */
+static size_t count_policies(struct ks_judge *j)
+{
+	size_t i, n = 0, total = j->rules ? ks_rules_count(j->rules) : 0;
+
+	for (i = 0; i < total; i++)
+		n += ks_rules_info(j->rules, i)->policy;
+	return n;
+}
+
 struct json_object *ks_judge_status_json(struct ks_judge *j)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "loaded", json_object_new_boolean(j->rules != NULL));
 	json_object_object_add(o, "rules", json_object_new_int64(j->rules ? (int64_t)ks_rules_count(j->rules) : 0));
+	json_object_object_add(o, "policies", json_object_new_int64((int64_t)count_policies(j)));
 	json_object_object_add(o, "loads", json_object_new_int64((int64_t)j->loads));
 	json_object_object_add(o, "events_judged", json_object_new_int64((int64_t)j->evaluated));
 	json_object_object_add(o, "findings_created", json_object_new_int64((int64_t)j->created));
