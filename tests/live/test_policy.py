@@ -83,11 +83,43 @@ def start(daemon_factory, tmp_path, text):
     (tmp_path / "policy.d" / "policy.yaml").write_text(text)
     w = tmp_path / "watched"
     w.mkdir(exist_ok=True)
+    # larger rings: the daemon observes the whole host, and other workloads on it must not crowd out
+    # the test's own events
     return daemon_factory(
         "posture:\n  enabled: false\n"
-        f"files:\n  aggregate_window_ms: 0\n  watch:\n    - {w}\n"
+        "ringbuf:\n  poll_ms: 20\n  process_kb: 32768\n"
+        "network:\n  ringbuf_kb: 16384\n"
+        f"files:\n  aggregate_window_ms: 0\n  ringbuf_kb: 32768\n  watch:\n    - {w}\n"
         f"rules:\n  builtin: false\n  paths: [{tmp_path}/rules.d/*.yaml]\n"
         f"  policy_paths: [{tmp_path}/policy.d/*.yaml]\n")
+
+
+def drops(d):
+    """Events the daemon could not deliver: dropped in the kernel (rings full) or to a slow follower; None
+    when the daemon, on a loaded host, did not answer (then nothing is known to be complete)."""
+    r = d.cli("status", "--json", check=False)
+    if r.returncode != 0:
+        return None
+    st = json.loads(r.stdout)
+    return st.get("kernel_drops", 0) + st.get("follower_drops", 0)
+
+
+def learn_while(d, args, behave, tries=3):
+    """`policy learn ARGS` while behave() runs; again when the daemon dropped events meanwhile (a busy host:
+    what was dropped cannot be learned), at most `tries` times. Returns the proposal."""
+    for _ in range(tries):
+        before = drops(d)
+        learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", *args],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # it says so once it follows the stream: what is done from then on is learned
+        assert "learning for" in learn.stderr.readline()
+        behave()
+        proposal, err = learn.communicate(timeout=60)
+        assert learn.returncode == 0, err
+        after = drops(d)
+        if before is not None and after == before:
+            return proposal
+    pytest.skip(f"the host is too busy: the daemon dropped events in each of {tries} learning runs")
 
 
 def listener():
@@ -212,13 +244,7 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
         script += f"{program} >/dev/null; exec 3<>/dev/tcp/127.0.0.1/{port}; exec 3>&-; true"
         return run(*prefix, prog, "-c", script)
 
-    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "3s", f"--{by}", subject],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # it says so once it follows the stream: what is done from then on is learned
-    assert "learning for 3s" in learn.stderr.readline()
-    behave(["a", "b"], port1, "/usr/bin/true")
-    proposal, err = learn.communicate(timeout=30)
-    assert learn.returncode == 0, err
+    proposal = learn_while(d, ["--for", "3s", f"--{by}", subject], lambda: behave(["a", "b"], port1, "/usr/bin/true"))
     assert f"subject: {{{by}: '{subject}'}}" in proposal
     assert f"'{w / 'a'}'" in proposal and f"'{w / 'b'}'" in proposal and f"'{w / 'c'}'" not in proposal
     assert "'/usr/bin/true'" in proposal
@@ -236,9 +262,16 @@ def test_policy_learn_proposes_what_ran_and_the_proposal_judges_new_behaviour(da
         return [e for e in d.read_events() if e.get("class_uid") == 2004
                 and e["finding_info"]["analytic"]["uid"].startswith("learned-")]
 
+    before = drops(d)
     same = behave(["a", "b"], port1, "/usr/bin/true")
     new = behave(["c"], port2, "/usr/bin/id")
-    d.wait_for(lambda e: e.get("class_uid") == 2004, count=3, what="findings for the new behaviour")
+    try:
+        d.wait_for(lambda e: e.get("class_uid") == 2004, count=3, what="findings for the new behaviour")
+    except AssertionError:
+        after = drops(d)
+        if before is None or after != before:
+            pytest.skip("the host is too busy: the daemon dropped events of the new behaviour")
+        raise
     time.sleep(1.0)
     got = learned_findings()
     # every finding is the new behaviour's (the messages name the subject's pid: the reader, the client,
@@ -267,12 +300,8 @@ def test_policy_learn_folds_many_siblings_and_unspellable_names_into_their_direc
     for f in files:
         f.write_text("x\n")
     d = start(daemon_factory, tmp_path, "policies: []\n")
-    learn = subprocess.Popen([KANSOKU, "--socket", d.socket, "policy", "learn", "--for", "2s", "--exe", prog],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert "learning for 2s" in learn.stderr.readline()
-    run(prog, "-c", "".join(f"read -r x < '{f}'; " for f in files) + "true")
-    proposal, err = learn.communicate(timeout=30)
-    assert learn.returncode == 0, err
+    proposal = learn_while(d, ["--for", "2s", "--exe", prog],
+                           lambda: run(prog, "-c", "".join(f"read -r x < '{f}'; " for f in files) + "true"))
     (reads,) = [ln for ln in proposal.splitlines() if ln.strip().startswith("- path:")]
     assert f"'{w / 'many'}/**'" in reads and f"'{w / 'odd'}/**'" in reads and f"'{w / 'few' / 'one'}'" in reads
     assert "f0" not in reads and "weird" not in reads, reads

@@ -1,0 +1,1 @@
+build-asan/tests/live/proc_helper.o: tests/live/proc_helper.c
