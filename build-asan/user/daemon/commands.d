@@ -5,7 +5,7 @@ build-asan/user/daemon/commands.o: user/daemon/commands.c user/lib/time.h \
  user/pipeline/pipeline.h user/host/host.h user/lib/json.h \
  user/posture/posture.h user/model/netmodel.h user/outputs/outputs.h \
  user/model/proctable.h user/daemon/recent.h user/detect/judge.h \
- user/pipeline/ocsf.h user/lib/log.h user/host/users.h
+ user/lib/log.h user/host/users.h
 user/lib/time.h:
 user/daemon/control.h:
 user/daemon/daemon.h:
@@ -25,6 +25,5 @@ user/outputs/outputs.h:
 user/model/proctable.h:
 user/daemon/recent.h:
 user/detect/judge.h:
-user/pipeline/ocsf.h:
 user/lib/log.h:
 user/host/users.h:

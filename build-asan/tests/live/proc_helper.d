@@ -1,1 +1,0 @@
-build-asan/tests/live/proc_helper.o: tests/live/proc_helper.c

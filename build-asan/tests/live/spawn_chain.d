@@ -1,1 +1,0 @@
-build-asan/tests/live/spawn_chain.o: tests/live/spawn_chain.c
