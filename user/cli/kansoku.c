@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/client.h"
+#include "cli/policy_cmd.h"
 #include "cli/rules_cmd.h"
 #include "cli/rules_live.h"
 #include "cli/show_events.h"
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 	        "  alerts [--follow]           Detection Findings: what the rules matched\n"
 	        "  rules list                  the daemon's rules: matches, evaluations, cost per evaluation\n"
 	        "  rules reload                re-read the rule files (a broken file changes nothing)\n"
-	        "  rules test|check|fields     detection rules offline: kansoku rules --help\n\n"
+	        "  rules test|check|fields     detection rules offline: kansoku rules --help\n"
+	        "  policy learn --for DURATION [--unit U | --exe P]  propose access policies from what runs\n\n"
 	        "Options:\n"
 	        "  --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
 	        "  --json          machine-readable output (one JSON document, or one event per line)\n");
@@ -91,6 +93,8 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 				o->cmd = !strcmp(argv[++i], "list") ? "rules" : "rules-reload";
 			else
 				return ks_cli_rules(argc - i, argv + i);
+		} else if (!o->cmd && !strcmp(argv[i], "policy")) {
+			return ks_cli_policy(argc - i, argv + i, o->socket_path);
 		} else if (argv[i][0] != '-' && !o->cmd) {
 			o->cmd = argv[i];
 		} else {

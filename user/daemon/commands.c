@@ -238,6 +238,8 @@ static void proc_row(struct ks_daemon *d, struct ks_jw *w, const struct ks_proc 
 	ks_jw_ki64(w, "start_time", ks_host_wall_ms(&d->pl.host, p->start_ns));
 	if (p->tty[0])
 		ks_jw_kstr(w, "tty", p->tty, strnlen(p->tty, sizeof(p->tty)));
+	if (p->cgroup) /* `policy learn --unit` maps processes to units */
+		ks_jw_kcstr(w, "cgroup", p->cgroup);
 	ks_jw_kbool(w, "seeded", p->seeded);
 	if (p->flags & KS_F_KTHREAD) /* seeded without an mm, or forked by one (kthreadd's children) */
 		ks_jw_kbool(w, "kernel_thread", true);
