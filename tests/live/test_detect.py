@@ -39,24 +39,26 @@ def start(daemon_factory, tmp_path, rules_d, text, extra=""):
         f"rules:\n  builtin: false\n  paths: [{rules_d}/*.yaml]\n{extra}")
 
 
+# unique to this run: other runs on the host (another checkout's tests) must not count here
+MARKER = f"kansoku-marker-{os.getpid()}"
 EXEC_RULE = """
 rules:
   - id: T-EXEC
     title: true run with a marker
     description: a test rule
-    condition: class_uid = 1007 and activity_name = Launch and process.file.path = /usr/bin/true and process.args contains kansoku-marker
+    condition: class_uid = 1007 and activity_name = Launch and process.file.path = /usr/bin/true and process.args contains MARKER
     severity: high
     tags: [T1059.004, execution]
     area: system
     output: "%{process.file.path} ran as %{actor.user.name} (pid %{process.pid})"
     remediation: nothing to do, it is a test
-"""
+""".replace("MARKER", MARKER)
 
 
 def test_a_real_exec_becomes_a_detection_finding(daemon_factory, tmp_path, rules_d):
     d = start(daemon_factory, tmp_path, rules_d, EXEC_RULE)
     neighbour = run("/usr/bin/true", "no-marker")
-    pid = run("/usr/bin/true", "kansoku-marker")
+    pid = run("/usr/bin/true", MARKER)
     (f,) = d.wait_for(findings("T-EXEC"), what="a finding for the marked exec")
     assert f["type_uid"] == 200401 and f["activity_name"] == "Create" and f["severity_id"] == 4
     assert f["finding_info"]["title"] == "true run with a marker" and f["finding_info"]["uid"]
@@ -177,7 +179,7 @@ def test_reload_swaps_whole_sets_and_a_broken_file_changes_nothing(daemon_factor
     err = r.stderr.decode()
     assert r.returncode != 0 and "broken.yaml:4:" in err and "startswith" in err, err
     # the running rules still work, and the error is in status and in the log
-    pid = run("/usr/bin/true", "kansoku-marker")
+    pid = run("/usr/bin/true", MARKER)
     d.wait_for(findings("T-EXEC", lambda e: e["evidences"][-1]["process"]["pid"] == pid))
     assert "broken.yaml:4:" in d.cli_json("status")["rules"]["last_load_error"]
     assert "rules not reloaded" in d.read_log()
@@ -186,7 +188,7 @@ def test_reload_swaps_whole_sets_and_a_broken_file_changes_nothing(daemon_factor
     (rules_d / "local.yaml").write_text(EXEC_RULE.replace("T-EXEC", "T-NEW"))
     d.cli("rules", "reload")
     assert [r["id"] for r in d.cli_json("rules", "list")] == ["T-NEW"]
-    pid = run("/usr/bin/true", "kansoku-marker")
+    pid = run("/usr/bin/true", MARKER)
     d.wait_for(findings("T-NEW", lambda e: e["evidences"][-1]["process"]["pid"] == pid))
     # SIGHUP reloads too
     (rules_d / "local.yaml").write_text(EXEC_RULE.replace("T-EXEC", "T-HUP"))
@@ -216,7 +218,7 @@ def test_disabled_rule_and_rate_limit(daemon_factory, tmp_path, rules_d):
     condition: class_uid = 1007 and activity_name = Launch and process.args contains {marker}
 """, extra="  disable: [T-EXEC]\n  rate: 1\n  rate_burst: 5\n")
     for _ in range(30):
-        run("/usr/bin/true", "kansoku-marker", marker)
+        run("/usr/bin/true", MARKER, marker)
     d.wait_for(findings("T-ANY"), what="T-ANY's findings")
     time.sleep(1)
     rows = {r["id"]: r for r in d.cli_json("rules", "list")}

@@ -279,11 +279,20 @@ def assert_finding_if_integrated(events, rule, pids):
     findings = [e for e in events if e.get("class_uid") == 2004]
     if not findings:
         return  # daemon-side evaluation not integrated yet: the offline tester's verdict stands alone
+    def subjects(f):
+        """The pids a finding names: its actor, and the process and actor of each evidence (a Launch's
+        subject is its evidence's process; the actor is the parent)."""
+        out = {((f.get("actor") or {}).get("process") or {}).get("pid")}
+        for ev in f.get("evidences") or []:
+            out.add((ev.get("process") or {}).get("pid"))
+            out.add(((ev.get("actor") or {}).get("process") or {}).get("pid"))
+            out.add((ev.get("data") or {}).get("pid"))
+        return out
+
     mine = [
         f
         for f in findings
-        if ((f.get("finding_info") or {}).get("analytic") or {}).get("uid") == rule
-        and ((f.get("actor") or {}).get("process") or f.get("process") or {}).get("pid") in pids
+        if ((f.get("finding_info") or {}).get("analytic") or {}).get("uid") == rule and subjects(f) & set(pids)
     ]
     assert mine, f"kansokud raised no Detection Finding for {rule}"
 

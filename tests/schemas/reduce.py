@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OCSF_SRC = "ocsf-1.8.0-compiled.json"
 ECS_SRCS = ["ecs_flat-8.17.0.yml", "ecs_flat-9.4.0.yml"]
 # OCSF classes kansoku emits (class_uid); adding a class to the daemon means adding it here and rerunning.
-CLASSES = [1001, 1007, 2003, 2004, 4001, 4003, 5001, 5002, 5003, 5020, 6002]
+CLASSES = [1001, 1002, 1007, 2003, 2004, 4001, 4003, 5001, 5002, 5003, 5020, 6002]
 DROP = {"description", "references", "@deprecated_note", "source", "examples"}
 
 

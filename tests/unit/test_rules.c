@@ -889,7 +889,11 @@ static void test_offline_view_from_json(void **state)
 	assert_int_equal(v.f[KS_RF_DST_PORT].i, 443);
 	assert_int_equal(v.f[KS_RF_DST_IP].ip.family, 4);
 	assert_string_equal(v.f[KS_RF_DIRECTION].s, "Outbound");
-	assert_false(v.f[KS_RF_PROC_HAS_TTY].set); /* only Process Activity says */
+	/* only Process Activity records these: carried from the process's Launch, as the daemon's table does */
+	assert_true(v.f[KS_RF_PROC_HAS_TTY].set && v.f[KS_RF_PROC_HAS_TTY].b);
+	assert_string_equal(v.f[KS_RF_PROC_TTY].s, "pts0");
+	assert_string_equal(v.f[KS_RF_PROC_UNIT].s, "nginx.service");
+	assert_int_equal(v.f[KS_RF_PROC_LOGINUID].i, 1000);
 	assert_false(v.f[KS_RF_FILE_PATH].set);
 	assert_int_equal(v.n_ancestors, 1); /* from the Launch seen before */
 	ks_rules_offline_free(o);

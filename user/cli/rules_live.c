@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/rules_live.h"
@@ -31,9 +32,9 @@ void ks_cli_show_rules(struct json_object *rules)
 		struct json_object *r = json_object_array_get_idx(rules, i), *on;
 		bool enabled = json_object_object_get_ex(r, "enabled", &on) && json_object_get_boolean(on);
 
-		printf("%-24s %-8s %-3s %10lld %12lld %9lld %9lld %s%s\n", jtext(r, "id"), jtext(r, "severity"),
+		printf("%-24s %-8s %-3s %10lld %12lld %9lld %9lld %s%s%s\n", jtext(r, "id"), jtext(r, "severity"),
 		       enabled ? "yes" : "no", jnum(r, "matches"), jnum(r, "evaluations"), jnum(r, "cost_mean_ns"),
-		       jnum(r, "cost_p99_ns"), jtext(r, "title"),
+		       jnum(r, "cost_p99_ns"), strcmp(jtext(r, "kind"), "policy") ? "" : "policy: ", jtext(r, "title"),
 		       jnum(r, "rate_dropped") ? " (findings dropped by the rate limit)" : "");
 	}
 }
@@ -69,7 +70,8 @@ void ks_cli_show_rules_line(struct json_object *st)
 
 	if (!json_object_object_get_ex(st, "rules", &r))
 		return;
-	printf("rules       %lld loaded, %lld events judged, %lld findings (%lld updates)%s%s\n", jnum(r, "rules"),
-	       jnum(r, "events_judged"), jnum(r, "findings_created"), jnum(r, "findings_updated"),
-	       *jtext(r, "last_load_error") ? "; last reload failed: " : "", jtext(r, "last_load_error"));
+	printf("rules       %lld loaded (%lld access policies), %lld events judged, %lld findings (%lld updates)%s%s\n",
+	       jnum(r, "rules"), jnum(r, "policies"), jnum(r, "events_judged"), jnum(r, "findings_created"),
+	       jnum(r, "findings_updated"), *jtext(r, "last_load_error") ? "; last reload failed: " : "",
+	       jtext(r, "last_load_error"));
 }

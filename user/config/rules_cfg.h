@@ -13,6 +13,8 @@ struct ks_rules_cfg {
 	bool builtin;                         /* the built-in set (packaging/rules/, compiled in) is read first */
 	char paths[KS_RULES_PATHS_MAX][1024]; /* globs of the operator's rule files, read in order */
 	int n_paths;
+	char policy_paths[KS_RULES_PATHS_MAX][1024]; /* globs of access policy files (docs/policy.md), read last */
+	int n_policy_paths;
 	char disable[KS_RULES_DISABLE_MAX][65]; /* rule ids turned off */
 	int n_disable;
 	unsigned state_max;       /* sequence/threshold entries */

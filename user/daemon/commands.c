@@ -26,12 +26,10 @@ static struct json_object *ju64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
-struct json_object *ks_status_json(struct ks_daemon *d)
+/* The daemon, its version and the host it runs on. */
+static void status_identity(struct ks_daemon *d, struct json_object *st)
 {
-	struct json_object *st = json_object_new_object(), *hooks = json_object_new_array(), *ev, *outs;
-	struct ks_output_stats os[KS_MAX_OUTPUTS];
-	uint64_t drops[KS_EV_KIND_MAX], total_drops = 0;
-	size_t i, n;
+	struct json_object *dev = json_object_new_object();
 
 	json_object_object_add(st, "version", json_object_new_string(KS_VERSION));
 	json_object_object_add(st, "pid", json_object_new_int(getpid()));
@@ -41,14 +39,18 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "kernel", json_object_new_string(d->pl.host.kernel_release));
 	if (d->judge)
 		json_object_object_add(st, "rules", ks_judge_status_json(d->judge));
-	{
-		struct json_object *dev = json_object_new_object();
+	json_object_object_add(dev, "uid", json_object_new_string(d->pl.host.machine_id));
+	json_object_object_add(dev, "machine_id_source", json_object_new_string(d->pl.host.machine_id_source));
+	json_object_object_add(dev, "hostname", json_object_new_string(d->pl.host.hostname));
+	json_object_object_add(st, "device", dev);
+}
 
-		json_object_object_add(dev, "uid", json_object_new_string(d->pl.host.machine_id));
-		json_object_object_add(dev, "machine_id_source", json_object_new_string(d->pl.host.machine_id_source));
-		json_object_object_add(dev, "hostname", json_object_new_string(d->pl.host.hostname));
-		json_object_object_add(st, "device", dev);
-	}
+/* The BPF programs attached, and where. */
+static void status_hooks(struct ks_daemon *d, struct json_object *st)
+{
+	struct json_object *hooks = json_object_new_array();
+	size_t i;
+
 	json_object_object_add(st, "hook_flavour", json_object_new_string(d->loader.flavour ? d->loader.flavour : ""));
 	for (i = 0; i < (size_t)d->loader.n_hooks; i++) {
 		struct json_object *h = json_object_new_object();
@@ -58,9 +60,16 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 		json_object_array_add(hooks, h);
 	}
 	json_object_object_add(st, "hooks", hooks);
+}
+
+/* Events received and dropped per kind, what the pipeline emitted and refused. */
+static void status_events(struct ks_daemon *d, struct json_object *st)
+{
+	struct json_object *ev = json_object_new_object();
+	uint64_t drops[KS_EV_KIND_MAX], total_drops = 0;
+	size_t i;
 
 	ks_loader_drops(&d->loader, drops);
-	ev = json_object_new_object();
 	for (i = 1; i < KS_EV_KIND_MAX; i++) {
 		struct json_object *k = json_object_new_object();
 
@@ -79,94 +88,122 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "exit_duplicate", ju64(d->pl.counters.exit_duplicate));
 	json_object_object_add(st, "seeded", ju64(d->pl.counters.seeded));
 	json_object_object_add(st, "processes", ju64(ks_proctable_count(d->pl.procs)));
-	{
-		struct json_object *fo = json_object_new_object();
+}
 
-		json_object_object_add(fo, "enabled", json_object_new_boolean(d->loader.files));
-		if (d->loader.files_error[0])
-			json_object_object_add(fo, "error", json_object_new_string(d->loader.files_error));
-		json_object_object_add(fo, "rules", ju64((uint64_t)d->loader.n_rules));
-		json_object_object_add(fo, "tracepoints_missing", ju64((uint64_t)d->loader.files_missing));
-		json_object_object_add(fo, "events", ju64(d->pl.counters.file_events));
-		json_object_object_add(fo, "repeats_aggregated", ju64(d->pl.counters.file_aggregated));
-		json_object_object_add(fo, "filtered_in_user_space", ju64(d->pl.counters.file_filtered_user));
-		json_object_object_add(fo, "aggregation_incomplete", ju64(d->pl.counters.file_agg_unknown));
-		json_object_object_add(st, "files", fo);
-	}
-	{
-		struct json_object *no = json_object_new_object();
+static struct json_object *status_files(struct ks_daemon *d)
+{
+	struct json_object *fo = json_object_new_object();
 
-		json_object_object_add(no, "enabled", json_object_new_boolean(d->loader.net));
-		if (d->loader.net_error[0])
-			json_object_object_add(no, "error", json_object_new_string(d->loader.net_error));
-		json_object_object_add(no, "hooks_missing", ju64((uint64_t)d->loader.net_missing));
-		json_object_object_add(no, "connections", ju64(ks_netmodel_count(d->pl.net, false)));
-		json_object_object_add(no, "listening", ju64(ks_netmodel_count(d->pl.net, true)));
-		json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
-		json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
-		json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
-		json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
-		/* ended because the kernel no longer had them: their Close record was lost */
-		json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
-		json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
-		/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */
-		json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
-		json_object_object_add(st, "network", no);
-	}
+	json_object_object_add(fo, "enabled", json_object_new_boolean(d->loader.files));
+	if (d->loader.files_error[0])
+		json_object_object_add(fo, "error", json_object_new_string(d->loader.files_error));
+	json_object_object_add(fo, "rules", ju64((uint64_t)d->loader.n_rules));
+	json_object_object_add(fo, "tracepoints_missing", ju64((uint64_t)d->loader.files_missing));
+	json_object_object_add(fo, "events", ju64(d->pl.counters.file_events));
+	json_object_object_add(fo, "repeats_aggregated", ju64(d->pl.counters.file_aggregated));
+	json_object_object_add(fo, "filtered_in_user_space", ju64(d->pl.counters.file_filtered_user));
+	json_object_object_add(fo, "aggregation_incomplete", ju64(d->pl.counters.file_agg_unknown));
+	return fo;
+}
 
-	{
-		struct json_object *so = json_object_new_object(), *sensors = json_object_new_object();
-		int k;
+/* The "network" section, and the top-level count of records held for their process (its place in st). */
+static void status_network(struct ks_daemon *d, struct json_object *st)
+{
+	struct json_object *no = json_object_new_object();
 
-		json_object_object_add(so, "enabled", json_object_new_boolean(d->loader.sec));
-		if (d->loader.sec_error[0])
-			json_object_object_add(so, "error", json_object_new_string(d->loader.sec_error));
-		for (k = 0; k < KS_SEC_SENSORS; k++) {
-			const struct ks_sec_state *ss = &d->loader.sec_state[k];
-			struct json_object *o = json_object_new_object();
+	json_object_object_add(no, "enabled", json_object_new_boolean(d->loader.net));
+	if (d->loader.net_error[0])
+		json_object_object_add(no, "error", json_object_new_string(d->loader.net_error));
+	json_object_object_add(no, "hooks_missing", ju64((uint64_t)d->loader.net_missing));
+	json_object_object_add(no, "connections", ju64(ks_netmodel_count(d->pl.net, false)));
+	json_object_object_add(no, "listening", ju64(ks_netmodel_count(d->pl.net, true)));
+	json_object_object_add(no, "events", ju64(d->pl.counters.net_events));
+	json_object_object_add(no, "dns_queries", ju64(d->pl.counters.net_dns));
+	json_object_object_add(no, "model_full", ju64(d->pl.counters.net_model_full));
+	json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
+	/* ended because the kernel no longer had them: their Close record was lost */
+	json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
+	json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
+	/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */
+	json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
+	json_object_object_add(st, "network", no);
+}
 
-			json_object_object_add(o, "enabled",
-			                       json_object_new_boolean(d->loader.sec && ss->attached > 0));
-			json_object_object_add(o, "hooks", ju64((uint64_t)ss->attached));
-			json_object_object_add(o, "hooks_missing", ju64((uint64_t)ss->missing));
-			if (ss->error[0])
-				json_object_object_add(o, "reason", json_object_new_string(ss->error));
-			json_object_object_add(sensors, ks_sec_sensor_name((enum ks_sec_sensor)k), o);
-		}
-		json_object_object_add(so, "sensors", sensors);
-		json_object_object_add(so, "events", ju64(d->pl.counters.sec_events));
-		json_object_object_add(st, "security", so);
-	}
+static struct json_object *status_security(struct ks_daemon *d)
+{
+	struct json_object *so = json_object_new_object(), *sensors = json_object_new_object();
+	int k;
 
-	outs = json_object_new_array();
-	n = ks_outputs_stats(d->outs, os, KS_MAX_OUTPUTS);
-	for (i = 0; i < n && i < KS_MAX_OUTPUTS; i++) {
+	json_object_object_add(so, "enabled", json_object_new_boolean(d->loader.sec));
+	if (d->loader.sec_error[0])
+		json_object_object_add(so, "error", json_object_new_string(d->loader.sec_error));
+	for (k = 0; k < KS_SEC_SENSORS; k++) {
+		const struct ks_sec_state *ss = &d->loader.sec_state[k];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "type", json_object_new_string(os[i].kind));
-		if (os[i].name[0])
-			json_object_object_add(o, "name", json_object_new_string(os[i].name));
-		json_object_object_add(o, "target", json_object_new_string(os[i].target));
-		json_object_object_add(o, "healthy", json_object_new_boolean(os[i].healthy));
-		json_object_object_add(o, "events", ju64(os[i].events));
-		json_object_object_add(o, "bytes", ju64(os[i].bytes));
-		json_object_object_add(o, "lost", ju64(os[i].lost));
-		json_object_object_add(o, "rotations", ju64(os[i].rotations));
-		if (strcmp(os[i].kind, "file")) { /* network outputs: the durable queue and the receiver */
-			json_object_object_add(o, "queued", ju64(os[i].queued));
-			json_object_object_add(o, "queue_bytes", ju64(os[i].queue_bytes));
-			json_object_object_add(o, "set_aside", ju64(os[i].set_aside));
-			json_object_object_add(o, "retries", ju64(os[i].retries));
-			if (os[i].refusal[0])
-				json_object_object_add(o, "last_refusal", json_object_new_string(os[i].refusal));
-		}
-		if (os[i].error[0])
-			json_object_object_add(o, "error", json_object_new_string(os[i].error));
-		else if (os[i].last_errno)
-			json_object_object_add(o, "error", json_object_new_string(strerror(os[i].last_errno)));
-		json_object_array_add(outs, o);
+		json_object_object_add(o, "enabled", json_object_new_boolean(d->loader.sec && ss->attached > 0));
+		json_object_object_add(o, "hooks", ju64((uint64_t)ss->attached));
+		json_object_object_add(o, "hooks_missing", ju64((uint64_t)ss->missing));
+		if (ss->error[0])
+			json_object_object_add(o, "reason", json_object_new_string(ss->error));
+		json_object_object_add(sensors, ks_sec_sensor_name((enum ks_sec_sensor)k), o);
 	}
-	json_object_object_add(st, "outputs", outs);
+	json_object_object_add(so, "sensors", sensors);
+	json_object_object_add(so, "events", ju64(d->pl.counters.sec_events));
+	return so;
+}
+
+static struct json_object *status_output(const struct ks_output_stats *os)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(os->kind));
+	if (os->name[0])
+		json_object_object_add(o, "name", json_object_new_string(os->name));
+	json_object_object_add(o, "target", json_object_new_string(os->target));
+	json_object_object_add(o, "healthy", json_object_new_boolean(os->healthy));
+	json_object_object_add(o, "events", ju64(os->events));
+	json_object_object_add(o, "bytes", ju64(os->bytes));
+	json_object_object_add(o, "lost", ju64(os->lost));
+	json_object_object_add(o, "rotations", ju64(os->rotations));
+	if (strcmp(os->kind, "file")) { /* network outputs: the durable queue and the receiver */
+		json_object_object_add(o, "queued", ju64(os->queued));
+		json_object_object_add(o, "queue_bytes", ju64(os->queue_bytes));
+		json_object_object_add(o, "set_aside", ju64(os->set_aside));
+		json_object_object_add(o, "retries", ju64(os->retries));
+		if (os->refusal[0])
+			json_object_object_add(o, "last_refusal", json_object_new_string(os->refusal));
+	}
+	if (os->error[0])
+		json_object_object_add(o, "error", json_object_new_string(os->error));
+	else if (os->last_errno)
+		json_object_object_add(o, "error", json_object_new_string(strerror(os->last_errno)));
+	return o;
+}
+
+static struct json_object *status_outputs(struct ks_daemon *d)
+{
+	struct ks_output_stats os[KS_MAX_OUTPUTS];
+	struct json_object *outs = json_object_new_array();
+	size_t i, n = ks_outputs_stats(d->outs, os, KS_MAX_OUTPUTS);
+
+	for (i = 0; i < n && i < KS_MAX_OUTPUTS; i++)
+		json_object_array_add(outs, status_output(&os[i]));
+	return outs;
+}
+
+/* `kansoku status`: the keys in this order (the CLI and the tests read them). */
+struct json_object *ks_status_json(struct ks_daemon *d)
+{
+	struct json_object *st = json_object_new_object();
+
+	status_identity(d, st);
+	status_hooks(d, st);
+	status_events(d, st);
+	json_object_object_add(st, "files", status_files(d));
+	status_network(d, st);
+	json_object_object_add(st, "security", status_security(d));
+	json_object_object_add(st, "outputs", status_outputs(d));
 	if (d->posture)
 		json_object_object_add(st, "posture", ks_posture_status_json(d->posture));
 	json_object_object_add(st, "control_clients", ju64(ks_control_clients(d->ctl)));
@@ -201,6 +238,8 @@ static void proc_row(struct ks_daemon *d, struct ks_jw *w, const struct ks_proc 
 	ks_jw_ki64(w, "start_time", ks_host_wall_ms(&d->pl.host, p->start_ns));
 	if (p->tty[0])
 		ks_jw_kstr(w, "tty", p->tty, strnlen(p->tty, sizeof(p->tty)));
+	if (p->cgroup) /* `policy learn --unit` maps processes to units */
+		ks_jw_kcstr(w, "cgroup", p->cgroup);
 	ks_jw_kbool(w, "seeded", p->seeded);
 	if (p->flags & KS_F_KTHREAD) /* seeded without an mm, or forked by one (kthreadd's children) */
 		ks_jw_kbool(w, "kernel_thread", true);

@@ -453,8 +453,10 @@ void ks_control_broadcast(struct ks_control *ctl, int class_uid, const char *lin
 		queue(c, line, len, true);
 		if (!c->dead)
 			client_flush(c);
+		/* not freed here: the event loop's current batch may still hold an event for this client's
+		 * watch (a use after free, seen with ASan). Shut down, its own watch wakes and frees it. */
 		if (c->dead)
-			client_free(c);
+			shutdown(c->watch.fd, SHUT_RDWR);
 	}
 }
 

@@ -17,8 +17,9 @@
 
 /* finding status_id: a detection is New until something resolves it */
 enum { KS_OCSF_FINDING_STATUS_NEW = 1 };
-/* analytic.type_id */
-enum { KS_OCSF_ANALYTIC_RULE = 1 };
+/* analytic.type_id: a detection rule is a Rule; OCSF has no type for an allow-list policy, so it is Other,
+ * named by analytic.type, and the finding carries the policy object too */
+enum { KS_OCSF_ANALYTIC_RULE = 1, KS_OCSF_ANALYTIC_OTHER = 99 };
 
 const struct ks_ocsf_class ks_ocsf_detection_finding = {
     .class_uid = KS_OCSF_DETECTION_FINDING,
@@ -182,14 +183,32 @@ static void encode_finding_info(struct ks_judge *j, struct ks_jw *w, const struc
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "uid", in->id);
 	ks_jw_kcstr(w, "name", in->title);
-	ks_jw_ki64(w, "type_id", KS_OCSF_ANALYTIC_RULE);
-	ks_jw_kcstr(w, "type", "Rule");
+	ks_jw_ki64(w, "type_id", in->policy ? KS_OCSF_ANALYTIC_OTHER : KS_OCSF_ANALYTIC_RULE);
+	ks_jw_kcstr(w, "type", in->policy ? "Access Policy" : "Rule");
 	ks_jw_obj_end(w);
 	ks_jw_key(w, "types");
 	ks_jw_arr_begin(w);
-	ks_jw_cstr(w, "Detection");
+	ks_jw_cstr(w, in->policy ? "Access Outside Policy" : "Detection");
 	ks_jw_arr_end(w);
 	ks_jw_ki64(w, "last_seen_time", now_ms);
+	ks_jw_obj_end(w);
+}
+
+/* policy: the access policy the access fell outside of (observed, not yet enforced: is_applied false). */
+static void encode_policy(struct ks_jw *w, const struct ks_rule_info *in)
+{
+	ks_jw_key(w, "policy");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "uid", in->id);
+	ks_jw_kcstr(w, "name", in->title);
+	if (in->description && in->description[0])
+		ks_jw_kcstr(w, "desc", in->description);
+	ks_jw_kcstr(w, "type", "Access Policy");
+	ks_jw_kbool(w, "is_applied", false);
+	ks_jw_key(w, "data");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "resource", in->resource);
+	ks_jw_obj_end(w);
 	ks_jw_obj_end(w);
 }
 
@@ -220,6 +239,8 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	ks_jw_ki64(w, "status_id", KS_OCSF_FINDING_STATUS_NEW);
 	ks_jw_kcstr(w, "status", "New");
 	encode_attacks(w, in);
+	if (in->policy)
+		encode_policy(w, in);
 	copy_member(w, ev, "actor");
 	encode_evidences(j, w, ev, m);
 	if (in->remediation && in->remediation[0]) {
@@ -235,6 +256,8 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	ks_jw_ki64(w, "rule_line", in->line);
 	if (m->threshold_count)
 		ks_jw_ku64(w, "threshold_count", m->threshold_count);
+	if (in->policy)
+		ks_jw_kcstr(w, "policy_resource", in->resource);
 	ks_jw_obj_end(w);
 	ks_jw_obj_end(w);
 	json_object_put(ev);

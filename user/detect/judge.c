@@ -40,17 +40,17 @@ void ks_judge_free(struct ks_judge *j)
 	free(j);
 }
 
-static int add_paths(struct ks_rules_builder *b, const struct ks_rules_cfg *cfg, struct ks_rules_err *re, char *err,
-                     size_t errlen)
+static int add_paths(struct ks_rules_builder *b, const char (*paths)[1024], int n_paths, const char *key,
+                     struct ks_rules_err *re, char *err, size_t errlen)
 {
-	for (int i = 0; i < cfg->n_paths; i++) {
+	for (int i = 0; i < n_paths; i++) {
 		glob_t g;
-		int rc = glob(cfg->paths[i], 0, NULL, &g);
+		int rc = glob(paths[i], 0, NULL, &g);
 
 		if (rc == GLOB_NOMATCH)
 			continue; /* an empty or absent rules.d is normal */
 		if (rc) {
-			snprintf(err, errlen, "rules.paths: %s: cannot list: %s", cfg->paths[i], strerror(errno));
+			snprintf(err, errlen, "%s: %s: cannot list: %s", key, paths[i], strerror(errno));
 			return -1;
 		}
 		for (size_t k = 0; k < g.gl_pathc; k++)
@@ -82,7 +82,8 @@ int ks_judge_load(struct ks_judge *j, const struct ks_rules_cfg *cfg, char *err,
 	for (const struct ks_rules_text *t = ks_rules_builtin; cfg->builtin && t->name; t++)
 		if (ks_rules_add_text(b, t->name, t->text, strlen(t->text), &re))
 			goto rule_error;
-	if (add_paths(b, cfg, &re, err, errlen)) {
+	if (add_paths(b, cfg->paths, cfg->n_paths, "rules.paths", &re, err, errlen) ||
+	    add_paths(b, cfg->policy_paths, cfg->n_policy_paths, "rules.policy_paths", &re, err, errlen)) {
 		if (err[0])
 			goto cleanup;
 		goto rule_error;
@@ -300,6 +301,9 @@ struct json_object *ks_judge_rules_json(struct ks_judge *j)
 			json_object_array_add(tags, json_object_new_string(in->tags[t]));
 		json_object_object_add(o, "tags", tags);
 		json_object_object_add(o, "any_class", json_object_new_boolean(in->any_class));
+		json_object_object_add(o, "kind", json_object_new_string(in->policy ? "policy" : "rule"));
+		if (in->policy)
+			json_object_object_add(o, "resource", json_object_new_string(in->resource));
 		json_object_object_add(o, "evaluations", json_object_new_int64((int64_t)in->evaluations));
 		json_object_object_add(o, "matches", json_object_new_int64((int64_t)in->matches));
 		json_object_object_add(o, "deduped", json_object_new_int64((int64_t)in->deduped));
@@ -315,12 +319,23 @@ struct json_object *ks_judge_rules_json(struct ks_judge *j)
 	return arr;
 }
 
+/* Access policies among the loaded rules (docs/policy.md). */
+static size_t count_policies(struct ks_judge *j)
+{
+	size_t i, n = 0, total = j->rules ? ks_rules_count(j->rules) : 0;
+
+	for (i = 0; i < total; i++)
+		n += ks_rules_info(j->rules, i)->policy;
+	return n;
+}
+
 struct json_object *ks_judge_status_json(struct ks_judge *j)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "loaded", json_object_new_boolean(j->rules != NULL));
 	json_object_object_add(o, "rules", json_object_new_int64(j->rules ? (int64_t)ks_rules_count(j->rules) : 0));
+	json_object_object_add(o, "policies", json_object_new_int64((int64_t)count_policies(j)));
 	json_object_object_add(o, "loads", json_object_new_int64((int64_t)j->loads));
 	json_object_object_add(o, "events_judged", json_object_new_int64((int64_t)j->evaluated));
 	json_object_object_add(o, "findings_created", json_object_new_int64((int64_t)j->created));

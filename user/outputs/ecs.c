@@ -128,47 +128,42 @@ static void endpoint(struct ks_jw *w, const char *key, struct json_object *e)
 	ks_jw_obj_end(w);
 }
 
-int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
+/* @timestamp: the event's time (ms since the epoch) in UTC, to the millisecond. */
+static void ecs_timestamp(struct json_object *e, char *ts, size_t size)
 {
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *e = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL, *v;
-	int cls, act, sev;
-	const char *kind = "event", *cat = NULL;
-	char ts[96], act_name[64];
+	long long ms = json_object_get_int64(get(e, "time"));
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
 
-	json_tokener_free(tok);
-	if (!e || !json_object_is_type(e, json_type_object)) {
-		json_object_put(e);
-		return -1;
-	}
-	cls = json_object_get_int(get(e, "class_uid"));
-	act = json_object_get_int(get(e, "activity_id"));
-	sev = json_object_get_int(get(e, "severity_id"));
+	gmtime_r(&t, &tm);
+	snprintf(ts, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+/* event.action: the OCSF activity name, lower case, words joined by '-'. */
+static void ecs_action(struct json_object *e, char *act_name, size_t size)
+{
+	struct json_object *v;
+
+	snprintf(act_name, size, "%s", (v = get(e, "activity_name")) ? json_object_get_string(v) : "");
+	for (char *p = act_name; *p; p++)
+		*p = (char)(*p == ' ' ? '-' : (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p));
+}
+
+static void put_event(struct ks_jw *w, struct json_object *e, int cls)
+{
+	int act = json_object_get_int(get(e, "activity_id"));
+	int sev = json_object_get_int(get(e, "severity_id"));
+	const char *kind = "event", *cat = NULL;
+	char act_name[64], ds[64];
+	struct json_object *v;
+
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
 		if (classes[i].cls == cls) {
 			kind = classes[i].kind;
 			cat = classes[i].category;
 		}
-	{
-		long long ms = json_object_get_int64(get(e, "time"));
-		time_t t = (time_t)(ms / 1000);
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-	}
-	snprintf(act_name, sizeof(act_name), "%s", (v = get(e, "activity_name")) ? json_object_get_string(v) : "");
-	for (char *p = act_name; *p; p++)
-		*p = (char)(*p == ' ' ? '-' : (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p));
-
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "@timestamp", ts);
-	put_str(w, "message", get(e, "message"));
-	ks_jw_key(w, "ecs");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "version", KS_ECS_VERSION);
-	ks_jw_obj_end(w);
+	ecs_action(e, act_name, sizeof(act_name));
 	ks_jw_key(w, "event");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "kind", kind);
@@ -188,43 +183,41 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 	put_str(w, "id", get(e, "metadata.uid"));
 	put_val(w, "sequence", get(e, "metadata.sequence"));
 	ks_jw_ki64(w, "severity", sev);
-	{
-		char ds[64];
-
-		snprintf(ds, sizeof(ds), "kansoku.ocsf_%d", cls);
-		ks_jw_kcstr(w, "dataset", ds);
-	}
+	snprintf(ds, sizeof(ds), "kansoku.ocsf_%d", cls);
+	ks_jw_kcstr(w, "dataset", ds);
 	ks_jw_obj_end(w);
+}
 
-	/* a sensor on the host is an agent (observer.* is for devices watching from outside) */
-	ks_jw_key(w, "agent");
+static void put_host(struct ks_jw *w, struct json_object *v)
+{
+	if (!v)
+		return;
+	ks_jw_key(w, "host");
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "type", "kansoku");
-	ks_jw_kcstr(w, "version", KS_VERSION);
-	ks_jw_obj_end(w);
-
-	if ((v = get(e, "device"))) {
-		ks_jw_key(w, "host");
+	put_str(w, "hostname", get(v, "hostname"));
+	put_str(w, "name", get(v, "hostname"));
+	put_str(w, "id", get(v, "uid"));
+	if (get(v, "boot_uid")) {
+		ks_jw_key(w, "boot");
 		ks_jw_obj_begin(w);
-		put_str(w, "hostname", get(v, "hostname"));
-		put_str(w, "name", get(v, "hostname"));
-		put_str(w, "id", get(v, "uid"));
-		if (get(v, "boot_uid")) {
-			ks_jw_key(w, "boot");
-			ks_jw_obj_begin(w);
-			put_str(w, "id", get(v, "boot_uid"));
-			ks_jw_obj_end(w);
-		}
-		ks_jw_key(w, "os");
-		ks_jw_obj_begin(w);
-		put_str(w, "name", get(v, "os.name"));
-		put_str(w, "version", get(v, "os.version"));
-		put_str(w, "kernel", get(v, "os.kernel_release"));
-		ks_jw_kcstr(w, "type", "linux");
-		ks_jw_obj_end(w);
+		put_str(w, "id", get(v, "boot_uid"));
 		ks_jw_obj_end(w);
 	}
-	process(w, "process", get(e, "process") ? get(e, "process") : get(e, "actor.process"));
+	ks_jw_key(w, "os");
+	ks_jw_obj_begin(w);
+	put_str(w, "name", get(v, "os.name"));
+	put_str(w, "version", get(v, "os.version"));
+	put_str(w, "kernel", get(v, "os.kernel_release"));
+	ks_jw_kcstr(w, "type", "linux");
+	ks_jw_obj_end(w);
+	ks_jw_obj_end(w);
+}
+
+/* user.* and file.*: the actor's user (or the event's), the file touched. */
+static void put_user_file(struct ks_jw *w, struct json_object *e)
+{
+	struct json_object *v;
+
 	if ((v = get(e, "actor.user")) || (v = get(e, "user"))) {
 		ks_jw_key(w, "user");
 		ks_jw_obj_begin(w);
@@ -240,6 +233,13 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		put_str(w, "directory", get(v, "parent_folder"));
 		ks_jw_obj_end(w);
 	}
+}
+
+/* source, destination, network.*, dns.* */
+static void put_network(struct ks_jw *w, struct json_object *e)
+{
+	struct json_object *v;
+
 	endpoint(w, "source", get(e, "src_endpoint"));
 	endpoint(w, "destination", get(e, "dst_endpoint"));
 	if ((v = get(e, "connection_info"))) {
@@ -265,6 +265,13 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		ks_jw_obj_end(w);
 		ks_jw_obj_end(w);
 	}
+}
+
+/* package.* (inventory) and rule.* (posture findings) */
+static void put_package_rule(struct ks_jw *w, struct json_object *e)
+{
+	struct json_object *v;
+
 	if ((v = get(e, "package"))) {
 		ks_jw_key(w, "package");
 		ks_jw_obj_begin(w);
@@ -283,6 +290,11 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 		ks_jw_kcstr(w, "ruleset", "kansoku posture");
 		ks_jw_obj_end(w);
 	}
+}
+
+/* kansoku.*: what ECS has no field for, and the whole OCSF event. */
+static void put_kansoku(struct ks_jw *w, struct json_object *e)
+{
 	ks_jw_key(w, "kansoku");
 	ks_jw_obj_begin(w);
 	/* rule.reference is a URL: the standards a check follows are names ("CIS 1.5.1"), kept here */
@@ -291,6 +303,42 @@ int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
 	put_val(w, "count", get(e, "count"));
 	put_val(w, "ocsf", e); /* the whole event: nothing ECS has no field for is lost */
 	ks_jw_obj_end(w);
+}
+
+int ks_ecs_from_ocsf(const char *line, size_t len, struct ks_jw *w)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *e = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
+	char ts[96];
+
+	json_tokener_free(tok);
+	if (!e || !json_object_is_type(e, json_type_object)) {
+		json_object_put(e);
+		return -1;
+	}
+	ecs_timestamp(e, ts, sizeof(ts));
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "@timestamp", ts);
+	put_str(w, "message", get(e, "message"));
+	ks_jw_key(w, "ecs");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "version", KS_ECS_VERSION);
+	ks_jw_obj_end(w);
+	put_event(w, e, json_object_get_int(get(e, "class_uid")));
+
+	/* a sensor on the host is an agent (observer.* is for devices watching from outside) */
+	ks_jw_key(w, "agent");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "type", "kansoku");
+	ks_jw_kcstr(w, "version", KS_VERSION);
+	ks_jw_obj_end(w);
+
+	put_host(w, get(e, "device"));
+	process(w, "process", get(e, "process") ? get(e, "process") : get(e, "actor.process"));
+	put_user_file(w, e);
+	put_network(w, e);
+	put_package_rule(w, e);
+	put_kansoku(w, e);
 	ks_jw_obj_end(w);
 	json_object_put(e);
 	return 0;

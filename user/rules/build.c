@@ -59,7 +59,7 @@ struct ks_rules *ks_rules_build(struct ks_rules_builder *b, const struct ks_rule
 	set_opts(r, opts);
 	for (i = 0; i < b->n_rules; i++) {
 		r->rules[i].idx = (uint32_t)i;
-		if (ks_compile_rule(&c, &b->rules[i], &r->rules[i]))
+		if ((b->rules[i].policy ? ks_compile_policy : ks_compile_rule)(&c, &b->rules[i], &r->rules[i]))
 			goto fail;
 		/* the builder's names go with it */
 		r->rules[i].info.file = ks_arena_strndup(&r->arena, b->rules[i].pos.file, strlen(b->rules[i].pos.file));

@@ -25,7 +25,8 @@ static int fail(const struct rctx *x, const yaml_node_t *n, const char *msg)
 {
 	struct ks_rpos p = pos_of(x, n);
 
-	ks_rerr(x->c->err, &p, 0, "rule '%s': %s", x->cr->info.id ? x->cr->info.id : "?", msg);
+	ks_rerr(x->c->err, &p, 0, "%s '%s': %s", x->cr->info.policy ? "policy" : "rule",
+	        x->cr->info.id ? x->cr->info.id : "?", msg);
 	return -1;
 }
 
@@ -271,8 +272,8 @@ static int set_threshold(struct rctx *x, yaml_node_t *n)
 	return 0;
 }
 
-/* The rule's keys, each with its handler. */
-static int set_key(struct rctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, yaml_node_t **cond)
+/* The keys rules and policies share (metadata and output). Returns 1 when key is not one of them. */
+static int set_meta(struct rctx *x, const char *key, yaml_node_t *v)
 {
 	struct ks_rule_info *in = &x->cr->info;
 	bool str = v->type == YAML_SCALAR_NODE;
@@ -285,10 +286,6 @@ static int set_key(struct rctx *x, const char *key, yaml_node_t *k, yaml_node_t 
 		return (in->description = dup_scalar(x, v)) ? 0 : -1;
 	if (!strcmp(key, "remediation") && str)
 		return (in->remediation = dup_scalar(x, v)) ? 0 : -1;
-	if (!strcmp(key, "condition")) {
-		*cond = v;
-		return 0;
-	}
 	if (!strcmp(key, "severity"))
 		return set_severity(x, v);
 	if (!strcmp(key, "area"))
@@ -297,15 +294,47 @@ static int set_key(struct rctx *x, const char *key, yaml_node_t *k, yaml_node_t 
 		return set_tags(x, v);
 	if (!strcmp(key, "enabled"))
 		return set_bool(x, v, &in->enabled);
-	if (!strcmp(key, "sequence"))
-		return set_sequence(x, v);
-	if (!strcmp(key, "threshold"))
-		return set_threshold(x, v);
 	if (!strcmp(key, "output") && str) {
 		struct ks_rpos p = pos_of(x, v);
 
 		return ks_tmpl_compile(x->c, scalar(v), v->data.scalar.length, &p, &x->cr->out);
 	}
+	return 1;
+}
+
+int ks_compile_meta(struct ks_pctx *c, yaml_document_t *d, const struct ks_rpos *doc, struct ks_crule *cr,
+                    const char *key, yaml_node_t *v)
+{
+	struct rctx x = {.c = c, .d = d, .doc = doc, .cr = cr};
+
+	return set_meta(&x, key, v);
+}
+
+void ks_compile_defaults(struct ks_crule *cr, const struct ks_rpos *pos)
+{
+	cr->info.file = pos->file;
+	cr->info.line = pos->line;
+	cr->info.enabled = true;
+	cr->info.severity_id = 3;
+	cr->info.severity = severities[3];
+	cr->info.area = KS_RAREA_SYSTEM;
+}
+
+/* The rule's keys, each with its handler. */
+static int set_key(struct rctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, yaml_node_t **cond)
+{
+	int rc;
+
+	if (!strcmp(key, "condition")) {
+		*cond = v;
+		return 0;
+	}
+	if (!strcmp(key, "sequence"))
+		return set_sequence(x, v);
+	if (!strcmp(key, "threshold"))
+		return set_threshold(x, v);
+	if ((rc = set_meta(x, key, v)) <= 0)
+		return rc;
 	if (!strcmp(key, "exceptions"))
 		return 0; /* after the condition: see ks_compile_rule */
 	return fail(x, k,
@@ -325,6 +354,14 @@ static int check_id(struct rctx *x, const char *id, const yaml_node_t *n)
 	return 0;
 }
 
+int ks_check_id(struct ks_pctx *c, yaml_document_t *d, const struct ks_rpos *doc, struct ks_crule *cr,
+                const yaml_node_t *n)
+{
+	struct rctx x = {.c = c, .d = d, .doc = doc, .cr = cr};
+
+	return check_id(&x, cr->info.id, n);
+}
+
 int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks_crule *cr)
 {
 	struct rctx x = {.c = c, .d = def->doc, .doc = &def->pos, .cr = cr};
@@ -332,12 +369,7 @@ int ks_compile_rule(struct ks_pctx *c, const struct ks_rdef_rule *def, struct ks
 	yaml_node_pair_t *pr;
 
 	cr->info.id = ks_arena_strndup(&c->r->arena, def->id, strlen(def->id));
-	cr->info.file = def->pos.file;
-	cr->info.line = def->pos.line;
-	cr->info.enabled = true;
-	cr->info.severity_id = 3;
-	cr->info.severity = severities[3];
-	cr->info.area = KS_RAREA_SYSTEM;
+	ks_compile_defaults(cr, &def->pos);
 	if (!cr->info.id || check_id(&x, def->id, def->node))
 		return -1;
 	for (pr = def->node->data.mapping.pairs.start; pr < def->node->data.mapping.pairs.top; pr++) {

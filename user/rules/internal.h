@@ -143,6 +143,7 @@ struct ks_rdef_rule {
 	struct ks_rpos pos;
 	yaml_document_t *doc;
 	yaml_node_t *node; /* the rule's mapping */
+	bool policy;       /* an access policy (policies:, docs/policy.md), compiled by policy.c */
 };
 
 struct ks_rules_builder {

@@ -150,7 +150,7 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 
 /* A rule with an id already read replaces it, in its place. */
 static int add_rules(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_document_t *d, yaml_node_t *s,
-                     struct ks_rules_err *err)
+                     bool policy, struct ks_rules_err *err)
 {
 	yaml_node_item_t *it;
 	size_t i;
@@ -161,15 +161,17 @@ static int add_rules(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml
 		struct ks_rdef_rule def, *nr;
 
 		if (r->type != YAML_MAPPING_NODE) {
-			ks_rerr(err, &rp, 0, "a rule is a mapping with id, title, condition, ...");
+			ks_rerr(err, &rp, 0,
+			        policy ? "a policy is a mapping with id, title, files|exec|network, allow, ..."
+			               : "a rule is a mapping with id, title, condition, ...");
 			return -1;
 		}
 		id = map_get(d, r, "id");
 		if (!id || id->type != YAML_SCALAR_NODE || !id->data.scalar.length) {
-			ks_rerr(err, &rp, 0, "rule without an id: add 'id: ...'");
+			ks_rerr(err, &rp, 0, "%s without an id: add 'id: ...'", policy ? "policy" : "rule");
 			return -1;
 		}
-		def = (struct ks_rdef_rule){(const char *)id->data.scalar.value, rp, d, r};
+		def = (struct ks_rdef_rule){(const char *)id->data.scalar.value, rp, d, r, policy};
 		for (i = 0; i < b->n_rules && strcmp(b->rules[i].id, def.id); i++)
 			;
 		if (i < b->n_rules) {
@@ -227,13 +229,15 @@ static int add_doc(struct ks_rules_builder *b, const struct ks_rpos *doc, yaml_d
 		else if (scalar_is(k, "macros") && map)
 			rc = add_macros(b, doc, d, v, err);
 		else if (scalar_is(k, "rules") && seq)
-			rc = add_rules(b, doc, d, v, err);
+			rc = add_rules(b, doc, d, v, false, err);
+		else if (scalar_is(k, "policies") && seq)
+			rc = add_rules(b, doc, d, v, true, err);
 		else if (scalar_is(k, "disable") && seq)
 			rc = add_disable(b, doc, d, v, err);
 		else {
 			ks_rerr(err, &kp, 0,
 			        "unknown key or wrong type: a rule file has lists (mapping), macros (mapping), rules "
-			        "(sequence), disable (sequence)");
+			        "(sequence), policies (sequence), disable (sequence)");
 			return -1;
 		}
 		if (rc) {

@@ -21,9 +21,22 @@ struct anc {
 	uint64_t start_ns, pstart_ns;
 };
 
+#define FACT_SLOTS 16384 /* processes whose Launch facts are remembered (overwritten when full) */
+
+/* What only a Launch event records of a process (its `unmapped`), carried to the process's later file,
+ * network and DNS events as the daemon's process table does: policies on units, logins and terminals. */
+struct facts {
+	uint32_t pid;
+	uint64_t start_ns;
+	bool set, has_login;
+	int64_t loginuid, gid, euid;
+	char unit[96], tty[32];
+};
+
 struct ks_rules_offline {
 	struct ks_rules *r;
 	struct anc *anc;
+	struct facts *facts;
 	struct ks_rproc_id chain[ANC_DEPTH];
 	const char *lineage[64], *pargs[ARGS_MAX];
 	char unit[256];
@@ -73,7 +86,8 @@ static const struct jfield jfields[] = {
     {KS_RF_PARENT_EXE, J_PROC, "parent_process.file.path"},
     {KS_RF_PARENT_CMDLINE, J_PROC, "parent_process.cmd_line"},
     {KS_RF_PARENT_USER_UID, J_PROC, "parent_process.user.uid"},
-    {KS_RF_PROC_LINEAGE, J_PROC, "lineage"},
+    {KS_RF_PROC_LINEAGE, J_PROC, "lineage"},  /* OCSF before 1.4: executable paths */
+    {KS_RF_PROC_LINEAGE, J_PROC, "ancestry"}, /* OCSF 1.4+: process objects, parent first */
     {KS_RF_ACTOR_USER_UID, J_EVENT, "actor.user.uid"},
     {KS_RF_ACTOR_USER_NAME, J_EVENT, "actor.user.name"},
     {KS_RF_FILE_PATH, J_EVENT, "file.path"},
@@ -138,10 +152,13 @@ static uint32_t jlist(struct json_object *j, const char **out, uint32_t max)
 	if (!json_object_is_type(j, json_type_array))
 		return 0;
 	for (i = 0; i < json_object_array_length(j) && n < max; i++) {
-		struct json_object *e = json_object_array_get_idx(j, i);
+		struct json_object *e = json_object_array_get_idx(j, i), *path;
 
 		if (json_object_is_type(e, json_type_string))
 			out[n++] = json_object_get_string(e);
+		else if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, "path", &path) &&
+		         json_object_is_type(path, json_type_string)) /* an ancestry entry: its executable */
+			out[n++] = json_object_get_string(path);
 	}
 	return n;
 }
@@ -211,6 +228,57 @@ static void set_identity(struct ks_rules_offline *o, struct ks_rview *v, struct 
 	v->n_ancestors = n;
 }
 
+static struct facts *fact_slot(struct ks_rules_offline *o, const struct ks_rproc_id *p)
+{
+	return &o->facts[(p->pid * 2654435761u ^ (uint32_t)(p->start_ns >> 10)) % FACT_SLOTS];
+}
+
+static void copy_str(char *dst, size_t len, const struct ks_rval *v)
+{
+	snprintf(dst, len, "%s", v->set ? v->s : "");
+}
+
+static void note_facts(struct ks_rules_offline *o, const struct ks_rview *v)
+{
+	struct facts *f = fact_slot(o, &v->proc);
+
+	*f = (struct facts){.pid = v->proc.pid, .start_ns = v->proc.start_ns, .set = true};
+	f->has_login = v->f[KS_RF_PROC_LOGINUID].set;
+	f->loginuid = v->f[KS_RF_PROC_LOGINUID].i;
+	f->gid = v->f[KS_RF_PROC_GID].set ? v->f[KS_RF_PROC_GID].i : -1;
+	f->euid = v->f[KS_RF_PROC_EUID].set ? v->f[KS_RF_PROC_EUID].i : -1;
+	copy_str(f->unit, sizeof(f->unit), &v->f[KS_RF_PROC_UNIT]);
+	copy_str(f->tty, sizeof(f->tty), &v->f[KS_RF_PROC_TTY]);
+}
+
+/* The facts of the process, or of its nearest ancestor seen launching (a fork keeps them). */
+static void apply_facts(struct ks_rules_offline *o, struct ks_rview *v)
+{
+	const struct facts *f = NULL;
+
+	for (uint32_t i = 0; i <= v->n_ancestors && !f; i++) {
+		const struct ks_rproc_id *p = i ? &v->ancestors[i - 1] : &v->proc;
+		const struct facts *s = fact_slot(o, p);
+
+		if (s->set && s->pid == p->pid && s->start_ns == p->start_ns)
+			f = s;
+	}
+	if (!f)
+		return;
+	if (f->has_login && !v->f[KS_RF_PROC_LOGINUID].set)
+		ks_rview_int(v, KS_RF_PROC_LOGINUID, f->loginuid);
+	if (f->gid >= 0 && !v->f[KS_RF_PROC_GID].set)
+		ks_rview_int(v, KS_RF_PROC_GID, f->gid);
+	if (f->euid >= 0 && !v->f[KS_RF_PROC_EUID].set)
+		ks_rview_int(v, KS_RF_PROC_EUID, f->euid);
+	if (f->unit[0] && !v->f[KS_RF_PROC_UNIT].set)
+		ks_rview_str(v, KS_RF_PROC_UNIT, f->unit);
+	if (f->tty[0] && !v->f[KS_RF_PROC_TTY].set)
+		ks_rview_str(v, KS_RF_PROC_TTY, f->tty);
+	if (!v->f[KS_RF_PROC_HAS_TTY].set)
+		ks_rview_bool(v, KS_RF_PROC_HAS_TTY, f->tty[0] != '\0');
+}
+
 void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev, struct ks_rview *v, uint64_t *now_ns)
 {
 	int64_t cls = 0, act = 0, t = 0, seq = 0;
@@ -239,6 +307,10 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 		ks_rview_str(v, KS_RF_PROC_UNIT, o->unit);
 	if (proc)
 		set_identity(o, v, proc);
+	if (proc && cls == KS_RCLASS_PROCESS && v->f[KS_RF_ACTIVITY_ID].i == KS_RACT_LAUNCH)
+		note_facts(o, v);
+	else if (proc)
+		apply_facts(o, v);
 	jint(jpath(ev, "metadata.sequence"), &seq);
 	v->event_seq = (uint64_t)seq;
 	jint(jpath(ev, "time"), &t);
@@ -280,6 +352,8 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 		json_object_object_add(j, "output", json_object_new_string_len(m->output, (int)m->output_len));
 		json_object_object_add(j, "count", json_object_new_int64((int64_t)m->count));
 		json_object_object_add(j, "pid", json_object_new_int64(m->proc.pid));
+		if (in->policy)
+			json_object_object_add(j, "policy_resource", json_object_new_string(in->resource));
 		if (m->threshold_count)
 			json_object_object_add(j, "threshold_count",
 			                       json_object_new_int64((int64_t)m->threshold_count));
@@ -297,6 +371,9 @@ static void print_match(void *ctx, const struct ks_rules_match *m)
 	        m->update ? " (repeated)" : "");
 	if (in->condition)
 		fprintf(o->out, "    because: %s\n", in->condition);
+	if (in->policy)
+		fprintf(o->out, "    because: outside policy %s: %s, and no allow entry admits it\n", in->id,
+		        in->resource);
 	for (i = 0; i < m->n_steps; i++)
 		fprintf(o->out, "    step %u (event sequence %" PRIu64 "): %s\n", i + 1, m->steps[i].event_seq,
 		        m->steps[i].text);
@@ -308,7 +385,10 @@ struct ks_rules_offline *ks_rules_offline_new(struct ks_rules *r, FILE *out, boo
 {
 	struct ks_rules_offline *o = calloc(1, sizeof(*o));
 
-	if (!o || !(o->anc = calloc(ANC_SLOTS, sizeof(*o->anc)))) {
+	if (!o || !(o->anc = calloc(ANC_SLOTS, sizeof(*o->anc))) ||
+	    !(o->facts = calloc(FACT_SLOTS, sizeof(*o->facts)))) {
+		if (o)
+			free(o->anc);
 		free(o);
 		return NULL;
 	}
@@ -324,6 +404,7 @@ void ks_rules_offline_free(struct ks_rules_offline *o)
 	if (!o)
 		return;
 	free(o->anc);
+	free(o->facts);
 	free(o);
 }
 

@@ -144,7 +144,9 @@ struct ks_rule_info {
 	const char *const *tags;
 	uint32_t n_tags;
 	bool enabled;
-	bool any_class; /* evaluated on every event: its condition does not pin class_uid */
+	bool any_class;       /* evaluated on every event: its condition does not pin class_uid */
+	bool policy;          /* an access policy (docs/policy.md): a match is an access outside it */
+	const char *resource; /* policies: what it governs, e.g. "files /etc/shadow (read)" */
 	uint64_t evaluations, matches, deduped, rate_dropped, regex_errors, state_full;
 	uint64_t cost_samples, cost_sum_ns, cost_p99_ns;
 	uint64_t cost_outliers; /* timed samples over 1 ms (the thread was preempted): kept out of the mean */
