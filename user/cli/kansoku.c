@@ -140,8 +140,12 @@ static int check_args(const struct cli_opts *o)
 /* The request line's JSON object (the caller puts it). */
 static struct json_object *build_request(const struct cli_opts *o)
 {
-	struct json_object *req = json_object_new_object();
+	struct json_object *req;
 	const char *type = o->type;
+
+	if (!o->cmd) /* check_args refused that already */
+		return NULL;
+	req = json_object_new_object();
 
 	if (!strcmp(o->cmd, "files")) { /* file accesses are the file class of the event stream */
 		json_object_object_add(req, "cmd", json_object_new_string("events"));
@@ -170,9 +174,12 @@ static struct json_object *build_request(const struct cli_opts *o)
 static int send_request(int fd, const struct cli_opts *o)
 {
 	struct json_object *req = build_request(o);
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	const char *s;
 	int rc = 0;
 
+	if (!req)
+		return -1;
+	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0) {
 		fprintf(stderr, "kansoku: sending the request failed: %s\n", strerror(errno));
 		rc = -1;
@@ -214,6 +221,8 @@ static int print_reply(struct ks_cli_reader *r, const struct cli_opts *o)
 	char *line = ks_cli_next_line(r, &len);
 	int rc = 0;
 
+	if (!o->cmd) /* check_args refused that already */
+		return 1;
 	if (!line) {
 		fprintf(stderr, "kansoku: the daemon closed the connection without answering\n");
 		return 1;

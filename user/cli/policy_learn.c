@@ -406,7 +406,7 @@ static void put_paths(FILE *f, struct json_object *set)
 			set_add(subtrees, d);
 	}
 	for (i = 0; i < k; i++) { /* a name a policy cannot spell: its nearest directory that it can */
-		size_t pl = strlen(v[i]);
+		size_t pl;
 
 		if (path_ok(v[i]))
 			continue;

@@ -430,9 +430,10 @@ void ks_control_close(struct ks_control *ctl)
 {
 	if (!ctl)
 		return;
-	while (ctl->clients) {
-		client_flush(ctl->clients);
-		client_free(ctl->clients);
+	for (struct ks_ctl_client *c = ctl->clients, *next; c; c = next) {
+		next = c->next; /* client_free unlinks c */
+		client_flush(c);
+		client_free(c);
 	}
 	ks_loop_del(ctl->epfd, &ctl->listen);
 	close(ctl->listen.fd);

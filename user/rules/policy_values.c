@@ -332,7 +332,7 @@ struct ks_node *ks_pol_cidr(struct pol *p, yaml_node_t *list)
  * dst_endpoint.port in kansoku's events. */
 struct ks_node *ks_pol_ports(struct pol *p, yaml_node_t *list)
 {
-	yaml_node_t *it[256];
+	yaml_node_t *it[256] = {0};
 	struct ks_rstr single[256];
 	struct ks_node *kids[257];
 	char lo_s[256][24], hi_s[256][24];
