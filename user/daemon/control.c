@@ -23,7 +23,7 @@
 #define STREAM_TURN (64u << 10) /* bytes a stream makes per turn of the loop (a few ms): other work goes on */
 
 struct ks_ctl_client {
-	struct ks_watch watch;
+	struct ks_loop_fd watch;
 	struct ks_control *ctl;
 	char in[MAX_REQUEST];
 	size_t in_len;
@@ -40,7 +40,7 @@ struct ks_ctl_client {
 };
 
 struct ks_control {
-	struct ks_watch listen;
+	struct ks_loop_fd listen;
 	int epfd;
 	char path[108];
 	ks_ctl_handler handler;
@@ -267,7 +267,7 @@ static void handle_line(struct ks_ctl_client *c, char *line, size_t len)
 	json_tokener_free(tok);
 }
 
-static void client_io(struct ks_watch *w, uint32_t events)
+static void client_io(struct ks_loop_fd *w, uint32_t events)
 {
 	struct ks_ctl_client *c = w->ctx;
 
@@ -311,7 +311,7 @@ static void client_io(struct ks_watch *w, uint32_t events)
 		client_free(c);
 }
 
-static void accept_io(struct ks_watch *w, uint32_t events)
+static void accept_io(struct ks_loop_fd *w, uint32_t events)
 {
 	struct ks_control *ctl = w->ctx;
 	(void)events;

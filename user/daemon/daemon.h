@@ -33,7 +33,7 @@ struct ks_daemon {
 	struct ks_judge *judge;   /* the detection rules, an evaluator of the pipeline (NULL: rules off) */
 	struct ks_rings *rings;   /* the kernel's ring buffers, drained in dependency order */
 	int epfd;
-	struct ks_watch w_signal, w_timer, w_ring;
+	struct ks_loop_fd w_signal, w_timer, w_ring;
 	uint64_t started_boot_ns;
 	int64_t started_wall_ms;
 	unsigned ticks;

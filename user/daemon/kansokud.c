@@ -277,13 +277,13 @@ static void drain(struct ks_daemon *d)
 	ks_outputs_flush(d->outs);
 }
 
-static void ring_io(struct ks_watch *w, uint32_t events)
+static void ring_io(struct ks_loop_fd *w, uint32_t events)
 {
 	(void)events;
 	drain(w->ctx);
 }
 
-static void timer_io(struct ks_watch *w, uint32_t events)
+static void timer_io(struct ks_loop_fd *w, uint32_t events)
 {
 	struct ks_daemon *d = w->ctx;
 	uint64_t expirations;
@@ -317,7 +317,7 @@ static void timer_io(struct ks_watch *w, uint32_t events)
 	}
 }
 
-static void signal_io(struct ks_watch *w, uint32_t events)
+static void signal_io(struct ks_loop_fd *w, uint32_t events)
 {
 	struct ks_daemon *d = w->ctx;
 	struct signalfd_siginfo si;
@@ -415,7 +415,7 @@ static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "signalfd: %s", strerror(errno));
 		return -1;
 	}
-	d->w_signal = (struct ks_watch){.fd = fd, .fn = signal_io, .ctx = d};
+	d->w_signal = (struct ks_loop_fd){.fd = fd, .fn = signal_io, .ctx = d};
 	ks_loop_add(d->epfd, &d->w_signal, EPOLLIN);
 
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -427,7 +427,7 @@ static int setup_fds(struct ks_daemon *d, char *err, size_t errlen)
 	its.it_interval.tv_nsec = (long)((d->cfg.poll_ms % MSEC_PER_SEC) * NSEC_PER_MSEC);
 	its.it_value = its.it_interval;
 	timerfd_settime(fd, 0, &its, NULL);
-	d->w_timer = (struct ks_watch){.fd = fd, .fn = timer_io, .ctx = d};
+	d->w_timer = (struct ks_loop_fd){.fd = fd, .fn = timer_io, .ctx = d};
 	ks_loop_add(d->epfd, &d->w_timer, EPOLLIN);
 	return 0;
 }
@@ -686,7 +686,7 @@ static int start_observing(struct ks_daemon *d)
 		ks_err("%s", err);
 		return -1;
 	}
-	d->w_ring = (struct ks_watch){.fd = ks_rings_fd(d->rings), .fn = ring_io, .ctx = d};
+	d->w_ring = (struct ks_loop_fd){.fd = ks_rings_fd(d->rings), .fn = ring_io, .ctx = d};
 	ks_loop_add(d->epfd, &d->w_ring, EPOLLIN);
 	seeded = ks_loader_seed(&d->loader, on_seed, &d->pl);
 	socks = ks_loader_seed_socks(&d->loader, on_net_seed, &d->pl);
@@ -709,7 +709,7 @@ static int run_loop(struct ks_daemon *d)
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
-			struct ks_watch *w = evs[i].data.ptr;
+			struct ks_loop_fd *w = evs[i].data.ptr;
 
 			w->fn(w, evs[i].events);
 		}
