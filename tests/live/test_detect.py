@@ -227,3 +227,23 @@ def test_disabled_rule_and_rate_limit(daemon_factory, tmp_path, rules_d):
     assert rows["T-ANY"]["matches"] == 30
     assert rows["T-ANY"]["rate_dropped"] > 0 and len(created) + rows["T-ANY"]["rate_dropped"] == 30
     assert not [e for e in d.read_events() if findings("T-EXEC")(e)]
+
+
+def test_open_detections_score_into_their_area_and_close_when_quiet(daemon_factory, tmp_path, rules_d):
+    (rules_d / "local.yaml").write_text(EXEC_RULE.replace("area: system", "area: user"))
+    d = daemon_factory(f"rules:\n  builtin: false\n  paths: [{rules_d}/*.yaml]\n  quiet_period: 3\n")
+    pid = run("/usr/bin/true", MARKER)
+    (f,) = d.wait_for(findings("T-EXEC", lambda e: e["activity_name"] == "Create"), what="the finding")
+    # while open it scores into its area like a posture finding: high = weight 7, age factor 1
+    det = d.cli_json("posture")["detections"]
+    assert det["areas"]["user"] == {"score": 7.0, "open": 1} and det["host"] == 7.0, det
+    assert "detections: risk score 7.0 from 1 open" in d.cli("posture").stdout.decode()
+    # the rule does not match the process again: after the quiet period the same finding closes
+    (c,) = d.wait_for(findings("T-EXEC", lambda e: e["activity_name"] == "Close"), timeout=15, what="the Close")
+    assert c["finding_info"]["uid"] == f["finding_info"]["uid"] and c["type_uid"] == 200403
+    assert c["status_detail"] == "quiet period over" and c["count"] == 1
+    assert c["finding_info"]["first_seen_time"] <= c["finding_info"]["last_seen_time"] <= c["time"]
+    assert f"pid {pid}" in c["message"]
+    det = d.cli_json("posture")["detections"]
+    assert det["open"] == 0 and det["host"] == 0.0
+    assert d.cli_json("status")["rules"]["findings_closed"] == 1

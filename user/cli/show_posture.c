@@ -52,19 +52,33 @@ void ks_cli_findings_table(struct json_object *arr)
 
 void ks_cli_show_posture(struct json_object *d)
 {
-	struct json_object *areas, *errors, *worst;
+	struct json_object *areas, *errors, *worst, *det, *dareas = NULL;
+	bool has_det = json_object_object_get_ex(d, "detections", &det);
 
 	printf("host risk score %.1f: %lld open findings; checks %lld pass, %lld fail, %lld error, %lld not "
 	       "applicable\n\n",
 	       json_object_get_double(json_object_object_get(d, "host")), (long long)jint(d, "findings"),
 	       (long long)jint(d, "checks_pass"), (long long)jint(d, "checks_fail"), (long long)jint(d, "checks_error"),
 	       (long long)jint(d, "checks_not_applicable"));
-	printf("%-8s %8s %9s\n", "AREA", "SCORE", "FINDINGS");
+	if (has_det) {
+		json_object_object_get_ex(det, "areas", &dareas);
+		printf("detections: risk score %.1f from %lld open detections (rules.quiet_period closes them)\n\n",
+		       json_object_get_double(json_object_object_get(det, "host")), (long long)jint(det, "open"));
+		printf("%-8s %8s %9s %10s %10s\n", "AREA", "SCORE", "FINDINGS", "DETECTION", "DETECTIONS");
+	} else {
+		printf("%-8s %8s %9s\n", "AREA", "SCORE", "FINDINGS");
+	}
 	if (json_object_object_get_ex(d, "areas", &areas)) {
 		json_object_object_foreach(areas, k, v)
 		{
-			printf("%-8s %8.1f %9lld\n", k, json_object_get_double(json_object_object_get(v, "score")),
+			struct json_object *dv = dareas ? json_object_object_get(dareas, k) : NULL;
+
+			printf("%-8s %8.1f %9lld", k, json_object_get_double(json_object_object_get(v, "score")),
 			       (long long)jint(v, "findings"));
+			if (dv)
+				printf(" %10.1f %10lld", json_object_get_double(json_object_object_get(dv, "score")),
+				       (long long)jint(dv, "open"));
+			printf("\n");
 		}
 	}
 	if (json_object_object_get_ex(d, "worst", &worst) && json_object_array_length(worst)) {

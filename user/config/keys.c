@@ -166,6 +166,8 @@ static const struct ks_cfg_key rules_keys[] = {
      .doc = "new findings per rule per second; the excess is counted"},
     {"rate_burst", KS_CFG_UINT, RUL(rate_burst), .min = 1, .max = 100000, .def = "100",
      .doc = "new findings a rule may raise at once before the rate applies"},
+    {"quiet_period", KS_CFG_UINT, RUL(quiet_period_s), .min = 1, .max = 30 * 86400, .def = "3600",
+     .doc = "seconds: an open detection closes (Close finding) when its rule has not matched again"},
 };
 
 static const struct ks_cfg_section process_section = {"process", "process", KEYS(process_keys)};

@@ -21,6 +21,7 @@ struct ks_rules_cfg {
 	unsigned dedupe_window_s; /* the same rule on the same process within this is one finding that grows */
 	unsigned rate_per_s;      /* new findings per rule per second; the excess is counted, not sent */
 	unsigned rate_burst;      /* findings a rule may raise at once before the rate applies */
+	unsigned quiet_period_s;  /* an open detection closes when its rule has not matched again this long */
 };
 
 #endif

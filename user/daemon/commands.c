@@ -660,7 +660,13 @@ static void cmd_posture(struct ks_daemon *d, struct ks_ctl_client *c, const char
 		return;
 	}
 	if (!strcmp(name, "posture")) {
-		ks_ctl_reply_json(c, ks_posture_summary_json(d->posture, now_ms(d)));
+		struct json_object *sum = ks_posture_summary_json(d->posture, now_ms(d));
+
+		/* the detection rules' open findings score into the same CRSA areas, with the same aging */
+		if (d->judge && sum)
+			json_object_object_add(sum, "detections",
+			                       ks_judge_scores_json(d->judge, &d->cfg.posture, ks_boot_ns_now()));
+		ks_ctl_reply_json(c, sum);
 		return;
 	}
 	if (!strcmp(name, "findings")) {

@@ -307,6 +307,7 @@ static void timer_io(struct ks_loop_fd *w, uint32_t events)
 		                d->pl.counters.net_listen_changes);
 	/* exited processes stay findable for 5 s: their last file events may still be queued */
 	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
+	ks_judge_tick(d->judge, &d->pl, ks_boot_ns_now()); /* detections quiet long enough close */
 	d->ticks += (unsigned)expirations;
 	per_beat = d->cfg.heartbeat_s * 1000 / d->cfg.poll_ms;
 	if (per_beat && d->ticks >= per_beat) {

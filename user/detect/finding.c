@@ -165,14 +165,17 @@ static uint64_t finding_key(const struct ks_rules_match *m)
 	return h ? h : 1;
 }
 
-static void encode_finding_info(struct ks_judge *j, struct ks_jw *w, const struct ks_rules_match *m, uint64_t key,
-                                int64_t now_ms)
+/* The finding's uid: the same while it grows (rule and process), new per daemon start. */
+static void finding_uid(const struct ks_judge *j, uint64_t key, char uid[40])
 {
-	const struct ks_rule_info *in = m->rule;
-	char uid[40];
-
 	ks_fmt_hex64(uid, key);
 	ks_fmt_hex64(uid + 16, ks_mix64(key ^ j->pl->instance));
+}
+
+static void encode_finding_info(struct ks_jw *w, const struct ks_rules_match *m, const char *uid, int64_t now_ms)
+{
+	const struct ks_rule_info *in = m->rule;
+
 	ks_jw_key(w, "finding_info");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "uid", uid);
@@ -222,7 +225,10 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	struct json_object *ev = NULL;
 	uint64_t key = finding_key(m);
 	int64_t now_ms = ks_host_wall_ms(&pl->host, j->view.time_ns);
+	char uid[40];
 
+	finding_uid(j, key, uid);
+	ks_open_finding_note(j, m, key, uid, j->view.time_ns);
 	/* encoding the finding reuses the pipeline's buffer, which still holds the triggering event */
 	if (!j->evidence_taken) {
 		ks_jw_reset(&j->evidence_copy);
@@ -232,7 +238,7 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	ev = json_tokener_parse(j->evidence_copy.buf); /* NUL-terminated by the writer */
 	ks_ocsf_begin(pl, &ks_ocsf_detection_finding, m->update ? KS_OCSF_FINDING_UPDATE : KS_OCSF_FINDING_CREATE,
 	              m->update ? "Update" : "Create", in->severity_id, now_ms);
-	encode_finding_info(j, w, m, key, now_ms);
+	encode_finding_info(w, m, uid, now_ms);
 	ks_jw_kstr(w, "message", m->output, m->output_len);
 	ks_jw_ku64(w, "count", m->count);
 	ks_jw_kbool(w, "is_alert", true);

@@ -37,6 +37,7 @@ void ks_judge_free(struct ks_judge *j)
 		return;
 	ks_rules_free(j->rules);
 	ks_jw_free(&j->evidence_copy);
+	free(j->open);
 	free(j);
 }
 
@@ -97,6 +98,7 @@ int ks_judge_load(struct ks_judge *j, const struct ks_rules_cfg *cfg, char *err,
 	if (!r)
 		goto rule_error;
 	ks_rules_set_sink(r, ks_judge_on_match, j);
+	j->quiet_ns = (uint64_t)cfg->quiet_period_s * NSEC_PER_SEC;
 	ks_rules_free(j->rules);
 	j->rules = r;
 	j->loads++;
@@ -339,6 +341,8 @@ struct json_object *ks_judge_status_json(struct ks_judge *j)
 	json_object_object_add(o, "loads", json_object_new_int64((int64_t)j->loads));
 	json_object_object_add(o, "events_judged", json_object_new_int64((int64_t)j->evaluated));
 	json_object_object_add(o, "findings_created", json_object_new_int64((int64_t)j->created));
+	json_object_object_add(o, "findings_closed", json_object_new_int64((int64_t)j->closed));
+	json_object_object_add(o, "findings_closed_early", json_object_new_int64((int64_t)j->closed_early));
 	json_object_object_add(o, "findings_updated", json_object_new_int64((int64_t)j->updated));
 	json_object_object_add(o, "state_bytes",
 	                       json_object_new_int64(j->rules ? (int64_t)ks_rules_state_bytes(j->rules) : 0));

@@ -28,6 +28,11 @@ int ks_judge_load(struct ks_judge *j, const struct ks_rules_cfg *cfg, char *err,
 /* The evaluator registered with ks_pipeline_add_evaluator (ctx: the judge). */
 void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line, size_t len);
 
+/* Closes the detections quiet for longer than rules.quiet_period (a Close finding each). Call on the timer. */
+void ks_judge_tick(struct ks_judge *j, struct ks_pipeline *pl, uint64_t now_ns);
+/* The open detections' CRSA scores per area and for the host (weights and aging as posture's findings). */
+struct json_object *ks_judge_scores_json(struct ks_judge *j, const struct ks_posture_cfg *weights, uint64_t now_ns);
+
 /* `kansoku rules list`: every rule with its counters and cost. */
 struct json_object *ks_judge_rules_json(struct ks_judge *j);
 /* For `status`: rules loaded, findings, state size, last load error. */

@@ -17,6 +17,20 @@
 #define KS_JUDGE_EXIT_GRACE_NS (5 * NSEC_PER_SEC)
 #define KS_JUDGE_EXITS_MAX 8192 /* exits waiting for their grace period; beyond, the oldest goes at once */
 
+#define KS_JUDGE_OPEN_MAX 4096 /* open detections remembered for their uid, score and Close */
+
+/* A detection still open: its uid stays while it grows; it scores until its quiet period closes it. */
+struct ks_open_finding {
+	uint64_t key; /* hash of (rule id, pid, start); 0: a free slot */
+	char uid[40];
+	char rule_id[65];
+	char title[128];
+	int severity_id;
+	enum ks_rarea area;
+	uint32_t pid;
+	uint64_t first_ns, last_ns, count;
+};
+
 struct ks_judge_exit {
 	uint32_t pid;
 	uint64_t start_ns, at_ns;
@@ -36,11 +50,16 @@ struct ks_judge {
 	struct ks_jw evidence_copy;
 	struct ks_judge_exit exits[KS_JUDGE_EXITS_MAX]; /* a ring, oldest first */
 	uint32_t exits_head, exits_n;
-	uint64_t evaluated, created, updated, loads;
+	struct ks_open_finding *open; /* KS_JUDGE_OPEN_MAX, made at the first finding */
+	uint64_t quiet_ns, next_tick_ns;
+	uint64_t evaluated, created, updated, closed, closed_early, loads;
 	char last_error[512];
 };
 
 /* The engine's sink: one match -> one Detection Finding (Create, or Update when it grew). */
 void ks_judge_on_match(void *ctx, const struct ks_rules_match *m);
+/* open_findings.c: a finding made or grown (uid: its finding_info.uid). */
+void ks_open_finding_note(struct ks_judge *j, const struct ks_rules_match *m, uint64_t key, const char *uid,
+                          uint64_t now_ns);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "config/posture_cfg.h"
+#include "model/risk.h"
 
 struct json_object;
 
@@ -143,8 +144,6 @@ struct json_object *ks_inventory_processes(struct ks_posture_env *e);
 
 /* ---- scores ---- */
 /* Age factor of a finding open for age_s seconds at severity sev (docs/posture.md). */
-double ks_score_age_factor(const struct ks_posture_cfg *cfg, enum ks_sev sev, int64_t age_s);
-double ks_score_finding(const struct ks_posture_cfg *cfg, enum ks_sev sev, int64_t age_s);
 
 /* ---- the engine the daemon runs ---- */
 struct ks_pipeline;

@@ -4,7 +4,7 @@
  * the severity's grace period is over, then grows by 1 for each further grace period, up to
  * max_age_factor. Areas and the host sum their findings.
  */
-#include "posture/posture.h"
+#include "model/risk.h"
 
 double ks_score_age_factor(const struct ks_posture_cfg *cfg, enum ks_sev sev, int64_t age_s)
 {
