@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/client.h"
 #include "cli/policy_cmd.h"
+#include "rules/offline.h"
 #include "rules/rules.h"
 
 #define SIBLINGS_TO_SUBTREE 4 /* this many entries of one directory become its subtree */
@@ -81,31 +81,10 @@ static int parse_duration_ms(const char *s, int64_t *ms)
 	return 0;
 }
 
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "kansoku: socket path too long: %s\n", path);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "kansoku: cannot reach kansokud on %s: %s (is it running? are you root?)\n", path,
-		        strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* One request on a new connection. */
 static int request(struct lreader *r, const char *socket_path, const char *req)
 {
-	r->fd = connect_to(socket_path);
+	r->fd = ks_cli_connect(socket_path); /* says why it cannot */
 	if (r->fd < 0)
 		return -1;
 	if (write(r->fd, req, strlen(req)) != (ssize_t)strlen(req)) {
@@ -162,35 +141,16 @@ static char *read_line(struct lreader *r, int64_t deadline_ms, bool *timeout)
 	}
 }
 
-static struct json_object *jget(struct json_object *o, const char *path)
-{
-	char key[64];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (dot != NULL);
-	}
-	return o;
-}
-
 static const char *jgets(struct json_object *o, const char *path)
 {
-	struct json_object *v = jget(o, path);
+	struct json_object *v = ks_json_path(o, path);
 
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static int64_t jgeti(struct json_object *o, const char *path)
 {
-	struct json_object *v = jget(o, path);
+	struct json_object *v = ks_json_path(o, path);
 
 	return v ? json_object_get_int64(v) : 0;
 }
@@ -237,8 +197,8 @@ static int load_units(struct learn *l)
 	if (request(&r, l->socket, "{\"cmd\":\"ps\"}\n") || !(line = read_line(&r, wall_ms() + 10000, &timeout)))
 		goto cleanup;
 	reply = json_tokener_parse(line);
-	if (!jget(reply, "stream")) { /* a daemon that answers in one document */
-		procs = jget(reply, "data.processes");
+	if (!ks_json_path(reply, "stream")) { /* a daemon that answers in one document */
+		procs = ks_json_path(reply, "data.processes");
 		for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
 			struct json_object *p = json_object_array_get_idx(procs, i);
 
@@ -315,7 +275,7 @@ static void learn_net(struct learn *l, struct json_object *ev)
 static void learn_event(struct learn *l, struct json_object *ev)
 {
 	int64_t cls = jgeti(ev, "class_uid"), t = jgeti(ev, "time");
-	struct json_object *proc = jget(ev, cls == 1007 ? "process" : "actor.process");
+	struct json_object *proc = ks_json_path(ev, cls == 1007 ? "process" : "actor.process");
 	const char *act = jgets(ev, "activity_name"), *exe;
 
 	if (!proc || !act)

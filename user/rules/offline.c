@@ -108,7 +108,7 @@ static const struct jfield jfields[] = {
     {KS_RF_FILE_SETGID, J_EVENT, "unmapped.setgid"},
 };
 
-static struct json_object *jpath(struct json_object *o, const char *path)
+struct json_object *ks_json_path(struct json_object *o, const char *path)
 {
 	char key[64];
 	const char *dot;
@@ -206,10 +206,10 @@ static void set_identity(struct ks_rules_offline *o, struct ks_rview *v, struct 
 	uint32_t n;
 	struct anc *a;
 
-	jint(jpath(proc, "pid"), &pid);
-	jint(jpath(proc, "created_time"), &ct);
-	jint(jpath(proc, "parent_process.pid"), &ppid);
-	jint(jpath(proc, "parent_process.created_time"), &pct);
+	jint(ks_json_path(proc, "pid"), &pid);
+	jint(ks_json_path(proc, "created_time"), &ct);
+	jint(ks_json_path(proc, "parent_process.pid"), &ppid);
+	jint(ks_json_path(proc, "parent_process.created_time"), &pct);
 	v->proc.pid = (uint32_t)pid;
 	v->proc.start_ns = (uint64_t)ct * 1000000ull;
 	if (ppid)
@@ -287,15 +287,15 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 	size_t i;
 
 	ks_rview_reset(v);
-	jint(jpath(ev, "class_uid"), &cls);
-	jint(jpath(ev, "activity_id"), &act);
+	jint(ks_json_path(ev, "class_uid"), &cls);
+	jint(ks_json_path(ev, "activity_id"), &act);
 	/* Launch/Terminate: the process is the subject; ptrace Open/Inject: the tracer (actor) did it */
 	launch = cls == KS_RCLASS_PROCESS && (act == KS_RACT_LAUNCH || act == KS_RACT_TERMINATE);
-	proc = jpath(ev, launch ? "process" : "actor.process");
-	unm = launch ? jpath(ev, "unmapped") : NULL;
+	proc = ks_json_path(ev, launch ? "process" : "actor.process");
+	unm = launch ? ks_json_path(ev, "unmapped") : NULL;
 	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
 		struct json_object *base = jfields[i].base == J_EVENT ? ev : jfields[i].base == J_PROC ? proc : unm;
-		struct json_object *j = jpath(base, jfields[i].path);
+		struct json_object *j = ks_json_path(base, jfields[i].path);
 
 		if (j)
 			set_field(o, v, jfields[i].f, j);
@@ -311,9 +311,9 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 		note_facts(o, v);
 	else if (proc)
 		apply_facts(o, v);
-	jint(jpath(ev, "metadata.sequence"), &seq);
+	jint(ks_json_path(ev, "metadata.sequence"), &seq);
 	v->event_seq = (uint64_t)seq;
-	jint(jpath(ev, "time"), &t);
+	jint(ks_json_path(ev, "time"), &t);
 	v->time_ns = (uint64_t)t * 1000000ull;
 	*now_ns = v->time_ns;
 }
