@@ -67,7 +67,8 @@ def test_every_socket_open_before_the_daemon_is_seeded(daemon_factory):
     try:
         d = daemon_factory()
         port = h.info["port"]
-        mine = model_conns_of(d, port)
+        # the workers' own ends (another process on a busy host may connect to any listener it finds)
+        mine = [c for c in model_conns_of(d, port) if c["pid"] in h.info["workers"]]
         assert sum(c["remote_port"] == port for c in mine) == 2500
         assert sum(c["local_port"] == port for c in mine) == 2500
         assert all(c["before_kansokud"] for c in mine)
