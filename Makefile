@@ -252,7 +252,7 @@ check: $(BUILD)/fuzz/fuzz_rules
 
 # Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
 # Network outputs stay out: libcurl, OpenSSL and librelp have no complete static builds in Debian.
-NET_OUTPUT_OBJS := $(addprefix $(BUILD)/user/outputs/,netout.o syslog.o relp.o http.o)
+NET_OUTPUT_OBJS := $(addprefix $(BUILD)/user/outputs/,netout.o syslog.o relp.o http.o tls.o)
 STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lpthread
 $(BUILD)/static/kansokud: $(filter-out $(NET_OUTPUT_OBJS),$(DAEMON_OBJS)) $(BUILD)/tests/kmatrix/net_outputs_none.o
 	$(call msg,LD,$@)
