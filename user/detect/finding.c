@@ -172,6 +172,19 @@ static void finding_uid(const struct ks_judge *j, uint64_t key, char uid[40])
 	ks_fmt_hex64(uid + 16, ks_mix64(key ^ j->pl->instance));
 }
 
+const char *const ks_judge_area_names[] = {"device", "user", "system", "data"};
+
+void ks_finding_analytic(struct ks_jw *w, const char *rule_id, const char *title, bool policy)
+{
+	ks_jw_key(w, "analytic");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "uid", rule_id);
+	ks_jw_kcstr(w, "name", title);
+	ks_jw_ki64(w, "type_id", policy ? KS_OCSF_ANALYTIC_OTHER : KS_OCSF_ANALYTIC_RULE);
+	ks_jw_kcstr(w, "type", policy ? "Access Policy" : "Rule");
+	ks_jw_obj_end(w);
+}
+
 static void encode_finding_info(struct ks_jw *w, const struct ks_rules_match *m, const char *uid, int64_t now_ms)
 {
 	const struct ks_rule_info *in = m->rule;
@@ -182,13 +195,7 @@ static void encode_finding_info(struct ks_jw *w, const struct ks_rules_match *m,
 	ks_jw_kcstr(w, "title", in->title);
 	if (in->description && in->description[0])
 		ks_jw_kcstr(w, "desc", in->description);
-	ks_jw_key(w, "analytic");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "uid", in->id);
-	ks_jw_kcstr(w, "name", in->title);
-	ks_jw_ki64(w, "type_id", in->policy ? KS_OCSF_ANALYTIC_OTHER : KS_OCSF_ANALYTIC_RULE);
-	ks_jw_kcstr(w, "type", in->policy ? "Access Policy" : "Rule");
-	ks_jw_obj_end(w);
+	ks_finding_analytic(w, in->id, in->title, in->policy);
 	ks_jw_key(w, "types");
 	ks_jw_arr_begin(w);
 	ks_jw_cstr(w, in->policy ? "Access Outside Policy" : "Detection");
@@ -217,7 +224,6 @@ static void encode_policy(struct ks_jw *w, const struct ks_rule_info *in)
 
 void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 {
-	static const char *const areas[] = {"device", "user", "system", "data"};
 	struct ks_judge *j = ctx;
 	struct ks_pipeline *pl = j->pl;
 	struct ks_jw *w = &pl->jw;
@@ -257,7 +263,7 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	}
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "area", areas[in->area]);
+	ks_jw_kcstr(w, "area", ks_judge_area_names[in->area]);
 	ks_jw_kcstr(w, "rule_file", in->file ? in->file : "");
 	ks_jw_ki64(w, "rule_line", in->line);
 	if (m->threshold_count)

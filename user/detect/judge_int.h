@@ -27,6 +27,7 @@ struct ks_open_finding {
 	char title[128];
 	int severity_id;
 	enum ks_rarea area;
+	bool policy; /* an access policy's, not a detection rule's */
 	uint32_t pid;
 	uint64_t first_ns, last_ns, count;
 };
@@ -58,6 +59,9 @@ struct ks_judge {
 
 /* The engine's sink: one match -> one Detection Finding (Create, or Update when it grew). */
 void ks_judge_on_match(void *ctx, const struct ks_rules_match *m);
+/* finding.c: the CRSA area names, and finding_info.analytic for a rule or an access policy. */
+extern const char *const ks_judge_area_names[];
+void ks_finding_analytic(struct ks_jw *w, const char *rule_id, const char *title, bool policy);
 /* open_findings.c: a finding made or grown (uid: its finding_info.uid). */
 void ks_open_finding_note(struct ks_judge *j, const struct ks_rules_match *m, uint64_t key, const char *uid,
                           uint64_t now_ns);

@@ -14,8 +14,6 @@
 #include "model/risk.h"
 #include "pipeline/ocsf.h"
 
-static const char *const area_names[] = {"device", "user", "system", "data"};
-
 /* finding status_id: Other, with the reason in status_detail (quiet is not the same as resolved) */
 enum { KS_OCSF_FINDING_STATUS_OTHER = 99 };
 
@@ -40,13 +38,7 @@ static void emit_close(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "uid", o->uid);
 	ks_jw_kcstr(w, "title", o->title);
-	ks_jw_key(w, "analytic");
-	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "uid", o->rule_id);
-	ks_jw_kcstr(w, "name", o->title);
-	ks_jw_ki64(w, "type_id", 1); /* Rule */
-	ks_jw_kcstr(w, "type", "Rule");
-	ks_jw_obj_end(w);
+	ks_finding_analytic(w, o->rule_id, o->title, o->policy);
 	ks_jw_ki64(w, "first_seen_time", ks_host_wall_ms(&pl->host, o->first_ns));
 	ks_jw_ki64(w, "last_seen_time", ks_host_wall_ms(&pl->host, o->last_ns));
 	ks_jw_obj_end(w);
@@ -58,7 +50,7 @@ static void emit_close(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 	ks_jw_kcstr(w, "status_detail", why);
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
-	ks_jw_kcstr(w, "area", area_names[o->area]);
+	ks_jw_kcstr(w, "area", ks_judge_area_names[o->area]);
 	ks_jw_obj_end(w);
 	ks_ocsf_end(pl);
 	j->closed++;
@@ -102,6 +94,7 @@ void ks_open_finding_note(struct ks_judge *j, const struct ks_rules_match *m, ui
 		                              .first_ns = now_ns,
 		                              .severity_id = m->rule->severity_id,
 		                              .area = m->rule->area,
+		                              .policy = m->rule->policy,
 		                              .pid = m->proc.pid};
 		snprintf(o->uid, sizeof(o->uid), "%s", uid);
 		snprintf(o->rule_id, sizeof(o->rule_id), "%s", m->rule->id);
@@ -149,7 +142,7 @@ struct json_object *ks_judge_scores_json(struct ks_judge *j, const struct ks_pos
 
 		json_object_object_add(x, "score", json_object_new_double(score[a]));
 		json_object_object_add(x, "open", json_object_new_int64((int64_t)open[a]));
-		json_object_object_add(areas, area_names[a], x);
+		json_object_object_add(areas, ks_judge_area_names[a], x);
 	}
 	json_object_object_add(doc, "host", json_object_new_double(host));
 	json_object_object_add(doc, "open", json_object_new_int64((int64_t)n));
