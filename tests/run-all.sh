@@ -82,9 +82,10 @@ if want live; then
 	fi
 	kargs=()
 	[ -n "${LIVE_K:-}" ] && kargs=(-k "$LIVE_K")
-	out=$(KS_BUILD="$PWD/$BUILD" /usr/bin/python3 -m pytest tests/live -q -rfEs -p no:cacheprovider "${kargs[@]}" 2>&1)
+	out=$(COLUMNS=200 KS_BUILD="$PWD/$BUILD" /usr/bin/python3 -m pytest tests/live -q -rfEs -p no:cacheprovider "${kargs[@]}" 2>&1)
 	rc=$?
-	# which tests failed, in full (a long run's tail would cut the list), then the tail without them
+	# which tests failed, in full (a long run's tail would cut the list; COLUMNS: pytest cuts each line to
+	# the terminal's width), then the tail without them
 	names=$(sed -n '/short test summary info/,$p' <<<"$out" | grep -E '^(FAILED|ERROR) ')
 	if [ -n "$names" ]; then
 		echo "  failed or in error:"
