@@ -87,8 +87,10 @@ static void send_queued(struct ks_ctl_client *c)
 		}
 		off += (size_t)n;
 	}
-	memmove(c->out, c->out + off, c->out_len - off);
-	c->out_len -= off;
+	if (off) { /* out is NULL until something was queued: memmove(NULL...) is undefined even for 0 */
+		memmove(c->out, c->out + off, c->out_len - off);
+		c->out_len -= off;
+	}
 }
 
 static void stream_end(struct ks_ctl_client *c)
@@ -141,7 +143,8 @@ static void queue(struct ks_ctl_client *c, const char *s, size_t n, bool newline
 		/* a follower that cannot keep up: cut it off instead of buffering without bound (a reply is
 		 * streamed at the reader's pace instead, see client_flush) */
 		c->ctl->follower_drops++;
-		ks_warn("control client too slow (%zu bytes queued): disconnecting it", c->out_len);
+		ks_warn("control client too slow (%zu bytes queued, %zu more to send, at most %zu): disconnecting it",
+		        c->out_len, n + 1, (size_t)MAX_PENDING);
 		c->dead = true;
 		return;
 	}

@@ -445,21 +445,34 @@ static char *read_iter(struct bpf_program *prog, size_t *len)
 /* Runs an iterator whose records start with struct ks_hdr and hands each to fn. Returns records, or -1. */
 static int run_iter(struct bpf_program *prog, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx)
 {
-	size_t len, off = 0;
+	size_t len, off = 0, cap = 0;
 	char *buf = read_iter(prog, &len);
+	void *rec = NULL;
 	int count = 0;
 
 	if (!buf)
 		return -1;
 	while (off + sizeof(struct ks_hdr) <= len) {
-		const struct ks_hdr *h = (const void *)(buf + off);
+		struct ks_hdr h;
 
-		if (h->size < sizeof(*h) || off + h->size > len)
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.size < sizeof(h) || off + h.size > len)
 			break;
-		fn(ctx, h, h->size);
-		off += h->size;
+		/* records follow each other unpadded: the decoders get an aligned copy (start-up only) */
+		if (h.size > cap) {
+			void *bigger = realloc(rec, h.size);
+
+			if (!bigger)
+				break;
+			rec = bigger;
+			cap = h.size;
+		}
+		memcpy(rec, buf + off, h.size);
+		fn(ctx, rec, h.size);
+		off += h.size;
 		count++;
 	}
+	free(rec);
 	free(buf);
 	return count;
 }
