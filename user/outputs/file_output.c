@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/prio.h"
 #include "outputs/outputs.h"
 #include "outputs/ecs.h"
 
@@ -153,8 +154,12 @@ static void rotate(struct file_output *f)
 	rotated_name(from, sizeof(from), path, 1, false);
 	rotated_name(to, sizeof(to), path, 1, true);
 	f->gz_pid = fork();
-	if (f->gz_pid == 0)
+	if (f->gz_pid == 0) {
+		/* a storm that filled the file must not also pay for compressing it: lowest weight, but it
+		 * always progresses (rotation waits for it, so starving it would let the file grow) */
+		ks_prio_lower(KS_PRIO_BACKGROUND);
 		_exit(gzip_file(from, to) == 0 ? 0 : 1);
+	}
 	if (f->gz_pid < 0) {
 		ks_warn("output file %s: cannot fork to compress %s: %s", path, from, strerror(errno));
 		f->gz_pid = 0;

@@ -11,9 +11,7 @@
 #include <unistd.h>
 
 #include "budget.h"
-
-/* linux/ioprio.h is not in every libc's headers: the two values it would give */
-enum { KS_IOPRIO_WHO_PROCESS = 1, KS_IOPRIO_CLASS_IDLE = 3, KS_IOPRIO_CLASS_SHIFT = 13 };
+#include "lib/prio.h"
 
 #define SLEEP_STEP_MS 50.0 /* a stopping daemon waits at most this for a sleeping thread */
 
@@ -154,12 +152,6 @@ void ks_budget_spend(struct ks_budget *b, struct ks_budget_thread *t, const atom
 
 void ks_budget_lower_priority(const char *name, enum ks_thread_class cls)
 {
-	struct sched_param sp = {0};
-	pid_t tid = (pid_t)syscall(SYS_gettid);
-
 	pthread_setname_np(pthread_self(), name);
-	/* SCHED_IDLE runs only on a CPU with nothing else to do; nice where it is not wanted or refused */
-	if (cls != KS_THREAD_IDLE || pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
-		setpriority(PRIO_PROCESS, (id_t)tid, cls == KS_THREAD_IDLE ? 19 : KS_BUDGET_NICE);
-	syscall(SYS_ioprio_set, KS_IOPRIO_WHO_PROCESS, tid, KS_IOPRIO_CLASS_IDLE << KS_IOPRIO_CLASS_SHIFT);
+	ks_prio_lower(cls == KS_THREAD_IDLE ? KS_PRIO_IDLE : KS_PRIO_NORMAL_IO_IDLE);
 }

@@ -19,10 +19,8 @@
 #define KS_BUDGET_BUSY_CORES 0.3  /* the host is busy when others use this many cores or more */
 #define KS_BUDGET_LOAD_MS 250.0   /* how often the host's load is sampled */
 
-#define KS_BUDGET_NICE 0
-
 enum ks_host_load { KS_HOST_IDLE, KS_HOST_BUSY };
-enum ks_thread_class { KS_THREAD_IDLE, KS_THREAD_NICE }; /* SCHED_IDLE, or SCHED_OTHER at KS_BUDGET_NICE */
+enum ks_thread_class { KS_THREAD_IDLE, KS_THREAD_NICE }; /* SCHED_IDLE, or SCHED_OTHER at nice 0 (budgeted) */
 
 struct ks_budget {
 	pthread_mutex_t lock; /* the walk thread and the posture thread share one budget */
