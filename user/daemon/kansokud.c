@@ -299,14 +299,15 @@ static void timer_io(struct ks_loop_fd *w, uint32_t events)
 		d->drops_checked_ns = ks_boot_ns_now();
 		check_drops(d);
 		check_output_losses(d);
+		/* exited processes stay findable for 5-6 s: their last file events may still be queued (the
+		 * purge walks the whole table: once a second, not every turn) */
+		ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5 * NSEC_PER_SEC);
 	}
 	reconcile_udp(d);
 	reconcile_tcp(d);
 	if (d->posture)
 		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
 		                d->pl.counters.net_listen_changes);
-	/* exited processes stay findable for 5 s: their last file events may still be queued */
-	ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5000000000ull);
 	ks_judge_tick(d->judge, &d->pl, ks_boot_ns_now()); /* detections quiet long enough close */
 	d->ticks += (unsigned)expirations;
 	per_beat = d->cfg.heartbeat_s * 1000 / d->cfg.poll_ms;
@@ -642,11 +643,11 @@ static int open_posture(struct ks_daemon *d)
 		return -1;
 	}
 	ks_posture_set_device(d->posture, d->pl.host.machine_id, d->pl.host.machine_id_source);
-	/* evaluations run on the posture thread; the loop hands it the model's listeners and, through a
-	 * sink, the pids that exec'd, and emits what it finds */
+	/* evaluations run on the posture thread; the loop hands it the model's listeners and, through an
+	 * evaluator, the pids that exec'd, and emits what it finds */
 	if (ks_posture_start(d->posture, d->pl.net ? ks_posture_model_listeners : NULL, &d->pl, err, sizeof(err)) ||
-	    ks_pipeline_add_sink(&d->pl, "posture", ks_posture_sink, d->posture)) {
-		ks_err("posture: %s", err[0] ? err : "no room for its event sink");
+	    ks_pipeline_add_evaluator(&d->pl, "posture", ks_posture_eval, d->posture)) {
+		ks_err("posture: %s", err[0] ? err : "no room for its evaluator");
 		return -1;
 	}
 	ks_posture_on_snapshot(d->posture, ks_commands_snapshot_done, d);

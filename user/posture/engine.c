@@ -171,23 +171,14 @@ static void add_pid(struct ks_posture *p, uint32_t pid)
 	p->pids[p->n_pids++] = pid;
 }
 
-/* A sink: a Launch event names the process's pid first ("process":{"pid":N), as ocsf.c writes it. */
-void ks_posture_sink(void *ctx, int class_uid, const char *line, size_t len)
+/* An evaluator: the decoded view names the launched process (no JSON is read). */
+void ks_posture_eval(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line, size_t len)
 {
-	static const char pid_key[] = "\"process\":{\"pid\":";
 	struct ks_posture *p = ctx;
-	const char *t, *end = line + len;
-	char *stop;
-	unsigned long pid;
 
-	if (class_uid != KS_OCSF_PROCESS_ACTIVITY || !p->w)
-		return;
-	t = memmem(line, len, p->launch_key, strlen(p->launch_key));
-	if (!t || !(t = memmem(t, (size_t)(end - t), pid_key, sizeof(pid_key) - 1)))
-		return;
-	pid = strtoul(t + sizeof(pid_key) - 1, &stop, 10);
-	if (stop < end && *stop == ',' && pid)
-		add_pid(p, (uint32_t)pid);
+	(void)pl, (void)line, (void)len;
+	if (ev->class_uid == KS_OCSF_PROCESS_ACTIVITY && ev->activity_id == KS_OCSF_PROC_LAUNCH && p->w && ev->pid)
+		add_pid(p, ev->pid);
 }
 
 /* ---- life cycle ---- */
@@ -201,8 +192,6 @@ struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *
 		return NULL;
 	}
 	p->cfg = *cfg;
-	snprintf(p->launch_key, sizeof(p->launch_key), "\"type_uid\":%d,",
-	         KS_OCSF_PROCESS_ACTIVITY * 100 + KS_OCSF_PROC_LAUNCH);
 	p->cat = ks_catalog_load(cfg, err, errlen);
 	if (!p->cat)
 		goto fail;

@@ -115,7 +115,6 @@ struct ks_posture {
 	size_t n_pids, pids_cap;
 	bool pids_overflow;
 	uint64_t pids_lost;
-	char launch_key[40]; /* "type_uid":100701, */
 	ks_listeners_fn listeners_fn;
 	void *listeners_ctx;
 	void (*on_snapshot)(void *ctx);

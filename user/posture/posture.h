@@ -167,8 +167,9 @@ void ks_posture_on_snapshot(struct ks_posture *p, void (*fn)(void *ctx), void *c
 /* Timer, on the loop: applies and emits what the posture thread finished, asks for a snapshot when due,
  * hands over the model's listeners once ports_gen settles and the pids that exec'd. */
 void ks_posture_tick(struct ks_posture *p, struct ks_pipeline *pl, int64_t now_ms, uint64_t ports_gen);
-/* A pipeline sink: notes the pids of Launch events for the running-executables check. */
-void ks_posture_sink(void *ctx, int class_uid, const char *line, size_t len);
+/* A pipeline evaluator: notes the pids of Launch events for the running-executables check. */
+struct ks_decoded;
+void ks_posture_eval(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line, size_t len);
 /* Documents for the control socket (caller puts them). */
 struct json_object *ks_posture_summary_json(struct ks_posture *p, int64_t now_ms);
 struct json_object *ks_posture_findings_json(struct ks_posture *p, int64_t now_ms, int area, int sev);
