@@ -393,7 +393,7 @@ def test_full_disk_counts_losses_keeps_whole_lines_and_recovers(tmp_path):
     finally:
         if d.proc and d.proc.poll() is None:
             d.stop()
-        subprocess.run(["umount", str(small)])
+        subprocess.run(["umount", "-l", str(small)])  # lazy: a late reader must not leak the mount
 
 
 def test_restart_after_sigkill(daemon_factory, tmp_path):
