@@ -307,6 +307,43 @@ static void test_refused_listen_seed_and_malformed(void **state)
 	assert_int_equal(f->pl.counters.malformed, 3);
 }
 
+/* The listeners' list: exactly the listening entries, by port, whatever else the table holds. */
+static void test_listener_list_follows_listen_and_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e;
+	struct ks_conn **all;
+	size_t n;
+	int i;
+
+	f->pl.net = ks_netmodel_new(0);
+	for (i = 0; i < 3; i++) { /* three listeners, sock ids 20..22, ports given by rec() */
+		e = rec(KS_NA_LISTEN, 20 + (uint64_t)i, 70, 0);
+		e.sport = (uint16_t)(9000 - i);
+		assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	}
+	e = rec(KS_NA_ESTABLISHED, 30, 71, KS_DIR_OUT); /* a connection is not a listener */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_UNLISTEN, 21, 70, 0); /* the middle one goes */
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	all = ks_netmodel_snapshot(f->pl.net, true, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(all[0]->sport, 8998);
+	assert_int_equal(all[1]->sport, 9000);
+	free(all);
+	assert_int_equal(ks_netmodel_count(f->pl.net, true), 2);
+	e = rec(KS_NA_UNLISTEN, 20, 70, 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_UNLISTEN, 22, 70, 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	all = ks_netmodel_snapshot(f->pl.net, true, &n);
+	assert_int_equal(n, 0);
+	free(all);
+	all = ks_netmodel_snapshot(f->pl.net, false, &n);
+	assert_int_equal(n, 1);
+	free(all);
+}
+
 /* Ghosts (a Close lost to a full ring) end after two listings without them; the listener counts hold. */
 static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 {
@@ -380,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_short_lived_connection_folds_into_its_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_reconcile_ends_ghosts_and_keeps_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listener_list_follows_listen_and_close, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

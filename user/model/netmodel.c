@@ -87,14 +87,29 @@ uint64_t ks_netmodel_born(const struct ks_net *e)
 	return e->since_ns ? e->since_ns : e->hdr.ts_ns;
 }
 
-/* Keeps the listener counts (read every tick and by `status`: no walk of the table). */
-static void account(struct ks_netmodel *n, const struct ks_conn *c, int sign)
+/* Keeps the listener counts and list (read every tick, by `status` and posture: no walk of the table). */
+static void account(struct ks_netmodel *n, struct ks_conn *c, int sign)
 {
 	if (!c->listening)
 		return;
 	n->n_listening += (size_t)(ssize_t)sign;
 	if (c->proto == 17)
 		n->n_udp_listening += (size_t)(ssize_t)sign;
+	if (sign > 0) {
+		c->lprev = NULL;
+		c->lnext = n->listeners;
+		if (n->listeners)
+			n->listeners->lprev = c;
+		n->listeners = c;
+		return;
+	}
+	if (c->lprev)
+		c->lprev->lnext = c->lnext;
+	else
+		n->listeners = c->lnext;
+	if (c->lnext)
+		c->lnext->lprev = c->lprev;
+	c->lprev = c->lnext = NULL;
 }
 
 void ks_netmodel_set_listening(struct ks_netmodel *n, struct ks_conn *c, bool listening)
@@ -199,16 +214,21 @@ static int by_port(const void *a, const void *b)
 
 struct ks_conn **ks_netmodel_snapshot(struct ks_netmodel *n, bool listening, size_t *count)
 {
-	struct ks_conn **out = malloc(sizeof(*out) * (n && n->n ? n->n : 1)), *c;
+	size_t want = !n ? 0 : listening ? n->n_listening : n->n - n->n_listening;
+	struct ks_conn **out = malloc(sizeof(*out) * (want ? want : 1)), *c;
 	size_t i, k = 0;
 
 	*count = 0;
 	if (!out || !n)
 		return out;
-	for (i = 0; i < KS_NET_BUCKETS; i++)
-		for (c = n->buckets[i]; c; c = c->hnext)
-			if (c->listening == listening)
-				out[k++] = c;
+	if (listening)
+		for (c = n->listeners; c; c = c->lnext)
+			out[k++] = c;
+	else
+		for (i = 0; i < KS_NET_BUCKETS; i++)
+			for (c = n->buckets[i]; c; c = c->hnext)
+				if (!c->listening)
+					out[k++] = c;
 	qsort(out, k, sizeof(*out), by_port);
 	*count = k;
 	return out;

@@ -34,11 +34,13 @@ struct ks_conn {
 	uint8_t saddr[16], daddr[16];
 	struct ks_conn *hnext;
 	struct ks_conn *pprev, *pnext; /* pending list, oldest first */
+	struct ks_conn *lprev, *lnext; /* listeners' list (posture re-reads it on every change) */
 };
 
 struct ks_netmodel {
 	struct ks_conn *buckets[KS_NET_BUCKETS];
 	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
+	struct ks_conn *listeners;       /* every listening entry: a listing costs O(listeners), not O(table) */
 	size_t n;
 	size_t n_listening, n_udp_listening; /* of n: kept by ks_netmodel_set_listening, upsert, drop */
 	uint64_t accept_wait_ns;
