@@ -114,11 +114,17 @@ stop_daemon() {
 	dpid=
 }
 
-# run_floor NAME: the workload with only an empty program on the tracepoint kansoku's hook for it uses
-# (open-out: sys_exit_openat), i.e. the least any exit-tracepoint sensor can cost there
+# floor_tp NAME: the tracepoint kansoku's hook for the workload uses (open-out: sys_exit_openat; rr: the TCP
+# state changes, 8 a connection), or nothing
+floor_tp() {
+	case $1 in open-out) echo syscalls/sys_exit_openat ;; rr) echo sock/inet_sock_set_state ;; esac
+}
+
+# run_floor NAME: the workload with only an empty program on that tracepoint, i.e. the least any sensor
+# hooked there can cost (speed and CPU per operation)
 run_floor() {
 	local out
-	coproc FLOOR { "$BUILD/bench/floor" syscalls/sys_exit_openat; }
+	coproc FLOOR { "$BUILD/bench/floor" "$(floor_tp "$1")"; }
 	read -r out <&"${FLOOR[0]}"
 	[ "$out" = ready ] || { echo "bench/floor did not attach" >&2; exit 1; }
 	run_workload "$1"
@@ -186,14 +192,14 @@ for w in $WORKLOADS; do
 	echo "== $w"
 	printf '%-5s %10s %10s %7s %11s %11s %16s %6s %8s %6s %6s\n' round base/s with/s ratio us/op-base us/op-with \
 		recorded drops rss_MiB rec/op ev/op
-	ratios=() cpu_ratios=() floors=() total_drops=0 max_rss=0 complete=yes
+	ratios=() cpu_ratios=() floors=() floor_cpus=() total_drops=0 max_rss=0 complete=yes
 	case $w in exec) ops=$EXECS kind=process ;; conn) ops=$CONNS kind=network ;; rr) ops=$RRS kind=network ;;
 	*) ops=$OPENS kind=file ;; esac
 	for r in $(seq "$ROUNDS"); do
 		marker="kansoku-bench-$r-$$"
 		conn_port=$((20000 + RANDOM % 10000))
 		if [ $((r % 2)) = 1 ]; then base=$(run_workload "$w"); fi
-		[ "$w" = open-out ] && floor=$(run_floor "$w")
+		[ -n "$(floor_tp "$w")" ] && floor=$(run_floor "$w")
 		start_daemon
 		[ "$w" = exec ] || settle
 		c0=$(cpu_of "$dpid")
@@ -215,9 +221,11 @@ for w in $WORKLOADS; do
 			'BEGIN {printf "%.2f", (c + d1 - d0) / n * 1e6}')
 		recop=$(counts_per_op "$kind" "$ops" "$s0" "$status")
 		ratios+=("$ratio")
-		if [ "$w" = open-out ]; then
+		if [ -n "$(floor_tp "$w")" ]; then
 			floors+=("$(awk -v a="$(field ops_per_s <<<"$floor")" -v b="$bps" 'BEGIN {printf "%.3f", a / b}')")
-			recop="$recop floor ${floors[-1]}"
+			fcpu=$(awk -v c="$(field cpu_s <<<"$floor")" -v n="$ops" -v b="$bcpu" 'BEGIN {printf "%.3f", c / n * 1e6 / b}')
+			floor_cpus+=("$fcpu")
+			recop="$recop floor ${floors[-1]} (CPU ${fcpu})"
 		fi
 		cpu_ratios+=("$(awk -v a="$wcpu" -v b="$bcpu" 'BEGIN {printf "%.3f", a / b}')")
 		total_drops=$((total_drops + drops))
@@ -228,9 +236,11 @@ for w in $WORKLOADS; do
 	done
 	read -r min med max <<<"$(spread "${ratios[@]}")"
 	read -r cmin cmed cmax <<<"$(spread "${cpu_ratios[@]}")"
-	if [ "$w" = open-out ]; then
+	if [ -n "$(floor_tp "$w")" ]; then
 		read -r fmin fmed fmax <<<"$(spread "${floors[@]}")"
-		echo "  open-out: an empty program on sys_exit_openat (the floor): speed min $fmin median $fmed max $fmax"
+		read -r gmin gmed gmax <<<"$(spread "${floor_cpus[@]}")"
+		echo "  $w: an empty program on $(floor_tp "$w") (the floor): speed min $fmin median $fmed max $fmax;" \
+			"CPU per op min $gmin median $gmed max $gmax"
 	fi
 	case $w in
 	exec) target=">= 0.95; every exec recorded" ;;
