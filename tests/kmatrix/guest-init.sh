@@ -56,6 +56,8 @@ CFG
 	echo "hello-$h" | timeout 5 nc 127.0.0.1 4444
 	timeout 3 nc 127.0.0.1 4445 </dev/null
 	timeout 3 nslookup kmatrix-$h.invalid 127.0.0.1 >/dev/null 2>&1
+	# a kernel module loaded (init_module from busybox's insmod): the security sensor and rule KS-PERSIST-013
+	insmod /lib/modules/$kver/dummy.ko && rmmod dummy
 	sleep 1.5
 	st=$(/kansoku --socket /run/ctl.sock status --json)
 	kill -TERM $pid
@@ -78,6 +80,8 @@ CFG
 		why="$why no-close-with-bytes"
 	grep '"class_uid":4001' $ev | grep -q '"activity_name":"Refuse"' || why="$why no-refuse"
 	grep '"class_uid":4003' $ev | grep -q "\"hostname\":\"kmatrix-$h.invalid\"" || why="$why no-dns"
+	grep '"class_uid":1002' $ev | grep -q '"activity_name":"Load"' || why="$why no-module-load"
+	grep '"class_uid":2004' $ev | grep -q '"uid":"KS-PERSIST-013"' || why="$why no-module-load-finding"
 	[ $rc = 0 ] || why="$why daemon-exit-$rc"
 	if [ -n "$why" ]; then
 		echo "RESULT $h FAIL$why"

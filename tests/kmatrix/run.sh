@@ -26,15 +26,21 @@ fi
 
 make -s "$BUILD/static/kansokud" "$BUILD/static/kansoku" || exit 1
 
-# Returns the path of the kernel image for a package, downloading it once into the cache.
+# Returns the path of the kernel image for a package, downloading it once into the cache, with one small
+# module of its own (dummy.ko, no dependencies) for the kernel-module-load sensor and rule.
 fetch_kernel() {
-	local pkg=$1 dir="$CACHE/$1"
-	if [ ! -s "$dir/vmlinuz" ]; then
+	local pkg=$1 dir="$CACHE/$1" ko
+	if [ ! -s "$dir/vmlinuz" ] || [ ! -s "$dir/dummy.ko" ]; then
 		mkdir -p "$dir"
 		(cd "$dir" && rm -f ./*.deb && apt-get download -qq "$pkg" >/dev/null 2>&1) || return 1
-		# only the image: the package is mostly modules, which the test does not need
-		dpkg-deb --fsys-tarfile "$dir"/*.deb | tar -x -C "$dir" --wildcards './boot/vmlinuz-*' || return 1
-		mv "$dir"/boot/vmlinuz-* "$dir/vmlinuz" && rm -rf "$dir/boot" "$dir"/*.deb
+		# only the image and one module: the package is mostly modules, which the test does not need
+		dpkg-deb --fsys-tarfile "$dir"/*.deb | tar -x -C "$dir" --wildcards './boot/vmlinuz-*' \
+			'./lib/modules/*/kernel/drivers/net/dummy.ko*' || return 1
+		mv "$dir"/boot/vmlinuz-* "$dir/vmlinuz" || return 1
+		ko=$(find "$dir/lib/modules" -name 'dummy.ko*' | head -1)
+		case $ko in *.xz) xz -dc "$ko" >"$dir/dummy.ko" ;; *.zst) zstd -qdc "$ko" >"$dir/dummy.ko" ;; *) cp "$ko" "$dir/dummy.ko" ;; esac
+		basename "$(dirname "$(dirname "$(dirname "$(dirname "$ko")")")")" >"$dir/kver"
+		rm -rf "$dir/boot" "$dir/lib" "$dir"/*.deb
 	fi
 	echo "$dir/vmlinuz"
 }
@@ -44,16 +50,27 @@ root=$(mktemp -d /tmp/kansoku-kmatrix.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc}
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh mount mkdir cat echo poweroff uname sleep true grep kill seq ip nc nslookup timeout; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount mkdir cat echo poweroff uname sleep true grep kill seq ip nc nslookup timeout insmod rmmod; do
+	ln -s busybox "$root/bin/$a"
+done
 cp "$BUILD/static/kansokud" "$BUILD/static/kansoku" "$root/"
 cp tests/kmatrix/guest-init.sh "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 chmod +x "$root/init"
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd"
-
 status=0
+kernels=()
 for pkg in "$@"; do
 	kernel=$(fetch_kernel "$pkg") || { echo "RESULT $pkg FAIL cannot download the kernel package"; status=1; continue; }
+	kernels+=("$pkg=$kernel")
+	# each kernel's own module, where the guest looks for it (/lib/modules/$(uname -r)/dummy.ko)
+	kdir=$(dirname "$kernel")
+	mkdir -p "$root/lib/modules/$(cat "$kdir/kver")"
+	cp "$kdir/dummy.ko" "$root/lib/modules/$(cat "$kdir/kver")/"
+done
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd"
+
+for pk in "${kernels[@]}"; do
+	pkg=${pk%%=*} kernel=${pk#*=}
 	log="$BUILD/kmatrix/$pkg.log"
 	start=$(date +%s)
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 1 \
