@@ -12,6 +12,7 @@
 # on the last, so every microsecond kansokud takes from the two vCPUs shows. rec/op and ev/op: kernel
 # records the daemon received and events it wrote (of the workload's kind), per operation.
 # SHORT_LIVED_MS=200 runs kansokud with network.short_lived_ms (one event per side of a short connection).
+# RULES=0 runs it without the detection rules (the default ruleset is on otherwise): their cost end to end.
 # BUILD=DIR measures another build of kansokud (the workloads come from DIR/bench too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ files:
     - $tmp/watched
 ${SHORT_LIVED_MS:+network:
   short_lived_ms: $SHORT_LIVED_MS}
+$([ "${RULES:-1}" = 0 ] && printf 'rules:\n  enabled: false')
 outputs:
   - type: file
     path: $tmp/events.json
@@ -73,9 +75,10 @@ counts_per_op() {
 	/usr/bin/python3 -c '
 import json, sys
 kind, ops, a, b = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
-ev = {"process": lambda s: s["emitted"], "file": lambda s: s["files"]["events"], "network": lambda s: s["network"]["events"]}[kind]
+ev = {"process": lambda s: s["emitted_launch"] + s["emitted_terminate"], "file": lambda s: s["files"]["events"], "network": lambda s: s["network"]["events"]}[kind]
+kinds = {"process": ("exec", "fork", "exit")}.get(kind, (kind,))
 try:
-    rec = b["events"][kind]["received"] - a["events"][kind]["received"]
+    rec = sum(b["events"][k]["received"] - a["events"][k]["received"] for k in kinds)
     print("%6.2f %6.2f" % (rec / ops, (ev(b) - ev(a)) / ops))
 except (KeyError, TypeError):  # an older build (BUILD=DIR) whose status lacks these counters
     print("%6s %6s" % ("n/a", "n/a"))' "$@"
