@@ -17,9 +17,11 @@ HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale_helper.
 class Helper:
     """scale_helper.py in the background: its first line of output, then more on request."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, prefix=()):
+        """prefix: a command that runs the helper, e.g. in another network namespace."""
         self.p = subprocess.Popen(
-            [sys.executable, HELPER, *map(str, args)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [*prefix, sys.executable, HELPER, *map(str, args)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True
         )
         line = self.p.stdout.readline()
         assert line, f"scale_helper {args} failed"

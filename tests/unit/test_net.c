@@ -402,9 +402,105 @@ static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 	assert_int_equal(ks_netmodel_count(f->pl.net, false), 1);
 	assert_non_null(ks_netmodel_get(f->pl.net, 23));
 	live[0] = 999;
-	ks_net_udp_reconcile(&f->pl, live, 1, 9000000000ull);
+	ks_net_udp_reconcile(&f->pl, live, 1, 9000000000ull, 1); /* another namespace: untouched */
+	assert_true(ks_netmodel_has_udp_listeners(f->pl.net));
+	ks_net_udp_reconcile(&f->pl, live, 1, 9000000000ull, NETNS);
 	assert_false(ks_netmodel_has_udp_listeners(f->pl.net));
 	assert_int_equal(ks_netmodel_count(f->pl.net, true), 0);
+}
+
+/* The namespaces the reconcile must enter: one per namespace, sorted, with the owners to enter through. */
+static void test_model_names_its_network_namespaces(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_netns_owners ns[4];
+	struct ks_net e;
+
+	f->pl.net = ks_netmodel_new(0);
+	e = rec(KS_NA_ESTABLISHED, 30, 70, KS_DIR_OUT);
+	e.netns = 300;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 31, 71, KS_DIR_OUT);
+	e.netns = 100;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 32, 72, KS_DIR_OUT);
+	e.netns = 300;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_SEED, 33, 73, 0); /* a UDP listener in a third namespace */
+	e.proto = 17;
+	e.dport = 0;
+	e.netns = 200;
+	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
+
+	assert_int_equal(ks_netmodel_namespaces(f->pl.net, ns, 4, 0), 3);
+	assert_int_equal(ns[0].netns, 100);
+	assert_true(ns[0].tcp && !ns[0].udp);
+	assert_int_equal(ns[0].pids[0], 71);
+	assert_int_equal(ns[1].netns, 200);
+	assert_true(ns[1].udp && !ns[1].tcp);
+	assert_int_equal(ns[2].netns, 300);
+	assert_true((ns[2].pids[0] == 70 && ns[2].pids[1] == 72) || (ns[2].pids[0] == 72 && ns[2].pids[1] == 70));
+	assert_int_equal(ns[2].pids[2], 0);
+	/* more namespaces than room: the first ones found, still sorted */
+	assert_int_equal(ks_netmodel_namespaces(f->pl.net, ns, 2, 0), 2);
+	assert_true(ns[0].netns < ns[1].netns);
+}
+
+/* One pass over several namespaces: each entry is judged by its own namespace's list; a namespace gone ends
+ * its TCP entries after the grace, its UDP listeners at once; a namespace not listed is left alone. */
+static void test_reconcile_across_network_namespaces(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t live[1] = {40}, t = 2000000000ull;
+	struct ks_net_listing ls[3];
+	struct ks_net e;
+	int events;
+
+	f->pl.net = ks_netmodel_new(0);
+	e = rec(KS_NA_ESTABLISHED, 40, 80, KS_DIR_OUT); /* alive in namespace 100 */
+	e.netns = 100;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 41, 81, KS_DIR_OUT); /* its Close lost, in namespace 100 */
+	e.netns = 100;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 42, 82, KS_DIR_OUT); /* in namespace 200, which is gone */
+	e.netns = 200;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_SEED, 43, 83, 0); /* a UDP listener there too */
+	e.proto = 17;
+	e.dport = 0;
+	e.netns = 200;
+	assert_int_equal(ks_net_seed(&f->pl, &e, sizeof(e)), 0);
+	e = rec(KS_NA_ESTABLISHED, 44, 84, KS_DIR_OUT); /* namespace 300: not listed this time */
+	e.netns = 300;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	events = count_events(f);
+
+	for (int pass = 0; pass < 2; pass++, t += 2000000000ull) {
+		memset(ls, 0, sizeof(ls));
+		ls[0] = (struct ks_net_listing){
+		    .netns = 200, .gone = true, .tcp_listed = true, .udp_listed = true, .listed_ns = t};
+		ls[1] =
+		    (struct ks_net_listing){.netns = 100, .tcp_listed = true, .listed_ns = t, .tcp = live, .n_tcp = 1};
+		ls[2] = (struct ks_net_listing){.netns = 300, .listed_ns = t}; /* nothing listed: nothing ended */
+		assert_int_equal(ks_net_reconcile(&f->pl, ls, 3, UINT64_MAX), pass == 0 ? 2 : 1);
+	}
+	/* 41 ended (two lists without it); 42 waits for the grace of its gone namespace; 43 ended at once */
+	assert_null(ks_netmodel_get(f->pl.net, 41));
+	assert_non_null(ks_netmodel_get(f->pl.net, 42));
+	assert_null(ks_netmodel_get(f->pl.net, 43));
+	assert_non_null(ks_netmodel_get(f->pl.net, 40));
+	assert_non_null(ks_netmodel_get(f->pl.net, 44));
+	assert_int_equal(count_events(f), events + 2);
+	assert_int_equal(f->pl.counters.net_reconciled, 1);
+
+	t = 2000000000ull + KS_NETNS_GONE_GRACE_NS;
+	ls[0] = (struct ks_net_listing){.netns = 200, .gone = true, .tcp_listed = true, .listed_ns = t};
+	assert_int_equal(ks_net_reconcile(&f->pl, ls, 1, UINT64_MAX), 0);
+	assert_null(ks_netmodel_get(f->pl.net, 42));
+	assert_int_equal(f->pl.counters.net_reconciled, 2);
+	assert_non_null(ks_netmodel_get(f->pl.net, 40));
+	assert_non_null(ks_netmodel_get(f->pl.net, 44));
 }
 
 int main(void)
@@ -418,6 +514,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_reconcile_ends_ghosts_and_keeps_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listener_list_follows_listen_and_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_model_names_its_network_namespaces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconcile_across_network_namespaces, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@ struct ks_recent;
 struct ks_control;
 struct ks_judge;
 struct ks_rings;
+struct ks_net_reconciler;
 
 struct ks_daemon {
 	struct ks_config cfg;
@@ -38,10 +39,7 @@ struct ks_daemon {
 	int64_t started_wall_ms;
 	unsigned ticks;
 	uint64_t drops_checked_ns;                  /* last look at the kernel's drop counters */
-	uint64_t udp_checked_ns;                    /* last check for UDP listeners that are gone */
-	uint64_t tcp_due_ns;                        /* next listing of TCP sockets (reconcile) */
-	unsigned tcp_passes;                        /* listings still wanted soon: network records were lost */
-	uint64_t net_missed_seen;                   /* transitions_possibly_missed at the last look */
+	struct ks_net_reconciler *reconciler;       /* the model against the kernel's sockets (NULL: network off) */
 	uint64_t drops_reported[KS_EV_KIND_MAX];    /* drops already announced, per kind */
 	uint64_t out_lost_reported[KS_MAX_OUTPUTS]; /* output losses already announced */
 	uint64_t seq_reserved;                      /* metadata.sequence is durable up to here */

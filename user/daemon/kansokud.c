@@ -37,6 +37,7 @@
 #include "lib/log.h"
 #include "lib/time.h"
 #include "sensors/net.h"
+#include "sensors/net_reconcile.h"
 #include "pipeline/ocsf.h"
 #include "outputs/outputs.h"
 #include "posture/posture.h"
@@ -90,8 +91,7 @@ static void check_drops(struct ks_daemon *d)
 		fresh += drops[k] - d->drops_reported[k];
 	}
 	if (drops[KS_EV_NET] != d->drops_reported[KS_EV_NET]) {
-		d->tcp_passes = 2; /* Closes may be among them: repair the model now (reconcile_tcp) */
-		d->tcp_due_ns = 0;
+		ks_net_reconciler_soon(d->reconciler); /* Closes may be among them: repair the model now */
 	}
 	if (!fresh)
 		return;
@@ -214,56 +214,6 @@ static int on_net_seed(void *ctx, const void *rec, size_t size)
 	return ks_net_seed(ctx, rec, size);
 }
 
-/* UDP listeners that are gone (UDP sockets have no close hook): every 2 s, when there are any. */
-static void reconcile_udp(struct ks_daemon *d)
-{
-	uint64_t now = ks_boot_ns_now(), *ids;
-	size_t n;
-
-	if (now - d->udp_checked_ns < 2000000000ull || !ks_netmodel_has_udp_listeners(d->pl.net))
-		return;
-	d->udp_checked_ns = now;
-	ids = ks_loader_udp_bound(&d->loader, &n);
-	if (ids) /* without the list, nothing is ended: better late than wrong */
-		ks_net_udp_reconcile(&d->pl, ids, n, now);
-	free(ids);
-}
-
-/*
- * TCP connections whose Close record was lost stay in the model as ghosts: list the kernel's TCP sockets
- * and end the entries it no longer has (an entry must be missing from two lists, 2 s apart, so a Close
- * still queued is not taken for lost). Soon after network records were dropped or a transition may have
- * been skipped, else once a minute: one listing costs O(sockets), so it stays off the idle path.
- */
-#define TCP_RECONCILE_SOON_NS (2 * NSEC_PER_SEC)
-#define TCP_RECONCILE_IDLE_NS (60 * NSEC_PER_SEC)
-
-static void reconcile_tcp(struct ks_daemon *d)
-{
-	uint64_t now = ks_boot_ns_now(), missed, *ids;
-	struct stat st;
-	size_t n;
-
-	if (!d->pl.net)
-		return;
-	missed = ks_loader_net_missed(&d->loader);
-	if (missed != d->net_missed_seen) {
-		d->net_missed_seen = missed;
-		d->tcp_passes = 2;
-		d->tcp_due_ns = 0;
-	}
-	if (now < d->tcp_due_ns)
-		return;
-	ids = ks_loader_tcp_live(&d->loader, &n);
-	if (ids && !stat("/proc/self/ns/net", &st) && /* without the list, nothing is ended */
-	    ks_net_tcp_reconcile(&d->pl, ids, n, now, (uint32_t)st.st_ino, ks_rings_drained_ns(d->rings, KS_RING_NET)))
-		d->tcp_passes = d->tcp_passes > 1 ? d->tcp_passes : 2; /* some wait: list again soon */
-	free(ids);
-	if (d->tcp_passes)
-		d->tcp_passes--;
-	d->tcp_due_ns = now + (d->tcp_passes ? TCP_RECONCILE_SOON_NS : TCP_RECONCILE_IDLE_NS);
-}
-
 static int on_seed(void *ctx, const void *rec, size_t size)
 {
 	return ks_process_seed(ctx, rec, size, "/proc");
@@ -303,8 +253,8 @@ static void timer_io(struct ks_loop_fd *w, uint32_t events)
 		 * purge walks the whole table: once a second, not every turn) */
 		ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5 * NSEC_PER_SEC);
 	}
-	reconcile_udp(d);
-	reconcile_tcp(d);
+	ks_net_reconciler_tick(d->reconciler, &d->pl, &d->loader, ks_boot_ns_now(),
+	                       ks_rings_drained_ns(d->rings, KS_RING_NET));
 	if (d->posture)
 		ks_posture_tick(d->posture, &d->pl, ks_host_wall_ms(&d->pl.host, ks_boot_ns_now()),
 		                d->pl.counters.net_listen_changes);
@@ -625,6 +575,11 @@ static int open_sensors(struct ks_daemon *d)
 			return -1;
 		}
 		d->pl.net->short_lived_ns = (uint64_t)d->cfg.net_short_lived_ms * NSEC_PER_MSEC;
+		d->reconciler = ks_net_reconciler_new();
+		if (!d->reconciler) {
+			ks_err("out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -738,6 +693,7 @@ static void close_all(struct ks_daemon *d)
 	ks_judge_free(d->judge);
 	ks_posture_free(d->posture);
 	ks_rings_free(d->rings);
+	ks_net_reconciler_free(d->reconciler); /* before the loader: its thread reads the loader's iterators */
 	ks_loader_close(&d->loader);
 	ks_outputs_close(d->outs);
 	ks_files_free(d->pl.files);

@@ -239,6 +239,69 @@ bool ks_netmodel_has_udp_listeners(const struct ks_netmodel *n)
 	return n && n->n_udp_listening;
 }
 
+static void owners_add_pid(struct ks_netns_owners *o, uint32_t pid)
+{
+	for (int i = 0; pid && i < KS_NETNS_PIDS; i++) {
+		if (o->pids[i] == pid)
+			return;
+		if (!o->pids[i]) {
+			o->pids[i] = pid;
+			return;
+		}
+	}
+}
+
+/* The slot of netns in out[0, *k) (sorted), inserted when absent and there is room; NULL when full. */
+static struct ks_netns_owners *owners_slot(struct ks_netns_owners *out, size_t *k, size_t max, uint32_t netns)
+{
+	size_t lo = 0, hi = *k;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (out[mid].netns == netns)
+			return &out[mid];
+		if (out[mid].netns < netns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*k == max)
+		return NULL;
+	memmove(&out[lo + 1], &out[lo], (*k - lo) * sizeof(*out));
+	memset(&out[lo], 0, sizeof(*out));
+	out[lo].netns = netns;
+	(*k)++;
+	return &out[lo];
+}
+
+size_t ks_netmodel_namespaces(const struct ks_netmodel *n, struct ks_netns_owners *out, size_t max, size_t first)
+{
+	size_t i, k = 0;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < KS_NET_BUCKETS; i++) {
+		const struct ks_conn *c = n->buckets[(first + i) % KS_NET_BUCKETS];
+
+		for (; c; c = c->hnext) {
+			bool tcp = c->proto == 6 && !c->pending_ns, udp = c->proto == 17 && c->listening;
+			struct ks_netns_owners *o;
+
+			if (!tcp && !udp)
+				continue;
+			o = owners_slot(out, &k, max, c->netns);
+			if (!o)
+				continue; /* full: this namespace waits for a later walk */
+			o->tcp |= tcp;
+			o->udp |= udp;
+			owners_add_pid(o, c->pid);
+			owners_add_pid(o, c->lpid);
+		}
+	}
+	return k;
+}
+
 size_t ks_netmodel_count(const struct ks_netmodel *n, bool listening)
 {
 	if (!n)

@@ -71,6 +71,21 @@ bool ks_netmodel_has_udp_listeners(const struct ks_netmodel *n);
 /* Entries listening, or not: O(1). */
 size_t ks_netmodel_count(const struct ks_netmodel *n, bool listening);
 
+/*
+ * A network namespace the model holds entries in, with processes that may still be in it: the reconcile
+ * lists each namespace's sockets from inside it (sensors/netns.h), entered through one of these.
+ */
+#define KS_NETNS_PIDS 4
+struct ks_netns_owners {
+	uint32_t netns;
+	uint32_t pids[KS_NETNS_PIDS]; /* owners (and listeners' owners) of its entries; 0: unused */
+	bool tcp;                     /* it holds TCP entries (held Opens aside) */
+	bool udp;                     /* it holds UDP listeners */
+};
+/* The namespaces of the model's TCP entries and UDP listeners, sorted by netns; at most max, the walk
+ * starting at bucket `first` (vary it between calls so a host with more namespaces sees all of them). */
+size_t ks_netmodel_namespaces(const struct ks_netmodel *n, struct ks_netns_owners *out, size_t max, size_t first);
+
 /* "tcp"/"udp" and a printable address. */
 const char *ks_net_proto_name(uint8_t proto);
 void ks_net_addr_str(uint8_t family, const uint8_t *addr, char *out, size_t len);

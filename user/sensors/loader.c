@@ -507,16 +507,23 @@ int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *r
 	return a < 0 || b < 0 ? -1 : a + b;
 }
 
-uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n)
+int ks_loader_sock_iter(struct ks_loader *l, enum ks_sock_iter which)
 {
-	*n = 0;
-	return l->net ? iter_array(l->skel->progs.ks_net_udp_iter, sizeof(uint64_t), n) : NULL;
-}
+	struct bpf_program *prog;
 
-uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n)
-{
-	*n = 0;
-	return l->net ? iter_array(l->skel->progs.ks_net_tcp_iter, sizeof(uint64_t), n) : NULL;
+	if (!l->net || which >= KS_SOCK_ITERS || l->sock_iter_failed[which])
+		return -1;
+	if (!l->sock_iters[which]) {
+		prog = which == KS_ITER_TCP ? l->skel->progs.ks_net_tcp_iter : l->skel->progs.ks_net_udp_iter;
+		l->sock_iters[which] = bpf_program__attach_iter(prog, NULL);
+		if (!l->sock_iters[which]) {
+			ks_warn("iterator %s: attach failed: %s; connections whose close is lost stay in the model",
+			        bpf_program__name(prog), strerror(errno));
+			l->sock_iter_failed[which] = true;
+			return -1;
+		}
+	}
+	return bpf_link__fd(l->sock_iters[which]);
 }
 
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n)
@@ -570,6 +577,8 @@ void ks_loader_close(struct ks_loader *l)
 
 	for (i = 0; i < l->n_hooks; i++)
 		bpf_link__destroy(l->links[i]);
+	for (i = 0; i < KS_SOCK_ITERS; i++)
+		bpf_link__destroy(l->sock_iters[i]);
 	if (l->skel)
 		kansoku_bpf__destroy(l->skel);
 	memset(l, 0, sizeof(*l));

@@ -32,6 +32,9 @@ struct ks_sec_state {
 	char error[256];       /* why a part is not observed */
 };
 
+/* The socket iterators the reconcile reads: every TCP socket (listeners included), UDP sockets bound. */
+enum ks_sock_iter { KS_ITER_TCP, KS_ITER_UDP, KS_SOCK_ITERS };
+
 struct ks_loader {
 	struct kansoku_bpf *skel;
 	const char *flavour; /* "tp_btf" or "raw_tp" */
@@ -50,6 +53,8 @@ struct ks_loader {
 	struct ks_sec_state sec_state[KS_SEC_SENSORS];
 	struct ks_rule rules[KS_RULES_MAX];
 	int n_rules;
+	struct bpf_link *sock_iters[KS_SOCK_ITERS]; /* ks_loader_sock_iter */
+	bool sock_iter_failed[KS_SOCK_ITERS];
 };
 
 /* Checks the prerequisites and loads and attaches everything. Returns 0, or -1 with err saying what is
@@ -59,11 +64,10 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 int ks_loader_seed(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
 /* Sockets that exist now (struct ks_net records, action KS_NA_SEED); 0 without network observation. */
 int ks_loader_seed_socks(struct ks_loader *l, int (*fn)(void *ctx, const void *rec, size_t size), void *ctx);
-/* Ids (sock_id) of the UDP sockets bound to a port now, *n of them; caller frees. NULL without network
- * observation or on failure. */
-uint64_t *ks_loader_udp_bound(struct ks_loader *l, size_t *n);
-/* Ids of every TCP socket that exists now (listeners included), *n of them; caller frees. NULL as above. */
-uint64_t *ks_loader_tcp_live(struct ks_loader *l, size_t *n);
+/* The link of a socket iterator, made on first use: its fd, or -1 without network observation or when
+ * the kernel refused it (said once). Each bpf_iter_create() on it writes the ids (sock_id, u64) of the
+ * sockets of the network namespace of the thread that calls it (sensors/netns.h). */
+int ks_loader_sock_iter(struct ks_loader *l, enum ks_sock_iter which);
 /* Bytes so far of each live TCP connection, *n of them; caller frees. NULL as above. */
 struct ks_conn_bytes *ks_loader_conn_bytes(struct ks_loader *l, size_t *n);
 /* The ring buffer map of a kind of record (KS_EV_FILE, KS_EV_NET, else the process ring); -1 when that

@@ -667,76 +667,108 @@ static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 }
 
-size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
-                            uint64_t drained_ns)
+/* TCP: an entry missing from its namespace's list; returns 1 when it waits for a later list. */
+static size_t reconcile_tcp_entry(struct ks_pipeline *pl, struct ks_conn *c, const struct ks_net_listing *l,
+                                  uint64_t drained_ns)
+{
+	if (c->since_ns > l->listed_ns || c->pending_ns)
+		return 0;
+	if (bsearch(&c->sock_id, l->tcp, l->n_tcp, sizeof(*l->tcp), by_u64)) {
+		c->gone_ns = 0;
+		return 0;
+	}
+	if (!c->gone_ns || c->gone_ns > drained_ns || (l->gone && l->listed_ns - c->gone_ns < KS_NETNS_GONE_GRACE_NS)) {
+		/* its Close may still be queued: decided at a later list, once read up to here */
+		c->gone_ns = c->gone_ns ? c->gone_ns : l->listed_ns;
+		return 1;
+	}
+	/* every record written up to the first list was read: its Close was lost */
+	pl->counters.net_reconciled++;
+	if (c->listening) {
+		struct ks_net e = {.hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
+		                   .action = KS_NA_UNLISTEN,
+		                   .sock_id = c->sock_id,
+		                   .proto = 6};
+
+		on_listen(pl, &e, false);
+	} else {
+		emit_lost_close(pl, c);
+		ks_netmodel_drop(pl->net, c);
+	}
+	return 0;
+}
+
+/* UDP: a listener missing from its namespace's list (bound after the list: not yet in it) is gone. */
+static void reconcile_udp_entry(struct ks_pipeline *pl, const struct ks_conn *c, const struct ks_net_listing *l)
+{
+	struct ks_net e = {0};
+
+	if (c->since_ns > l->listed_ns || bsearch(&c->sock_id, l->udp, l->n_udp, sizeof(*l->udp), by_u64))
+		return;
+	/* gone: the same event a kernel record would have made */
+	e.hdr.kind = KS_EV_NET;
+	e.hdr.ts_ns = l->listed_ns;
+	e.hdr.pid = c->pid;
+	e.action = KS_NA_UNLISTEN;
+	e.sock_id = c->sock_id;
+	e.proto = 17;
+	on_listen(pl, &e, false);
+}
+
+static int by_netns(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ks_net_listing *)a)->netns, y = ((const struct ks_net_listing *)b)->netns;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t ks_net_reconcile(struct ks_pipeline *pl, struct ks_net_listing *ls, size_t n_ls, uint64_t drained_ns)
 {
 	struct ks_netmodel *n = pl->net;
 	size_t i, waiting = 0;
 
-	if (!n)
+	if (!n || !n_ls)
 		return 0;
-	qsort(live, n_live, sizeof(*live), by_u64);
+	qsort(ls, n_ls, sizeof(*ls), by_netns);
+	for (i = 0; i < n_ls; i++) {
+		if (ls[i].n_tcp)
+			qsort(ls[i].tcp, ls[i].n_tcp, sizeof(*ls[i].tcp), by_u64);
+		if (ls[i].n_udp)
+			qsort(ls[i].udp, ls[i].n_udp, sizeof(*ls[i].udp), by_u64);
+	}
+	/* one walk of the model for every namespace listed: O(entries x log namespaces) */
 	for (i = 0; i < KS_NET_BUCKETS; i++) {
 		struct ks_conn *c = n->buckets[i], *next;
 
 		for (; c; c = next) {
-			next = c->hnext;
-			/* the iterator lists the sockets of the daemon's own network namespace only */
-			if (c->proto != 6 || c->netns != netns || c->since_ns > listed_ns || c->pending_ns)
-				continue;
-			if (bsearch(&c->sock_id, live, n_live, sizeof(*live), by_u64)) {
-				c->gone_ns = 0;
-			} else if (!c->gone_ns || c->gone_ns > drained_ns) {
-				/* its Close may still be queued: decided at a later list, once read up to here */
-				c->gone_ns = c->gone_ns ? c->gone_ns : listed_ns;
-				waiting++;
-			} else { /* every record written up to the first list was read: its Close was lost */
-				pl->counters.net_reconciled++;
-				if (c->listening) {
-					struct ks_net e = {
-					    .hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
-					    .action = KS_NA_UNLISTEN,
-					    .sock_id = c->sock_id,
-					    .proto = 6};
+			struct ks_net_listing key = {.netns = c->netns}, *l;
 
-					on_listen(pl, &e, false);
-				} else {
-					emit_lost_close(pl, c);
-					ks_netmodel_drop(n, c);
-				}
-			}
+			next = c->hnext;
+			l = bsearch(&key, ls, n_ls, sizeof(*ls), by_netns);
+			if (!l)
+				continue; /* a namespace not listed this time: untouched */
+			if (c->proto == 6 && l->tcp_listed)
+				waiting += reconcile_tcp_entry(pl, c, l, drained_ns);
+			else if (c->proto == 17 && c->listening && l->udp_listed)
+				reconcile_udp_entry(pl, c, l);
 		}
 	}
 	return waiting;
 }
 
-void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns)
+size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
+                            uint64_t drained_ns)
 {
-	struct ks_netmodel *n = pl->net;
-	size_t i;
+	struct ks_net_listing l = {
+	    .netns = netns, .listed_ns = listed_ns, .tcp_listed = true, .tcp = live, .n_tcp = n_live};
 
-	if (!n)
-		return;
-	qsort(bound, n_bound, sizeof(*bound), by_u64);
-	for (i = 0; i < KS_NET_BUCKETS; i++) {
-		struct ks_conn *c = n->buckets[i], *next;
+	return ks_net_reconcile(pl, &l, 1, drained_ns);
+}
 
-		for (; c; c = next) {
-			struct ks_net e;
+void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t listed_ns, uint32_t netns)
+{
+	struct ks_net_listing l = {
+	    .netns = netns, .listed_ns = listed_ns, .udp_listed = true, .udp = bound, .n_udp = n_bound};
 
-			next = c->hnext;
-			if (!c->listening || c->proto != 17 ||
-			    bsearch(&c->sock_id, bound, n_bound, sizeof(*bound), by_u64))
-				continue;
-			/* gone: the same event a kernel record would have made */
-			memset(&e, 0, sizeof(e));
-			e.hdr.kind = KS_EV_NET;
-			e.hdr.ts_ns = now_ns;
-			e.hdr.pid = c->pid;
-			e.action = KS_NA_UNLISTEN;
-			e.sock_id = c->sock_id;
-			e.proto = 17;
-			on_listen(pl, &e, false);
-		}
-	}
+	ks_net_reconcile(pl, &l, 1, 0);
 }

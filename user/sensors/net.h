@@ -22,16 +22,37 @@ int ks_net_handle(struct ks_pipeline *pl, const void *data, size_t size);
 int ks_net_seed(struct ks_pipeline *pl, const void *data, size_t size);
 /* Emit held inbound Opens whose wait is over (all with flush). */
 void ks_net_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
-/* UDP has no close hook: the daemon lists the bound UDP sockets (iterator) and ends the listeners that
- * are gone. bound is sorted in place. */
-void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t now_ns);
+/*
+ * What the kernel listed of one network namespace's sockets (a socket iterator lists only the namespace
+ * of whoever opens it: sensors/netns.h lists each from inside it). A protocol not listed (x_listed false)
+ * is left alone; a namespace gone is listed empty.
+ */
+struct ks_net_listing {
+	uint32_t netns;
+	bool gone;                   /* no process or name holds it any more: its lists are empty */
+	bool tcp_listed, udp_listed; /* which lists below are valid */
+	uint64_t listed_ns;          /* when they were taken (boot ns) */
+	uint64_t *tcp, *udp;         /* socket ids: every TCP socket; UDP sockets bound to a port */
+	size_t n_tcp, n_udp;
+};
 
-/* TCP entries whose Close record was lost: `live` lists the TCP sockets of network namespace netns (the
- * daemon's) the kernel had at listed_ns (sorted in place). An entry missing from two lists in a row, once
- * every network record written before the first was read (drained_ns: its Close was not merely queued),
- * is ended with a Close marked close_observed: false. Returns the entries still waiting for that. */
+/*
+ * Ends the model's entries the kernel no longer has, in the namespaces listed (ls is sorted in place, and
+ * each list). TCP: an entry missing from two lists in a row, once every network record written before the
+ * first was read (drained_ns: its Close was not merely queued), is ended with a Close marked
+ * close_observed: false (in a namespace gone, after KS_NETNS_GONE_GRACE_NS). UDP (no close hook): a
+ * listener missing from one list is ended at once. Entries newer than the list are left for the next.
+ * Returns the TCP entries still waiting for a later list.
+ */
+size_t ks_net_reconcile(struct ks_pipeline *pl, struct ks_net_listing *ls, size_t n_ls, uint64_t drained_ns);
+/* A namespace no process or name holds may still hold orphaned TCP sockets (closed by their process, still
+ * finishing their FIN handshake), whose real Close is yet to come: its entries are ended only once it has
+ * been unreachable this long (a loopback or responsive peer finishes within a second). */
+#define KS_NETNS_GONE_GRACE_NS (10 * 1000000000ull)
+/* The same for one namespace and one protocol. */
 size_t ks_net_tcp_reconcile(struct ks_pipeline *pl, uint64_t *live, size_t n_live, uint64_t listed_ns, uint32_t netns,
                             uint64_t drained_ns);
+void ks_net_udp_reconcile(struct ks_pipeline *pl, uint64_t *bound, size_t n_bound, uint64_t listed_ns, uint32_t netns);
 
 /* A DNS question (QNAME labels, QTYPE) into a dotted name; returns the QTYPE or -1 if malformed.
  * Label bytes outside [A-Za-z0-9-_] are written as \DDD (RFC 1035 master-file form). */
