@@ -160,13 +160,14 @@ def free(port):
 
 def test_telnet_listener_at_runtime_is_a_detection(daemon_factory, scan_dir, tmp_path):
     """KS-PERSIST-015: a listener on the telnet port opened while the daemon runs; neighbours: one on the
-    FTP port already listening at start, and one on a port that is no cleartext protocol's."""
+    FTP port already listening at start, and one on a port that is no cleartext protocol's. The detection
+    closes after its quiet period (1 s here) like any other."""
     if not (free(23) and free(21)):
         pytest.skip("ports 21 and 23 must be free on this host")
     ftp = listen(21)
     telnet = other = None
     try:
-        d = daemon_factory(config(scan_dir))
+        d = daemon_factory(config(scan_dir) + "rules:\n  quiet_period: 1\n")
         d.wait_for(lambda e: e["class_uid"] == 5002, timeout=30, what="the first posture snapshot")
         ftp_finding = created(d, "KS-NET-017", "tcp/0.0.0.0:21", at_start=True)
         other = listen(0)
@@ -184,6 +185,13 @@ def test_telnet_listener_at_runtime_is_a_detection(daemon_factory, scan_dir, tmp
     assert f"by pid {os.getpid()}" in det["message"]  # the owner, from the network model
     assert_not_detected(d, "KS-PERSIST-015", ftp_finding)
     assert_not_detected(d, "KS-PERSIST-015", other_finding)
+    closed = d.wait_for(
+        lambda e: e.get("class_uid") == 2004
+        and e["activity_id"] == 3
+        and e["finding_info"]["uid"] == det["finding_info"]["uid"],
+        what="the detection's Close after its quiet period",
+    )[0]
+    assert "KS-PERSIST-015 closed: quiet period over (1 match, on a posture finding)" == closed["message"]
     off = offline(d, str(tmp_path))
     assert off.get("KS-PERSIST-015") == {telnet_finding["finding_info"]["uid"]}
 
