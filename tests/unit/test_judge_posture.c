@@ -88,7 +88,7 @@ static void test_aslr_off_after_start_is_a_detection(void **state)
 {
 	struct fixture *f = *state;
 	char root[] = "/tmp/ks-judge-posture-XXXXXX", err[512], cmd[600], path[512];
-	struct json_object *aslr[8], *det[64];
+	struct json_object *aslr[8] = {0}, *det[64] = {0};
 	struct ks_posture_cfg pc;
 	struct ks_config cfg;
 	struct ks_posture *p;

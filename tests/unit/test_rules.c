@@ -1010,26 +1010,26 @@ static void test_offline_posture_finding_fields(void **state)
 static void test_default_posture_rules_offline(void **state)
 {
 	static const struct {
-		int act;
 		const char *control, *item;
-		bool at_start;
 		const char *rule; /* NULL: nothing may match */
+		int act;
+		bool at_start;
 	} cases[] = {
-	    {1, "KS-KRN-001", "", false, "KS-DEF-008"},
-	    {1, "KS-KRN-011", "", false, "KS-DEF-008"},
-	    {1, "KS-KRN-001", "", true, NULL},  /* off at start: posture's finding only */
-	    {2, "KS-KRN-001", "", false, NULL}, /* an Update is no new change of state */
-	    {3, "KS-KRN-001", "", false, NULL},
-	    {1, "KS-KRN-012", "", false, NULL}, /* tainted: not a control turned off */
-	    {1, "KS-NET-017", "tcp/0.0.0.0:23", false, "KS-PERSIST-015"},
-	    {1, "KS-NET-017", "udp/[::]:69", false, "KS-PERSIST-015"},
-	    {1, "KS-NET-017", "tcp/0.0.0.0:2323", false, NULL},
-	    {1, "KS-NET-017", "tcp/0.0.0.0:21", true, NULL},
-	    {1, "KS-FS-004", "/opt/x/suid", false, "KS-PRIV-007"},
-	    {1, "KS-FS-004", "(more)", false, NULL},
-	    {1, "KS-FS-002", "/srv/data/ww", false, "KS-DEF-009"},
-	    {1, "KS-FS-001", "/srv/tmpdir", false, "KS-DEF-009"},
-	    {1, "KS-FS-003", "/srv/unowned", false, NULL},
+	    {"KS-KRN-001", "", "KS-DEF-008", 1, false},
+	    {"KS-KRN-011", "", "KS-DEF-008", 1, false},
+	    {"KS-KRN-001", "", NULL, 1, true},  /* off at start: posture's finding only */
+	    {"KS-KRN-001", "", NULL, 2, false}, /* an Update is no new change of state */
+	    {"KS-KRN-001", "", NULL, 3, false},
+	    {"KS-KRN-012", "", NULL, 1, false}, /* tainted: not a control turned off */
+	    {"KS-NET-017", "tcp/0.0.0.0:23", "KS-PERSIST-015", 1, false},
+	    {"KS-NET-017", "udp/[::]:69", "KS-PERSIST-015", 1, false},
+	    {"KS-NET-017", "tcp/0.0.0.0:2323", NULL, 1, false},
+	    {"KS-NET-017", "tcp/0.0.0.0:21", NULL, 1, true},
+	    {"KS-FS-004", "/opt/x/suid", "KS-PRIV-007", 1, false},
+	    {"KS-FS-004", "(more)", NULL, 1, false},
+	    {"KS-FS-002", "/srv/data/ww", "KS-DEF-009", 1, false},
+	    {"KS-FS-001", "/srv/tmpdir", "KS-DEF-009", 1, false},
+	    {"KS-FS-003", "/srv/unowned", NULL, 1, false},
 	};
 	struct ks_rules_builder *bl = ks_rules_builder_new();
 	struct ks_rules_opts opts = {.dedupe_ns = UINT64_MAX, .rate_per_s = 1000000, .rate_burst = 1000000};
