@@ -176,10 +176,13 @@ def test_telnet_listener_at_runtime_is_a_detection(daemon_factory, scan_dir, tmp
         telnet = listen(23)
         telnet_finding = created(d, "KS-NET-017", "tcp/0.0.0.0:23", at_start=False)
         det = detection_of(d, "KS-PERSIST-015", telnet_finding)
+        listed = {f["item"]: f for f in d.cli_json("findings") if f["check"] == "KS-NET-017"}
     finally:
         for s in (ftp, telnet, other):
             if s:
                 s.close()
+    assert listed["tcp/0.0.0.0:23"]["found_at_start"] is False  # `kansoku findings` says it too
+    assert listed["tcp/0.0.0.0:21"]["found_at_start"] is True
     assert det["severity_id"] == 4 and det["attacks"][0]["technique"]["uid"] == "T1133"
     assert det["evidences"][-1]["data"]["item"] == "tcp/0.0.0.0:23"
     assert f"by pid {os.getpid()}" in det["message"]  # the owner, from the network model
