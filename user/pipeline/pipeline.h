@@ -41,8 +41,8 @@ struct ks_decoded_finding {
 
 /*
  * What a sensor (or posture) decoded, for the evaluators that judge each event (the rule engine): filled
- * from the wire record and the model right before the sensor encodes, so an evaluator never parses JSON. Pointers are
- * valid until ks_pipeline_emit returns. class_uid 0: nothing to judge (kansokud's own events).
+ * from the wire record and the model right before the sensor encodes, so an evaluator never parses JSON.
+ * Pointers are valid until ks_pipeline_emit returns. class_uid 0: nothing to judge (kansokud's own events).
  */
 struct ks_decoded {
 	int class_uid, activity_id;

@@ -65,7 +65,7 @@ static void number(struct ks_jw *w, const char *key, double v)
 
 /* The finding as the rule engine sees it (detect/judge.c): judged on the loop, after the sinks have it. */
 static void decoded(struct ks_pipeline *pl, struct ks_decoded_finding *d, const struct ks_finding *f,
-                    enum ks_finding_activity activity, int64_t now_ms)
+                    const struct ks_check_result *r, const char *uid, enum ks_finding_activity activity, int64_t now_ms)
 {
 	const struct ks_check *c = f->chk;
 	bool closed = activity == KS_FINDING_CLOSE;
@@ -75,13 +75,17 @@ static void decoded(struct ks_pipeline *pl, struct ks_decoded_finding *d, const 
 
 	ev->severity_id = (int)c->sev + 1;
 	ev->status_id = closed ? KS_FINDING_STATUS_RESOLVED : KS_FINDING_STATUS_NEW;
+	d->uid = uid;
 	d->title = c->title;
+	d->desc = f->actual;
 	d->control = c->id;
 	d->compliance_status = closed ? "Pass" : "Fail";
 	d->compliance_status_id = closed ? KS_COMPLIANCE_STATUS_PASS : KS_COMPLIANCE_STATUS_FAIL;
 	d->area = ks_area_names[c->area];
 	d->severity = ks_sev_names[c->sev];
 	d->item = f->item;
+	d->expected = r->expected;
+	d->actual = closed ? (r->actual[0] ? r->actual : "resolved") : f->actual;
 	d->found_at_start = f->at_start;
 	ev->finding = d;
 }
@@ -102,11 +106,7 @@ void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct 
 	w = &pl->jw;
 	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
 	snprintf(uid, sizeof(uid), "%s:%016llx", c->id, (unsigned long long)ks_finding_hash(f->item));
-	decoded(pl, &d, f, activity, now_ms);
-	d.uid = uid;
-	d.desc = f->actual;
-	d.expected = r->expected;
-	d.actual = closed ? (r->actual[0] ? r->actual : "resolved") : f->actual;
+	decoded(pl, &d, f, r, uid, activity, now_ms);
 	host = ks_findings_score(p, now_ms, areas);
 	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, (int)activity, activity_names[activity], (int)c->sev + 1,
 	              now_ms);
