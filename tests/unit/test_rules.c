@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The rule engine: language, types, errors with positions, exceptions, macros and lists, stateful rules,
  * the index, replacement and disable, dedupe and rate limit, limits. Views are synthetic. */
+#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -944,6 +945,132 @@ static void test_offline_sequence_from_stream(void **state)
 	ks_rules_free(r);
 }
 
+/* A posture Compliance Finding (2003) as posture/emit.c writes it. */
+static int finding_json(char *buf, size_t len, int act, const char *control, const char *item, bool at_start)
+{
+	static const char *const acts[] = {"", "Create", "Update", "Close"};
+
+	return snprintf(buf, len,
+	                "{\"class_uid\":2003,\"activity_id\":%d,\"activity_name\":\"%s\",\"severity_id\":4,"
+	                "\"time\":5000,\"status_id\":%d,\"finding_info\":{\"uid\":\"%s:00ab\",\"title\":\"t %s\","
+	                "\"desc\":\"found %s\"},\"compliance\":{\"control\":\"%s\",\"status\":\"%s\",\"status_id\":%d},"
+	                "\"unmapped\":{\"area\":\"device\",\"severity\":\"high\",\"item\":\"%s\",\"expected\":\"2\","
+	                "\"actual\":\"0\",\"found_at_start\":%s}}\n",
+	                act, acts[act], act == 3 ? 4 : 1, control, control, item, control, act == 3 ? "Pass" : "Fail",
+	                act == 3 ? 1 : 3, item, at_start ? "true" : "false");
+}
+
+/* Posture findings offline: their fields from the JSON (a Detection Finding's unmapped.area is not one). */
+static void test_offline_posture_finding_fields(void **state)
+{
+	char text[1024];
+	const char *det = "{\"class_uid\":2004,\"activity_id\":1,\"severity_id\":6,\"unmapped\":{\"area\":\"user\"}}";
+	struct ks_rules *r = load(RULE("class_uid = 2003 and unmapped.found_at_start = false"));
+	struct ks_rules_offline *o = ks_rules_offline_new(r, stdout, false);
+	struct json_object *a, *b;
+	struct ks_rview v;
+	uint64_t now;
+
+	(void)state;
+	finding_json(text, sizeof(text), 1, "KS-NET-017", "tcp/0.0.0.0:23", false);
+	a = json_tokener_parse(text);
+	b = json_tokener_parse(det);
+	ks_rules_view_from_json(o, a, &v, &now);
+	assert_string_equal(v.f[KS_RF_FINDING_UID].s, "KS-NET-017:00ab");
+	assert_string_equal(v.f[KS_RF_FINDING_TITLE].s, "t KS-NET-017");
+	assert_string_equal(v.f[KS_RF_FINDING_DESC].s, "found tcp/0.0.0.0:23");
+	assert_string_equal(v.f[KS_RF_COMPLIANCE_CONTROL].s, "KS-NET-017");
+	assert_string_equal(v.f[KS_RF_COMPLIANCE_STATUS].s, "Fail");
+	assert_int_equal(v.f[KS_RF_COMPLIANCE_STATUS_ID].i, 3);
+	assert_string_equal(v.f[KS_RF_POSTURE_AREA].s, "device");
+	assert_string_equal(v.f[KS_RF_POSTURE_SEVERITY].s, "high");
+	assert_string_equal(v.f[KS_RF_POSTURE_ITEM].s, "tcp/0.0.0.0:23");
+	assert_string_equal(v.f[KS_RF_POSTURE_EXPECTED].s, "2");
+	assert_string_equal(v.f[KS_RF_POSTURE_ACTUAL].s, "0");
+	assert_true(v.f[KS_RF_POSTURE_AT_START].set && !v.f[KS_RF_POSTURE_AT_START].b);
+	assert_string_equal(v.f[KS_RF_SEVERITY].s, "High"); /* the caption of severity_id 4 */
+	assert_int_equal(v.f[KS_RF_STATUS_ID].i, 1);
+	assert_false(v.f[KS_RF_PROC_PID].set); /* no process did it */
+	assert_false(v.f[KS_RF_ACTOR_USER_UID].set);
+	assert_int_equal(ks_rules_eval(r, &v, now), 1);
+	ks_rules_view_from_json(o, b, &v, &now);
+	assert_false(v.f[KS_RF_POSTURE_AREA].set);
+	assert_string_equal(v.f[KS_RF_SEVERITY].s, "Fatal");
+	assert_int_equal(ks_rfield_lookup("unmapped.found_at_start", 23), KS_RF_POSTURE_AT_START);
+	assert_int_equal(ks_rfield_type(KS_RF_COMPLIANCE_CONTROL), KS_RT_STR);
+	assert_string_equal(ks_rseverity_caption(99), "Other");
+	assert_string_equal(ks_rseverity_caption(7), "Unknown");
+	ks_rules_offline_free(o);
+	ks_rules_free(r);
+	json_object_put(a);
+	json_object_put(b);
+}
+
+/* The default rules on posture changes, offline: what appeared while the host ran, never its start state. */
+static void test_default_posture_rules_offline(void **state)
+{
+	static const struct {
+		const char *control, *item;
+		const char *rule; /* NULL: nothing may match */
+		int act;
+		bool at_start;
+	} cases[] = {
+	    {"KS-KRN-001", "", "KS-DEF-008", 1, false},
+	    {"KS-KRN-011", "", "KS-DEF-008", 1, false},
+	    {"KS-KRN-001", "", NULL, 1, true},  /* off at start: posture's finding only */
+	    {"KS-KRN-001", "", NULL, 2, false}, /* an Update is no new change of state */
+	    {"KS-KRN-001", "", NULL, 3, false},
+	    {"KS-KRN-012", "", NULL, 1, false}, /* tainted: not a control turned off */
+	    {"KS-NET-017", "tcp/0.0.0.0:23", "KS-PERSIST-015", 1, false},
+	    {"KS-NET-017", "udp/[::]:69", "KS-PERSIST-015", 1, false},
+	    {"KS-NET-017", "tcp/0.0.0.0:2323", NULL, 1, false},
+	    {"KS-NET-017", "tcp/0.0.0.0:21", NULL, 1, true},
+	    {"KS-FS-004", "/opt/x/suid", "KS-PRIV-007", 1, false},
+	    {"KS-FS-004", "(more)", NULL, 1, false},
+	    {"KS-FS-002", "/srv/data/ww", "KS-DEF-009", 1, false},
+	    {"KS-FS-001", "/srv/tmpdir", "KS-DEF-009", 1, false},
+	    {"KS-FS-003", "/srv/unowned", NULL, 1, false},
+	};
+	struct ks_rules_builder *bl = ks_rules_builder_new();
+	struct ks_rules_opts opts = {.dedupe_ns = UINT64_MAX, .rate_per_s = 1000000, .rate_burst = 1000000};
+	struct ks_rules_err err = {0};
+	struct ks_rules_offline *o;
+	struct ks_rules *r;
+	char text[1024], buf[600];
+	glob_t g;
+
+	(void)state;
+	assert_int_equal(glob("packaging/rules/*.yaml", 0, NULL, &g), 0); /* run from the repository */
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		if (ks_rules_add_file(bl, g.gl_pathv[i], &err))
+			fail_msg("%s", ks_rules_err_str(&err, buf, sizeof(buf)));
+	globfree(&g);
+	r = ks_rules_build(bl, &opts, &err);
+	ks_rules_builder_free(bl);
+	if (!r)
+		fail_msg("%s", ks_rules_err_str(&err, buf, sizeof(buf)));
+	o = ks_rules_offline_new(r, stdout, false);
+	ks_rules_set_sink(r, sink, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *ev;
+		struct ks_rview v;
+		uint64_t now;
+
+		finding_json(text, sizeof(text), cases[i].act, cases[i].control, cases[i].item, cases[i].at_start);
+		ev = json_tokener_parse(text);
+		assert_non_null(ev);
+		memset(&got, 0, sizeof(got));
+		ks_rules_view_from_json(o, ev, &v, &now);
+		ks_rules_eval(r, &v, now);
+		if (got.n != (cases[i].rule ? 1u : 0u) || (cases[i].rule && strcmp(got.ids[0], cases[i].rule)))
+			fail_msg("case %zu (%s %s): %zu matches, first %s; want %s", i, cases[i].control, cases[i].item,
+			         got.n, got.n ? got.ids[0] : "-", cases[i].rule ? cases[i].rule : "none");
+		json_object_put(ev);
+	}
+	ks_rules_offline_free(o);
+	ks_rules_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1094,8 @@ int main(void)
 	    cmocka_unit_test(test_state_bounded),
 	    cmocka_unit_test(test_no_allocation_per_event),
 	    cmocka_unit_test(test_unit_from_cgroup),
+	    cmocka_unit_test(test_offline_posture_finding_fields),
+	    cmocka_unit_test(test_default_posture_rules_offline),
 	    cmocka_unit_test(test_offline_view_from_json),
 	    cmocka_unit_test(test_offline_sequence_from_stream),
 	};

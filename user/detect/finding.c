@@ -114,6 +114,24 @@ static void copy_member(struct ks_jw *w, struct json_object *ev, const char *key
 	ks_jw_json(w, json, strlen(json));
 }
 
+/* A posture finding (2003) has no process: the evidence names the finding, its control and its item. */
+static void posture_evidence(struct ks_jw *w, struct json_object *ev)
+{
+	static const char *const keys[][3] = {{"finding_uid", "finding_info", "uid"},
+	                                      {"control", "compliance", "control"},
+	                                      {"compliance_status", "compliance", "status"},
+	                                      {"item", "unmapped", "item"},
+	                                      {"actual", "unmapped", "actual"}};
+	struct json_object *o, *v;
+
+	if (!ev || !json_object_object_get_ex(ev, "compliance", NULL))
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(ev, keys[i][1], &o) && json_object_object_get_ex(o, keys[i][2], &v) &&
+		    json_object_is_type(v, json_type_string))
+			ks_jw_kcstr(w, keys[i][0], json_object_get_string(v));
+}
+
 static void encode_evidences(struct ks_judge *j, struct ks_jw *w, struct json_object *ev,
                              const struct ks_rules_match *m)
 {
@@ -152,6 +170,7 @@ static void encode_evidences(struct ks_judge *j, struct ks_jw *w, struct json_ob
 		ks_jw_ki64(w, "time", json_object_get_int64(o));
 	if (ev && json_object_object_get_ex(ev, "metadata", &o) && json_object_object_get_ex(o, "uid", &o))
 		ks_jw_kcstr(w, "event_uid", json_object_get_string(o));
+	posture_evidence(w, ev);
 	ks_jw_obj_end(w);
 	ks_jw_obj_end(w);
 	ks_jw_arr_end(w);

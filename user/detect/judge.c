@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "host/users.h"
+#include "lib/hash.h"
 #include "judge_int.h"
 #include "lib/log.h"
 #include "model/proctable.h"
@@ -179,6 +180,25 @@ static void fill_process(struct ks_judge *j, struct ks_pipeline *pl, const struc
 	v->n_ancestors = (uint32_t)n;
 }
 
+/* A posture finding: no process did it. Its subject for dedupe and for the detection's uid is the finding
+ * itself (pid 0 and the hash of its uid), so two controls turned off at once are two detections. */
+static void fill_finding(struct ks_rview *v, const struct ks_decoded_finding *f)
+{
+	v->proc = (struct ks_rproc_id){.pid = 0, .start_ns = ks_fnv1a(0xcbf29ce484222325ull, f->uid, strlen(f->uid))};
+	ks_rview_str(v, KS_RF_FINDING_UID, f->uid);
+	ks_rview_str(v, KS_RF_FINDING_TITLE, f->title);
+	ks_rview_str(v, KS_RF_FINDING_DESC, f->desc);
+	ks_rview_str(v, KS_RF_COMPLIANCE_CONTROL, f->control);
+	ks_rview_str(v, KS_RF_COMPLIANCE_STATUS, f->compliance_status);
+	ks_rview_int(v, KS_RF_COMPLIANCE_STATUS_ID, f->compliance_status_id);
+	ks_rview_str(v, KS_RF_POSTURE_AREA, f->area);
+	ks_rview_str(v, KS_RF_POSTURE_SEVERITY, f->severity);
+	ks_rview_str(v, KS_RF_POSTURE_ITEM, f->item);
+	ks_rview_str(v, KS_RF_POSTURE_EXPECTED, f->expected);
+	ks_rview_str(v, KS_RF_POSTURE_ACTUAL, f->actual);
+	ks_rview_bool(v, KS_RF_POSTURE_AT_START, f->found_at_start);
+}
+
 static void fill_event(struct ks_judge *j, struct ks_pipeline *pl, const struct ks_decoded *ev)
 {
 	struct ks_rview *v = &j->view;
@@ -193,10 +213,15 @@ static void fill_event(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 	ks_rview_int(v, KS_RF_ACTIVITY_ID, ev->activity_id);
 	ks_rview_str(v, KS_RF_ACTIVITY_NAME, ev->activity_name);
 	ks_rview_int(v, KS_RF_SEVERITY_ID, ev->severity_id);
+	ks_rview_str(v, KS_RF_SEVERITY, ks_rseverity_caption(ev->severity_id));
 	if (ev->status_id)
 		ks_rview_int(v, KS_RF_STATUS_ID, ev->status_id);
 	if (ev->status_detail)
 		ks_rview_str(v, KS_RF_STATUS_DETAIL, ev->status_detail);
+	if (ev->finding) {
+		fill_finding(v, ev->finding);
+		return;
+	}
 	if (ev->class_uid == KS_OCSF_FILE_ACTIVITY)
 		ks_rview_int(v, KS_RF_COUNT, (int64_t)ev->count);
 	if (ev->has_exit_code)

@@ -42,8 +42,12 @@ static void emit_close(struct ks_judge *j, struct ks_pipeline *pl, const struct 
 	ks_jw_ki64(w, "first_seen_time", ks_host_wall_ms(&pl->host, o->first_ns));
 	ks_jw_ki64(w, "last_seen_time", ks_host_wall_ms(&pl->host, o->last_ns));
 	ks_jw_obj_end(w);
-	ks_ocsf_message(pl, "%s closed: %s (%llu match%s, pid %u)", o->rule_id, why, (unsigned long long)o->count,
-	                o->count == 1 ? "" : "es", o->pid);
+	if (o->pid)
+		ks_ocsf_message(pl, "%s closed: %s (%llu match%s, pid %u)", o->rule_id, why,
+		                (unsigned long long)o->count, o->count == 1 ? "" : "es", o->pid);
+	else /* a rule on posture's findings: no process did it */
+		ks_ocsf_message(pl, "%s closed: %s (%llu match%s, on a posture finding)", o->rule_id, why,
+		                (unsigned long long)o->count, o->count == 1 ? "" : "es");
 	ks_jw_ku64(w, "count", o->count);
 	ks_jw_ki64(w, "status_id", KS_OCSF_FINDING_STATUS_OTHER);
 	ks_jw_kcstr(w, "status", "Other");

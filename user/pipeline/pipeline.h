@@ -29,10 +29,20 @@ struct ks_sink {
 };
 #define KS_PIPELINE_SINKS_MAX 8
 
+/* A posture Compliance Finding (2003) as posture/emit.c encodes it: the rule engine judges posture changes
+ * from these, never from the JSON. Strings are valid until ks_pipeline_emit returns. */
+struct ks_decoded_finding {
+	const char *uid, *title, *desc;          /* finding_info */
+	const char *control, *compliance_status; /* compliance: the check id, "Fail" or "Pass" */
+	int compliance_status_id;
+	const char *area, *severity, *item, *expected, *actual; /* unmapped */
+	bool found_at_start; /* by the check's first conclusive run since the daemon started (or kept from before) */
+};
+
 /*
- * What a sensor decoded, for the evaluators that judge each event (the rule engine): filled from the wire
- * record and the model right before the sensor encodes, so an evaluator never parses JSON. Pointers are
- * valid until ks_pipeline_emit returns. class_uid 0: nothing to judge (kansokud's own events).
+ * What a sensor (or posture) decoded, for the evaluators that judge each event (the rule engine): filled
+ * from the wire record and the model right before the sensor encodes, so an evaluator never parses JSON.
+ * Pointers are valid until ks_pipeline_emit returns. class_uid 0: nothing to judge (kansokud's own events).
  */
 struct ks_decoded {
 	int class_uid, activity_id;
@@ -55,7 +65,8 @@ struct ks_decoded {
 	const uint8_t *src_addr, *dst_addr;
 	uint16_t src_port, dst_port;
 	const char *query_hostname, *query_type;
-	bool has_setid, setuid, setgid; /* a chmod that sets a set-id bit (sensors/security.c) */
+	bool has_setid, setuid, setgid;           /* a chmod that sets a set-id bit (sensors/security.c) */
+	const struct ks_decoded_finding *finding; /* class 2003: a posture finding (posture/emit.c) */
 };
 
 /* An evaluator judges the decoded event after the sinks have it; line is that event's JSON, valid until the

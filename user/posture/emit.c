@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lib/time.h"
 #include "pipeline/ocsf.h"
 #include "pipeline/pipeline.h"
 #include "posture/ocsf_map.h"
@@ -18,12 +19,8 @@ static const char *const activity_names[] = {"", "Create", "Update", "Close"};
 enum { KS_FINDING_STATUS_NEW = 1, KS_FINDING_STATUS_RESOLVED = 4 };    /* OCSF finding status_id */
 enum { KS_COMPLIANCE_STATUS_PASS = 1, KS_COMPLIANCE_STATUS_FAIL = 3 }; /* OCSF compliance status_id */
 
-static void finding_info(struct ks_jw *w, const struct ks_finding *f, bool closed, int64_t now_ms)
+static void finding_info(struct ks_jw *w, const struct ks_finding *f, const char *uid, bool closed, int64_t now_ms)
 {
-	char uid[160];
-
-	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
-	snprintf(uid, sizeof(uid), "%s:%016llx", f->chk->id, (unsigned long long)ks_finding_hash(f->item));
 	ks_jw_key(w, "finding_info");
 	ks_jw_obj_begin(w);
 	ks_jw_kcstr(w, "uid", uid);
@@ -66,6 +63,33 @@ static void number(struct ks_jw *w, const char *key, double v)
 	ks_jw_json(w, s, strlen(s));
 }
 
+/* The finding as the rule engine sees it (detect/judge.c): judged on the loop, after the sinks have it. */
+static void decoded(struct ks_pipeline *pl, struct ks_decoded_finding *d, const struct ks_finding *f,
+                    const struct ks_check_result *r, const char *uid, enum ks_finding_activity activity, int64_t now_ms)
+{
+	const struct ks_check *c = f->chk;
+	bool closed = activity == KS_FINDING_CLOSE;
+	int64_t boot_ns = now_ms * (int64_t)NSEC_PER_MSEC - pl->host.boot_to_wall_ns;
+	struct ks_decoded *ev = ks_pipeline_decoded(pl, ks_ocsf_compliance_finding.class_uid, (int)activity,
+	                                            activity_names[activity], boot_ns > 0 ? (uint64_t)boot_ns : 0);
+
+	ev->severity_id = (int)c->sev + 1;
+	ev->status_id = closed ? KS_FINDING_STATUS_RESOLVED : KS_FINDING_STATUS_NEW;
+	d->uid = uid;
+	d->title = c->title;
+	d->desc = f->actual;
+	d->control = c->id;
+	d->compliance_status = closed ? "Pass" : "Fail";
+	d->compliance_status_id = closed ? KS_COMPLIANCE_STATUS_PASS : KS_COMPLIANCE_STATUS_FAIL;
+	d->area = ks_area_names[c->area];
+	d->severity = ks_sev_names[c->sev];
+	d->item = f->item;
+	d->expected = r->expected;
+	d->actual = closed ? (r->actual[0] ? r->actual : "resolved") : f->actual;
+	d->found_at_start = f->at_start;
+	ev->finding = d;
+}
+
 void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct ks_finding *f,
                      enum ks_finding_activity activity, int64_t now_ms)
 {
@@ -73,18 +97,23 @@ void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct 
 	const struct ks_check_result *r = &p->results[c - p->cat->checks];
 	bool closed = activity == KS_FINDING_CLOSE;
 	double areas[KS_AREA_MAX], host;
+	struct ks_decoded_finding d = {0};
 	struct ks_jw *w;
+	char uid[160];
 
 	if (!pl) /* --audit: no pipeline (&pl->jw on NULL is undefined: UBSan stops here) */
 		return;
 	w = &pl->jw;
+	/* stable across runs and hosts' restarts: the repository tracks one finding by it */
+	snprintf(uid, sizeof(uid), "%s:%016llx", c->id, (unsigned long long)ks_finding_hash(f->item));
+	decoded(pl, &d, f, r, uid, activity, now_ms);
 	host = ks_findings_score(p, now_ms, areas);
 	ks_ocsf_begin(pl, &ks_ocsf_compliance_finding, (int)activity, activity_names[activity], (int)c->sev + 1,
 	              now_ms);
 	ks_ocsf_message(pl, "%s: %s%s%s", closed ? "Resolved" : "Fail", c->title, f->item[0] ? ": " : "", f->item);
 	ks_jw_ku64(w, "status_id", closed ? KS_FINDING_STATUS_RESOLVED : KS_FINDING_STATUS_NEW);
 	ks_jw_kcstr(w, "status", closed ? "Resolved" : "New");
-	finding_info(w, f, closed, now_ms);
+	finding_info(w, f, uid, closed, now_ms);
 	compliance(w, c, closed);
 	ks_jw_key(w, "unmapped");
 	ks_jw_obj_begin(w);
@@ -92,7 +121,8 @@ void ks_emit_finding(struct ks_posture *p, struct ks_pipeline *pl, const struct 
 	ks_jw_kcstr(w, "severity", ks_sev_names[c->sev]);
 	ks_jw_kcstr(w, "item", f->item);
 	ks_jw_kcstr(w, "expected", r->expected);
-	ks_jw_kcstr(w, "actual", closed ? (r->actual[0] ? r->actual : "resolved") : f->actual);
+	ks_jw_kcstr(w, "actual", d.actual);
+	ks_jw_kbool(w, "found_at_start", f->at_start);
 	if (!closed)
 		number(w, "score", ks_score_finding(&p->cfg, c->sev, ks_finding_age_s(f, now_ms)));
 	number(w, "host_score", host);

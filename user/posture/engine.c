@@ -199,7 +199,8 @@ struct ks_posture *ks_posture_new(const struct ks_posture_cfg *cfg, const char *
 	if (!p->env)
 		goto fail;
 	p->results = calloc(p->cat->n + 1, sizeof(*p->results));
-	if (!p->results) {
+	p->settled = calloc(p->cat->n + 1, sizeof(*p->settled));
+	if (!p->results || !p->settled) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -241,6 +242,7 @@ void ks_posture_free(struct ks_posture *p)
 		for (size_t i = 0; i < p->cat->n; i++)
 			ks_result_free(&p->results[i]);
 	free(p->results);
+	free(p->settled);
 	free(p->pids);
 	ks_posture_env_free(p->env);
 	ks_catalog_free(p->cat);

@@ -34,6 +34,7 @@ struct ks_finding {
 	char *actual;
 	int64_t first_seen_ms, last_seen_ms;
 	bool seen;
+	bool at_start; /* found by its check's first conclusive run since start (or kept from the last run) */
 	struct ks_finding *next;
 };
 
@@ -102,6 +103,7 @@ struct ks_posture {
 	struct ks_worker *w; /* NULL: runs in the caller (--audit, the tests) */
 	/* the loop's */
 	struct ks_check_result *results; /* per catalog check */
+	bool *settled; /* per catalog check: a full run passed, failed or found it not applicable since start */
 	struct ks_finding *buckets[KS_FINDING_BUCKETS];
 	size_t n_findings;
 	struct json_object *inventory; /* of the last snapshot */

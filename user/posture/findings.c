@@ -35,7 +35,7 @@ struct ks_finding *ks_finding_find(struct ks_posture *p, const char *id, const c
 }
 
 static struct ks_finding *add_finding(struct ks_posture *p, const struct ks_check *c, const char *item,
-                                      const char *actual, int64_t first_ms)
+                                      const char *actual, int64_t first_ms, bool at_start)
 {
 	struct ks_finding *f = calloc(1, sizeof(*f));
 	unsigned b = bucket(c->id, item);
@@ -52,6 +52,7 @@ static struct ks_finding *add_finding(struct ks_posture *p, const struct ks_chec
 		return NULL;
 	}
 	f->first_seen_ms = f->last_seen_ms = first_ms;
+	f->at_start = at_start;
 	f->next = p->buckets[b];
 	p->buckets[b] = f;
 	p->n_findings++;
@@ -157,7 +158,7 @@ void ks_findings_load(struct ks_posture *p)
 			chk = ks_catalog_find(p->cat, json_object_get_string(c));
 			if (chk && !ks_finding_find(p, chk->id, json_object_get_string(it)))
 				add_finding(p, chk, json_object_get_string(it), json_object_get_string(a),
-				            json_object_get_int64(fs));
+				            json_object_get_int64(fs), true); /* open when this run started */
 		}
 	json_object_put(doc);
 }
@@ -180,7 +181,9 @@ static bool apply_item(struct ks_posture *p, struct ks_pipeline *pl, const struc
 	char *na;
 
 	if (!f) {
-		f = add_finding(p, c, item, actual, now_ms);
+		/* before the check's first conclusive run (a walk not finished yet) the host is still being
+		 * learned: what it finds then was there at start, not a change */
+		f = add_finding(p, c, item, actual, now_ms, !p->settled[c - p->cat->checks]);
 		if (!f)
 			return false;
 		f->seen = true;
@@ -259,5 +262,7 @@ bool ks_findings_apply(struct ks_posture *p, struct ks_pipeline *pl, struct ks_r
 	}
 	if (full)
 		changed |= close_unseen(p, pl, c, now_ms);
+	if (full && r->status != KS_CHK_ERROR)
+		p->settled[rr->check] = true;
 	return changed;
 }

@@ -128,6 +128,7 @@ static struct json_object *finding_json(struct ks_posture *p, const struct ks_fi
 	add_str(o, "actual", f->actual);
 	add_str(o, "expected", p->results[f->chk - p->cat->checks].expected);
 	json_object_object_add(o, "first_seen", json_object_new_int64(f->first_seen_ms));
+	json_object_object_add(o, "found_at_start", json_object_new_boolean(f->at_start));
 	json_object_object_add(o, "age_s", json_object_new_int64(ks_finding_age_s(f, now_ms)));
 	json_object_object_add(o, "score", json_object_new_double(score));
 	add_str(o, "reference", f->chk->reference);

@@ -65,7 +65,31 @@ static const struct ks_rfield_def fields[KS_RF_MAX] = {
     [KS_RF_PROC_STDIO_SOCKET] = {"process.stdio_socket", KS_RT_BOOL},
     [KS_RF_FILE_SETUID] = {"file.setuid", KS_RT_BOOL},
     [KS_RF_FILE_SETGID] = {"file.setgid", KS_RT_BOOL},
+    [KS_RF_SEVERITY] = {"severity", KS_RT_STR},
+    [KS_RF_FINDING_UID] = {"finding_info.uid", KS_RT_STR},
+    [KS_RF_FINDING_TITLE] = {"finding_info.title", KS_RT_STR},
+    [KS_RF_FINDING_DESC] = {"finding_info.desc", KS_RT_STR},
+    [KS_RF_COMPLIANCE_CONTROL] = {"compliance.control", KS_RT_STR},
+    [KS_RF_COMPLIANCE_STATUS] = {"compliance.status", KS_RT_STR},
+    [KS_RF_COMPLIANCE_STATUS_ID] = {"compliance.status_id", KS_RT_INT},
+    [KS_RF_POSTURE_AREA] = {"unmapped.area", KS_RT_STR},
+    [KS_RF_POSTURE_SEVERITY] = {"unmapped.severity", KS_RT_STR},
+    [KS_RF_POSTURE_ITEM] = {"unmapped.item", KS_RT_STR},
+    [KS_RF_POSTURE_EXPECTED] = {"unmapped.expected", KS_RT_STR},
+    [KS_RF_POSTURE_ACTUAL] = {"unmapped.actual", KS_RT_STR},
+    [KS_RF_POSTURE_AT_START] = {"unmapped.found_at_start", KS_RT_BOOL},
 };
+
+const char *ks_rseverity_caption(int64_t severity_id)
+{
+	enum { KS_RSEV_FATAL = 6, KS_RSEV_OTHER = 99 }; /* OCSF severity_id */
+	static const char *const captions[KS_RSEV_FATAL + 1] = {"Unknown", "Informational", "Low",  "Medium",
+	                                                        "High",    "Critical",      "Fatal"};
+
+	if (severity_id == KS_RSEV_OTHER)
+		return "Other";
+	return severity_id >= 0 && severity_id <= KS_RSEV_FATAL ? captions[severity_id] : "Unknown";
+}
 
 const char *ks_rfield_name(enum ks_rfield f)
 {

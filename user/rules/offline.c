@@ -46,8 +46,9 @@ struct ks_rules_offline {
 };
 
 /* Where a field is in an event: relative to the subject process (`process` of 1007, `actor.process`
- * otherwise), to its `unmapped` (1007 only), or to the event. */
-enum jbase { J_EVENT, J_PROC, J_UNMAPPED };
+ * otherwise), to its `unmapped` (1007 only), to the event, or to a posture finding (2003 only: the daemon
+ * sets these for posture's findings alone). */
+enum jbase { J_EVENT, J_PROC, J_UNMAPPED, J_FINDING };
 
 struct jfield {
 	enum ks_rfield f;
@@ -106,6 +107,19 @@ static const struct jfield jfields[] = {
     {KS_RF_PROC_STDIO_SOCKET, J_UNMAPPED, "stdio_socket"},
     {KS_RF_FILE_SETUID, J_EVENT, "unmapped.setuid"},
     {KS_RF_FILE_SETGID, J_EVENT, "unmapped.setgid"},
+    {KS_RF_SEVERITY, J_EVENT, "severity"}, /* absent from kansoku's events: the caption of severity_id */
+    {KS_RF_FINDING_UID, J_FINDING, "finding_info.uid"},
+    {KS_RF_FINDING_TITLE, J_FINDING, "finding_info.title"},
+    {KS_RF_FINDING_DESC, J_FINDING, "finding_info.desc"},
+    {KS_RF_COMPLIANCE_CONTROL, J_FINDING, "compliance.control"},
+    {KS_RF_COMPLIANCE_STATUS, J_FINDING, "compliance.status"},
+    {KS_RF_COMPLIANCE_STATUS_ID, J_FINDING, "compliance.status_id"},
+    {KS_RF_POSTURE_AREA, J_FINDING, "unmapped.area"},
+    {KS_RF_POSTURE_SEVERITY, J_FINDING, "unmapped.severity"},
+    {KS_RF_POSTURE_ITEM, J_FINDING, "unmapped.item"},
+    {KS_RF_POSTURE_EXPECTED, J_FINDING, "unmapped.expected"},
+    {KS_RF_POSTURE_ACTUAL, J_FINDING, "unmapped.actual"},
+    {KS_RF_POSTURE_AT_START, J_FINDING, "unmapped.found_at_start"},
 };
 
 struct json_object *ks_json_path(struct json_object *o, const char *path)
@@ -294,12 +308,17 @@ void ks_rules_view_from_json(struct ks_rules_offline *o, struct json_object *ev,
 	proc = ks_json_path(ev, launch ? "process" : "actor.process");
 	unm = launch ? ks_json_path(ev, "unmapped") : NULL;
 	for (i = 0; i < sizeof(jfields) / sizeof(jfields[0]); i++) {
-		struct json_object *base = jfields[i].base == J_EVENT ? ev : jfields[i].base == J_PROC ? proc : unm;
-		struct json_object *j = ks_json_path(base, jfields[i].path);
+		struct json_object *bases[] = {[J_EVENT] = ev,
+		                               [J_PROC] = proc,
+		                               [J_UNMAPPED] = unm,
+		                               [J_FINDING] = cls == KS_RCLASS_COMPLIANCE ? ev : NULL};
+		struct json_object *j = ks_json_path(bases[jfields[i].base], jfields[i].path);
 
 		if (j)
 			set_field(o, v, jfields[i].f, j);
 	}
+	if (!v->f[KS_RF_SEVERITY].set && v->f[KS_RF_SEVERITY_ID].set)
+		ks_rview_str(v, KS_RF_SEVERITY, ks_rseverity_caption(v->f[KS_RF_SEVERITY_ID].i));
 	if (launch) /* only Launch/Terminate say whether there is a terminal */
 		ks_rview_bool(v, KS_RF_PROC_HAS_TTY, v->f[KS_RF_PROC_TTY].set);
 	if (v->f[KS_RF_PROC_CGROUP].set &&

@@ -64,6 +64,20 @@ enum ks_rfield {
 	KS_RF_PROC_STDIO_SOCKET, /* the security sensors (bpf/security.bpf.c, exec flags) */
 	KS_RF_FILE_SETUID,
 	KS_RF_FILE_SETGID,
+	KS_RF_SEVERITY, /* the OCSF caption of severity_id, every class */
+	/* posture's Compliance Findings (2003): a control's state changed */
+	KS_RF_FINDING_UID,
+	KS_RF_FINDING_TITLE,
+	KS_RF_FINDING_DESC,
+	KS_RF_COMPLIANCE_CONTROL,
+	KS_RF_COMPLIANCE_STATUS,
+	KS_RF_COMPLIANCE_STATUS_ID,
+	KS_RF_POSTURE_AREA,
+	KS_RF_POSTURE_SEVERITY,
+	KS_RF_POSTURE_ITEM,
+	KS_RF_POSTURE_EXPECTED,
+	KS_RF_POSTURE_ACTUAL,
+	KS_RF_POSTURE_AT_START,
 	KS_RF_MAX,
 };
 
@@ -73,6 +87,7 @@ enum ks_rclass_uid {
 	KS_RCLASS_PROCESS = 1007,
 	KS_RCLASS_NETWORK = 4001,
 	KS_RCLASS_DNS = 4003,
+	KS_RCLASS_COMPLIANCE = 2003,
 };
 enum ks_rprocess_activity { KS_RACT_LAUNCH = 1, KS_RACT_TERMINATE = 2 };
 
@@ -130,6 +145,8 @@ const char *ks_rfield_name(enum ks_rfield f);
 enum ks_rtype ks_rfield_type(enum ks_rfield f);
 const char *ks_rtype_name(enum ks_rtype t);
 int ks_rfield_lookup(const char *name, size_t len); /* -1 when unknown */
+/* OCSF's caption of a severity_id ("Medium"); "Unknown" for 0 and ids OCSF does not define, "Other" for 99. */
+const char *ks_rseverity_caption(int64_t severity_id);
 
 enum ks_rarea { KS_RAREA_DEVICE, KS_RAREA_USER, KS_RAREA_SYSTEM, KS_RAREA_DATA };
 
