@@ -104,10 +104,10 @@ def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daem
         d = daemon_factory(LOSSY, output_extra=NO_ROTATION)
         assert len(conns_in(d, keep.info["port"], ns)) == 200  # seeded: both ends
         assert ports_in(d, udp_port, ns, "udp")
-        h = Helper("conns", 2000, prefix=inside)
+        h = Helper("conns", 4000, prefix=inside)
         port = h.info["port"]
         time.sleep(1)  # Opens are lost too (not in the model then): what matters is what the model holds
-        assert len(conns_in(d, port, ns)) > 500
+        assert len(conns_in(d, port, ns)) > 100  # Opens are lost too, more so under load or sanitizers
         h.close_all()
         wait_clear(d, port, ns, timeout=30)
         net, dropped = net_status(d)
@@ -133,13 +133,13 @@ def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daem
 
 def test_connections_of_a_vanished_unshare_namespace_are_closed(daemon_factory):
     d = daemon_factory(LOSSY, output_extra=NO_ROTATION)
-    h = Helper("conns", 2000, prefix=unshared())
+    h = Helper("conns", 4000, prefix=unshared())
     port, listener, workers = h.info["port"], h.info["listener"], h.info["workers"]
     ns = ns_of(listener)
     assert ns != os.stat("/proc/self/ns/net").st_ino
     try:
         time.sleep(1)
-        assert len(conns_in(d, port, ns)) > 500
+        assert len(conns_in(d, port, ns)) > 100  # Opens are lost too, more so under load or sanitizers
         assert ports_in(d, port, ns, "tcp")
         # every process of the namespace ends at once: its sockets close in a burst the ring cannot hold,
         # and nothing is left to enter the namespace through (it is gone)

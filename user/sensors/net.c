@@ -673,7 +673,7 @@ static size_t reconcile_tcp_entry(struct ks_pipeline *pl, struct ks_conn *c, con
 {
 	if (c->since_ns > l->listed_ns || c->pending_ns)
 		return 0;
-	if (bsearch(&c->sock_id, l->tcp, l->n_tcp, sizeof(*l->tcp), by_u64)) {
+	if (l->n_tcp && bsearch(&c->sock_id, l->tcp, l->n_tcp, sizeof(*l->tcp), by_u64)) { /* a gone one's: NULL */
 		c->gone_ns = 0;
 		return 0;
 	}
@@ -703,7 +703,7 @@ static void reconcile_udp_entry(struct ks_pipeline *pl, const struct ks_conn *c,
 {
 	struct ks_net e = {0};
 
-	if (c->since_ns > l->listed_ns || bsearch(&c->sock_id, l->udp, l->n_udp, sizeof(*l->udp), by_u64))
+	if (c->since_ns > l->listed_ns || (l->n_udp && bsearch(&c->sock_id, l->udp, l->n_udp, sizeof(*l->udp), by_u64)))
 		return;
 	/* gone: the same event a kernel record would have made */
 	e.hdr.kind = KS_EV_NET;
