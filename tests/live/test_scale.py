@@ -163,6 +163,33 @@ def test_connections_of_freshly_forked_processes_name_their_process(daemon):
         h.end()
 
 
+def thread_nices(pid):
+    """{tid: nice} of every thread of pid (/proc/PID/task/TID/stat field 19)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            out[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])
+    return out
+
+
+def test_the_event_loop_runs_boosted_and_only_it(daemon_factory):
+    # priority_boost (default 5): the loop's thread at nice -5, so a busy host cannot starve the rings;
+    # the posture thread (started before, resetting its own priority) and any other thread are not boosted
+    d = daemon_factory()
+    pid = d.proc.pid
+    assert d.cli_json("status")["loop_nice"] == -5
+    nices = thread_nices(pid)
+    assert nices[pid] == -5
+    others = {tid: n for tid, n in nices.items() if tid != pid}
+    assert others, "posture runs on its own thread"
+    assert all(n >= 0 for n in others.values()), f"threads other than the loop are boosted: {others}"
+    d.stop()
+    # 0: the priority it was started with
+    d = daemon_factory("priority_boost: 0\n")
+    assert d.cli_json("status")["loop_nice"] == os.getpriority(os.PRIO_PROCESS, 0)
+    assert thread_nices(d.proc.pid)[d.proc.pid] == os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))

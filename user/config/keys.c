@@ -190,6 +190,8 @@ static const struct ks_cfg_key root_keys[] = {
      .doc = "seconds between heartbeat events"},
     {"recent_events", KS_CFG_UINT, CFG(recent_events), .max = 1000000, .def = "1000",
      .doc = "events kept in memory for `kansoku events`"},
+    {"priority_boost", KS_CFG_UINT, CFG(priority_boost), .max = 20, .def = "5",
+     .doc = "the event loop runs at nice -N, so a loaded host cannot starve the ring buffers (0: as started)"},
     {"process", KS_CFG_SECTION, .off = 0, SECTION(process_section)},
     {"ringbuf", KS_CFG_SECTION, .off = 0, SECTION(ringbuf_section)},
     {"outputs", KS_CFG_CUSTOM, .max = KS_MAX_OUTPUTS, SECTION(ks_cfg_output), .parse = ks_cfg_parse_outputs,

@@ -11,6 +11,7 @@
  * runs, rotation is put off (the file grows past the limit a little) rather than waiting for it: the loop
  * must keep draining the kernel. A write is never split across files.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
@@ -153,8 +154,11 @@ static void rotate(struct file_output *f)
 	rotated_name(from, sizeof(from), path, 1, false);
 	rotated_name(to, sizeof(to), path, 1, true);
 	f->gz_pid = fork();
-	if (f->gz_pid == 0)
+	if (f->gz_pid == 0) {
+		if (getpriority(PRIO_PROCESS, 0) < 0) /* background work: not the event loop's priority_boost */
+			setpriority(PRIO_PROCESS, 0, 0);
 		_exit(gzip_file(from, to) == 0 ? 0 : 1);
+	}
 	if (f->gz_pid < 0) {
 		ks_warn("output file %s: cannot fork to compress %s: %s", path, from, strerror(errno));
 		f->gz_pid = 0;
