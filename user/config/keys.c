@@ -48,7 +48,7 @@ static const struct ks_cfg_key ringbuf_keys[] = {
     {"process_kb", KS_CFG_UINT, CFG(ringbuf_process_kb), POW2_KB, .def = "8192",
      .doc = "process ring buffer, KiB, power of two >= 64"},
     {"wakeup_bytes", KS_CFG_UINT, CFG(wakeup_bytes), .max = 64u << 20, .def = "262144",
-     .doc = "wake the daemon only when this much is queued (0: every event)"},
+     .doc = "wake the daemon once each time another this much is queued (0: every event)"},
     {"poll_ms", KS_CFG_UINT, CFG(poll_ms), .min = 1, .max = 10000, .def = "100",
      .doc = "the daemon also drains on this period: the latency bound"},
 };

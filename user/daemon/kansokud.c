@@ -96,8 +96,9 @@ static void check_drops(struct ks_daemon *d)
 	}
 	if (!fresh)
 		return;
-	ks_warn("the kernel dropped %llu events (ring buffer full): raise ringbuf sizes or lower wakeup_bytes",
-	        (unsigned long long)fresh);
+	ks_warn("the kernel dropped %llu events (ring buffer full while the event loop was behind, loop nice %d): "
+	        "raise the ringbuf sizes or priority_boost",
+	        (unsigned long long)fresh, d->loop_nice);
 	begin_app_event(d, KS_OCSF_APP_OTHER, "Events Dropped", KS_OCSF_SEV_HIGH);
 	ks_jw_kcstr(w, "message", "events were lost in the kernel: its ring buffer was full");
 	ks_jw_key(w, "unmapped");
