@@ -9,10 +9,18 @@ Per size, min/median/max over the rounds of:
   status_ms      a `status` request while the N are held (median of 5)
   table_ms       the whole `conns` (or `ps`) reply, every row read
   status_during_ms  the slowest `status` asked while that table streamed (the loop never blocks)
-  recorded       events recorded of those expected (Open + Close of both ends; or Launch), and kernel drops;
-                 closes_not_observed: connections ended by the reconcile because their Close was lost
+  burst_ms/1k    daemon CPU to take in the burst (the Closes, or the Terminates), per 1,000
+  loadavg        the host's 1-minute load average when the burst began (other work on a shared host shows)
+  recorded       events recorded of those expected (Opens + Closes of both ends; or Launches), and kernel
+                 drops per kind (status counters: before the burst, then in all); closes_not_observed: connections ended by the reconcile
+                 because their Close was lost, and in brackets transitions_possibly_missed (a transition
+                 the kernel ran no program for: the bound on Closes lost without a ring-buffer drop)
+Each size runs once per entry of SCALE_LOAD per round, interleaved (0 2 0 2 ...): the number of CPU-bound
+busy loops (nice 0, like any other process of the host) that run throughout the round, from before the
+daemon starts to after it stops: a loaded host takes the daemon's CPU away during the burst.
+BUILD may be A:B (two builds, e.g. before and after a change): each round then runs both, interleaved.
 usage: scale.py BUILD TMPDIR   (env: ROUNDS=3 SCALE_CONNS="1000 10000 50000" SCALE_PROCS="1000 5000 20000"
-                                SCALE_POSTURE=off|on)"""
+                                SCALE_POSTURE=off|on SCALE_LOAD="0")"""
 import json
 import os
 import shutil
@@ -26,11 +34,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELPER = os.path.join(ROOT, "tests", "live", "scale_helper.py")
-build, tmp = sys.argv[1], sys.argv[2]
+BUILDS, tmp = sys.argv[1].split(":"), sys.argv[2]
+build = BUILDS[0]  # the one measured now
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNS = [int(x) for x in os.environ.get("SCALE_CONNS", "1000 10000 50000").split()]
 PROCS = [int(x) for x in os.environ.get("SCALE_PROCS", "1000 5000 20000").split()]
 POSTURE = os.environ.get("SCALE_POSTURE", "off")
+LOADS = [int(x) for x in os.environ.get("SCALE_LOAD", "0").split()]
 HZ = os.sysconf("SC_CLK_TCK")
 SOCK = os.path.join(tmp, "scale.sock")
 EVENTS = os.path.join(tmp, "scale-events.json")
@@ -112,6 +122,23 @@ def wait_until(pred, timeout):
     return True
 
 
+def busy_loops(k):
+    """k CPU-bound processes at the default nice: the host's load."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(k)]
+
+
+def stop_loops(loops):
+    for x in loops:
+        x.kill()
+        x.wait()
+
+
+def drops_by_kind(st):
+    """Kernel drops per event kind, the kinds that lost any ("-" for none)."""
+    d = {k: v["dropped"] for k, v in st["events"].items() if isinstance(v, dict) and v.get("dropped")}
+    return ",".join(f"{k}:{v}" for k, v in sorted(d.items())) or "-"
+
+
 def held_costs(p, cpu0, n, cmd):
     """Measures taken while the n are held: CPU per 1,000 so far, idle CPU, reply times, RSS."""
     r = {"cpu_ms/1k": (cpu_s(p.pid) - cpu0) * 1000 / n * 1000}
@@ -137,7 +164,15 @@ def held_costs(p, cpu0, n, cmd):
     return r
 
 
-def conns_round(n):
+def conns_round(n, load):
+    loops = busy_loops(load)
+    try:
+        return conns_round_loaded(n)
+    finally:
+        stop_loops(loops)
+
+
+def conns_round_loaded(n):
     p = start_daemon()
     time.sleep(1)
     cpu0 = cpu_s(p.pid)
@@ -145,6 +180,9 @@ def conns_round(n):
     port = json.loads(h.stdout.readline())["port"]
     wait_until(lambda: status()["network"]["connections"] >= 2 * n, 120)
     r = held_costs(p, cpu0, n, "conns")
+    drops0 = drops_by_kind(status())
+    cpu1 = cpu_s(p.pid)
+    r["loadavg"] = os.getloadavg()[0]
     h.stdin.write(b"close\n")
     h.stdin.flush()
     h.stdout.readline()
@@ -162,18 +200,30 @@ def conns_round(n):
             break
         last = closes
         time.sleep(2)
+    r["burst_ms/1k"] = (cpu_s(p.pid) - cpu1) * 1000 / n * 1000
+    # lost Closes are repaired by the reconcile (a connection missing from two listings 2 s apart): give it
+    # time before reading the counters
+    wait_until(lambda: closes + status()["network"]["closes_not_observed"] >= 2 * n, 20)
     st = status()
     opens = count_lines(b'"activity_name":"Open"', pb)
-    r["recorded"] = f"{opens + closes}/{4 * n}"
-    r["drops"] = st["events"]["network"]["dropped"]
-    r["closes_not_observed"] = st["network"]["closes_not_observed"]
+    r["recorded"] = f"{opens}+{closes}/{4 * n}"
+    r["drops"] = f"{drops0} {drops_by_kind(st)}"
+    r["closes_not_observed"] = f'{st["network"]["closes_not_observed"]}({st["network"]["transitions_possibly_missed"]})'
     h.stdin.close()
     h.wait()
     stop_daemon(p)
     return r
 
 
-def procs_round(n):
+def procs_round(n, load):
+    loops = busy_loops(load)
+    try:
+        return procs_round_loaded(n)
+    finally:
+        stop_loops(loops)
+
+
+def procs_round_loaded(n):
     p = start_daemon()
     time.sleep(1)
     base = status()["processes"]
@@ -185,18 +235,22 @@ def procs_round(n):
     st = status()
     launches = count_lines(b'"activity_name":"Launch"', b"read x sh xxxxxxxx")
     r["recorded"] = f"{launches}/{n}"
-    r["drops"] = st["events"]["exec"]["dropped"] + st["events"]["fork"]["dropped"]
+    r["drops"] = drops_by_kind(st)
+    r["loadavg"] = os.getloadavg()[0]
     r["closes_not_observed"] = "-"
+    cpu1 = cpu_s(p.pid)
     h.stdin.close()
     h.wait()
+    time.sleep(1)
+    r["burst_ms/1k"] = (cpu_s(p.pid) - cpu1) * 1000 / n * 1000
     stop_daemon(p)
     return r
 
 
-COLS = ["rss_MiB", "cpu_ms/1k", "idle_%", "status_ms", "table_ms", "status_during_ms"]
+COLS = ["rss_MiB", "cpu_ms/1k", "idle_%", "status_ms", "table_ms", "status_during_ms", "burst_ms/1k", "loadavg"]
 
 
-def show(kind, n, rounds):
+def show(kind, n, load, rounds, label):
     cells = []
     for c in COLS:
         v = sorted(r[c] for r in rounds)
@@ -204,13 +258,29 @@ def show(kind, n, rounds):
     rec = " ".join(r["recorded"] for r in rounds)
     drops = " ".join(str(r["drops"]) for r in rounds)
     lost = " ".join(str(r["closes_not_observed"]) for r in rounds)
-    print(f"| {kind} {n:>6} | " + " | ".join(cells) + f" | {rec} | {drops} | {lost} |", flush=True)
+    print(f"| {kind} {n:>6}{label} | {load} | " + " | ".join(cells) + f" | {rec} | {drops} | {lost} |", flush=True)
 
 
-print(f"== scale (posture {POSTURE}; {ROUNDS} rounds; cells: min/median/max)")
-print("| what | " + " | ".join(COLS) + " | recorded/expected | kernel drops | closes_not_observed |")
-print("|---|" + "---|" * (len(COLS) + 3))
+
+
+def run(kind, fn, n):
+    """ROUNDS rounds of each build and load, interleaved; one row per build and load."""
+    global build
+    rounds = {(b, load): [] for b in BUILDS for load in LOADS}
+    for _ in range(ROUNDS):
+        for b in BUILDS:
+            for load in LOADS:
+                build = b
+                rounds[(b, load)].append(fn(n, load))
+    for b in BUILDS:
+        for load in LOADS:
+            show(kind, n, load, rounds[(b, load)], f" {b}" if len(BUILDS) > 1 else "")
+
+
+print(f"== scale (posture {POSTURE}; {ROUNDS} rounds; cells: min/median/max; load: busy loops at nice 0)")
+print("| what | load | " + " | ".join(COLS) + " | recorded/expected | kernel drops | closes_not_observed |")
+print("|---|---|" + "---|" * (len(COLS) + 3))
 for n in CONNS:
-    show("conns", n, [conns_round(n) for _ in range(ROUNDS)])
+    run("conns", conns_round, n)
 for n in PROCS:
-    show("procs", n, [procs_round(n) for _ in range(ROUNDS)])
+    run("procs", procs_round, n)

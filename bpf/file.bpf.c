@@ -275,7 +275,8 @@ static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
 	u32 size = KS_FILE_FIXED_SIZE + ks_clamp(tail, sizeof(e->data));
 
 	e->hdr.size = size;
-	if (bpf_ringbuf_output(&ks_rb_file, e, size, ks_rb_wakeup_flags(&ks_rb_file, ks_file_wakeup_bytes)))
+	if (bpf_ringbuf_output(&ks_rb_file, e, size,
+	                       ks_rb_wakeup_flags(&ks_rb_file, ks_file_wakeup_bytes, size, KS_RB_NOT_YET_QUEUED)))
 		ks_count_drop(KS_EV_FILE);
 }
 

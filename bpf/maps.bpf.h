@@ -54,18 +54,34 @@ static __always_inline void ks_count_drop(u32 kind)
 }
 
 /*
- * The flags of a ring-buffer submit under the daemon's wake-up policy: with wakeup_bytes 0 the reader is
- * woken on every record (the kernel's default, adaptive wake-up); otherwise only once that much is queued
- * (BPF_RB_FORCE_WAKEUP), and never before (BPF_RB_NO_WAKEUP): the reader also drains on a short timer, so
- * a quiet ring is never left waiting. One helper for every ring, so the policy cannot drift between them.
- * The flags and bpf_ringbuf_query() came with the ring buffer itself (v5.8, 457f44363a88 "bpf: Implement
- * BPF ring buffer and verifier support for it"): no older flavour is needed.
+ * The flags of a ring-buffer record under the daemon's wake-up policy. With wakeup_bytes 0 the reader is
+ * woken the kernel's way (adaptive: only when it had caught up). Otherwise never (BPF_RB_NO_WAKEUP) but
+ * when this record takes what is queued across a multiple of wakeup_bytes (BPF_RB_FORCE_WAKEUP): a
+ * sleeping reader is woken once wakeup_bytes wait, and a reader that is behind is not woken on every
+ * record. (Forcing a wake-up on every record past the threshold cost an irq_work self-interrupt and a
+ * wait-queue walk per record for as long as the reader was behind: during a burst, when the CPU is
+ * scarcest.) A crossing missed by two CPUs racing is caught by the next multiple, and the reader also
+ * drains on a short timer, so a quiet ring is never left waiting. One helper for every ring, so the policy
+ * cannot drift between them. The flags and bpf_ringbuf_query() came with the ring buffer itself (v5.8,
+ * 457f44363a88 "bpf: Implement BPF ring buffer and verifier support for it"): no older flavour is needed.
  */
-static __always_inline u64 ks_rb_wakeup_flags(void *rb, u64 wakeup_bytes)
+enum ks_rb_queued {
+	KS_RB_NOT_YET_QUEUED, /* bpf_ringbuf_output(): the flags are chosen before the record is in */
+	KS_RB_RESERVED,       /* bpf_ringbuf_submit(): the reserved record is already counted */
+};
+
+static __always_inline u64 ks_rb_wakeup_flags(void *rb, u64 wakeup_bytes, u32 size, enum ks_rb_queued queued)
 {
+	u64 len = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ull; /* what the record takes in the ring */
+	u64 before, after;
+
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	after = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+	if (queued == KS_RB_NOT_YET_QUEUED)
+		after += len;
+	before = after > len ? after - len : 0;
+	return before / wakeup_bytes != after / wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 #endif

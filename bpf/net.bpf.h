@@ -165,7 +165,7 @@ static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
 
 static __always_inline void ks_net_submit(struct ks_net *e)
 {
-	bpf_ringbuf_submit(e, ks_rb_wakeup_flags(&ks_rb_net, ks_net_wakeup_bytes));
+	bpf_ringbuf_submit(e, ks_rb_wakeup_flags(&ks_rb_net, ks_net_wakeup_bytes, e->hdr.size, KS_RB_RESERVED));
 }
 
 /* Application bytes: the kernel's counters include the SYN (acked) and FIN (acked / received). */

@@ -20,7 +20,8 @@ const volatile u64 ks_wakeup_bytes = 0; /* 0: wake the reader on every event */
 
 static __always_inline void ks_submit(void *data, u32 size, u32 kind)
 {
-	if (bpf_ringbuf_output(&ks_rb_process, data, size, ks_rb_wakeup_flags(&ks_rb_process, ks_wakeup_bytes)))
+	if (bpf_ringbuf_output(&ks_rb_process, data, size,
+	                       ks_rb_wakeup_flags(&ks_rb_process, ks_wakeup_bytes, size, KS_RB_NOT_YET_QUEUED)))
 		ks_count_drop(kind);
 }
 

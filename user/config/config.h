@@ -84,6 +84,7 @@ struct ks_config {
 	int log_level;            /* enum ks_log_level */
 	unsigned heartbeat_s;     /* heartbeat event period */
 	unsigned recent_events;   /* kept in memory for `kansoku events` */
+	unsigned priority_boost;  /* the event loop's thread runs at nice -priority_boost (0: unchanged) */
 	unsigned argv_max;        /* bytes of argv per exec */
 	enum ks_hooks_mode hooks; /* which hook flavour to use */
 	unsigned ringbuf_process_kb;

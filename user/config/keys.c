@@ -48,7 +48,7 @@ static const struct ks_cfg_key ringbuf_keys[] = {
     {"process_kb", KS_CFG_UINT, CFG(ringbuf_process_kb), POW2_KB, .def = "8192",
      .doc = "process ring buffer, KiB, power of two >= 64"},
     {"wakeup_bytes", KS_CFG_UINT, CFG(wakeup_bytes), .max = 64u << 20, .def = "262144",
-     .doc = "wake the daemon only when this much is queued (0: every event)"},
+     .doc = "wake the daemon once each time another this much is queued (0: every event)"},
     {"poll_ms", KS_CFG_UINT, CFG(poll_ms), .min = 1, .max = 10000, .def = "100",
      .doc = "the daemon also drains on this period: the latency bound"},
 };
@@ -190,6 +190,8 @@ static const struct ks_cfg_key root_keys[] = {
      .doc = "seconds between heartbeat events"},
     {"recent_events", KS_CFG_UINT, CFG(recent_events), .max = 1000000, .def = "1000",
      .doc = "events kept in memory for `kansoku events`"},
+    {"priority_boost", KS_CFG_UINT, CFG(priority_boost), .max = 20, .def = "5",
+     .doc = "the event loop runs at nice -N, so a loaded host cannot starve the ring buffers (0: as started)"},
     {"process", KS_CFG_SECTION, .off = 0, SECTION(process_section)},
     {"ringbuf", KS_CFG_SECTION, .off = 0, SECTION(ringbuf_section)},
     {"outputs", KS_CFG_CUSTOM, .max = KS_MAX_OUTPUTS, SECTION(ks_cfg_output), .parse = ks_cfg_parse_outputs,

@@ -206,6 +206,7 @@ struct json_object *ks_status_json(struct ks_daemon *d)
 	json_object_object_add(st, "outputs", status_outputs(d));
 	if (d->posture)
 		json_object_object_add(st, "posture", ks_posture_status_json(d->posture));
+	json_object_object_add(st, "loop_nice", json_object_new_int(d->loop_nice));
 	json_object_object_add(st, "control_clients", ju64(ks_control_clients(d->ctl)));
 	json_object_object_add(st, "follower_drops", ju64(ks_control_follower_drops(d->ctl)));
 	return st;

@@ -45,6 +45,7 @@ struct ks_daemon {
 	uint64_t seq_reserved;                      /* metadata.sequence is durable up to here */
 	uint64_t snapshot_waiters[8];               /* `snapshot --fresh` clients held for the next one */
 	int n_snapshot_waiters;
+	int loop_nice; /* the event loop thread's nice value (priority_boost) */
 	bool stop;
 };
 

@@ -11,6 +11,7 @@
  * runs, rotation is put off (the file grows past the limit a little) rather than waiting for it: the loop
  * must keep draining the kernel. A write is never split across files.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
@@ -157,7 +158,7 @@ static void rotate(struct file_output *f)
 	if (f->gz_pid == 0) {
 		/* a storm that filled the file must not also pay for compressing it: lowest weight, but it
 		 * always progresses (rotation waits for it, so starving it would let the file grow) */
-		ks_prio_lower(KS_PRIO_BACKGROUND);
+		ks_prio_lower(KS_PRIO_BACKGROUND); /* (and not the loop's priority_boost) */
 		_exit(gzip_file(from, to) == 0 ? 0 : 1);
 	}
 	if (f->gz_pid < 0) {
