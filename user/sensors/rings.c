@@ -53,6 +53,7 @@ struct ks_rings {
 	uint64_t drained_ns; /* the process ring is read up to here (round_ns, or less if capped) */
 	bool final;
 	uint64_t held_total;
+	uint64_t wrapped_total;
 };
 
 /* Does the table know the process that wrote this record (the very one, for network records)? */
@@ -117,6 +118,7 @@ static void *record_bytes(struct ks_ring *g, size_t off, size_t len)
 	}
 	memcpy(g->copy, g->data + off, first);
 	memcpy(g->copy + first, g->data, len - first);
+	g->owner->wrapped_total++;
 	return g->copy;
 }
 
@@ -287,4 +289,9 @@ uint64_t ks_rings_drained_ns(const struct ks_rings *r, enum ks_ring_id id)
 uint64_t ks_rings_held(const struct ks_rings *r)
 {
 	return r ? r->held_total : 0;
+}
+
+uint64_t ks_rings_wrapped(const struct ks_rings *r)
+{
+	return r ? r->wrapped_total : 0;
 }
