@@ -10,7 +10,7 @@ Per state, min/median/max over the rounds of VmRSS and VmHWM (MiB) and the split
 anon (heap, stacks, anonymous mappings), files (the binary and its libraries).
 The goal (issue 13): VmRSS < 64 MiB with 1,000 rules and 10,000 live processes.
 usage: memory.py BUILD TMPDIR   (env: ROUNDS=3 MEM_PROCS=10000 MEM_RULES=1000
-                                 MEM_COMPARE=DIR: also DIR/kansokud, interleaved round by round)"""
+                                 MEM_COMPARE="DIR ...": also each DIR/kansokud, interleaved round by round)"""
 import json
 import os
 import shutil
@@ -27,7 +27,7 @@ build, tmp = sys.argv[1], sys.argv[2]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 PROCS = int(os.environ.get("MEM_PROCS", "10000"))
 RULES = int(os.environ.get("MEM_RULES", "1000"))
-COMPARE = os.environ.get("MEM_COMPARE", "")
+COMPARE = os.environ.get("MEM_COMPARE", "").split()
 SOCK = os.path.join(tmp, "memory.sock")
 RING_MIN = 64 << 10  # the smallest ring buffer the configuration allows: smaller BPF maps are global data
 
@@ -94,8 +94,7 @@ def start_daemon(binary, rules_file):
         st = None
     if st is None:
         raise SystemExit(f"kansokud did not start: {open(log).read()}")
-    n = st.get("rules", {}).get("loaded", st.get("rules", {}).get("count"))
-    return p, n
+    return p, st.get("rules", {}).get("rules")
 
 
 def settle(timeout=120):
@@ -145,7 +144,7 @@ def one_round(binary, rules_file):
     p, n_rules = start_daemon(binary, rules_file)
     settle()
     time.sleep(2)
-    r = {"idle": measure(p)}
+    r = {"idle": measure(p), "idle_conns": status()["network"]["connections"]}
     base = status()["processes"]
     h = subprocess.Popen([sys.executable, HELPER, "procs", str(PROCS), "100"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
@@ -156,6 +155,7 @@ def one_round(binary, rules_file):
     held = status()["processes"] - base
     time.sleep(3)  # the Launch events written, the recent ring full
     r["procs"] = measure(p)
+    r["conns"] = status()["network"]["connections"]
     h.stdin.close()
     h.wait()
     p.send_signal(signal.SIGTERM)
@@ -179,16 +179,17 @@ def main():
     with open(rules_file, "w") as f:
         f.write(generated_rules(RULES))
     builds = [("this", os.path.join(build, "kansokud"))]
-    if COMPARE:
-        builds.append((COMPARE, os.path.join(COMPARE, "kansokud")))
+    builds += [(d, os.path.join(d, "kansokud")) for d in COMPARE]
     res = {label: [] for label, _ in builds}
     notes = []
     for i in range(ROUNDS):
-        order = builds if i % 2 == 0 else builds[::-1]  # ABBA: both see the same machine noise
+        order = builds if i % 2 == 0 else builds[::-1]  # ABBA: all see the same machine noise
         for label, binary in order:
             r, n_rules, held = one_round(binary, rules_file)
             res[label].append(r)
-            notes.append(f"round {i + 1} {label}: rules {n_rules}, processes held {held}/{PROCS}")
+            notes.append(f"round {i + 1} {label}: rules {n_rules}; VmRSS idle {r['idle']['VmRSS']:.1f} with "
+                         f"{r['idle_conns']} connections in the model, with {held}/{PROCS} processes held "
+                         f"{r['procs']['VmRSS']:.1f} with {r['conns']} connections")
     print(f"== memory (default config + {RULES} generated rules; idle, then {PROCS} live processes; "
           f"{ROUNDS} rounds; MiB, cells: min/median/max)")
     print("| build | state | " + " | ".join(COLS) + " |")
@@ -196,6 +197,7 @@ def main():
     for label, _ in builds:
         for state in ("idle", "procs"):
             show(label, state, res[label])
+    print("  the host's connections are in the model too and cost memory (~100 bytes each): per round,")
     for n in notes:
         print("  " + n)
     worst = max(r["procs"]["VmRSS"] for r in res["this"])
