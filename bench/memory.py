@@ -197,7 +197,7 @@ def main():
     for label, _ in builds:
         for state in ("idle", "procs"):
             show(label, state, res[label])
-    print("  the host's connections are in the model too and cost memory (~100 bytes each): per round,")
+    print("  the host's connections are in the model too and cost memory (~100-200 bytes each): per round,")
     for n in notes:
         print("  " + n)
     worst = max(r["procs"]["VmRSS"] for r in res["this"])
