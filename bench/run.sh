@@ -3,10 +3,13 @@
 # run, so both see the same machine noise. Per round: rates, ratio, CPU per operation (workload + daemon),
 # what kansokud recorded against what was done, kernel drops, the daemon's peak RSS; then min/median/max.
 #   ROUNDS=6 EXECS=20000 OPENS=500000 CONNS=60000 RRS=30000 make bench   (defaults)
-#   WORKLOADS="exec open-out open-in conn rr posture outputs scale"   (posture: snapshot, re-score and idle
-#   cost; outputs: events/s drained to rsyslog TLS, RELP and HTTP, RSS during a 60 s outage; scale:
+#   WORKLOADS="exec open-out open-in conn rr posture outputs scale memory"   (posture: snapshot, re-score
+#   and idle cost; outputs: events/s drained to rsyslog TLS, RELP and HTTP, RSS during a 60 s outage; scale:
 #   1k/10k/50k connections and 1k/5k/20k processes held, then ended at once: RSS, CPU, idle CPU,
-#   control-reply latency, recorded/expected; see bench/scale.py for its knobs)
+#   control-reply latency, recorded/expected; see bench/scale.py for its knobs; memory: the default config
+#   with 1,000 generated rules, idle then with 10,000 live processes: VmRSS, VmHWM and VmRSS split into
+#   ring buffers, other BPF maps, anonymous memory and files (issue 13: < 64 MiB); MEM_COMPARE=DIR measures
+#   DIR/kansokud too, interleaved; see bench/memory.py)
 # conn: a client that connects and closes, an acceptor in another process; rr: request/response in one
 # process (an acceptor thread closes at once, the client reads to EOF and resets), each round trip waiting
 # on the last, so every microsecond kansokud takes from the two vCPUs shows. rec/op and ev/op: kernel
@@ -22,7 +25,7 @@ EXECS=${EXECS:-20000}
 OPENS=${OPENS:-500000}
 CONNS=${CONNS:-60000}
 RRS=${RRS:-30000}
-WORKLOADS=${WORKLOADS:-exec open-out open-in conn rr posture outputs scale}
+WORKLOADS=${WORKLOADS:-exec open-out open-in conn rr posture outputs scale memory}
 WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
@@ -175,6 +178,10 @@ recorded() {
 for w in $WORKLOADS; do
 	if [ "$w" = scale ]; then
 		/usr/bin/python3 bench/scale.py "$BUILD" "$tmp"
+		continue
+	fi
+	if [ "$w" = memory ]; then
+		/usr/bin/python3 bench/memory.py "$BUILD" "$tmp"
 		continue
 	fi
 	if [ "$w" = outputs ]; then

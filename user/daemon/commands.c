@@ -124,6 +124,7 @@ static void status_network(struct ks_daemon *d, struct json_object *st)
 	/* ended because the kernel no longer had them: their Close record was lost */
 	json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
 	json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
+	json_object_object_add(st, "ring_records_wrapped", ju64(ks_rings_wrapped(d->rings)));
 	/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */
 	json_object_object_add(no, "transitions_possibly_missed", ju64(ks_loader_net_missed(&d->loader)));
 	json_object_object_add(st, "network", no);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -743,6 +744,12 @@ int main(int argc, char **argv)
 	int rc;
 
 	ks_log_set_prefix("kansokud");
+	/* Blocks of 128 KiB and more (a posture file read, the rule engine's tables, libbpf's BTF) in mappings of
+	 * their own, given back when freed. Left to itself glibc raises this threshold to the largest block
+	 * freed so far (libbpf frees multi-MiB BTF buffers at load): later large blocks then come from a heap
+	 * whose freed middle is never returned (~3 MiB of an idle daemon's RSS, more on a busy host:
+	 * bench/memory.py). No hot path allocates blocks that large. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* block the signals from the very start: they are read from a signalfd in the loop */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

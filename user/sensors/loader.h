@@ -14,7 +14,6 @@
 #include "kansoku/events.h"
 
 struct kansoku_bpf;
-struct ring_buffer;
 struct bpf_link;
 
 #define KS_MAX_HOOKS 48

@@ -36,5 +36,7 @@ void ks_rings_drain(struct ks_rings *r, bool final);
 uint64_t ks_rings_drained_ns(const struct ks_rings *r, enum ks_ring_id id);
 /* Records held at least one round for their process (a fork still on its way). */
 uint64_t ks_rings_held(const struct ks_rings *r);
+/* Records read across the end of a ring's data area (copied into one piece: each ring is mapped once). */
+uint64_t ks_rings_wrapped(const struct ks_rings *r);
 
 #endif
