@@ -344,6 +344,56 @@ static void test_listener_list_follows_listen_and_close(void **state)
 	free(all);
 }
 
+/* A new socket at the address of an entry still in the model (its Close was lost): the old one ends,
+ * counted, and the new one gets an entry and a connection uid of its own. */
+static void test_new_socket_at_a_ghost_address_ends_the_ghost(void **state)
+{
+	struct fixture *f = *state;
+	struct ks_net e;
+	struct json_object *o;
+	struct ks_conn **all;
+	char uid1[32];
+	size_t n;
+	int before;
+
+	f->pl.net = ks_netmodel_new(0);
+	e = rec(KS_NA_LISTEN, 60, 80, 0);
+	e.sport = 7000;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	o = last_event(f);
+	snprintf(uid1, sizeof(uid1), "%s", gets_(o, "connection_info.uid"));
+	json_object_put(o);
+	before = count_events(f);
+	e = rec(KS_NA_LISTEN, 60, 81, 0); /* the same socket address, a later listener: no Unlisten came */
+	e.sport = 7001;
+	e.hdr.ts_ns += 1000000;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(count_events(f), before + 2); /* the ghost's Close, then the Listen */
+	o = last_event(f);
+	assert_string_equal(gets_(o, "activity_name"), "Listen");
+	assert_string_not_equal(gets_(o, "connection_info.uid"), uid1);
+	json_object_put(o);
+	assert_int_equal(f->pl.counters.net_reconciled, 1);
+	all = ks_netmodel_snapshot(f->pl.net, true, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0]->sport, 7001);
+	free(all);
+
+	/* inbound: a connection at the address of one whose Close was lost; the same record again is not one */
+	e = rec(KS_NA_ESTABLISHED, 70, 90, KS_DIR_IN);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(f->pl.counters.net_reconciled, 1);
+	e.dport = 50001;
+	e.hdr.ts_ns += 1000000;
+	assert_int_equal(ks_net_handle(&f->pl, &e, sizeof(e)), 0);
+	assert_int_equal(f->pl.counters.net_reconciled, 2);
+	all = ks_netmodel_snapshot(f->pl.net, false, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0]->dport, 50001);
+	free(all);
+}
+
 /* Ghosts (a Close lost to a full ring) end after two listings without them; the listener counts hold. */
 static void test_tcp_reconcile_ends_ghosts_and_keeps_counts(void **state)
 {
@@ -514,6 +564,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_listen_seed_and_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_reconcile_ends_ghosts_and_keeps_counts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listener_list_follows_listen_and_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_socket_at_a_ghost_address_ends_the_ghost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_model_names_its_network_namespaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconcile_across_network_namespaces, setup, teardown),
 	};

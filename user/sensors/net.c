@@ -32,6 +32,15 @@ static struct ks_conn *upsert(struct ks_pipeline *pl, const struct ks_net *e, bo
 	return c;
 }
 
+static void end_ghost(struct ks_pipeline *pl, struct ks_conn *c, uint64_t ts_ns);
+
+/* The entry and the record name the same connection (a repeated record), not a reused socket address. */
+static bool same_tuple(const struct ks_conn *c, const struct ks_net *e)
+{
+	return c->netns == e->netns && c->sport == e->sport && c->dport == e->dport &&
+	       !memcmp(c->saddr, e->saddr, 16) && !memcmp(c->daddr, e->daddr, 16);
+}
+
 static const char *errno_name(int e)
 {
 	const char *s = strerrorname_np(e);
@@ -252,7 +261,9 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 	struct ks_conn *c = ks_netmodel_get(n, e->sock_id);
 	bool created;
 
-	if (c && c->pending_ns) /* the id was reused before the old connection's close arrived */
+	if (c && e->direction == KS_DIR_IN && e->proto == IPPROTO_TCP && !same_tuple(c, e)) /* a new child socket */
+		end_ghost(pl, c, e->hdr.ts_ns);
+	else if (c && c->pending_ns) /* the id was reused before the old connection's close arrived */
 		release_open(pl, c);
 	c = upsert(pl, e, &created);
 	if (!c) { /* not kept: still reported */
@@ -375,7 +386,11 @@ static void on_listen(struct ks_pipeline *pl, const struct ks_net *e, bool start
 	bool created;
 	struct ks_conn v;
 
-	pl->counters.net_listen_changes++; /* posture re-checks the listening ports */
+	pl->counters.net_listen_changes++;           /* posture re-checks the listening ports */
+	if (start && c && e->proto == IPPROTO_TCP) { /* a new listener where the model still has a socket */
+		end_ghost(pl, c, e->hdr.ts_ns);
+		c = NULL;
+	}
 	if (start) {
 		c = upsert(pl, e, &created);
 		if (c) {
@@ -667,6 +682,37 @@ static void emit_lost_close(struct ks_pipeline *pl, const struct ks_conn *c)
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
 }
 
+/* Ends an entry whose Close was lost (at c->gone_ns): its Close event, counted, and the entry dropped. */
+static void end_lost(struct ks_pipeline *pl, struct ks_conn *c)
+{
+	pl->counters.net_reconciled++;
+	if (c->listening) {
+		struct ks_net e = {.hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
+		                   .action = KS_NA_UNLISTEN,
+		                   .sock_id = c->sock_id,
+		                   .proto = 6};
+
+		on_listen(pl, &e, false);
+	} else {
+		emit_lost_close(pl, c);
+		ks_netmodel_drop(pl->net, c);
+	}
+}
+
+/*
+ * A new TCP socket (a listener, an inbound connection) at the address of an entry still in the model: the
+ * kernel freed that entry's socket, so its Close was lost (a minute before the reconcile would say so). It
+ * ends now, as the reconcile ends one, and the new socket starts an entry of its own (its own
+ * connection_info.uid: otherwise it kept the ghost's, which hashes the address and the ghost's birth).
+ */
+static void end_ghost(struct ks_pipeline *pl, struct ks_conn *c, uint64_t ts_ns)
+{
+	if (c->pending_ns)
+		release_open(pl, c);
+	c->gone_ns = ts_ns;
+	end_lost(pl, c);
+}
+
 /* TCP: an entry missing from its namespace's list; returns 1 when it waits for a later list. */
 static size_t reconcile_tcp_entry(struct ks_pipeline *pl, struct ks_conn *c, const struct ks_net_listing *l,
                                   uint64_t drained_ns)
@@ -683,18 +729,7 @@ static size_t reconcile_tcp_entry(struct ks_pipeline *pl, struct ks_conn *c, con
 		return 1;
 	}
 	/* every record written up to the first list was read: its Close was lost */
-	pl->counters.net_reconciled++;
-	if (c->listening) {
-		struct ks_net e = {.hdr = {.kind = KS_EV_NET, .ts_ns = c->gone_ns, .pid = c->pid},
-		                   .action = KS_NA_UNLISTEN,
-		                   .sock_id = c->sock_id,
-		                   .proto = 6};
-
-		on_listen(pl, &e, false);
-	} else {
-		emit_lost_close(pl, c);
-		ks_netmodel_drop(pl->net, c);
-	}
+	end_lost(pl, c);
 	return 0;
 }
 
