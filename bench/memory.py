@@ -15,11 +15,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+
+import control  # bench/control.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELPER = os.path.join(ROOT, "tests", "live", "scale_helper.py")
@@ -53,17 +54,7 @@ def generated_rules(n):
 
 
 def request(req):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(SOCK)
-    s.sendall(json.dumps(req).encode() + b"\n")
-    chunks = []
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        chunks.append(b)
-    s.close()
-    return b"".join(chunks).splitlines()
+    return control.request(SOCK, req)[1]
 
 
 def status():
@@ -82,6 +73,7 @@ def start_daemon(binary, rules_file):
         )
     log = os.path.join(tmp, "memory.log")
     p = subprocess.Popen([binary, "--config", cfg], stderr=open(log, "w"))
+    st = None  # a daemon that stopped at start (e.g. an older build that knows no `rules:`) says why below
     for _ in range(600):
         try:
             st = status()

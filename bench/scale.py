@@ -25,12 +25,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+
+import control  # bench/control.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELPER = os.path.join(ROOT, "tests", "live", "scale_helper.py")
@@ -76,18 +77,7 @@ def stop_daemon(p):
 
 def request(req):
     """Seconds for the whole reply, and its lines."""
-    t0 = time.monotonic()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(SOCK)
-    s.sendall(json.dumps(req).encode() + b"\n")
-    chunks = []
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        chunks.append(b)
-    s.close()
-    return time.monotonic() - t0, b"".join(chunks).splitlines()
+    return control.request(SOCK, req)
 
 
 def status():

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -179,3 +180,15 @@ def launches(d, pred=lambda e: True):
 
 def terminates(pred=lambda e: True):
     return lambda e: e.get("class_uid") == 1007 and e.get("activity_id") == 2 and pred(e)
+
+
+@pytest.fixture
+def netns():
+    """A named network namespace (ip netns) with loopback up, deleted after the test."""
+    name = f"ks-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)

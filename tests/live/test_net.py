@@ -305,17 +305,6 @@ def test_dns_query_name_and_type_with_the_querying_process(daemon):
                     what="UDP flow of the responder")
 
 
-@pytest.fixture
-def netns():
-    name = f"ks-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
-
-
 def test_connection_inside_a_network_namespace(daemon, netns):
     inode = os.stat(f"/run/netns/{netns}").st_ino
     host_ns = os.stat("/proc/self/ns/net").st_ino

@@ -7,9 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-
-import pytest
 
 from test_scale import Helper, closes_of, net_status
 
@@ -23,17 +20,6 @@ UDP_HOLD = (
     "print(s.getsockname()[1], flush=True)\n"
     "sys.stdin.read()\n"
 )
-
-
-@pytest.fixture
-def named_netns():
-    name = f"ks-rec-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
 def unshared():
@@ -90,10 +76,10 @@ def inferred_closes(d, port, ns):
     ]
 
 
-def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daemon_factory, named_netns):
-    ns = os.stat(f"/run/netns/{named_netns}").st_ino
+def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daemon_factory, netns):
+    ns = os.stat(f"/run/netns/{netns}").st_ino
     assert ns != os.stat("/proc/self/ns/net").st_ino
-    inside = ["ip", "netns", "exec", named_netns]
+    inside = ["ip", "netns", "exec", netns]
     # the neighbours, alive throughout in the same namespace: 100 connections and a bound UDP socket
     keep = Helper("conns", 100, prefix=inside)
     udp = subprocess.Popen([*inside, sys.executable, "-c", UDP_HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -20,20 +20,7 @@
 #include "detect/judge.h"
 #include "pipeline_fixture.h"
 #include "posture/posture.h"
-
-static void put(const char *root, const char *path, const char *text)
-{
-	char full[600], cmd[700];
-	FILE *f;
-
-	snprintf(full, sizeof(full), "%s%s", root, path);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", full);
-	assert_int_equal(system(cmd), 0);
-	f = fopen(full, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "root_files.h"
 
 /* The findings written so far (2003 and 2004), in order. */
 static struct json_object *findings(struct fixture *f)

@@ -20,6 +20,7 @@
 
 #include "posture/env.h"
 #include "posture/posture.h"
+#include "root_files.h"
 
 #define FIXTURES "tests/fixtures/posture"
 
@@ -228,21 +229,6 @@ static void test_sshd_first_value_and_include(void **state)
 	assert_string_equal(json_object_get_string(v), "300");
 	assert_true(json_object_object_get_ex(o, "logingracetime", &v)); /* OpenSSH's default */
 	assert_string_equal(json_object_get_string(v), "120");
-}
-
-/* Writes text to root/path (creating directories). */
-static void put(const char *root, const char *path, const char *text)
-{
-	char full[600], cmd[700];
-	FILE *f;
-
-	snprintf(full, sizeof(full), "%s%s", root, path);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", full);
-	assert_int_equal(system(cmd), 0);
-	f = fopen(full, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static struct ks_posture_env *env_of(const char *root)
