@@ -154,15 +154,16 @@ def held_costs(p, cpu0, n, cmd):
     return r
 
 
-def conns_round(n, load):
+def under_load(round_fn, n, load):
+    """One round of round_fn with `load` busy loops running throughout."""
     loops = busy_loops(load)
     try:
-        return conns_round_loaded(n)
+        return round_fn(n)
     finally:
         stop_loops(loops)
 
 
-def conns_round_loaded(n):
+def conns_round(n):
     p = start_daemon()
     time.sleep(1)
     cpu0 = cpu_s(p.pid)
@@ -205,15 +206,7 @@ def conns_round_loaded(n):
     return r
 
 
-def procs_round(n, load):
-    loops = busy_loops(load)
-    try:
-        return procs_round_loaded(n)
-    finally:
-        stop_loops(loops)
-
-
-def procs_round_loaded(n):
+def procs_round(n):
     p = start_daemon()
     time.sleep(1)
     base = status()["processes"]
@@ -261,7 +254,7 @@ def run(kind, fn, n):
         for b in BUILDS:
             for load in LOADS:
                 build = b
-                rounds[(b, load)].append(fn(n, load))
+                rounds[(b, load)].append(under_load(fn, n, load))
     for b in BUILDS:
         for load in LOADS:
             show(kind, n, load, rounds[(b, load)], f" {b}" if len(BUILDS) > 1 else "")
