@@ -517,6 +517,29 @@ static void test_index_never_evaluates_other_classes(void **state)
 	ks_rules_free(r);
 }
 
+/* The daemon skips filling a view for a class and activity no rule can match; a class-free rule matches all. */
+static void test_may_match(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: read\n    title: t\n    condition: class_uid = 1001 and activity_name = Read\n"
+	         "  - id: launch\n    title: t\n    condition: class_uid = 1007 and activity_id = 1\n"
+	         "  - id: net\n    title: t\n    condition: class_uid = 4001 and dst_endpoint.port = 22\n");
+
+	(void)state;
+	assert_true(ks_rules_may_match(r, 1001, 2));    /* Read */
+	assert_false(ks_rules_may_match(r, 1001, 3));   /* Update */
+	assert_true(ks_rules_may_match(r, 1007, 1));    /* Launch */
+	assert_false(ks_rules_may_match(r, 1007, 2));   /* Terminate */
+	assert_true(ks_rules_may_match(r, 4001, 1));    /* any activity, indexed by port */
+	assert_false(ks_rules_may_match(r, 4003, 1));   /* no DNS rule */
+	assert_false(ks_rules_may_match(r, 1007, 999)); /* out of range */
+	ks_rules_free(r);
+	r = load("rules:\n  - id: any\n    title: t\n    condition: process.pid exists\n");
+	assert_true(ks_rules_may_match(r, 4003, 1));
+	assert_true(ks_rules_may_match(r, 2003, 2));
+	ks_rules_free(r);
+}
+
 /* Rules keyed by a value are evaluated only on events that carry one of their values. */
 static void test_index_by_value(void **state)
 {
@@ -1084,6 +1107,7 @@ int main(void)
 	    cmocka_unit_test(test_sequence_by_descendant_within_window),
 	    cmocka_unit_test(test_threshold),
 	    cmocka_unit_test(test_index_never_evaluates_other_classes),
+	    cmocka_unit_test(test_may_match),
 	    cmocka_unit_test(test_index_by_value),
 	    cmocka_unit_test(test_replace_by_id_and_disable),
 	    cmocka_unit_test(test_nothing_half_loads),

@@ -296,14 +296,19 @@ void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *
 
 	if (!j->rules)
 		return;
+	j->evaluated++;
+	if (!ks_rules_may_match(j->rules, ev->class_uid, ev->activity_id)) {
+		j->no_candidates++; /* no rule can match this class and activity: no view to fill */
+		goto exits;
+	}
 	fill_event(j, pl, ev);
 	j->pl = pl;
 	j->line = line;
 	j->line_len = len;
 	j->evidence_taken = false;
-	j->evaluated++;
 	ks_rules_eval(j->rules, &j->view, ev->ts_ns);
 	j->pl = NULL;
+exits:
 	release_exits(j, ev->ts_ns);
 	if (ev->class_uid == KS_OCSF_PROCESS_ACTIVITY && ev->activity_id == KS_OCSF_PROC_TERMINATE)
 		note_exit(j, ev);
@@ -365,6 +370,7 @@ struct json_object *ks_judge_status_json(struct ks_judge *j)
 	json_object_object_add(o, "policies", json_object_new_int64((int64_t)count_policies(j)));
 	json_object_object_add(o, "loads", json_object_new_int64((int64_t)j->loads));
 	json_object_object_add(o, "events_judged", json_object_new_int64((int64_t)j->evaluated));
+	json_object_object_add(o, "events_without_candidate_rules", json_object_new_int64((int64_t)j->no_candidates));
 	json_object_object_add(o, "findings_created", json_object_new_int64((int64_t)j->created));
 	json_object_object_add(o, "findings_closed", json_object_new_int64((int64_t)j->closed));
 	json_object_object_add(o, "findings_closed_early", json_object_new_int64((int64_t)j->closed_early));

@@ -53,7 +53,7 @@ struct ks_judge {
 	uint32_t exits_head, exits_n;
 	struct ks_open_finding *open; /* KS_JUDGE_OPEN_MAX, made at the first finding */
 	uint64_t quiet_ns, next_tick_ns;
-	uint64_t evaluated, created, updated, closed, closed_early, loads;
+	uint64_t evaluated, no_candidates, created, updated, closed, closed_early, loads;
 	char last_error[512];
 };
 

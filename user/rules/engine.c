@@ -199,6 +199,28 @@ size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_
 	return matches;
 }
 
+static bool bucket_empty(const struct ks_rbucket *b)
+{
+	return b->plain.n == 0 && b->n_kidx == 0;
+}
+
+bool ks_rules_may_match(const struct ks_rules *r, int64_t class_uid, int64_t activity_id)
+{
+	size_t i;
+
+	if (!bucket_empty(&r->global))
+		return true;
+	for (i = 0; i < r->n_classes; i++) {
+		const struct ks_rclass *c = &r->classes[i];
+
+		if (c->class_uid != class_uid)
+			continue;
+		return !bucket_empty(&c->any) ||
+		       (activity_id >= 0 && activity_id < KS_R_ACT_MAX && !bucket_empty(&c->act[activity_id]));
+	}
+	return false;
+}
+
 void ks_rules_set_sink(struct ks_rules *r, ks_rules_match_fn fn, void *ctx)
 {
 	r->sink = fn;

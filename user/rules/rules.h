@@ -232,6 +232,9 @@ void ks_rules_free(struct ks_rules *r);
 void ks_rules_set_sink(struct ks_rules *r, ks_rules_match_fn fn, void *ctx);
 /* Judge one event. Returns the number of matches passed to the sink. No allocation. */
 size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_ns);
+/* Could any loaded rule match an event of this class and activity? (No: the caller need not fill a view;
+ * the exec storm's Terminate events meet no default rule.) */
+bool ks_rules_may_match(const struct ks_rules *r, int64_t class_uid, int64_t activity_id);
 /* The process ended: free its sequence/threshold state (call on Terminate). */
 void ks_rules_proc_exit(struct ks_rules *r, uint32_t pid, uint64_t start_ns);
 
