@@ -571,6 +571,44 @@ static void test_index_by_value(void **state)
 	ks_rules_free(r);
 }
 
+/* An `or` whose every branch requires a value of one field is keyed by all those values (the default
+ * rules on a launch: `(name = curl and ...) or (name = wget and ...)`); mixed fields stay unkeyed. */
+static void test_index_by_or_of_values(void **state)
+{
+	struct ks_rules *r =
+	    load("rules:\n  - id: up\n    title: t\n    condition: class_uid = 1001 and ((file.path = /a and "
+	         "process.pid = 1) or (file.path in (/b, /c) and process.pid = 2))\n"
+	         "  - id: top\n    title: t\n    condition: (class_uid = 1001 and file.path = /d) or "
+	         "(class_uid = 1001 and file.path = /e and process.pid = 3)\n"
+	         "  - id: mixed\n    title: t\n    condition: class_uid = 1001 and (file.path = /a or process.pid = "
+	         "9)\n");
+	const char *paths[] = {"/a", "/b", "/c", "/d", "/e", "/f"};
+	const int pids[] = {1, 2, 2, 0, 3, 9};
+	struct ks_rview v;
+	size_t i, m[6];
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		file_view(&v, paths[i], "Read", 2);
+		ks_rview_int(&v, KS_RF_PROC_PID, pids[i]);
+		m[i] = ks_rules_eval(r, &v, SEC);
+	}
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 3); /* /a /b /c */
+	assert_int_equal(ks_rules_info(r, 0)->matches, 3);
+	assert_int_equal(ks_rules_info(r, 1)->evaluations, 2); /* /d /e */
+	assert_int_equal(ks_rules_info(r, 1)->matches, 2);
+	assert_int_equal(ks_rules_info(r, 2)->evaluations, 6); /* path or pid: every event of the class */
+	assert_int_equal(ks_rules_info(r, 2)->matches, 2);     /* /a, pid 9 */
+	assert_int_equal(m[0], 2);
+	assert_int_equal(m[3], 1);
+	assert_int_equal(m[5], 1);
+	file_view(&v, "/b", "Read", 2); /* keyed, then the whole condition decides */
+	ks_rview_int(&v, KS_RF_PROC_PID, 1);
+	assert_int_equal(ks_rules_eval(r, &v, SEC), 0);
+	assert_int_equal(ks_rules_info(r, 0)->evaluations, 4);
+	ks_rules_free(r);
+}
+
 static void test_replace_by_id_and_disable(void **state)
 {
 	struct ks_rules_builder *b = ks_rules_builder_new();
@@ -1109,6 +1147,7 @@ int main(void)
 	    cmocka_unit_test(test_index_never_evaluates_other_classes),
 	    cmocka_unit_test(test_may_match),
 	    cmocka_unit_test(test_index_by_value),
+	    cmocka_unit_test(test_index_by_or_of_values),
 	    cmocka_unit_test(test_replace_by_id_and_disable),
 	    cmocka_unit_test(test_nothing_half_loads),
 	    cmocka_unit_test(test_dedupe_and_rate_limit),

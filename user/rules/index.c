@@ -2,7 +2,8 @@
 /*
  * The index: an event meets only the rules that can match it. Rules are placed by the class_uid their
  * condition requires, then by activity where it pins one, then, when a top-level term compares a field
- * with constants (`process.file.path in (...)`, `dst_endpoint.port = 3333`), by those values: a hash
+ * with constants (`process.file.path in (...)`, `dst_endpoint.port = 3333`, or every branch of an `or`
+ * does so on one field), by those values: a hash
  * table per bucket and field maps a value to its rules, so a thousand such rules cost one lookup.
  */
 #include <stdlib.h>
@@ -191,23 +192,51 @@ static int kidx_add(struct ks_kidx *k, const char *s, uint32_t len, int64_t i, u
 	return list_add(&e->rules, rule);
 }
 
-/* A top-level term `field = const` or `field in (consts)` on a string or int field other than the class
- * and activity (those place the rule already). */
-static const struct ks_node *discriminator(const struct ks_node *n)
-{
-	const struct ks_node *d;
-	uint32_t i;
+/* The values a rule's condition requires of one field: `field = const` / `field in (consts)` terms. */
+#define DISC_MAX 16
+struct disc {
+	const struct ks_node *v[DISC_MAX];
+	uint32_t n;
+};
 
-	if (n->kind == KS_N_AND) {
+/*
+ * A field the condition cannot match without, on a string or int field other than the class and activity
+ * (those place the rule already): a top-level term `field = const` or `field in (consts)`, or an `or`
+ * whose every branch has one on the same field (`(name = curl and ...) or (name = wget and ...)`: keyed by
+ * both values). Returns false when there is none.
+ */
+static bool discriminator(const struct ks_node *n, struct disc *d)
+{
+	struct disc k;
+	uint32_t i, j;
+
+	switch (n->kind) {
+	case KS_N_AND:
 		for (i = 0; i < n->n; i++)
-			if ((d = discriminator(n->kids[i])))
-				return d;
-		return NULL;
+			if (discriminator(n->kids[i], d))
+				return true;
+		return false;
+	case KS_N_OR:
+		d->n = 0;
+		for (i = 0; i < n->n; i++) {
+			if (!discriminator(n->kids[i], &k) || k.n + d->n > DISC_MAX ||
+			    (d->n && k.v[0]->field != d->v[0]->field))
+				return false;
+			for (j = 0; j < k.n; j++)
+				d->v[d->n++] = k.v[j];
+		}
+		return d->n > 0;
+	case KS_N_CMP:
+		if ((n->op != KS_OP_EQ && n->op != KS_OP_IN) || n->field == KS_RF_CLASS_UID ||
+		    n->field == KS_RF_ACTIVITY_ID || n->field == KS_RF_ACTIVITY_NAME ||
+		    (ks_rfield_type(n->field) != KS_RT_STR && ks_rfield_type(n->field) != KS_RT_INT))
+			return false;
+		d->v[0] = n;
+		d->n = 1;
+		return true;
+	default:
+		return false;
 	}
-	if (n->kind != KS_N_CMP || (n->op != KS_OP_EQ && n->op != KS_OP_IN) || n->field == KS_RF_CLASS_UID ||
-	    n->field == KS_RF_ACTIVITY_ID || n->field == KS_RF_ACTIVITY_NAME)
-		return NULL;
-	return ks_rfield_type(n->field) == KS_RT_STR || ks_rfield_type(n->field) == KS_RT_INT ? n : NULL;
 }
 
 static struct ks_kidx *bucket_kidx(struct ks_rbucket *b, uint16_t field)
@@ -230,22 +259,26 @@ static struct ks_kidx *bucket_kidx(struct ks_rbucket *b, uint16_t field)
 
 static int bucket_add(struct ks_rbucket *b, uint32_t rule, const struct ks_node *cond)
 {
-	const struct ks_node *d = cond ? discriminator(cond) : NULL;
+	struct disc d;
 	struct ks_kidx *k;
-	uint32_t i;
+	uint32_t i, j;
 
-	if (!d)
+	if (!cond || !discriminator(cond, &d))
 		return list_add(&b->plain, rule);
-	if (!(k = bucket_kidx(b, d->field)))
+	if (!(k = bucket_kidx(b, d.v[0]->field)))
 		return -1;
-	if (d->op == KS_OP_EQ)
-		return kidx_add(k, d->str.s, d->str.len, d->i, rule);
-	for (i = 0; k->str && i <= d->set->mask; i++)
-		if (d->set->slot[i].s && kidx_add(k, d->set->slot[i].s, d->set->slot[i].len, 0, rule))
+	for (j = 0; j < d.n; j++) {
+		const struct ks_node *v = d.v[j];
+
+		if (v->op == KS_OP_EQ && kidx_add(k, v->str.s, v->str.len, v->i, rule))
 			return -1;
-	for (i = 0; !k->str && i < d->n; i++)
-		if (kidx_add(k, NULL, 0, d->ints[i], rule))
-			return -1;
+		for (i = 0; v->op == KS_OP_IN && k->str && i <= v->set->mask; i++)
+			if (v->set->slot[i].s && kidx_add(k, v->set->slot[i].s, v->set->slot[i].len, 0, rule))
+				return -1;
+		for (i = 0; v->op == KS_OP_IN && !k->str && i < v->n; i++)
+			if (kidx_add(k, NULL, 0, v->ints[i], rule))
+				return -1;
+	}
 	return 0;
 }
 
