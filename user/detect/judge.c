@@ -296,10 +296,12 @@ void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *
 
 	if (!j->rules)
 		return;
+	(void)len; /* the evidence asks the pipeline for the line (ks_pipeline_judged_line): only on a match */
 	fill_event(j, pl, ev);
+	/* an event judged before it is written has no sequence yet (a held Open may even be folded away) */
+	if (!line)
+		j->view.event_seq = 0;
 	j->pl = pl;
-	j->line = line;
-	j->line_len = len;
 	j->evidence_taken = false;
 	j->evaluated++;
 	ks_rules_eval(j->rules, &j->view, ev->ts_ns);
