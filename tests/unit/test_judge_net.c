@@ -288,6 +288,51 @@ static void test_inbound_held_open_is_judged_at_accept(void **state)
 	assert_int_equal(n_written(f), 2);
 }
 
+/* A threshold on Opens counts each connection once: one connection's Open judged when held, written at
+ * its window's end and then closed is one count, so only a second connection reaches 2. */
+static void test_threshold_counts_a_held_open_once(void **state)
+{
+	struct judge_fixture *jf = *state;
+	struct fixture *f = jf->f;
+	struct ks_config cfg;
+	char path[160], err[512];
+	struct json_object *o;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/rules.yaml", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("rules:\n"
+	      "  - id: T-TWO-OPENS\n"
+	      "    title: two outbound connections\n"
+	      "    condition: class_uid = 4001 and activity_name = Open and connection_info.direction = Outbound\n"
+	      "    threshold: {count: 2, within: 10s, by: process}\n"
+	      "    tags: [T1046, discovery]\n",
+	      fp);
+	fclose(fp);
+	ks_config_defaults(&cfg);
+	cfg.rules.builtin = false;
+	cfg.rules.n_policy_paths = 0;
+	cfg.rules.n_paths = 1;
+	snprintf(cfg.rules.paths[0], sizeof(cfg.rules.paths[0]), "%s", path);
+	assert_int_equal(ks_judge_load(jf->j, &cfg.rules, err, sizeof(err)), 0);
+
+	feed(f, conn_rec(KS_NA_ESTABLISHED, 12, 300, KS_DIR_OUT, 8080, T0));
+	ks_net_tick(&f->pl, T0 + 300 * MS, 0); /* its Open written at the window's end */
+	feed(f, conn_rec(KS_NA_CLOSE, 12, 300, KS_DIR_OUT, 8080, T0 + 400 * MS));
+	assert_int_equal(n_written(f), 2); /* Open, Close: no finding from one connection */
+	assert_int_equal(rule_counter(jf->j, "T-TWO-OPENS", "matches"), 0);
+
+	feed(f, conn_rec(KS_NA_ESTABLISHED, 13, 300, KS_DIR_OUT, 8081, T0 + 500 * MS));
+	assert_int_equal(rule_counter(jf->j, "T-TWO-OPENS", "matches"), 1);
+	o = last_event(f);
+	assert_int_equal(json_object_get_int(get(o, "class_uid")), KS_OCSF_DETECTION_FINDING);
+	assert_int_equal(json_object_get_int(get(o, "unmapped.threshold_count")), 2);
+	json_object_put(o);
+	feed(f, conn_rec(KS_NA_CLOSE, 13, 300, KS_DIR_OUT, 8081, T0 + 520 * MS));
+	assert_int_equal(n_written(f), 5); /* + the second Open (its evidence), the finding, a plain Close */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +341,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rule_on_held_open_fires_at_once_with_the_open_as_evidence, setup_judge,
 	                                    teardown_judge),
 	    cmocka_unit_test_setup_teardown(test_inbound_held_open_is_judged_at_accept, setup_judge, teardown_judge),
+	    cmocka_unit_test_setup_teardown(test_threshold_counts_a_held_open_once, setup_judge, teardown_judge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
