@@ -355,6 +355,7 @@ def test_short_connection_is_one_event_per_side_by_default(daemon):
     assert out["connection_info"]["uid"] != inn["connection_info"]["uid"]
     time.sleep(1)  # well past the window: no Open follows a folded Close
     assert not [e for e in daemon.read_events() if net("Open", to_srv)(e)]
+    assert daemon.cli_json("status")["network"]["short_lived_folded"] >= 2
 
 
 def test_connection_outliving_the_short_lived_window_has_its_open_in_time(daemon):
@@ -437,6 +438,7 @@ def test_rule_on_an_open_fires_for_a_short_connection_with_the_open_as_evidence(
     assert len([e for e in daemon.read_events() if mining_finding(p.pid)(e)]) == 1  # no Update: judged once
     after = rule_row(daemon, "KS-NET-002")
     assert after["matches"] - before["matches"] == 1 and after["deduped"] == before["deduped"]
+    assert daemon.cli_json("status")["network"]["opens_written_for_findings"] >= 1
 
 
 def test_rule_on_a_held_open_fires_before_the_window_ends(daemon_factory):

@@ -189,6 +189,8 @@ static void test_held_open_is_judged_at_once_then_folded(void **state)
 	/* the Open rule saw the Open once, and the Close is no Open */
 	assert_int_equal(rule_counter(jf->j, "KS-NET-002", "evaluations"), evals + 1);
 	assert_int_equal(rule_counter(jf->j, "KS-NET-002", "matches"), 0);
+	assert_int_equal(f->pl.counters.net_folded, 1);
+	assert_int_equal(f->pl.counters.net_open_for_finding, 0);
 }
 
 /* A connection outliving the window: its Open is written at the window's end without a second judgement. */
@@ -255,6 +257,8 @@ static void test_rule_on_held_open_fires_at_once_with_the_open_as_evidence(void 
 	assert_int_equal(jf->rec.n, 2);
 	assert_int_equal(rule_counter(jf->j, "KS-NET-002", "evaluations"), evals + 1);
 	assert_int_equal(rule_counter(jf->j, "KS-NET-002", "matches"), 1);
+	assert_int_equal(f->pl.counters.net_open_for_finding, 1);
+	assert_int_equal(f->pl.counters.net_folded, 0);
 }
 
 /* Inbound: judged when accept() names the acceptor (as without folding), then folded into its Close. */

@@ -97,10 +97,12 @@ struct ks_counters {
 	uint64_t seeded;         /* processes loaded at start */
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
-	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
-	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
-	uint64_t net_reconciled;     /* TCP entries ended because the kernel no longer had them (Close lost) */
-	uint64_t sec_events;         /* ptrace, kernel module and set-id events */
+	uint64_t net_listen_changes;   /* listeners started or ended: posture's trigger */
+	uint64_t net_self;             /* records of kansokud's own output connections, not reported */
+	uint64_t net_reconciled;       /* TCP entries ended because the kernel no longer had them (Close lost) */
+	uint64_t net_folded;           /* short-lived connections whose Open went into their Close */
+	uint64_t net_open_for_finding; /* held Opens written at once because a finding needed them as evidence */
+	uint64_t sec_events;           /* ptrace, kernel module and set-id events */
 };
 
 /* A process encoded as an actor ("process":{...}), valid while the table's generation is gen. */

@@ -285,7 +285,8 @@ static void judge_held_open(struct ks_pipeline *pl, struct ks_conn *c)
 		return;
 	c->open_judged = true;
 	decoded(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, c->since_ns, c, false);
-	ks_pipeline_judge(pl, write_held_open, c);
+	if (ks_pipeline_judge(pl, write_held_open, c))
+		pl->counters.net_open_for_finding++;
 }
 
 static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
@@ -359,9 +360,10 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 		/* closed while its Open was held: within the short-lived window this Close is the only event,
 		 * otherwise (held for accept() alone) the Open goes first */
 		folded = n->short_lived_ns && e->hdr.ts_ns - c->since_ns <= n->short_lived_ns;
-		if (folded)
+		if (folded) {
 			ks_netmodel_release(n, c);
-		else
+			pl->counters.net_folded++;
+		} else
 			release_open(pl, c);
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
