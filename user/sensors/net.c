@@ -276,8 +276,9 @@ static void write_held_open(struct ks_pipeline *pl, void *ctx)
 
 /*
  * Judges c's held Open at once, when it would have been written without folding (outbound: established;
- * inbound: once accept() names the acceptor), so a rule on an Open fires in time even for a connection
- * whose Close will stand for it. Once: its release only writes it, and its folded Close is a Close.
+ * inbound: once accept() names the acceptor, else at its release or right before its Close), so a rule on
+ * an Open fires in time even for a connection whose Close will stand for it. Once: its release only
+ * writes it, and its folded Close is judged as the Close it is.
  */
 static void judge_held_open(struct ks_pipeline *pl, struct ks_conn *c)
 {
@@ -363,8 +364,9 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 		if (folded) {
 			ks_netmodel_release(n, c);
 			pl->counters.net_folded++;
-		} else
+		} else {
 			release_open(pl, c);
+		}
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
 		v = *c;
