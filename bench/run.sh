@@ -14,7 +14,8 @@
 # process (an acceptor thread closes at once, the client reads to EOF and resets), each round trip waiting
 # on the last, so every microsecond kansokud takes from the two vCPUs shows. rec/op and ev/op: kernel
 # records the daemon received and events it wrote (of the workload's kind), per operation.
-# SHORT_LIVED_MS=200 runs kansokud with network.short_lived_ms (one event per side of a short connection).
+# SHORT_LIVED_MS=0 runs kansokud without short-lived folding (on by default since issue 14: one event per
+# side of a short connection), SHORT_LIVED_MS=N with network.short_lived_ms: N.
 # RULES=0 runs it without the detection rules (the default ruleset is on otherwise): their cost end to end.
 # BUILD=DIR measures another build of kansokud (the workloads come from DIR/bench too).
 set -euo pipefail

@@ -35,8 +35,19 @@ def actor_pid(e):
     return e["actor"]["process"]["pid"]
 
 
+# Every connection its own Open and its own Close (short-lived connections are folded by default): for the
+# tests of what an Open says, whatever the connection's length.
+UNFOLDED = "network:\n  short_lived_ms: 0\n"
+
+
+@pytest.fixture
+def daemon_unfolded(daemon_factory):
+    return daemon_factory(UNFOLDED)
+
+
 @pytest.mark.parametrize("family,host", [("4", "127.0.0.1"), ("6", "::1")])
-def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon, family, host):
+def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon_unfolded, family, host):
+    daemon = daemon_unfolded
     n, m = 123457, 54321
     r = helper("tcp", family, n, m)
     port = r["port"]
@@ -80,7 +91,8 @@ def test_tcp_connect_accept_close_with_processes_and_exact_bytes(daemon, family,
     assert all(p["local_port"] != port for p in daemon.cli_json("ports")["ports"])
 
 
-def test_ipv4_peer_of_a_dual_stack_socket_is_shown_as_ipv4(daemon):
+def test_ipv4_peer_of_a_dual_stack_socket_is_shown_as_ipv4(daemon_unfolded):
+    daemon = daemon_unfolded
     srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     srv.bind(("::", 0))
@@ -305,7 +317,8 @@ def test_dns_query_name_and_type_with_the_querying_process(daemon):
                     what="UDP flow of the responder")
 
 
-def test_connection_inside_a_network_namespace(daemon, netns):
+def test_connection_inside_a_network_namespace(daemon_unfolded, netns):
+    daemon = daemon_unfolded
     inode = os.stat(f"/run/netns/{netns}").st_ino
     host_ns = os.stat("/proc/self/ns/net").st_ino
     assert inode != host_ns
@@ -319,31 +332,33 @@ def test_connection_inside_a_network_namespace(daemon, netns):
     assert all(e["unmapped"]["net_ns"] == inode for e in closes)
 
 
-def test_short_lived_connection_is_one_event_per_side_when_asked(daemon_factory):
-    d = daemon_factory("network:\n  short_lived_ms: 3000\n")
+def test_short_connection_is_one_event_per_side_by_default(daemon):
+    """The default (network.short_lived_ms: 200): a connection closed within the window is one Close per
+    side carrying both times and the exact bytes, and no Open ever follows it."""
     n, m = 4321, 1234
     r = helper("tcp", "4", n, m)
     to_srv = port_is(r["port"], "dst_endpoint")
     conn_close = lambda e: to_srv(e) and not e["unmapped"].get("listener")
-    closes = d.wait_for(net("Close", conn_close), count=2, what="two Closes")
+    closes = daemon.wait_for(net("Close", conn_close), count=2, what="two Closes")
     by_pid = {actor_pid(e): e for e in closes}
     assert set(by_pid) == {r["client"], r["acceptor"]}
     out, inn = by_pid[r["client"]], by_pid[r["acceptor"]]
     # each Close says what its Open would have: both times, exact bytes, acceptor and listener, handshake
     for e in closes:
         assert e["unmapped"]["short_lived"] is True
-        assert e["start_time"] <= e["end_time"] and e["duration"] >= 0
+        assert e["start_time"] <= e["end_time"] and 0 <= e["duration"] <= 200
     assert out["traffic"]["bytes_out"] == n and out["traffic"]["bytes_in"] == m
     assert inn["traffic"]["bytes_in"] == n and inn["traffic"]["bytes_out"] == m
     assert out["unmapped"]["connect_us"] > 0 and out["connection_info"]["direction_id"] == 2
     assert inn["unmapped"]["accepted"] is True and inn["connection_info"]["direction_id"] == 1
     assert inn["unmapped"]["listener_process"]["pid"] == r["listener"]
-    time.sleep(3.5)  # past the window: no Open follows a folded Close
-    assert not [e for e in d.read_events() if net("Open", to_srv)(e)]
+    assert out["connection_info"]["uid"] != inn["connection_info"]["uid"]
+    time.sleep(1)  # well past the window: no Open follows a folded Close
+    assert not [e for e in daemon.read_events() if net("Open", to_srv)(e)]
+    assert daemon.cli_json("status")["network"]["short_lived_folded"] >= 2
 
 
-def test_connection_outliving_the_short_lived_window_has_its_open_in_time(daemon_factory):
-    d = daemon_factory("network:\n  short_lived_ms: 500\n")
+def test_connection_outliving_the_short_lived_window_has_its_open_in_time(daemon):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
@@ -352,14 +367,89 @@ def test_connection_outliving_the_short_lived_window_has_its_open_in_time(daemon
     a, _ = srv.accept()
     t0 = time.time()
     try:
-        opens = d.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, timeout=5, what="two Opens")
-        assert time.time() - t0 < 2.5, "an Open must follow within the window (and a poll period)"
+        opens = daemon.wait_for(net("Open", port_is(port, "dst_endpoint")), count=2, timeout=5, what="two Opens")
+        assert time.time() - t0 < 2, "an Open must follow within the window (and a poll period)"
         assert {e["connection_info"]["direction_id"] for e in opens} == {1, 2}
         assert [e for e in opens if e["connection_info"]["direction_id"] == 1][0]["unmapped"]["accepted"] is True
+        for e in opens:  # written at the window's end, but timed when the connection opened
+            assert "short_lived" not in e["unmapped"] and e["time"] <= t0 * 1000 + 50
     finally:
         c.close()
         a.close()
         srv.close()
-    closes = d.wait_for(net("Close", lambda e: port_is(port, "dst_endpoint")(e) and not e["unmapped"].get("listener")),
-                        count=2, what="two Closes")
+    closes = daemon.wait_for(net("Close", lambda e: port_is(port, "dst_endpoint")(e) and not e["unmapped"].get("listener")),
+                             count=2, what="two Closes")
     assert not [e for e in closes if e["unmapped"].get("short_lived")]
+    assert {e["connection_info"]["uid"] for e in closes} == {e["connection_info"]["uid"] for e in opens}
+
+
+# A connection to a mining pool port (default rule KS-NET-002, which ignores loopback): in a private network
+# namespace whose loopback also answers on 198.51.100.7 (TEST-NET-2), so it never leaves the host. The
+# client says when it is connected, holds the connection HOLD seconds, then closes both ends.
+MINER = (
+    "import socket,sys,time\n"
+    "s=socket.socket(); s.bind(('198.51.100.7', 3333)); s.listen(1)\n"
+    "c=socket.create_connection(('198.51.100.7', 3333), timeout=3); a,_=s.accept()\n"
+    "print('connected', flush=True); time.sleep(float(sys.argv[1])); a.close(); c.close()\n"
+)
+
+
+def miner(hold):
+    prog = ("ip link set lo up && ip addr add 198.51.100.7/32 dev lo"
+            f" && exec /usr/bin/python3 -c \"$KS_PY\" {hold}")
+    return subprocess.Popen(["unshare", "-n", "sh", "-c", prog], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, KS_PY=MINER))
+
+
+def rule_row(d, rule_id):
+    (row,) = [r for r in d.cli_json("rules", "list") if r["id"] == rule_id]
+    return row
+
+
+def mining_finding(pid):
+    return lambda e: (e.get("class_uid") == 2004 and e["finding_info"]["analytic"]["uid"] == "KS-NET-002"
+                      and e["evidences"][-1]["actor"]["process"]["pid"] == pid)
+
+
+def test_rule_on_an_open_fires_for_a_short_connection_with_the_open_as_evidence(daemon):
+    """Folding on (the default), a rule on connection Opens still sees every Open when it happens, once:
+    the finding carries the Open, written just before it (so the evidence names an event in the stream);
+    the connection's Close is then an ordinary one, and the rule counts one match."""
+    before = rule_row(daemon, "KS-NET-002")
+    p = miner(0)
+    assert p.stdout.readline().strip() == "connected"
+    assert p.wait(timeout=20) == 0
+    (f,) = daemon.wait_for(mining_finding(p.pid), what="the KS-NET-002 finding")
+    to_pool = lambda e: port_is(3333, "dst_endpoint")(e) and actor_pid(e) == p.pid
+    ev = f["evidences"][-1]
+    assert ev["data"]["activity_name"] == "Open" and ev["dst_endpoint"]["port"] == 3333
+    closes = daemon.wait_for(net("Close", lambda e: to_pool(e) and not e["unmapped"].get("listener")), count=2,
+                             what="the two sides' Closes")
+    opens = [e for e in daemon.read_events() if net("Open", to_pool)(e)]
+    (out_open,) = [e for e in opens if e["connection_info"]["direction_id"] == 2]
+    assert ev["data"]["event_uid"] == out_open["metadata"]["uid"]
+    assert out_open["metadata"]["sequence"] < f["metadata"]["sequence"]
+    out_close = [e for e in closes if e["connection_info"]["direction_id"] == 2][0]
+    assert "short_lived" not in out_close["unmapped"]
+    assert out_close["connection_info"]["uid"] == out_open["connection_info"]["uid"] == ev["connection_info"]["uid"]
+    # the inbound side matched nothing: folded as usual
+    assert [e["unmapped"].get("short_lived") for e in closes if e["connection_info"]["direction_id"] == 1] == [True]
+    time.sleep(1)
+    assert len([e for e in daemon.read_events() if mining_finding(p.pid)(e)]) == 1  # no Update: judged once
+    after = rule_row(daemon, "KS-NET-002")
+    assert after["matches"] - before["matches"] == 1 and after["deduped"] == before["deduped"]
+    assert daemon.cli_json("status")["network"]["opens_written_for_findings"] >= 1
+
+
+def test_rule_on_a_held_open_fires_before_the_window_ends(daemon_factory):
+    """With a long window the Open of a live connection is held 3 s, but its finding is out at once."""
+    d = daemon_factory("network:\n  short_lived_ms: 3000\n")
+    p = miner(2.5)
+    try:
+        assert p.stdout.readline().strip() == "connected"
+        t0 = time.time()
+        (f,) = d.wait_for(mining_finding(p.pid), timeout=2, what="the KS-NET-002 finding")
+        assert p.poll() is None and time.time() - t0 < 2, "judged while the connection is open"
+        assert f["evidences"][-1]["data"]["activity_name"] == "Open"
+    finally:
+        assert p.wait(timeout=20) == 0

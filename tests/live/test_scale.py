@@ -158,9 +158,11 @@ def test_lost_closes_are_counted_and_their_connections_reconciled(daemon_factory
         h.end()
 
 
-def test_connections_of_freshly_forked_processes_name_their_process(daemon):
+def test_connections_of_freshly_forked_processes_name_their_process(daemon_factory):
     # each child connects right after its fork: its fork record (process ring) and its Open (network ring)
-    # race; the Open must still name the process, not only its pid
+    # race; the Open must still name the process, not only its pid. The children end (and close) at once:
+    # every connection its own Open (no short-lived folding)
+    daemon = daemon_factory("network:\n  short_lived_ms: 0\n")
     h = Helper("forkconns", 2000)
     try:
         port, children = h.info["port"], set(h.info["children"])

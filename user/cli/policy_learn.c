@@ -248,16 +248,18 @@ static void learn_net(struct learn *l, struct json_object *ev)
 	const char *peer = NULL;
 	char key[32];
 	struct json_object *peers;
+	bool opened;
 
 	if (!act || !proto || !port)
 		return;
+	/* a short-lived connection (network.short_lived_ms, on by default) has no Open: its Close stands for it */
+	opened = !strcmp(act, "Open") || jgeti(ev, "unmapped.short_lived");
 	if (!strcmp(act, "Listen")) {
 		op = LEARN_LISTEN;
-	} else if (dir == 2 && (!strcmp(act, "Open") || !strcmp(act, "Fail") || !strcmp(act, "Refuse") ||
-	                        !strcmp(act, "Traffic"))) {
+	} else if (dir == 2 && (opened || !strcmp(act, "Fail") || !strcmp(act, "Refuse") || !strcmp(act, "Traffic"))) {
 		op = LEARN_CONNECT;
 		peer = jgets(ev, "dst_endpoint.ip");
-	} else if (dir == 1 && (!strcmp(act, "Open") || !strcmp(act, "Traffic"))) {
+	} else if (dir == 1 && (opened || !strcmp(act, "Traffic"))) {
 		op = LEARN_ACCEPT;
 		peer = jgets(ev, "src_endpoint.ip");
 	} else {

@@ -74,7 +74,7 @@ static const struct ks_cfg_key network_keys[] = {
      .doc = "network ring buffer, KiB, power of two >= 64"},
     {"accept_wait_ms", KS_CFG_UINT, CFG(net_accept_wait_ms), .max = 10000, .def = "200",
      .doc = "an inbound Open waits this long for accept() to name the acceptor (0: at once)"},
-    {"short_lived_ms", KS_CFG_UINT, CFG(net_short_lived_ms), .max = 10000, .def = "0",
+    {"short_lived_ms", KS_CFG_UINT, CFG(net_short_lived_ms), .max = 10000, .def = "200",
      .doc = "a connection closed within this is one Close event carrying its open (0: off)"},
 };
 

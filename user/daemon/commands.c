@@ -123,6 +123,9 @@ static void status_network(struct ks_daemon *d, struct json_object *st)
 	json_object_object_add(no, "own_output_records", ju64(d->pl.counters.net_self));
 	/* ended because the kernel no longer had them: their Close record was lost */
 	json_object_object_add(no, "closes_not_observed", ju64(d->pl.counters.net_reconciled));
+	/* network.short_lived_ms: connections reported by their Close alone; Opens written early for a finding */
+	json_object_object_add(no, "short_lived_folded", ju64(d->pl.counters.net_folded));
+	json_object_object_add(no, "opens_written_for_findings", ju64(d->pl.counters.net_open_for_finding));
 	json_object_object_add(st, "records_held_for_their_process", ju64(ks_rings_held(d->rings)));
 	json_object_object_add(st, "ring_records_wrapped", ju64(ks_rings_wrapped(d->rings)));
 	/* an upper bound: the least of the counts of the programs of the chain (sensors/loader.c) */

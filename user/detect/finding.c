@@ -150,7 +150,8 @@ static void encode_evidences(struct ks_judge *j, struct ks_jw *w, struct json_ob
 		ks_jw_ki64(w, "class_uid", m->steps[i].class_uid);
 		ks_jw_ki64(w, "activity_id", m->steps[i].activity_id);
 		ks_jw_ku64(w, "pid", m->steps[i].pid);
-		ks_jw_ku64(w, "event_sequence", m->steps[i].event_seq);
+		if (m->steps[i].event_seq) /* 0: judged before it was written (a held Open, maybe folded) */
+			ks_jw_ku64(w, "event_sequence", m->steps[i].event_seq);
 		ks_jw_kcstr(w, "summary", m->steps[i].text);
 		ks_jw_obj_end(w);
 		ks_jw_obj_end(w);
@@ -255,12 +256,17 @@ void ks_judge_on_match(void *ctx, const struct ks_rules_match *m)
 	finding_uid(j, key, uid);
 	ks_open_finding_note(j, m, key, uid, j->view.time_ns);
 	/* encoding the finding reuses the pipeline's buffer, which still holds the triggering event */
-	if (!j->evidence_taken) {
+	if (!j->evidence_taken) { /* an event judged before it was written is written now (its JSON) */
+		size_t len;
+		const char *line = ks_pipeline_judged_line(pl, &len);
+
 		ks_jw_reset(&j->evidence_copy);
-		ks_jw_raw(&j->evidence_copy, j->line, j->line_len);
+		if (line)
+			ks_jw_raw(&j->evidence_copy, line, len);
 		j->evidence_taken = true;
 	}
-	ev = json_tokener_parse(j->evidence_copy.buf); /* NUL-terminated by the writer */
+	/* NUL-terminated by the writer; empty when the event could not be encoded (the finding still goes out) */
+	ev = j->evidence_copy.len ? json_tokener_parse(j->evidence_copy.buf) : NULL;
 	ks_ocsf_begin(pl, &ks_ocsf_detection_finding, m->update ? KS_OCSF_FINDING_UPDATE : KS_OCSF_FINDING_CREATE,
 	              m->update ? "Update" : "Create", in->severity_id, now_ms);
 	encode_finding_info(w, m, uid, now_ms);

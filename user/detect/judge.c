@@ -296,15 +296,17 @@ void ks_judge_event(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *
 
 	if (!j->rules)
 		return;
+	(void)len; /* the evidence asks the pipeline for the line (ks_pipeline_judged_line): only on a match */
 	j->evaluated++;
 	if (!ks_rules_may_match(j->rules, ev->class_uid, ev->activity_id)) {
 		j->no_candidates++; /* no rule can match this class and activity: no view to fill */
 		goto exits;
 	}
 	fill_event(j, pl, ev);
+	/* an event judged before it is written has no sequence yet (a held Open may even be folded away) */
+	if (!line)
+		j->view.event_seq = 0;
 	j->pl = pl;
-	j->line = line;
-	j->line_len = len;
 	j->evidence_taken = false;
 	ks_rules_eval(j->rules, &j->view, ev->ts_ns);
 	j->pl = NULL;

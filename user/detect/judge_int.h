@@ -45,9 +45,7 @@ struct ks_judge {
 	struct ks_rproc_id ancestors[KS_LINEAGE_MAX];
 	/* during one evaluation */
 	struct ks_pipeline *pl;
-	const char *line; /* the triggering event's JSON, until the first finding is encoded */
-	size_t line_len;
-	bool evidence_taken;
+	bool evidence_taken; /* the triggering event's JSON is in evidence_copy (a finding reuses pl->jw) */
 	struct ks_jw evidence_copy;
 	struct ks_judge_exit exits[KS_JUDGE_EXITS_MAX]; /* a ring, oldest first */
 	uint32_t exits_head, exits_n;

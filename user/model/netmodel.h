@@ -26,6 +26,7 @@ struct ks_conn {
 	uint64_t pending_ns; /* an Open held (for accept(), or to fold a short-lived one) since then; 0 if not */
 	uint32_t connect_us; /* outbound: the handshake's duration, for a held Open */
 	bool accepted;       /* inbound: accept() took it while its Open was held */
+	bool open_judged;    /* the held Open was judged already: its release only writes it */
 	uint64_t gone_ns;    /* TCP: missing from the kernel's sockets when listed then (reconcile); 0 if not */
 	uint32_t netns;
 	uint16_t sport, dport;

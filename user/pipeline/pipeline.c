@@ -33,25 +33,81 @@ struct ks_decoded *ks_pipeline_decoded(struct ks_pipeline *pl, int class_uid, in
 	return d;
 }
 
+/* The event in pl->jw to every sink; false when it could not be encoded (counted, never half-written). */
+static bool write_sinks(struct ks_pipeline *pl, int class_uid)
+{
+	if (pl->jw.oom) {
+		pl->counters.malformed++;
+		return false;
+	}
+	pl->counters.emitted++;
+	for (int i = 0; i < pl->n_sinks; i++)
+		pl->sinks[i].fn(pl->sinks[i].ctx, class_uid, pl->jw.buf, pl->jw.len);
+	return true;
+}
+
+/* ev to every evaluator; line NULL: not written yet, pl->judged_write writes it on demand. */
+static void run_evaluators(struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line, size_t len)
+{
+	pl->judging = true;
+	pl->judged_line = line;
+	pl->judged_len = len;
+	for (int i = 0; i < pl->n_evaluators; i++)
+		pl->evaluators[i].fn(pl->evaluators[i].ctx, pl, ev, line, len);
+	pl->judging = false;
+	pl->judged_line = NULL;
+	pl->judged_len = 0;
+	pl->judged_write = NULL;
+	pl->judged_write_ctx = NULL;
+	pl->dec.class_uid = 0;
+}
+
 void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid)
 {
-	int i;
-
-	if (pl->jw.oom) { /* an event we could not encode is counted, never half-written */
-		pl->counters.malformed++;
+	if (!write_sinks(pl, class_uid)) {
 		pl->dec.class_uid = 0;
 		return;
 	}
-	pl->counters.emitted++;
-	for (i = 0; i < pl->n_sinks; i++)
-		pl->sinks[i].fn(pl->sinks[i].ctx, class_uid, pl->jw.buf, pl->jw.len);
 	if (!pl->dec.class_uid || pl->judging)
 		return;
-	pl->judging = true;
-	for (i = 0; i < pl->n_evaluators; i++)
-		pl->evaluators[i].fn(pl->evaluators[i].ctx, pl, &pl->dec, pl->jw.buf, pl->jw.len);
-	pl->judging = false;
+	run_evaluators(pl, &pl->dec, pl->jw.buf, pl->jw.len);
+}
+
+void ks_pipeline_write(struct ks_pipeline *pl, int class_uid)
+{
+	write_sinks(pl, class_uid);
+	if (!pl->judging) /* judged already: its view must not reach the evaluators with a later event */
+		pl->dec.class_uid = 0;
+}
+
+bool ks_pipeline_judge(struct ks_pipeline *pl, ks_write_fn write, void *ctx)
+{
+	/* a copy: writing the event on demand fills pl->dec again while the evaluators read this one */
+	struct ks_decoded ev = pl->dec;
+
 	pl->dec.class_uid = 0;
+	if (!ev.class_uid || pl->judging || !pl->n_evaluators)
+		return false;
+	pl->judged_write = write;
+	pl->judged_write_ctx = ctx;
+	pl->judged_written = false;
+	run_evaluators(pl, &ev, NULL, 0);
+	return pl->judged_written;
+}
+
+const char *ks_pipeline_judged_line(struct ks_pipeline *pl, size_t *len)
+{
+	ks_write_fn write = pl->judged_write;
+
+	if (write) {
+		pl->judged_write = NULL; /* once: the event is in the stream now */
+		write(pl, pl->judged_write_ctx);
+		pl->judged_written = true;
+		pl->judged_line = pl->jw.oom ? NULL : pl->jw.buf;
+		pl->judged_len = pl->jw.oom ? 0 : pl->jw.len;
+	}
+	*len = pl->judged_len;
+	return pl->judged_line;
 }
 
 void ks_pipeline_free_actors(struct ks_pipeline *pl)

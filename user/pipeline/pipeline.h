@@ -7,6 +7,8 @@
 #ifndef KANSOKU_PIPELINE_H
 #define KANSOKU_PIPELINE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "host/host.h"
@@ -70,9 +72,14 @@ struct ks_decoded {
 };
 
 /* An evaluator judges the decoded event after the sinks have it; line is that event's JSON, valid until the
- * evaluator emits anything itself (its findings go through ks_pipeline_emit and are not judged again). */
+ * evaluator emits anything itself (its findings go through ks_pipeline_emit and are not judged again). line is
+ * NULL for an event judged before it is written (ks_pipeline_judge): ks_pipeline_judged_line gives it then. */
 typedef void (*ks_evaluator_fn)(void *ctx, struct ks_pipeline *pl, const struct ks_decoded *ev, const char *line,
                                 size_t len);
+
+/* Encodes the event being judged into pl->jw and hands it to the sinks with ks_pipeline_write (it was judged
+ * already): what ks_pipeline_judge runs when an evaluator needs the JSON of an event not yet written. */
+typedef void (*ks_write_fn)(struct ks_pipeline *pl, void *ctx);
 struct ks_evaluator_reg {
 	const char *name;
 	ks_evaluator_fn fn;
@@ -90,10 +97,12 @@ struct ks_counters {
 	uint64_t seeded;         /* processes loaded at start */
 	uint64_t file_events, file_filtered_user, file_aggregated, file_agg_unknown;
 	uint64_t net_events, net_dns, net_model_full, net_unowned;
-	uint64_t net_listen_changes; /* listeners started or ended: posture's trigger */
-	uint64_t net_self;           /* records of kansokud's own output connections, not reported */
-	uint64_t net_reconciled;     /* TCP entries ended because the kernel no longer had them (Close lost) */
-	uint64_t sec_events;         /* ptrace, kernel module and set-id events */
+	uint64_t net_listen_changes;   /* listeners started or ended: posture's trigger */
+	uint64_t net_self;             /* records of kansokud's own output connections, not reported */
+	uint64_t net_reconciled;       /* TCP entries ended because the kernel no longer had them (Close lost) */
+	uint64_t net_folded;           /* short-lived connections whose Open went into their Close */
+	uint64_t net_open_for_finding; /* held Opens written at once because a finding needed them as evidence */
+	uint64_t sec_events;           /* ptrace, kernel module and set-id events */
 };
 
 /* A process encoded as an actor ("process":{...}), valid while the table's generation is gen. */
@@ -139,6 +148,12 @@ struct ks_pipeline {
 	int n_evaluators;
 	bool judging;          /* an evaluator is running: what it emits is not judged again */
 	struct ks_decoded dec; /* the event being encoded, as decoded */
+	/* the event being judged: its JSON once written, or how to write it (ks_pipeline_judge) */
+	const char *judged_line;
+	size_t judged_len;
+	ks_write_fn judged_write;
+	void *judged_write_ctx;
+	bool judged_written; /* judged_write ran: the held event is in the stream */
 };
 
 /* "exec", "fork", ... for a wire kind (status, heartbeats, drop reports). */
@@ -161,5 +176,21 @@ void ks_pipeline_free_actors(struct ks_pipeline *pl);
 /* Hand the event in pl->jw (one JSON object, no newline) to every sink, then the decoded view (if a sensor
  * filled one) to every evaluator. */
 void ks_pipeline_emit(struct ks_pipeline *pl, int class_uid);
+
+/* Hand the event in pl->jw to every sink only: it was judged before it was written (ks_pipeline_judge). */
+void ks_pipeline_write(struct ks_pipeline *pl, int class_uid);
+
+/*
+ * Judges the decoded view (pl->dec, from ks_pipeline_decoded) now, without writing the event: a sensor that
+ * holds an event back (a connection's Open, to fold it into its Close) has it judged in time all the same,
+ * and writes it later with ks_pipeline_write, never judged twice. Nothing is encoded unless an evaluator
+ * asks for the JSON (ks_pipeline_judged_line: a finding's evidence); write then encodes the event and writes
+ * it at once, so the evidence names an event the sinks have, in sequence. Returns true when write ran.
+ */
+bool ks_pipeline_judge(struct ks_pipeline *pl, ks_write_fn write, void *ctx);
+
+/* For an evaluator: the JSON of the event being judged (written by the judged event's write function if it
+ * was not yet), valid until anything else is encoded; NULL (len 0) when it could not be encoded. */
+const char *ks_pipeline_judged_line(struct ks_pipeline *pl, size_t *len);
 
 #endif

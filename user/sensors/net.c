@@ -209,12 +209,21 @@ static void unmapped_begin(struct ks_pipeline *pl, const struct ks_conn *v)
 	}
 }
 
-static void finish(struct ks_pipeline *pl, int class_uid)
+/* Closes the event and emits it; judged: the rules saw it when it was held, so it is only written. */
+static void finish_as(struct ks_pipeline *pl, int class_uid, bool judged)
 {
 	ks_jw_obj_end(&pl->jw); /* unmapped */
 	ks_ocsf_end(pl);        /* observables, event */
 	pl->counters.net_events++;
-	ks_pipeline_emit(pl, class_uid);
+	if (judged)
+		ks_pipeline_write(pl, class_uid);
+	else
+		ks_pipeline_emit(pl, class_uid);
+}
+
+static void finish(struct ks_pipeline *pl, int class_uid)
+{
+	finish_as(pl, class_uid, false);
 }
 
 /* What an Open says beyond the connection: for an inbound one whether accept() took it, for an outbound
@@ -228,12 +237,12 @@ static void open_details(struct ks_pipeline *pl, const struct ks_conn *c, bool a
 }
 
 static void emit_open(struct ks_pipeline *pl, const struct ks_conn *c, uint64_t ts_ns, bool accepted,
-                      uint64_t connect_us)
+                      uint64_t connect_us, bool judged)
 {
 	begin(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, ts_ns, c, false);
 	unmapped_begin(pl, c);
 	open_details(pl, c, accepted, connect_us);
-	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
+	finish_as(pl, KS_OCSF_NETWORK_ACTIVITY, judged);
 }
 
 /* How long a held Open waits: for accept() (inbound) and for a close that folds it (short_lived_ns). */
@@ -246,13 +255,39 @@ static uint64_t hold_ns(const struct ks_netmodel *n, const struct ks_conn *c)
 	return w;
 }
 
-/* The held Open of c goes out now (its wait ended, or something must follow it). */
+/* The held Open of c goes out now (its wait ended, or something must follow it); judged now unless it was
+ * when held. */
 static void release_open(struct ks_pipeline *pl, struct ks_conn *c)
 {
 	uint64_t ts = c->since_ns;
+	bool judged = c->open_judged;
 
 	ks_netmodel_release(pl->net, c);
-	emit_open(pl, c, ts, c->accepted, c->connect_us);
+	c->open_judged = false;
+	emit_open(pl, c, ts, c->accepted, c->connect_us, judged);
+}
+
+/* ks_pipeline_judge's write: a finding needs the held Open as evidence, so the Open goes out now (in
+ * sequence, before the finding), and the connection's Close will not fold it. */
+static void write_held_open(struct ks_pipeline *pl, void *ctx)
+{
+	release_open(pl, ctx);
+}
+
+/*
+ * Judges c's held Open at once, when it would have been written without folding (outbound: established;
+ * inbound: once accept() names the acceptor, else at its release or right before its Close), so a rule on
+ * an Open fires in time even for a connection whose Close will stand for it. Once: its release only
+ * writes it, and its folded Close is judged as the Close it is.
+ */
+static void judge_held_open(struct ks_pipeline *pl, struct ks_conn *c)
+{
+	if (!c->pending_ns || c->open_judged)
+		return;
+	c->open_judged = true;
+	decoded(pl, &ks_ocsf_network_activity, KS_OCSF_NET_OPEN, "Open", KS_OCSF_SEV_INFO, c->since_ns, c, false);
+	if (ks_pipeline_judge(pl, write_held_open, c))
+		pl->counters.net_open_for_finding++;
 }
 
 static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
@@ -283,10 +318,13 @@ static void on_established(struct ks_pipeline *pl, const struct ks_net *e)
 	                    ? (uint32_t)((e->hdr.ts_ns - e->since_ns) / 1000)
 	                    : 0;
 	if (hold_ns(n, c)) {
+		c->open_judged = false;
 		ks_netmodel_hold(n, c, e->hdr.ts_ns);
+		if (c->direction != KS_DIR_IN || !n->accept_wait_ns)
+			judge_held_open(pl, c);
 		return;
 	}
-	emit_open(pl, c, e->hdr.ts_ns, false, c->connect_us);
+	emit_open(pl, c, e->hdr.ts_ns, false, c->connect_us, false);
 }
 
 static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
@@ -303,8 +341,9 @@ static void on_accept(struct ks_pipeline *pl, const struct ks_net *e)
 	if (!c->pending_ns)
 		return;
 	c->accepted = true;
-	/* named now; with short-lived folding on, it still waits for a close until its window ends */
-	if (!n->short_lived_ns)
+	/* named now: judged; with short-lived folding on, it still waits for a close until its window ends */
+	judge_held_open(pl, c);
+	if (c->pending_ns && !n->short_lived_ns)
 		release_open(pl, c);
 }
 
@@ -316,14 +355,18 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	bool reset = (e->nflags & KS_NF_RESET) != 0, folded = false;
 	struct ks_conn v;
 
+	if (c && c->pending_ns) /* an inbound Open not yet accepted: judged before its Close (it may write it) */
+		judge_held_open(pl, c);
 	if (c && c->pending_ns) {
 		/* closed while its Open was held: within the short-lived window this Close is the only event,
 		 * otherwise (held for accept() alone) the Open goes first */
 		folded = n->short_lived_ns && e->hdr.ts_ns - c->since_ns <= n->short_lived_ns;
-		if (folded)
+		if (folded) {
 			ks_netmodel_release(n, c);
-		else
+			pl->counters.net_folded++;
+		} else {
 			release_open(pl, c);
+		}
 	}
 	if (c) /* the model knows the tuple (the kernel clears ports while closing), acceptor and listener */
 		v = *c;
@@ -426,84 +469,6 @@ static void on_udp_flow(struct ks_pipeline *pl, const struct ks_net *e)
 	/* datagrams the kernel counted in this key's previous window (0 for a new destination) */
 	ks_jw_ku64(w, "previous_window_datagrams", e->count);
 	finish(pl, KS_OCSF_NETWORK_ACTIVITY);
-}
-
-const char *ks_dns_type_name(int qtype)
-{
-	switch (qtype) {
-	case 1:
-		return "A";
-	case 2:
-		return "NS";
-	case 5:
-		return "CNAME";
-	case 6:
-		return "SOA";
-	case 12:
-		return "PTR";
-	case 15:
-		return "MX";
-	case 16:
-		return "TXT";
-	case 28:
-		return "AAAA";
-	case 33:
-		return "SRV";
-	case 64:
-		return "SVCB";
-	case 65:
-		return "HTTPS";
-	case 255:
-		return "ANY";
-	}
-	return NULL;
-}
-
-int ks_dns_question(const uint8_t *q, size_t len, char *name, size_t namelen, bool *truncated)
-{
-	size_t i = 0, o = 0;
-
-	*truncated = false;
-	if (!namelen)
-		return -1;
-	name[0] = '\0';
-	while (i < len) {
-		uint8_t l = q[i++], j;
-
-		if (l == 0) {
-			if (!o)
-				snprintf(name, namelen, ".");
-			if (i + 2 > len) {
-				*truncated = true;
-				return 0;
-			}
-			return q[i] << 8 | q[i + 1];
-		}
-		if (l & 0xc0) /* compression pointers have no place in a question */
-			return -1;
-		if (o && o + 1 < namelen)
-			name[o++] = '.';
-		for (j = 0; j < l; j++) {
-			uint8_t ch;
-
-			if (i >= len) {
-				*truncated = true;
-				name[o < namelen ? o : namelen - 1] = '\0';
-				return 0;
-			}
-			ch = q[i++];
-			if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-			    ch == '-' || ch == '_') {
-				if (o + 1 < namelen)
-					name[o++] = (char)ch;
-			} else if (o + 5 < namelen) {
-				o += (size_t)snprintf(name + o, namelen - o, "\\%03u", ch);
-			}
-		}
-		name[o < namelen ? o : namelen - 1] = '\0';
-	}
-	*truncated = true;
-	return 0;
 }
 
 static void on_dns(struct ks_pipeline *pl, const struct ks_net *e)
