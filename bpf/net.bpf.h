@@ -34,19 +34,30 @@
 /* Set by the daemon between open and load; defined in net_tcp.bpf.c. */
 extern const volatile u64 ks_sock_key;         /* random: socket ids do not reveal kernel addresses */
 extern const volatile u64 ks_net_wakeup_bytes; /* see ks_rb_wakeup_flags */
+extern const volatile bool ks_net_sks;         /* owners in socket storage (ks_sk_owner), not ks_socks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps") __weak;
 
-/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
+/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket: the store
+ * of raw_tp kernels and of those that refuse socket storage to tracing programs (ks_net_sks false). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, u64);
 	__type(value, struct ks_sock_owner);
 } ks_socks SEC(".maps") __weak;
+
+/* The same owner in the socket's own storage (ks_net_sks): found without hashing, freed with the socket,
+ * so a close needs no delete and a lost close leaves nothing behind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ks_sock_owner);
+} ks_sk_owner SEC(".maps") __weak;
 
 /* TCP listeners by (netns, port): an inbound connection finds its listener's owner here. */
 struct ks_listen_key {
@@ -84,6 +95,68 @@ static __always_inline u64 ks_sock_id(u64 sk)
 	return x ^ (x >> 29);
 }
 
+/*
+ * The owner store. sks (a compile-time constant in each program) picks socket storage, where sk must be a
+ * BTF pointer, or ks_socks, keyed by the plain address key. With storage, ks_socks still holds what the
+ * programs that cannot reach storage know (their socket is not a BTF one): the owners the seed found at
+ * start (ks_seed_socks) and the acceptor of an accepted socket (ks_on_accept), both merged at close. A put
+ * overwrites. Storage is never deleted: it goes with the socket, and the next connect() or listen() of the
+ * socket overwrites it.
+ */
+static __always_inline struct ks_sock_owner *ks_owner_get(struct sock *sk, u64 key, bool sks)
+{
+	struct ks_sock_owner *o;
+
+	if (!sks)
+		return bpf_map_lookup_elem(&ks_socks, &key);
+	o = ks_sk_storage(&ks_sk_owner, sk, false);
+	return o ? o : bpf_map_lookup_elem(&ks_socks, &key); /* seeded */
+}
+
+static __always_inline void ks_owner_put(struct sock *sk, u64 key, const struct ks_sock_owner *no, bool sks)
+{
+	struct ks_sock_owner *o;
+
+	if (!sks) {
+		bpf_map_update_elem(&ks_socks, &key, no, BPF_ANY);
+		return;
+	}
+	o = ks_sk_storage(&ks_sk_owner, sk, true);
+	if (o)
+		*o = *no;
+}
+
+/*
+ * The owner of a closing socket, copied to *out (false: none known). *hashed: ks_socks has an entry for the
+ * socket, which the close must delete. With storage, ks_socks is only looked at for an inbound socket (its
+ * acceptor) or one without storage (seeded), never for the outbound ones of a connection storm.
+ */
+static __always_inline bool ks_owner_closing(struct sock *sk, u64 key, bool sks, struct ks_sock_owner *out,
+                                             bool *hashed)
+{
+	struct ks_sock_owner *o = sks ? ks_sk_storage(&ks_sk_owner, sk, false) : NULL, *h = NULL;
+
+	if (!o || o->direction == KS_DIR_IN)
+		h = bpf_map_lookup_elem(&ks_socks, &key);
+	*hashed = h != NULL;
+	if (o) {
+		*out = *o;
+		if (h) { /* accepted: the acceptor is the owner now, the listener's owner stays in lpid */
+			out->tgid = h->tgid;
+			out->start_ns = h->start_ns;
+			out->uid = h->uid;
+			out->loginuid = h->loginuid;
+		}
+		return true;
+	}
+	if (h)
+		*out = *h;
+	return h != NULL;
+}
+
+/* A field of a socket or task: a plain load where p is a BTF pointer (direct), else a probe read. */
+#define KS_READ(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
+
 /* A zeroed record of the fixed size, or NULL (and the drop counted). */
 static __always_inline struct ks_net *ks_net_reserve(void)
 {
@@ -101,14 +174,16 @@ static __always_inline struct ks_net *ks_net_reserve(void)
 	return e;
 }
 
-static __always_inline void ks_owner_current(struct ks_sock_owner *o)
+/* direct: a tracing program, which may load from the BTF task pointer instead of calling probe reads */
+static __always_inline void ks_owner_current(struct ks_sock_owner *o, bool direct)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = direct ? bpf_get_current_task_btf() : (struct task_struct *)bpf_get_current_task();
 
 	o->tgid = bpf_get_current_pid_tgid() >> 32;
-	o->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
+	o->start_ns =
+	    direct ? ks_task_start_ns_btf(task->group_leader) : ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	o->uid = (u32)bpf_get_current_uid_gid();
-	o->loginuid = ks_task_loginuid(task);
+	o->loginuid = direct ? ks_task_loginuid_btf(task) : ks_task_loginuid(task);
 }
 
 static __always_inline void ks_net_owner(struct ks_net *e, const struct ks_sock_owner *o)
@@ -135,24 +210,29 @@ static __always_inline int ks_v4_mapped(const u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
 }
 
-/* Addresses, ports and namespace from the socket's common part. */
-static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
+/* Addresses, ports and namespace from the socket's common part (direct: sk is a BTF pointer). */
+static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk, bool direct)
 {
-	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	u16 family = KS_READ(direct, sk, __sk_common.skc_family);
 
 	e->proto = IPPROTO_TCP;
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->sport = KS_READ(direct, sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(KS_READ(direct, sk, __sk_common.skc_dport));
+	e->netns = direct ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (family == AF_INET) {
 		e->family = 4;
-		BPF_CORE_READ_INTO((u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((u32 *)e->daddr, sk, __sk_common.skc_daddr);
+		*(u32 *)e->saddr = KS_READ(direct, sk, __sk_common.skc_rcv_saddr);
+		*(u32 *)e->daddr = KS_READ(direct, sk, __sk_common.skc_daddr);
 		return;
 	}
 	e->family = 6;
-	BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-	BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	if (direct) {
+		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	}
 	if (ks_v4_mapped(e->daddr) && (ks_v4_mapped(e->saddr) || !((u32 *)e->saddr)[3])) {
 		/* an IPv4 peer of a dual-stack socket: shown as IPv4 */
 		e->family = 4;
@@ -188,11 +268,11 @@ static __always_inline void ks_tcp_bytes(struct sock *sk, int old, int direction
 	*in = received;
 }
 
-/* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
- * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
-static __always_inline struct sock *ks_plain(struct sock **sk)
+/* the socket's address as a plain number: the map key and ks_sock_id's input, arithmetic a trusted BTF
+ * pointer forbids (its fields are read through it either way) */
+static __always_inline u64 ks_plain(struct sock **sk)
 {
-	struct sock *p = NULL;
+	u64 p = 0;
 
 	bpf_probe_read_kernel(&p, sizeof(p), sk);
 	return p;

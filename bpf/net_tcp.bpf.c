@@ -11,41 +11,44 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile u64 ks_sock_key = 0;
 const volatile u64 ks_net_wakeup_bytes = 0;
 const volatile bool ks_connect_events = false; /* also send the connect() attempt itself */
+const volatile bool ks_net_sks = false;        /* the owner store the loader chose: see ks_owner_get */
 
-static __always_inline void ks_net_bytes(struct ks_net *e, struct sock *sk, int old)
+/*
+ * How a program of the chain reaches the socket: btf, sk is a BTF pointer (tp_btf) and its fields are plain
+ * loads; sks, the owner lives in the socket's storage (ks_sk_owner) instead of ks_socks. key is the socket's
+ * plain address either way (ks_sock_id and the tokens hash it, which a BTF pointer forbids). Both are
+ * constants in each program: the compiler drops the other paths.
+ */
+static __always_inline int ks_on_state(struct sock *sk, u64 key, int old, int new, bool btf, bool sks)
 {
-	ks_tcp_bytes(sk, old, e->direction, &e->bytes_in, &e->bytes_out);
-}
-
-static __always_inline int ks_on_state(struct sock *sk, int old, int new)
-{
-	u64 key = (u64)sk, now;
 	struct ks_sock_owner *o, no = {};
 	struct ks_listen_key lk = {};
 	struct ks_net *e;
+	bool hashed;
+	u64 now;
 	u16 family;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (KS_READ(btf, sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = KS_READ(btf, sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	now = bpf_ktime_get_boot_ns();
 
 	if (new == TCP_SYN_SENT || new == TCP_LISTEN) {
 		/* connect() or listen(): the calling process owns the socket */
-		ks_owner_current(&no);
+		ks_owner_current(&no, btf);
 		no.since_ns = now;
 		no.direction = new == TCP_SYN_SENT ? KS_DIR_OUT : KS_DIR_UNKNOWN;
 		no.listening = new == TCP_LISTEN;
-		bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+		ks_owner_put(sk, key, &no, sks);
 		if (new == TCP_SYN_SENT && !ks_connect_events)
 			return 0;
 		e = ks_net_reserve();
 		if (!e)
 			return 0;
 		ks_net_owner(e, &no);
-		ks_net_tuple(e, sk);
+		ks_net_tuple(e, sk, btf);
 		if (new == TCP_LISTEN) {
 			lk.netns = e->netns;
 			lk.port = e->sport;
@@ -58,11 +61,11 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 	}
 
 	if (new == TCP_ESTABLISHED && (old == TCP_SYN_SENT || old == TCP_SYN_RECV)) {
-		o = bpf_map_lookup_elem(&ks_socks, &key);
 		if (old == TCP_SYN_RECV) {
 			/* a new inbound connection, in softirq: owned by the listener's owner until accept() */
-			lk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-			lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+			lk.netns = btf ? sk->__sk_common.skc_net.net->ns.inum
+			               : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			lk.port = KS_READ(btf, sk, __sk_common.skc_num);
 			o = bpf_map_lookup_elem(&ks_listeners, &lk);
 			if (o) {
 				no = *o;
@@ -72,8 +75,10 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 			no.direction = KS_DIR_IN;
 			no.listening = 0;
 			no.since_ns = now;
-			bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
+			ks_owner_put(sk, key, &no, sks);
 			o = o ? &no : NULL;
+		} else {
+			o = ks_owner_get(sk, key, sks);
 		}
 		e = ks_net_reserve();
 		if (!e)
@@ -81,7 +86,7 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 		ks_net_owner(e, o);
 		if (!o)
 			e->direction = old == TCP_SYN_SENT ? KS_DIR_OUT : KS_DIR_IN;
-		ks_net_tuple(e, sk);
+		ks_net_tuple(e, sk, btf);
 		e->action = KS_NA_ESTABLISHED;
 		e->sock_id = ks_sock_id(key);
 		ks_net_submit(e);
@@ -93,18 +98,19 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 	if (new != TCP_CLOSE || old == TCP_CLOSE || old == TCP_SYN_RECV)
 		return 0;
 
-	o = bpf_map_lookup_elem(&ks_socks, &key);
+	o = ks_owner_closing(sk, key, sks, &no, &hashed) ? &no : NULL;
 	if (old == TCP_SYN_SENT && !o)
 		return 0; /* a connect that began before the daemon: nothing to pair with */
 	e = ks_net_reserve();
 	if (!e) {
-		bpf_map_delete_elem(&ks_socks, &key);
+		if (hashed)
+			bpf_map_delete_elem(&ks_socks, &key);
 		return 0;
 	}
 	ks_net_owner(e, o);
-	ks_net_tuple(e, sk);
+	ks_net_tuple(e, sk, btf);
 	e->sock_id = ks_sock_id(key);
-	e->err = BPF_CORE_READ(sk, sk_err);
+	e->err = KS_READ(btf, sk, sk_err);
 	if (old == TCP_LISTEN) {
 		e->action = KS_NA_UNLISTEN;
 		lk.netns = e->netns;
@@ -115,13 +121,14 @@ static __always_inline int ks_on_state(struct sock *sk, int old, int new)
 		e->direction = KS_DIR_OUT;
 	} else {
 		e->action = KS_NA_CLOSE;
-		ks_net_bytes(e, sk, old);
+		ks_tcp_bytes(sk, old, e->direction, &e->bytes_in, &e->bytes_out);
 		if (e->err == 104 /* ECONNRESET */ || e->err == 32 /* EPIPE */ || old == TCP_ESTABLISHED ||
 		    old == TCP_CLOSE_WAIT)
 			e->nflags |= KS_NF_RESET; /* no FIN handshake completed: a reset was sent or received */
 	}
 	ks_net_submit(e);
-	bpf_map_delete_elem(&ks_socks, &key);
+	if (hashed)
+		bpf_map_delete_elem(&ks_socks, &key);
 	return 0;
 }
 
@@ -148,14 +155,14 @@ struct {
 	__type(value, struct ks_state_tokens);
 } ks_state_taken SEC(".maps");
 
-static __always_inline bool ks_token_is(const struct ks_state_token *t, struct sock *sk, int old, int new)
+static __always_inline bool ks_token_is(const struct ks_state_token *t, u64 key, int old, int new)
 {
-	return t->sk == (u64)sk && t->old == old && t->new == new;
+	return t->sk == key && t->old == old && t->new == new;
 }
 
-static __always_inline void ks_token_set(struct ks_state_token *t, struct sock *sk, int old, int new)
+static __always_inline void ks_token_set(struct ks_state_token *t, u64 key, int old, int new)
 {
-	t->sk = (u64)sk;
+	t->sk = key;
 	t->old = old;
 	t->new = new;
 }
@@ -183,7 +190,7 @@ static __always_inline bool ks_state_matters(int old, int new)
  * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
  * unless an earlier one in the chain already took it (its token names it), and marks its own token.
  */
-static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int level)
+static __always_inline int ks_state_chain(struct sock *sk, u64 key, int old, int new, int level, bool btf, bool sks)
 {
 	u32 zero = 0;
 	struct ks_state_tokens *t;
@@ -193,57 +200,82 @@ static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int
 	t = bpf_map_lookup_elem(&ks_state_taken, &zero);
 
 	if (!t)
-		return level == 0 ? ks_on_state(sk, old, new) : 0;
-	if (level >= 1 && ks_token_is(&t->tok[0], sk, old, new))
+		return level == 0 ? ks_on_state(sk, key, old, new, btf, sks) : 0;
+	if (level >= 1 && ks_token_is(&t->tok[0], key, old, new))
 		return 0;
-	if (level >= 2 && ks_token_is(&t->tok[1], sk, old, new))
+	if (level >= 2 && ks_token_is(&t->tok[1], key, old, new))
 		return 0;
 	if (level < 2)
-		ks_token_set(&t->tok[level], sk, old, new);
-	return ks_on_state(sk, old, new);
+		ks_token_set(&t->tok[level], key, old, new);
+	return ks_on_state(sk, key, old, new, btf, sks);
+}
+
+/* tp_btf with the owner in socket storage (ks_net_sks): the loader's first choice where the kernel allows */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_sks, struct sock *sk, int old, int new)
+{
+	/* filtered before ks_plain's read: most transitions cost only this test */
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 0, true, true) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_sks_nested, struct sock *sk, int old, int new)
+{
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 1, true, true) : 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_net_state_sks_nested2, struct sock *sk, int old, int new)
+{
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 2, true, true) : 0;
+}
+
+/* tp_btf with the owner in ks_socks: kernels whose tracing programs may not use socket storage (< 5.11) */
+SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	/* filtered before ks_plain's read: most transitions cost only this test */
-	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 0) : 0;
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 0, true, false) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 1) : 0;
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 1, true, false) : 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_matters(old, new) ? ks_state_chain(ks_plain(&sk), old, new, 2) : 0;
+	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 2, true, false) : 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, old, new, 0);
+	return ks_state_chain(sk, (u64)sk, old, new, 0, false, false);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, old, new, 1);
+	return ks_state_chain(sk, (u64)sk, old, new, 1, false, false);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, old, new, 2);
+	return ks_state_chain(sk, (u64)sk, old, new, 2, false, false);
 }
 
-/* accept(): the process that took the connection becomes its owner; the listener's owner is kept. */
+/*
+ * accept(): the process that took the connection becomes its owner; the listener's owner is kept. The socket
+ * comes from the fd table, a plain pointer that socket storage does not take: with storage (ks_net_sks) the
+ * acceptor alone goes to ks_socks, for the close to merge (ks_owner_closing), and the record carries no
+ * listener (the daemon keeps the one the established record named).
+ */
 static __always_inline int ks_on_accept(long ret)
 {
-	struct ks_sock_owner *o, no = {};
+	struct ks_sock_owner *o = NULL, no = {};
 	struct sock *sk;
 	struct ks_net *e;
 	u64 key;
@@ -254,20 +286,21 @@ static __always_inline int ks_on_accept(long ret)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	key = (u64)sk;
-	o = bpf_map_lookup_elem(&ks_socks, &key);
+	if (!ks_net_sks)
+		o = bpf_map_lookup_elem(&ks_socks, &key);
 	if (o) {
 		no = *o;
 	} else {
 		no.direction = KS_DIR_IN;
 		no.since_ns = bpf_ktime_get_boot_ns();
 	}
-	ks_owner_current(&no);
+	ks_owner_current(&no, false);
 	bpf_map_update_elem(&ks_socks, &key, &no, BPF_ANY);
 	e = ks_net_reserve();
 	if (!e)
 		return 0;
 	ks_net_owner(e, &no);
-	ks_net_tuple(e, sk);
+	ks_net_tuple(e, sk, false);
 	e->action = KS_NA_ACCEPT;
 	e->sock_id = ks_sock_id(key);
 	ks_net_submit(e);
