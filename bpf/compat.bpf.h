@@ -9,7 +9,6 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
 
 /* v5.5, "sched: Rename real_start_time to start_boottime" (cf25e24db61c): before it the boot-based start
  * time was task_struct::real_start_time. */
@@ -64,17 +63,6 @@ static __always_inline u32 ks_task_sessionid(struct task_struct *task)
 	if (bpf_core_field_exists(task->sessionid))
 		return BPF_CORE_READ(task, sessionid);
 	return 0xffffffffu;
-}
-
-/*
- * v5.11, "bpf: Allow using bpf_sk_storage in FENTRY/FEXIT/RAW_TP" (8e4597c627fb) lets tp_btf and fexit
- * programs keep data in a socket's own local storage, and "bpf: Expose bpf_sk_storage_* to iterators" (same
- * release) lets iterators fill it. The storage is found from the socket (no hash of its address) and is
- * freed with it. sk must be a BTF pointer; the loader probes the kernel for this and falls back to a hash.
- */
-static __always_inline void *ks_sk_storage(void *map, struct sock *sk, bool create)
-{
-	return bpf_sk_storage_get(map, sk, NULL, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
 #endif

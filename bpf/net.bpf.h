@@ -34,30 +34,20 @@
 /* Set by the daemon between open and load; defined in net_tcp.bpf.c. */
 extern const volatile u64 ks_sock_key;         /* random: socket ids do not reveal kernel addresses */
 extern const volatile u64 ks_net_wakeup_bytes; /* see ks_rb_wakeup_flags */
-extern const volatile bool ks_net_sks;         /* owners in socket storage (ks_sk_owner), not ks_socks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps") __weak;
 
-/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket: the store
- * of raw_tp kernels and of those that refuse socket storage to tracing programs (ks_net_sks false). */
+/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. (Socket
+ * storage, BPF_MAP_TYPE_SK_STORAGE, was measured instead and cost more: see ks_on_state.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, u64);
 	__type(value, struct ks_sock_owner);
 } ks_socks SEC(".maps") __weak;
-
-/* The same owner in the socket's own storage (ks_net_sks): found without hashing, freed with the socket,
- * so a close needs no delete and a lost close leaves nothing behind. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct ks_sock_owner);
-} ks_sk_owner SEC(".maps") __weak;
 
 /* TCP listeners by (netns, port): an inbound connection finds its listener's owner here. */
 struct ks_listen_key {
@@ -95,70 +85,11 @@ static __always_inline u64 ks_sock_id(u64 sk)
 	return x ^ (x >> 29);
 }
 
-/*
- * The owner store. sks (a compile-time constant in each program) picks socket storage, where sk must be a
- * BTF pointer, or ks_socks, keyed by the plain address key. With storage, ks_socks still holds what the
- * programs that cannot reach storage know (their socket is not a BTF one): the owners the seed found at
- * start (ks_seed_socks) and the acceptor of an accepted socket (ks_on_accept), both merged at close. A put
- * overwrites. Storage is never deleted: it goes with the socket, and the next connect() or listen() of the
- * socket overwrites it.
- */
-static __always_inline struct ks_sock_owner *ks_owner_get(struct sock *sk, u64 key, bool sks)
-{
-	struct ks_sock_owner *o;
-
-	if (!sks)
-		return bpf_map_lookup_elem(&ks_socks, &key);
-	o = ks_sk_storage(&ks_sk_owner, sk, false);
-	return o ? o : bpf_map_lookup_elem(&ks_socks, &key); /* seeded */
-}
-
-static __always_inline void ks_owner_put(struct sock *sk, u64 key, const struct ks_sock_owner *no, bool sks)
-{
-	struct ks_sock_owner *o;
-
-	if (!sks) {
-		bpf_map_update_elem(&ks_socks, &key, no, BPF_ANY);
-		return;
-	}
-	o = ks_sk_storage(&ks_sk_owner, sk, true);
-	if (o)
-		*o = *no;
-}
-
-/*
- * The owner of a closing socket, copied to *out (false: none known). *hashed: ks_socks has an entry for the
- * socket, which the close must delete. With storage, ks_socks is only looked at for an inbound socket (its
- * acceptor) or one without storage (seeded), never for the outbound ones of a connection storm.
- */
-static __always_inline bool ks_owner_closing(struct sock *sk, u64 key, bool sks, struct ks_sock_owner *out,
-                                             bool *hashed)
-{
-	struct ks_sock_owner *o = sks ? ks_sk_storage(&ks_sk_owner, sk, false) : NULL, *h = NULL;
-
-	if (!o || o->direction == KS_DIR_IN)
-		h = bpf_map_lookup_elem(&ks_socks, &key);
-	*hashed = h != NULL;
-	if (o) {
-		*out = *o;
-		if (h) { /* accepted: the acceptor is the owner now, the listener's owner stays in lpid */
-			out->tgid = h->tgid;
-			out->start_ns = h->start_ns;
-			out->uid = h->uid;
-			out->loginuid = h->loginuid;
-		}
-		return true;
-	}
-	if (h)
-		*out = *h;
-	return h != NULL;
-}
-
 /* A field of a socket or task: a plain load where p is a BTF pointer (direct), else a probe read. */
 #define KS_READ(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
 
-/* A zeroed record of the fixed size, or NULL (and the drop counted). */
-static __always_inline struct ks_net *ks_net_reserve(void)
+/* A zeroed record of the fixed size stamped ts, or NULL (and the drop counted). */
+static __always_inline struct ks_net *ks_net_reserve_at(u64 ts)
 {
 	struct ks_net *e = bpf_ringbuf_reserve(&ks_rb_net, KS_NET_FIXED_SIZE, 0);
 
@@ -170,8 +101,14 @@ static __always_inline struct ks_net *ks_net_reserve(void)
 	e->hdr.kind = KS_EV_NET;
 	e->hdr.version = KS_WIRE_VERSION;
 	e->hdr.size = KS_NET_FIXED_SIZE;
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.ts_ns = ts;
 	return e;
+}
+
+/* The same, stamped now. */
+static __always_inline struct ks_net *ks_net_reserve(void)
+{
+	return ks_net_reserve_at(bpf_ktime_get_boot_ns());
 }
 
 /* direct: a tracing program, which may load from the BTF task pointer instead of calling probe reads */

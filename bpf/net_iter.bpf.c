@@ -13,10 +13,7 @@ u64 ks_seed_retry = 0; /* the socket whose seed record did not fit: the iterator
 
 /*
  * Seed: every TCP/UDP socket that exists when the daemon starts, with the first process (in pid order)
- * holding it. The kernel maps are filled here too, so closes of these sockets find their owners. Owners go
- * to ks_socks even when the others live in socket storage (ks_net_sks): the socket this walk reaches
- * (file->private_data->sk) is not one the verifier lets into the storage helpers, so ks_owner_get looks
- * there for a socket without storage.
+ * holding it. The kernel maps are filled here too, so closes of these sockets find their owners.
  */
 SEC("iter/task_file")
 int ks_seed_socks(struct bpf_iter__task_file *ctx)
@@ -119,11 +116,7 @@ int ks_net_bytes_iter(struct bpf_iter__tcp *ctx)
 		return 0;
 	bpf_probe_read_kernel(&sk, sizeof(sk), &skc);
 	key = (u64)sk;
-	/* socket storage takes a struct sock: bpf_skc_to_tcp_sock gives one the verifier knows as such */
-	if (ks_net_sks)
-		o = ks_owner_get((struct sock *)bpf_skc_to_tcp_sock(skc), key, true);
-	else
-		o = ks_owner_get(sk, key, false);
+	o = bpf_map_lookup_elem(&ks_socks, &key);
 	ks_tcp_bytes(sk, state, o ? o->direction : KS_DIR_UNKNOWN, &out.bytes_in, &out.bytes_out);
 	out.sock_id = ks_sock_id(key);
 	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));

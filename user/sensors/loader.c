@@ -131,24 +131,8 @@ static void sec_missing(struct ks_loader *l, struct bpf_program *prog, int err)
 		         tp ? tp + 1 : bpf_program__section_name(prog), strerror(err));
 }
 
-/* A network program of the socket-storage set (the tp_btf state chain keeping owners in socket storage). */
-static bool is_sks_prog(struct bpf_program *prog)
-{
-	return strstr(bpf_program__name(prog), "_sks") != NULL;
-}
-
-/* Its twin keeping owners in the ks_socks hash (the raw_tp chain has no sks twin: raw_tp never uses storage). */
-static bool is_sks_twin(struct bpf_program *prog)
-{
-	return !strncmp(bpf_program__name(prog), "ks_net_state_btf", 16);
-}
-
-/*
- * The programs of one hook flavour, the iterators, and the file and network programs when wanted. sks
- * (tp_btf only): the network state chain that keeps socket owners in socket storage, not its ks_socks twin.
- */
-static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool sks, bool files, bool net,
-                            bool security)
+/* The programs of one hook flavour, the iterators, and the file and network programs when wanted. */
+static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool files, bool net, bool security)
 {
 	struct bpf_program *prog;
 
@@ -160,8 +144,6 @@ static void choose_programs(struct kansoku_bpf *skel, const char *flavour, bool 
 
 		if (is_sec_prog(prog))
 			want = security;
-		else if (is_net_prog(prog) && (is_sks_prog(prog) || is_sks_twin(prog)))
-			want = want && net && is_sks_prog(prog) == sks;
 		else if (is_net_prog(prog))
 			want = want && net;
 		else if (is_file_prog(prog))
@@ -200,7 +182,7 @@ static void set_file_config(struct kansoku_bpf *skel, const struct ks_config *cf
 	bpf_map__set_max_entries(skel->maps.ks_rb_file, cfg->ringbuf_file_kb * 1024u);
 }
 
-static void set_net_config(struct kansoku_bpf *skel, const struct ks_config *cfg, bool sks)
+static void set_net_config(struct kansoku_bpf *skel, const struct ks_config *cfg)
 {
 	uint64_t key = 0;
 	FILE *f = fopen("/dev/urandom", "re");
@@ -213,12 +195,11 @@ static void set_net_config(struct kansoku_bpf *skel, const struct ks_config *cfg
 	skel->rodata->ks_udp_window_ns = (u64)cfg->net_udp_window_ms * NSEC_PER_MSEC;
 	skel->rodata->ks_net_wakeup_bytes = cfg->wakeup_bytes;
 	skel->rodata->ks_connect_events = cfg->net_connect_events;
-	skel->rodata->ks_net_sks = sks;
 	bpf_map__set_max_entries(skel->maps.ks_rb_net, cfg->ringbuf_net_kb * 1024u);
 }
 
-static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool sks, bool files,
-                    bool net, bool sec, char *err, size_t errlen)
+static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char *flavour, bool files, bool net,
+                    bool sec, char *err, size_t errlen)
 {
 	struct kansoku_bpf *skel;
 	int rc;
@@ -228,9 +209,9 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
 		return -1;
 	}
-	choose_programs(skel, flavour, sks, files, net, sec);
+	choose_programs(skel, flavour, files, net, sec);
 	set_file_config(skel, cfg, l->rules, l->n_rules);
-	set_net_config(skel, cfg, sks);
+	set_net_config(skel, cfg);
 	skel->rodata->ks_sec_host_mntns = skel->rodata->ks_host_mntns;
 	skel->rodata->ks_argv_max = cfg->argv_max;
 	skel->rodata->ks_wakeup_bytes = cfg->wakeup_bytes;
@@ -238,12 +219,11 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	libbpf_log_next = 0;
 	rc = kansoku_bpf__load(skel);
 	if (rc) {
-		ks_warn("the kernel refused the %s%s%s%s programs; the end of libbpf's log:", flavour,
-		        sks ? " + socket storage" : "", files ? " + file" : "", net ? " + network" : "");
+		ks_warn("the kernel refused the %s%s%s programs; the end of libbpf's log:", flavour,
+		        files ? " + file" : "", net ? " + network" : "");
 		show_libbpf_log();
-		snprintf(err, errlen, "loading the %s%s%s%s programs failed: %s (libbpf: %s)", flavour,
-		         sks ? " + socket storage" : "", files ? " + file" : "", net ? " + network" : "", strerror(-rc),
-		         last_libbpf_error);
+		snprintf(err, errlen, "loading the %s%s%s programs failed: %s (libbpf: %s)", flavour,
+		         files ? " + file" : "", net ? " + network" : "", strerror(-rc), last_libbpf_error);
 		kansoku_bpf__destroy(skel);
 		return -1;
 	}
@@ -251,7 +231,6 @@ static int try_load(struct ks_loader *l, const struct ks_config *cfg, const char
 	l->flavour = flavour;
 	l->files = files;
 	l->net = net;
-	l->net_sks = net && sks;
 	l->sec = sec;
 	if (files) {
 		struct ks_exe_id ids[KS_IGNORE_EXE_MAX];
@@ -346,12 +325,7 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 	static const struct {
 		bool files, net;
 	} combos[] = {{true, true}, {true, false}, {false, true}, {false, false}};
-	/* tp_btf with socket owners in socket storage (tp_btf programs may use it since v5.11), then
-	 * with them in the ks_socks hash, then raw_tp (always the hash) */
-	static const struct {
-		const char *name;
-		bool sks;
-	} flavours[] = {{"tp_btf", true}, {"tp_btf", false}, {"raw_tp", false}};
+	static const char *const flavours[] = {"tp_btf", "raw_tp"};
 	char last[512] = "", files_err[512] = "", net_err[512] = "", sec_err[512] = "";
 	unsigned fl, c;
 	int sec;
@@ -376,21 +350,14 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 	 * kernel refuses one part, the others go on without it and `kansoku status` says why. The security
 	 * sensors are tried with everything first, then the whole search again without them. */
 	for (sec = 1; sec >= 0; sec--) {
-		for (fl = 0; fl < sizeof(flavours) / sizeof(flavours[0]); fl++) {
-			bool btf = !strcmp(flavours[fl].name, "tp_btf");
-
-			if ((btf && cfg->hooks == KS_HOOKS_RAW_TP) || (!btf && cfg->hooks == KS_HOOKS_TP_BTF))
-				continue;
-			if (flavours[fl].sks && !cfg->net_enabled)
+		for (fl = 0; fl < 2; fl++) {
+			if ((fl == 0 && cfg->hooks == KS_HOOKS_RAW_TP) || (fl == 1 && cfg->hooks == KS_HOOKS_TP_BTF))
 				continue;
 			for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
 				if ((combos[c].files && !cfg->files_enabled) || (combos[c].net && !cfg->net_enabled))
 					continue;
-				if (flavours[fl].sks && !combos[c].net)
-					continue; /* socket storage is for the network part only: without it, the next
-					             flavour */
-				if (try_load(l, cfg, flavours[fl].name, flavours[fl].sks, combos[c].files,
-				             combos[c].net, sec, last, sizeof(last)) == 0)
+				if (try_load(l, cfg, flavours[fl], combos[c].files, combos[c].net, sec, last,
+				             sizeof(last)) == 0)
 					goto loaded;
 				/* the error of the smallest set that still held the part tells best why it fails */
 				if (combos[c].files)
@@ -400,13 +367,9 @@ int ks_loader_open(struct ks_loader *l, const struct ks_config *cfg, char *err, 
 				if (sec && !combos[c].files && !combos[c].net)
 					snprintf(sec_err, sizeof(sec_err), "%s", last);
 			}
-			if (flavours[fl].sks) {
-				ks_warn("%s; keeping socket owners in a hash map instead", last);
-				continue;
-			}
-			if (btf && cfg->hooks == KS_HOOKS_TP_BTF)
+			if (fl == 0 && cfg->hooks == KS_HOOKS_TP_BTF)
 				break;
-			if (btf)
+			if (fl == 0)
 				ks_warn("%s; falling back to raw_tp", last);
 		}
 	}
@@ -431,9 +394,8 @@ loaded:
 		snprintf(l->sec_error, sizeof(l->sec_error), "%s", sec_err[0] ? sec_err : "the kernel refused them");
 		ks_warn("security sensors (ptrace, kernel modules, set-id) are off: %s", l->sec_error);
 	}
-	ks_info("BPF programs loaded and attached (%s hooks%s%s%s%s)", l->flavour, l->files ? ", file observation" : "",
-	        l->net ? ", network observation" : "", l->net_sks ? " (socket owners in socket storage)" : "",
-	        l->sec ? ", security sensors" : "");
+	ks_info("BPF programs loaded and attached (%s hooks%s%s%s)", l->flavour, l->files ? ", file observation" : "",
+	        l->net ? ", network observation" : "", l->sec ? ", security sensors" : "");
 	return 0;
 }
 

@@ -47,7 +47,6 @@ struct ks_loader {
 	bool net;              /* network programs loaded */
 	int net_missing;       /* network hooks this kernel could not attach */
 	char net_error[512];   /* why network observation is off or partial */
-	bool net_sks;          /* socket owners in socket storage (tp_btf), not the ks_socks hash */
 	bool sec;              /* security sensor programs loaded */
 	char sec_error[512];   /* why they are not */
 	struct ks_sec_state sec_state[KS_SEC_SENSORS];
