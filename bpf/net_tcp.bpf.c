@@ -149,6 +149,7 @@ struct ks_state_token {
 /* tok[0]: the transition the main program took last; tok[1]: the one the first backup took last. */
 struct ks_state_tokens {
 	struct ks_state_token tok[2];
+	u64 addr[3]; /* per level: see ks_addr_of */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -192,17 +193,37 @@ static __always_inline bool ks_state_matters(int old, int new)
  * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
  * unless an earlier one in the chain already took it (its token names it), and marks its own token.
  */
-static __always_inline int ks_state_chain(struct sock *sk, u64 key, int old, int new, int level, bool btf)
+/*
+ * The plain address of the BTF pointer sk without a helper call: stored in this CPU's slot of the program's
+ * level and read back as a number (the verifier lets a pointer be stored in a map under CAP_PERFMON, which
+ * kansokud needs anyway). One slot per level: a backup can interrupt the main program between the two
+ * accesses, and a program never interrupts itself (the kernel skips it instead).
+ */
+static __always_inline u64 ks_addr_of(struct ks_state_tokens *t, struct sock *sk, int level)
+{
+	volatile u64 *slot = &t->addr[level];
+
+	*slot = (u64)sk;
+	return *slot;
+}
+
+/*
+ * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
+ * unless an earlier one in the chain already took it (its token names it), and marks its own token. btf:
+ * sk is a BTF pointer (tp_btf), else a plain address (raw_tp).
+ */
+static __always_inline int ks_state_chain(struct sock *sk, int old, int new, int level, bool btf)
 {
 	u32 zero = 0;
 	struct ks_state_tokens *t;
+	u64 key;
 
 	if (!ks_state_matters(old, new))
 		return 0;
 	t = bpf_map_lookup_elem(&ks_state_taken, &zero);
-
 	if (!t)
-		return level == 0 ? ks_on_state(sk, key, old, new, btf) : 0;
+		return level == 0 ? ks_on_state(sk, btf ? ks_plain(&sk) : (u64)sk, old, new, btf) : 0;
+	key = btf ? ks_addr_of(t, sk, level) : (u64)sk;
 	if (level >= 1 && ks_token_is(&t->tok[0], key, old, new))
 		return 0;
 	if (level >= 2 && ks_token_is(&t->tok[1], key, old, new))
@@ -215,38 +236,37 @@ static __always_inline int ks_state_chain(struct sock *sk, u64 key, int old, int
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf, struct sock *sk, int old, int new)
 {
-	/* filtered before ks_plain's read: most transitions cost only this test */
-	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 0, true) : 0;
+	return ks_state_chain(sk, old, new, 0, true);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 1, true) : 0;
+	return ks_state_chain(sk, old, new, 1, true);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ks_net_state_btf_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_matters(old, new) ? ks_state_chain(sk, ks_plain(&sk), old, new, 2, true) : 0;
+	return ks_state_chain(sk, old, new, 2, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, (u64)sk, old, new, 0, false);
+	return ks_state_chain(sk, old, new, 0, false);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, (u64)sk, old, new, 1, false);
+	return ks_state_chain(sk, old, new, 1, false);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ks_net_state_raw_nested2, struct sock *sk, int old, int new)
 {
-	return ks_state_chain(sk, (u64)sk, old, new, 2, false);
+	return ks_state_chain(sk, old, new, 2, false);
 }
 
 /*
