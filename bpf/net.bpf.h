@@ -147,19 +147,73 @@ static __always_inline int ks_v4_mapped(const u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
 }
 
+/* The head of the socket's common part: both IPv4 addresses, both ports, the family. */
+struct ks_sk_head {
+	u32 daddr, saddr;
+	u16 dport, num, family;
+};
+
+/* Copy the field f of struct sock_common, at its offset in the running kernel (CO-RE), from buf, which
+ * holds the common part from its skc_daddr on. */
+#define KS_HEAD_FIELD(dst, buf, base, sk, f) \
+	__builtin_memcpy(&(dst), &(buf)[bpf_core_field_offset((sk)->__sk_common.f) - (base)], sizeof(dst))
+
+/*
+ * The head through a plain pointer: one probe read for the five fields instead of one each, where they lie
+ * within 24 bytes of each other, as they have in every kernel (the offsets are the running kernel's, so the
+ * test is decided at load time); else field by field.
+ */
+static __always_inline void ks_sk_head_probe(struct sock *sk, struct ks_sk_head *h)
+{
+	u32 base = bpf_core_field_offset(sk->__sk_common.skc_daddr);
+	u32 span = bpf_core_field_offset(sk->__sk_common.skc_family) + sizeof(h->family) - base;
+	u8 buf[24] = {};
+
+	if (span > sizeof(buf) || bpf_core_field_offset(sk->__sk_common.skc_rcv_saddr) < base ||
+	    bpf_core_field_offset(sk->__sk_common.skc_dport) < base ||
+	    bpf_core_field_offset(sk->__sk_common.skc_num) < base) {
+		h->daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		h->saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		h->dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+		h->num = BPF_CORE_READ(sk, __sk_common.skc_num);
+		h->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		return;
+	}
+	bpf_probe_read_kernel(buf, span, (void *)sk + base);
+	KS_HEAD_FIELD(h->daddr, buf, base, sk, skc_daddr);
+	KS_HEAD_FIELD(h->saddr, buf, base, sk, skc_rcv_saddr);
+	KS_HEAD_FIELD(h->dport, buf, base, sk, skc_dport);
+	KS_HEAD_FIELD(h->num, buf, base, sk, skc_num);
+	KS_HEAD_FIELD(h->family, buf, base, sk, skc_family);
+}
+
+static __always_inline void ks_sk_head(struct sock *sk, struct ks_sk_head *h, bool direct)
+{
+	if (!direct) {
+		ks_sk_head_probe(sk, h);
+		return;
+	}
+	h->daddr = sk->__sk_common.skc_daddr;
+	h->saddr = sk->__sk_common.skc_rcv_saddr;
+	h->dport = sk->__sk_common.skc_dport;
+	h->num = sk->__sk_common.skc_num;
+	h->family = sk->__sk_common.skc_family;
+}
+
 /* Addresses, ports and namespace from the socket's common part (direct: sk is a BTF pointer). */
 static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk, bool direct)
 {
-	u16 family = KS_READ(direct, sk, __sk_common.skc_family);
+	struct ks_sk_head h;
 
+	ks_sk_head(sk, &h, direct);
 	e->proto = IPPROTO_TCP;
-	e->sport = KS_READ(direct, sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(KS_READ(direct, sk, __sk_common.skc_dport));
+	e->sport = h.num;
+	e->dport = bpf_ntohs(h.dport);
 	e->netns = direct ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (family == AF_INET) {
+	if (h.family == AF_INET) {
 		e->family = 4;
-		*(u32 *)e->saddr = KS_READ(direct, sk, __sk_common.skc_rcv_saddr);
-		*(u32 *)e->daddr = KS_READ(direct, sk, __sk_common.skc_daddr);
+		*(u32 *)e->saddr = h.saddr;
+		*(u32 *)e->daddr = h.daddr;
 		return;
 	}
 	e->family = 6;
