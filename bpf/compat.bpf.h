@@ -23,6 +23,14 @@ static __always_inline u64 ks_task_start_ns(struct task_struct *task)
 	return BPF_CORE_READ((struct task_struct___old_start *)task, real_start_time);
 }
 
+/* The same for a BTF task pointer (tracing programs): a plain load instead of a probe read. */
+static __always_inline u64 ks_task_start_ns_btf(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->start_boottime))
+		return task->start_boottime;
+	return BPF_CORE_READ((struct task_struct___old_start *)task, real_start_time);
+}
+
 /* v6.15, "kernfs: Use RCU to access kernfs_node::parent" renamed kernfs_node::parent to __parent. */
 struct kernfs_node___old_parent {
 	struct kernfs_node *parent;
@@ -40,6 +48,13 @@ static __always_inline u32 ks_task_loginuid(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->loginuid))
 		return BPF_CORE_READ(task, loginuid.val);
+	return 0xffffffffu;
+}
+
+static __always_inline u32 ks_task_loginuid_btf(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))
+		return task->loginuid.val;
 	return 0xffffffffu;
 }
 

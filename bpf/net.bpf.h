@@ -40,7 +40,8 @@ struct {
 	__uint(max_entries, 8 << 20);
 } ks_rb_net SEC(".maps") __weak;
 
-/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. */
+/* Owner of every TCP socket between its first owned transition and CLOSE, keyed by the socket. (Socket
+ * storage, BPF_MAP_TYPE_SK_STORAGE, was measured instead and cost more: see ks_on_state.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -84,8 +85,11 @@ static __always_inline u64 ks_sock_id(u64 sk)
 	return x ^ (x >> 29);
 }
 
-/* A zeroed record of the fixed size, or NULL (and the drop counted). */
-static __always_inline struct ks_net *ks_net_reserve(void)
+/* A field of a socket or task: a plain load where p is a BTF pointer (direct), else a probe read. */
+#define KS_READ(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
+
+/* A zeroed record of the fixed size stamped ts, or NULL (and the drop counted). */
+static __always_inline struct ks_net *ks_net_reserve_at(u64 ts)
 {
 	struct ks_net *e = bpf_ringbuf_reserve(&ks_rb_net, KS_NET_FIXED_SIZE, 0);
 
@@ -97,18 +101,26 @@ static __always_inline struct ks_net *ks_net_reserve(void)
 	e->hdr.kind = KS_EV_NET;
 	e->hdr.version = KS_WIRE_VERSION;
 	e->hdr.size = KS_NET_FIXED_SIZE;
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.ts_ns = ts;
 	return e;
 }
 
-static __always_inline void ks_owner_current(struct ks_sock_owner *o)
+/* The same, stamped now. */
+static __always_inline struct ks_net *ks_net_reserve(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return ks_net_reserve_at(bpf_ktime_get_boot_ns());
+}
+
+/* direct: a tracing program, which may load from the BTF task pointer instead of calling probe reads */
+static __always_inline void ks_owner_current(struct ks_sock_owner *o, bool direct)
+{
+	struct task_struct *task = direct ? bpf_get_current_task_btf() : (struct task_struct *)bpf_get_current_task();
 
 	o->tgid = bpf_get_current_pid_tgid() >> 32;
-	o->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
+	o->start_ns =
+	    direct ? ks_task_start_ns_btf(task->group_leader) : ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	o->uid = (u32)bpf_get_current_uid_gid();
-	o->loginuid = ks_task_loginuid(task);
+	o->loginuid = direct ? ks_task_loginuid_btf(task) : ks_task_loginuid(task);
 }
 
 static __always_inline void ks_net_owner(struct ks_net *e, const struct ks_sock_owner *o)
@@ -135,24 +147,83 @@ static __always_inline int ks_v4_mapped(const u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
 }
 
-/* Addresses, ports and namespace from the socket's common part. */
-static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk)
-{
-	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+/* The head of the socket's common part: both IPv4 addresses, both ports, the family. */
+struct ks_sk_head {
+	u32 daddr, saddr;
+	u16 dport, num, family;
+};
 
+/* Copy the field f of struct sock_common, at its offset in the running kernel (CO-RE), from buf, which
+ * holds the common part from its skc_daddr on. */
+#define KS_HEAD_FIELD(dst, buf, base, sk, f) \
+	__builtin_memcpy(&(dst), &(buf)[bpf_core_field_offset((sk)->__sk_common.f) - (base)], sizeof(dst))
+
+/*
+ * The head through a plain pointer: one probe read for the five fields instead of one each, where they lie
+ * within 24 bytes of each other, as they have in every kernel (the offsets are the running kernel's, so the
+ * test is decided at load time); else field by field.
+ */
+static __always_inline void ks_sk_head_probe(struct sock *sk, struct ks_sk_head *h)
+{
+	u32 base = bpf_core_field_offset(sk->__sk_common.skc_daddr);
+	u32 span = bpf_core_field_offset(sk->__sk_common.skc_family) + sizeof(h->family) - base;
+	u8 buf[24] = {};
+
+	if (span > sizeof(buf) || bpf_core_field_offset(sk->__sk_common.skc_rcv_saddr) < base ||
+	    bpf_core_field_offset(sk->__sk_common.skc_dport) < base ||
+	    bpf_core_field_offset(sk->__sk_common.skc_num) < base) {
+		h->daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		h->saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		h->dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+		h->num = BPF_CORE_READ(sk, __sk_common.skc_num);
+		h->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		return;
+	}
+	bpf_probe_read_kernel(buf, span, (void *)sk + base);
+	KS_HEAD_FIELD(h->daddr, buf, base, sk, skc_daddr);
+	KS_HEAD_FIELD(h->saddr, buf, base, sk, skc_rcv_saddr);
+	KS_HEAD_FIELD(h->dport, buf, base, sk, skc_dport);
+	KS_HEAD_FIELD(h->num, buf, base, sk, skc_num);
+	KS_HEAD_FIELD(h->family, buf, base, sk, skc_family);
+}
+
+static __always_inline void ks_sk_head(struct sock *sk, struct ks_sk_head *h, bool direct)
+{
+	if (!direct) {
+		ks_sk_head_probe(sk, h);
+		return;
+	}
+	h->daddr = sk->__sk_common.skc_daddr;
+	h->saddr = sk->__sk_common.skc_rcv_saddr;
+	h->dport = sk->__sk_common.skc_dport;
+	h->num = sk->__sk_common.skc_num;
+	h->family = sk->__sk_common.skc_family;
+}
+
+/* Addresses, ports and namespace from the socket's common part (direct: sk is a BTF pointer). */
+static __always_inline void ks_net_tuple(struct ks_net *e, struct sock *sk, bool direct)
+{
+	struct ks_sk_head h;
+
+	ks_sk_head(sk, &h, direct);
 	e->proto = IPPROTO_TCP;
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (family == AF_INET) {
+	e->sport = h.num;
+	e->dport = bpf_ntohs(h.dport);
+	e->netns = direct ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (h.family == AF_INET) {
 		e->family = 4;
-		BPF_CORE_READ_INTO((u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((u32 *)e->daddr, sk, __sk_common.skc_daddr);
+		*(u32 *)e->saddr = h.saddr;
+		*(u32 *)e->daddr = h.daddr;
 		return;
 	}
 	e->family = 6;
-	BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-	BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	if (direct) {
+		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	}
 	if (ks_v4_mapped(e->daddr) && (ks_v4_mapped(e->saddr) || !((u32 *)e->saddr)[3])) {
 		/* an IPv4 peer of a dual-stack socket: shown as IPv4 */
 		e->family = 4;
@@ -188,11 +259,11 @@ static __always_inline void ks_tcp_bytes(struct sock *sk, int old, int direction
 	*in = received;
 }
 
-/* the socket's address is the map key: copy it out of its trusted-pointer type, which forbids the
- * arithmetic of ks_sock_id (the fields are read through CO-RE probes either way) */
-static __always_inline struct sock *ks_plain(struct sock **sk)
+/* the socket's address as a plain number: the map key and ks_sock_id's input, arithmetic a trusted BTF
+ * pointer forbids (its fields are read through it either way) */
+static __always_inline u64 ks_plain(struct sock **sk)
 {
-	struct sock *p = NULL;
+	u64 p = 0;
 
 	bpf_probe_read_kernel(&p, sizeof(p), sk);
 	return p;

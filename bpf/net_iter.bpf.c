@@ -57,7 +57,7 @@ int ks_seed_socks(struct bpf_iter__task_file *ctx)
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, KS_NET_FIXED_SIZE);
-	ks_net_tuple(e, sk);
+	ks_net_tuple(e, sk, false);
 	e->proto = (u8)proto;
 	/* pass 0 takes the listeners, pass 1 the connections: then an accepted connection is recognised by
 	 * its listener whatever the order the processes come in, and its bytes count right (no SYN of ours) */

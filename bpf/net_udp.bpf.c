@@ -44,7 +44,7 @@ int ks_net_bind(struct ks_net_sys_exit *ctx)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
 	key = (u64)sk;
-	ks_owner_current(&no);
+	ks_owner_current(&no, false);
 	no.since_ns = bpf_ktime_get_boot_ns();
 	no.listening = 1;
 	bpf_map_update_elem(&ks_udp_bound, &key, &no, BPF_ANY);
@@ -52,7 +52,7 @@ int ks_net_bind(struct ks_net_sys_exit *ctx)
 	if (!e)
 		return 0;
 	ks_net_owner(e, &no);
-	ks_net_tuple(e, sk);
+	ks_net_tuple(e, sk, false);
 	if (!e->sport) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
@@ -172,7 +172,7 @@ int BPF_PROG(ks_net_xmit_btf, struct sk_buff *skb)
 
 	if (!sk || sk->sk_protocol != IPPROTO_UDP)
 		return 0;
-	return ks_on_xmit((struct sk_buff *)ks_plain((struct sock **)&skb), ks_plain(&sk));
+	return ks_on_xmit((struct sk_buff *)ks_plain((struct sock **)&skb), (struct sock *)ks_plain(&sk));
 }
 
 SEC("raw_tp/net_dev_queue")
