@@ -132,13 +132,22 @@ static void exec_op(struct ks_pipeline *pl, struct ks_exec *e, uint32_t pid, uin
 	fk.ppid = WORKLOAD_PID;
 	fk.parent_start_ns = 2000000;
 	handle_process(pl, &fk, sizeof(fk));
-	handle_process(pl, e, make_exec(e, pid, t, WORKLOAD_PID, 2000000, "/usr/bin/true", "/bin/true\0m\0", 12));
+	/* every 16th carries what needs escaping (quote, backslash, tab, UTF-8, an invalid byte), so a --dump
+	 * comparison covers the escaper too */
+	if (pid % 16)
+		handle_process(pl, e,
+		               make_exec(e, pid, t, WORKLOAD_PID, 2000000, "/usr/bin/true", "/bin/true\0m\0", 12));
+	else
+		handle_process(pl, e,
+		               make_exec(e, pid, t, WORKLOAD_PID, 2000000, "/usr/bin/true",
+		                         "/bin/true\0a \"b\\c\td\0\xe8\xa6\xb3\xe6\xb8\xac\xff\0", 27));
 	x.hdr.kind = KS_EV_EXIT;
 	x.hdr.version = KS_WIRE_VERSION;
 	x.hdr.size = sizeof(x);
 	x.hdr.ts_ns = t + 700000;
 	x.hdr.pid = x.hdr.tid = pid;
 	x.start_ns = t;
+	x.exit_code = pid % 7 ? (pid % 5) << 8 : 9; /* exit codes 0-4; some are killed (SIGKILL) */
 	handle_process(pl, &x, sizeof(x));
 }
 
