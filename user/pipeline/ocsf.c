@@ -170,7 +170,7 @@ void ks_ocsf_message(struct ks_pipeline *pl, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = ks_ocsf_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
