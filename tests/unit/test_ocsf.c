@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "lib/hash.h"
 #include "pipeline/ocsf.h"
 
 /* ks_ocsf_vformat and vsnprintf on the same arguments, into buffers of cap bytes: same result, same bytes
@@ -108,12 +110,109 @@ static void test_message_cut_and_escaped_as_before(void **state)
 	free(pl);
 }
 
+/* The envelope as it was always written, member by member with the writer: what ks_ocsf_begin's copies of
+ * its constant runs must reproduce byte for byte. */
+static void expected_begin(struct ks_jw *w, struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int act,
+                           const char *name, int sev, int64_t time_ms, int tz)
+{
+	char uid[40];
+
+	ks_fmt_hex64(uid, ks_mix64(pl->instance));
+	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
+	ks_jw_reset(w);
+	ks_jw_obj_begin(w);
+	ks_jw_ku64(w, "class_uid", (uint64_t)cls->class_uid);
+	ks_jw_kcstr(w, "class_name", cls->class_name);
+	ks_jw_ku64(w, "category_uid", (uint64_t)cls->category_uid);
+	ks_jw_kcstr(w, "category_name", cls->category_name);
+	ks_jw_ki64(w, "activity_id", act);
+	ks_jw_kcstr(w, "activity_name", name);
+	ks_jw_ki64(w, "type_uid", (int64_t)cls->class_uid * 100 + act);
+	ks_jw_ki64(w, "severity_id", sev);
+	ks_jw_ki64(w, "time", time_ms);
+	ks_jw_ki64(w, "timezone_offset", tz);
+	ks_jw_key(w, "metadata");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "version", KS_OCSF_VERSION);
+	if (cls->profiles) {
+		ks_jw_key(w, "profiles");
+		ks_jw_json(w, cls->profiles, strlen(cls->profiles));
+	}
+	ks_jw_kcstr(w, "uid", uid);
+	ks_jw_ku64(w, "sequence", pl->seq);
+	ks_jw_key(w, "product");
+	ks_jw_obj_begin(w);
+	ks_jw_kcstr(w, "name", "kansoku");
+	ks_jw_kcstr(w, "vendor_name", "kansoku");
+	ks_jw_kcstr(w, "version", KS_VERSION);
+	ks_jw_obj_end(w);
+	ks_jw_obj_end(w);
+	ks_jw_member_raw(w, pl->device_json, pl->device_len);
+	ks_jw_kcstr(w, "after", "x"); /* the writer's state after the envelope: a comma comes next */
+	ks_jw_obj_end(w);
+}
+
+/* Every class with several activities and severities, in an order that makes the envelope cache miss,
+ * hit and evict, at times near the epoch and now, in a timezone east and one west of UTC. */
+static void test_envelope_is_written_as_member_by_member(void **state)
+{
+	static const struct ks_ocsf_class own = {9999, "A \"quoted\" class", 9, "Tests", false, NULL};
+	const struct ks_ocsf_class *classes[] = {
+	    &ks_ocsf_process_activity, &ks_ocsf_app_lifecycle,     &ks_ocsf_file_activity,
+	    &ks_ocsf_network_activity, &ks_ocsf_dns_activity,      &ks_ocsf_compliance_finding,
+	    &ks_ocsf_config_state,     &ks_ocsf_detection_finding, &own};
+	static const char *const names[] = {"Launch", "Other", "Ünïcode \"name\"", ""};
+	static const char *const zones[] = {"Asia/Tokyo", "America/St_Johns", "UTC"};
+	static const int64_t times[] = {86400000, 1764633600123, -1000, 1764633660000};
+	struct ks_pipeline *pl = calloc(1, sizeof(*pl));
+	struct ks_jw want;
+	size_t c, k, z, t;
+
+	(void)state;
+	assert_non_null(pl);
+	snprintf(pl->host.hostname, sizeof(pl->host.hostname), "h");
+	snprintf(pl->host.machine_id, sizeof(pl->host.machine_id), "m");
+	pl->instance = 42;
+	ks_jw_init(&want);
+	for (z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		setenv("TZ", zones[z], 1);
+		tzset();
+		for (k = 0; k < 40; k++)
+			for (c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+				const char *name = names[k % 4];
+				int act = (int)(k % 5) + (k % 7 == 0 ? 94 : 0), sev = (int)(k % 3);
+				struct tm tm;
+				time_t secs;
+
+				if (classes[c]->own_device)
+					continue;
+				t = (k + c) % (sizeof(times) / sizeof(times[0]));
+				ks_ocsf_begin(pl, classes[c], act, name, sev, times[t]);
+				ks_jw_kcstr(&pl->jw, "after", "x");
+				ks_jw_obj_end(&pl->jw);
+				secs = (time_t)(times[t] / 1000);
+				assert_non_null(localtime_r(&secs, &tm));
+				expected_begin(&want, pl, classes[c], act, name, sev, times[t],
+				               (int)(tm.tm_gmtoff / 60));
+				assert_string_equal(pl->jw.buf, want.buf);
+				assert_int_equal(pl->jw.len, want.len);
+			}
+	}
+	unsetenv("TZ");
+	tzset();
+	ks_jw_free(&want);
+	ks_jw_free(&pl->jw);
+	free(pl->device_json);
+	free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_formats_in_use),
 	    cmocka_unit_test(test_other_formats_and_null),
 	    cmocka_unit_test(test_message_cut_and_escaped_as_before),
+	    cmocka_unit_test(test_envelope_is_written_as_member_by_member),
 	};
 
 	return cmocka_run_group_tests_name("ocsf", tests, NULL, NULL);

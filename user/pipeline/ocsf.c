@@ -79,22 +79,17 @@ static int tz_offset(struct ks_pipeline *pl, int64_t time_ms)
 	return pl->tz_offset;
 }
 
-void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
-                   int severity_id, int64_t time_ms)
+/* the same in every event: written as one piece */
+static const char begin_product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
+                                    "\"version\":\"" KS_VERSION "\"}";
+
+/* The envelope as the writer writes it, member by member: fills the prefix cache, and is the way when a
+ * prefix does not fit it. */
+static void begin_members(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
+                          const char *activity_name, int severity_id, int64_t time_ms, int tz, const char uid[33])
 {
 	struct ks_jw *w = &pl->jw;
-	char uid[40];
 
-	pl->seq++;
-	ks_fmt_hex64(uid, ks_mix64(pl->instance));
-	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
-	if (!pl->device_json)
-		encode_device(pl);
-
-	pl->n_obs = 0;
-	pl->obs_used = 0;
-	ks_jw_reset(w);
-	ks_jw_obj_begin(w);
 	ks_jw_ku64(w, "class_uid", (uint64_t)cls->class_uid);
 	ks_jw_kcstr(w, "class_name", cls->class_name);
 	ks_jw_ku64(w, "category_uid", (uint64_t)cls->category_uid);
@@ -104,7 +99,7 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_ki64(w, "type_uid", (int64_t)cls->class_uid * 100 + activity_id);
 	ks_jw_ki64(w, "severity_id", severity_id);
 	ks_jw_ki64(w, "time", time_ms);
-	ks_jw_ki64(w, "timezone_offset", tz_offset(pl, time_ms));
+	ks_jw_ki64(w, "timezone_offset", tz);
 
 	ks_jw_key(w, "metadata");
 	ks_jw_obj_begin(w);
@@ -115,14 +110,119 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
-	{
-		/* the same in every event: written as one piece */
-		static const char product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
-		                              "\"version\":\"" KS_VERSION "\"}";
-
-		ks_jw_member_raw(w, product, sizeof(product) - 1);
-	}
+	ks_jw_member_raw(w, begin_product, sizeof(begin_product) - 1);
 	ks_jw_obj_end(w);
+}
+
+/*
+ * What begin_members writes is constant but for time, timezone_offset, uid and sequence: the two constant
+ * runs before time ({"class_uid":...,"time":) and after timezone_offset (,"metadata":{...,"uid":") are kept
+ * per class, activity and severity, encoded once by begin_members itself, and an event copies them. Per
+ * thread (posture's worker encodes too); a class is a constant, so its address names it.
+ */
+#define BEGIN_SLOTS 16
+#define BEGIN_TEXT 384
+struct begin_prefix {
+	const struct ks_ocsf_class *cls;
+	int activity_id, severity_id;
+	char activity_name[48];
+	uint16_t head_len, meta_len; /* head: up to "time":, meta: from ,"metadata" to "uid":" */
+	char text[BEGIN_TEXT];
+};
+static __thread struct begin_prefix begin_cache[BEGIN_SLOTS];
+
+/* The slot of this envelope, filled (NULL when it does not fit one: the event is written member by member) */
+static const struct begin_prefix *begin_prefix(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
+                                               const char *name, int severity_id)
+{
+	size_t h = ((uintptr_t)cls >> 4) * 31 + (unsigned)activity_id * 7 + (unsigned)severity_id;
+	struct begin_prefix *e = &begin_cache[h % BEGIN_SLOTS];
+	struct ks_jw *w = &pl->jw;
+	size_t head, meta_at, meta_end;
+	const char *time_at, *meta, *uid_at;
+	static const char zero_uid[33] = "00000000000000000000000000000000";
+
+	if (e->cls == cls && e->activity_id == activity_id && e->severity_id == severity_id &&
+	    !strcmp(e->activity_name, name))
+		return e;
+	if (strlen(name) >= sizeof(e->activity_name))
+		return NULL;
+	/* encode the envelope with time 0, offset 0 and the writer's own calls, then cut the constant runs out */
+	e->cls = NULL;
+	ks_jw_reset(w);
+	ks_jw_obj_begin(w);
+	begin_members(pl, cls, activity_id, name, severity_id, 0, 0, zero_uid);
+	if (w->oom)
+		return NULL;
+	time_at = strstr(w->buf, ",\"time\":0,");
+	meta = time_at ? strstr(time_at, ",\"metadata\":{") : NULL;
+	uid_at = meta ? strstr(meta, zero_uid) : NULL;
+	if (!uid_at)
+		return NULL;
+	head = (size_t)(time_at - w->buf) + sizeof(",\"time\":") - 1;
+	meta_at = (size_t)(meta - w->buf);
+	meta_end = (size_t)(uid_at - w->buf);
+	if (head + (meta_end - meta_at) > sizeof(e->text))
+		return NULL;
+	memcpy(e->text, w->buf, head);
+	memcpy(e->text + head, w->buf + meta_at, meta_end - meta_at);
+	e->head_len = (uint16_t)head;
+	e->meta_len = (uint16_t)(meta_end - meta_at);
+	snprintf(e->activity_name, sizeof(e->activity_name), "%s", name);
+	e->activity_id = activity_id;
+	e->severity_id = severity_id;
+	e->cls = cls;
+	return e;
+}
+
+void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
+                   int severity_id, int64_t time_ms)
+{
+	struct ks_jw *w = &pl->jw;
+	const struct begin_prefix *e;
+	char uid[40], *p;
+
+	pl->seq++;
+	ks_fmt_hex64(uid, ks_mix64(pl->instance));
+	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
+	if (!pl->device_json)
+		encode_device(pl);
+	pl->n_obs = 0;
+	pl->obs_used = 0;
+
+	e = begin_prefix(pl, cls, activity_id, activity_name ? activity_name : "", severity_id);
+	ks_jw_reset(w);
+	ks_jw_obj_begin(w);
+	/* the copies need at most: head, time, offset, meta, uid, sequence, product */
+	if (!e || !ks_jw_reserve(w, e->head_len + e->meta_len + 20 + 40 + 32 + 40 + sizeof(begin_product))) {
+		begin_members(pl, cls, activity_id, activity_name, severity_id, time_ms, tz_offset(pl, time_ms), uid);
+		goto device;
+	}
+	p = w->buf; /* (over the '{' just written: the head starts with it) */
+	memcpy(p, e->text, e->head_len);
+	p += e->head_len;
+	p += ks_fmt_i64(p, time_ms);
+	memcpy(p, ",\"timezone_offset\":", sizeof(",\"timezone_offset\":") - 1);
+	p += sizeof(",\"timezone_offset\":") - 1;
+	p += ks_fmt_i64(p, tz_offset(pl, time_ms));
+	memcpy(p, e->text + e->head_len, e->meta_len);
+	p += e->meta_len;
+	memcpy(p, uid, 32);
+	p += 32;
+	memcpy(p, "\",\"sequence\":", sizeof("\",\"sequence\":") - 1);
+	p += sizeof("\",\"sequence\":") - 1;
+	p += ks_fmt_u64(p, pl->seq);
+	*p++ = ',';
+	memcpy(p, begin_product, sizeof(begin_product) - 1);
+	p += sizeof(begin_product) - 1;
+	*p++ = '}';
+	*p = '\0';
+	w->len = (size_t)(p - w->buf);
+	/* the writer's state after the member-by-member path: inside the event object, metadata closed */
+	w->depth = 1;
+	w->need_comma[1] = true;
+	w->key_pending = false;
+device:
 	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
 }
