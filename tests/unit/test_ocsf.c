@@ -206,6 +206,55 @@ static void test_envelope_is_written_as_member_by_member(void **state)
 	free(pl);
 }
 
+/* Observables as they were always written, member by member: plain names, values that need escaping, a
+ * name that would need it (written the slow way), empty and NULL values skipped. */
+static void test_observables_written_as_member_by_member(void **state)
+{
+	static const struct {
+		const char *name, *value;
+		int type;
+	} obs[] = {
+	    {"process.name", "true", KS_OCSF_OBS_PROCESS_NAME},
+	    {"process.file.path", "/tmp/a \"b\"\\c\td\xe8\xa6\xb3\xff", KS_OCSF_OBS_FILE_PATH},
+	    {"actor.user.name", "", KS_OCSF_OBS_USER_NAME},
+	    {"odd \"name\"", "x", KS_OCSF_OBS_HOSTNAME},
+	    {"actor.user.name", NULL, KS_OCSF_OBS_USER_NAME},
+	    {"dst_endpoint.ip", "::1", KS_OCSF_OBS_IP},
+	};
+	struct ks_pipeline *pl = calloc(1, sizeof(*pl));
+	struct ks_jw want;
+	size_t i;
+
+	(void)state;
+	assert_non_null(pl);
+	ks_jw_init(&want);
+	ks_jw_obj_begin(&pl->jw);
+	ks_jw_ku64(&pl->jw, "before", 1);
+	ks_jw_obj_begin(&want);
+	ks_jw_ku64(&want, "before", 1);
+	ks_jw_key(&want, "observables");
+	ks_jw_arr_begin(&want);
+	for (i = 0; i < sizeof(obs) / sizeof(obs[0]); i++) {
+		ks_ocsf_observe(pl, obs[i].name, obs[i].type, obs[i].value);
+		if (!obs[i].value || !obs[i].value[0])
+			continue;
+		ks_jw_obj_begin(&want);
+		ks_jw_kcstr(&want, "name", obs[i].name);
+		ks_jw_ki64(&want, "type_id", obs[i].type);
+		ks_jw_kcstr(&want, "value", obs[i].value);
+		ks_jw_obj_end(&want);
+	}
+	ks_jw_arr_end(&want);
+	ks_jw_obj_end(&want);
+	ks_ocsf_end(pl);
+	assert_string_equal(pl->jw.buf, want.buf);
+	assert_int_equal(pl->jw.len, want.len);
+	assert_int_equal(pl->n_obs, 4);
+	ks_jw_free(&want);
+	ks_jw_free(&pl->jw);
+	free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(test_other_formats_and_null),
 	    cmocka_unit_test(test_message_cut_and_escaped_as_before),
 	    cmocka_unit_test(test_envelope_is_written_as_member_by_member),
+	    cmocka_unit_test(test_observables_written_as_member_by_member),
 	};
 
 	return cmocka_run_group_tests_name("ocsf", tests, NULL, NULL);

@@ -243,6 +243,42 @@ void ks_ocsf_observe(struct ks_pipeline *pl, const char *name, enum ks_ocsf_obs_
 	pl->obs_used += n;
 }
 
+/* One observable, {"name":"...","type_id":N,"value":"..."}, in one reservation when its name (an attribute
+ * path, a literal) needs no escaping, as it never does; else member by member. */
+static void observable(struct ks_jw *w, const struct ks_obs *o, const char *value)
+{
+	static const char name_key[] = "{\"name\":\"", type_key[] = "\",\"type_id\":", value_key[] = ",\"value\":";
+	size_t n = strlen(o->name);
+	char *p;
+
+	ks_jw_sep(w);
+	if (ks_json_plain_len(o->name, n) != n ||
+	    !ks_jw_reserve(w, sizeof(name_key) + n + sizeof(type_key) + 20 + sizeof(value_key) +
+	                          KS_JW_STR_MAX((size_t)o->len) + 1)) {
+		w->key_pending = true; /* (the separator is written: the object opens without another) */
+		ks_jw_obj_begin(w);
+		ks_jw_kcstr(w, "name", o->name);
+		ks_jw_ki64(w, "type_id", o->type_id);
+		ks_jw_kstr(w, "value", value, o->len);
+		ks_jw_obj_end(w);
+		return;
+	}
+	p = w->buf + w->len;
+	memcpy(p, name_key, sizeof(name_key) - 1);
+	p += sizeof(name_key) - 1;
+	memcpy(p, o->name, n);
+	p += n;
+	memcpy(p, type_key, sizeof(type_key) - 1);
+	p += sizeof(type_key) - 1;
+	p += ks_fmt_i64(p, o->type_id);
+	memcpy(p, value_key, sizeof(value_key) - 1);
+	p += sizeof(value_key) - 1;
+	w->len = (size_t)(p - w->buf);
+	ks_jw_str_at(w, value, o->len);
+	w->buf[w->len++] = '}';
+	w->buf[w->len] = '\0';
+}
+
 void ks_ocsf_end(struct ks_pipeline *pl)
 {
 	struct ks_jw *w = &pl->jw;
@@ -251,13 +287,8 @@ void ks_ocsf_end(struct ks_pipeline *pl)
 	if (pl->n_obs) {
 		ks_jw_key(w, "observables");
 		ks_jw_arr_begin(w);
-		for (i = 0; i < pl->n_obs; i++) {
-			ks_jw_obj_begin(w);
-			ks_jw_kcstr(w, "name", pl->obs[i].name);
-			ks_jw_ki64(w, "type_id", pl->obs[i].type_id);
-			ks_jw_kstr(w, "value", pl->obs_text + pl->obs[i].off, pl->obs[i].len);
-			ks_jw_obj_end(w);
-		}
+		for (i = 0; i < pl->n_obs; i++)
+			observable(w, &pl->obs[i], pl->obs_text + pl->obs[i].off);
 		ks_jw_arr_end(w);
 	}
 	ks_jw_obj_end(w);
@@ -325,21 +356,27 @@ const char *ks_ocsf_proc_name(const struct ks_proc *p, char buf[KS_COMM_LEN + 1]
 static void process_core(struct ks_pipeline *pl, const struct ks_proc *p)
 {
 	struct ks_jw *w = &pl->jw;
-	char cmd[KS_ARGV_MAX + 1], comm[KS_COMM_LEN + 1];
-	size_t n;
+	char cmd[KS_ARGV_MAX + 1];
+	/* the executable's length and name part found once (ks_ocsf_proc_name and ks_basename each looked) */
+	size_t n, exe_len = p->exe ? strlen(p->exe) : 0;
+	const char *slash = exe_len ? memrchr(p->exe, '/', exe_len) : NULL;
+	const char *base = slash ? slash + 1 : p->exe;
+	size_t base_len = exe_len - (size_t)(base - p->exe);
 
 	ks_jw_ku64(w, "pid", p->pid);
 	ks_jw_kcstr(w, "uid", p->id);
-	if (p->exe || p->comm[0])
-		ks_jw_kcstr(w, "name", ks_ocsf_proc_name(p, comm));
+	if (exe_len)
+		ks_jw_kstr(w, "name", base, base_len);
+	else if (p->exe || p->comm[0])
+		ks_jw_kstr(w, "name", p->comm, strnlen(p->comm, KS_COMM_LEN));
 	n = ks_proc_cmdline(p, cmd, sizeof(cmd));
 	if (n)
 		ks_jw_kstr(w, "cmd_line", cmd, n);
 	if (p->exe) {
 		ks_jw_key(w, "file");
 		ks_jw_obj_begin(w);
-		ks_jw_kcstr(w, "path", p->exe);
-		ks_jw_kcstr(w, "name", ks_basename(p->exe));
+		ks_jw_kstr(w, "path", p->exe, exe_len);
+		ks_jw_kstr(w, "name", base, base_len);
 		ks_jw_ku64(w, "type_id", 1); /* Regular File */
 		ks_jw_obj_end(w);
 	}
@@ -364,12 +401,12 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 		return;
 	}
 	if (p->creds.sessionid != KS_NO_ID) {
-		char sid[16];
+		char sid[21];
+		size_t sn = ks_fmt_u64(sid, p->creds.sessionid);
 
-		snprintf(sid, sizeof(sid), "%u", p->creds.sessionid);
 		ks_jw_key(w, "session");
 		ks_jw_obj_begin(w);
-		ks_jw_kcstr(w, "uid", sid);
+		ks_jw_kstr(w, "uid", sid, sn);
 		ks_jw_obj_end(w);
 	}
 	parent = ks_proc_parent(pl->procs, p);
