@@ -10,7 +10,6 @@
  * prints ns per event min/median/max over the rounds, per storm; --dump writes every line of one round of
  * each storm to FILE, with fixed ids and clocks, so two builds can be compared byte for byte (cmp).
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,8 @@
 #define SHELL_PID 4000u
 #define WORKLOAD_PID 4100u
 #define NETNS 4026531840u
+
+static const uint8_t loopback[4] = {127, 0, 0, 1};
 
 struct capture {
 	FILE *dump;
@@ -171,8 +172,8 @@ static struct ks_net net_rec(uint8_t action, uint64_t sock, uint64_t t, uint8_t 
 	e.uid = 0;
 	e.loginuid = 1000;
 	e.netns = NETNS;
-	inet_pton(AF_INET, "127.0.0.1", e.saddr);
-	inet_pton(AF_INET, "127.0.0.1", e.daddr);
+	memcpy(e.saddr, loopback, 4); /* (inet_pton here was 3% of the bench, none of it the encoders') */
+	memcpy(e.daddr, loopback, 4);
 	e.sport = sport;
 	e.dport = dport;
 	return e;

@@ -70,17 +70,46 @@ static inline uint64_t word_needs_escape(uint64_t x)
 	       high;
 }
 
+/* The bytes s[0..n), 0 < n < 8, as one word: two overlapping loads of 4, 2 or 1 bytes (a byte seen twice
+ * changes nothing for word_needs_escape) */
+static inline uint64_t short_word(const unsigned char *s, size_t n)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	if (n >= 2) {
+		memcpy(&c, s, 2);
+		memcpy(&d, s + n - 2, 2);
+		return (uint64_t)c | (uint64_t)d << 16 | 0x2020202000000000ull; /* (spaces: plain) */
+	}
+	return s[0] | 0x2020202020202000ull;
+}
+
 size_t ks_json_plain_len(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	uint64_t x;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, s + i, 8);
-		if (word_needs_escape(x))
-			break;
+	if (n < 8) {
+		if (!n || !word_needs_escape(short_word(s, n)))
+			return n;
+	} else {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&x, s + i, 8);
+			if (word_needs_escape(x))
+				goto bytes;
+		}
+		memcpy(&x, s + n - 8, 8); /* the tail, overlapping what was seen */
+		if (i == n || !word_needs_escape(x))
+			return n;
 	}
+bytes: /* a byte in this word needs care: which one */
 	while (i < n && plain_ascii[s[i]])
 		i++;
 	return i;
