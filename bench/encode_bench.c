@@ -10,6 +10,7 @@
  * prints ns per event min/median/max over the rounds, per storm; --dump writes every line of one round of
  * each storm to FILE, with fixed ids and clocks, so two builds can be compared byte for byte (cmp).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,78 +217,97 @@ static int cmp_u64(const void *a, const void *b)
 
 static void report(const char *name, uint64_t *ns, int rounds, uint64_t events_per_round)
 {
+	int mid = rounds / 2;
+	double per = (double)events_per_round;
+
 	qsort(ns, (size_t)rounds, sizeof(*ns), cmp_u64);
 	printf("%-5s %8llu events/round  ns/event min %6.0f  median %6.0f  max %6.0f\n", name,
-	       (unsigned long long)events_per_round, (double)ns[0] / (double)events_per_round,
-	       (double)ns[rounds / 2] / (double)events_per_round, (double)ns[rounds - 1] / (double)events_per_round);
+	       (unsigned long long)events_per_round, (double)ns[0] / per, (double)ns[mid] / per,
+	       (double)ns[rounds - 1] / per);
 }
 
-int main(int argc, char **argv)
+struct options {
+	int rounds, ops;
+	const char *dump;
+};
+
+/* 0, or 2 after saying what is wrong */
+static int parse_args(int argc, char **argv, struct options *o)
 {
-	int rounds = 9, ops = 20000, r, i;
-	const char *dump = NULL;
-	struct ks_pipeline pl;
-	struct capture cap = {0};
-	uint64_t exec_ns[64], rr_ns[64], exec_events = 0, rr_events = 0, t = 10000000000ull, pid = 10000;
-	struct ks_exec *e = malloc(sizeof(*e));
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
+			o->rounds = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--ops") && i + 1 < argc)
-			ops = atoi(argv[++i]);
+			o->ops = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
-			dump = argv[++i];
-		else {
-			fprintf(stderr, "usage: encode_bench [--rounds N (1-64)] [--ops N] [--dump FILE]\n");
-			return 2;
-		}
+			o->dump = argv[++i];
+		else
+			goto usage;
 	}
-	if (!e || rounds < 1 || rounds > 64 || ops < 1) {
-		fprintf(stderr, "encode_bench: --rounds must be 1-64 and --ops positive\n");
-		return 2;
-	}
-	memset(&pl, 0, sizeof(pl));
-	snprintf(pl.host.boot_id, sizeof(pl.host.boot_id), BOOT_ID);
-	snprintf(pl.host.machine_id, sizeof(pl.host.machine_id), "0b5d3c1a9e8f7a6b5c4d3e2f1a0b9c8d");
-	snprintf(pl.host.hostname, sizeof(pl.host.hostname), "bench-host");
-	snprintf(pl.host.os_name, sizeof(pl.host.os_name), "Debian GNU/Linux");
-	snprintf(pl.host.os_version, sizeof(pl.host.os_version), "12");
-	snprintf(pl.host.kernel_release, sizeof(pl.host.kernel_release), "6.1.0-28-amd64");
-	pl.host.boot_to_wall_ns = 1764633600000000000ll; /* fixed clocks: the dump is the same every run */
-	pl.instance = 0x6b616e736f6b75ull;
-	pl.users = ks_users_new("/etc/passwd");
-	pl.procs = ks_proctable_new(BOOT_ID);
-	pl.net = ks_netmodel_new(200000000ull);
-	if (!pl.users || !pl.procs || !pl.net || ks_pipeline_add_sink(&pl, "capture", capture_sink, &cap)) {
-		fprintf(stderr, "encode_bench: cannot set up the pipeline (out of memory?)\n");
-		return 1;
-	}
-	if (dump && !(cap.dump = fopen(dump, "w"))) {
-		perror(dump);
-		return 1;
-	}
-	seed_processes(&pl, e);
-	for (r = 0; r < rounds; r++) {
-		uint64_t t0, before;
-		int k;
+	if (o->rounds >= 1 && o->rounds <= 64 && o->ops >= 1)
+		return 0;
+usage:
+	fprintf(stderr, "usage: encode_bench [--rounds N (1-64)] [--ops N (> 0)] [--dump FILE]\n");
+	return 2;
+}
 
-		/* interleaved, so both storms see the same noise */
-		before = cap.events;
+/* The pipeline of a host with fixed ids and clocks: the dump is the same every run. 0, or -1. */
+static int setup_pipeline(struct ks_pipeline *pl, struct capture *cap)
+{
+	memset(pl, 0, sizeof(*pl));
+	snprintf(pl->host.boot_id, sizeof(pl->host.boot_id), BOOT_ID);
+	snprintf(pl->host.machine_id, sizeof(pl->host.machine_id), "0b5d3c1a9e8f7a6b5c4d3e2f1a0b9c8d");
+	snprintf(pl->host.hostname, sizeof(pl->host.hostname), "bench-host");
+	snprintf(pl->host.os_name, sizeof(pl->host.os_name), "Debian GNU/Linux");
+	snprintf(pl->host.os_version, sizeof(pl->host.os_version), "12");
+	snprintf(pl->host.kernel_release, sizeof(pl->host.kernel_release), "6.1.0-28-amd64");
+	pl->host.boot_to_wall_ns = 1764633600000000000ll;
+	pl->instance = 0x6b616e736f6b75ull;
+	pl->users = ks_users_new("/etc/passwd");
+	pl->procs = ks_proctable_new(BOOT_ID);
+	pl->net = ks_netmodel_new(200000000ull);
+	if (!pl->users || !pl->procs || !pl->net || ks_pipeline_add_sink(pl, "capture", capture_sink, cap)) {
+		fprintf(stderr, "encode_bench: cannot set up the pipeline (out of memory?)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void free_pipeline(struct ks_pipeline *pl)
+{
+	ks_netmodel_free(pl->net);
+	ks_proctable_free(pl->procs);
+	ks_users_free(pl->users);
+	ks_jw_free(&pl->jw);
+	free(pl->device_json);
+	ks_pipeline_free_actors(pl);
+}
+
+/* The storms, interleaved round by round so both see the same noise; 0, or -1 when one wrote nothing. */
+static int run_rounds(struct ks_pipeline *pl, struct capture *cap, struct ks_exec *e, const struct options *o)
+{
+	uint64_t exec_ns[64], rr_ns[64], exec_events = 0, rr_events = 0, t = 10000000000ull, pid = 10000;
+	int r, k;
+
+	for (r = 0; r < o->rounds; r++) {
+		uint64_t t0, before = cap->events;
+
 		t0 = now_ns();
-		for (k = 0; k < ops; k++, t += 1000000)
-			exec_op(&pl, e, (uint32_t)pid++, t);
+		for (k = 0; k < o->ops; k++, t += 1000000)
+			exec_op(pl, e, (uint32_t)pid++, t);
 		exec_ns[r] = now_ns() - t0;
-		exec_events = cap.events - before;
-		before = cap.events;
+		exec_events = cap->events - before;
+		before = cap->events;
 		t0 = now_ns();
-		for (k = 0; k < ops; k++, t += 1000000)
-			rr_op(&pl, (uint64_t)r * (uint64_t)ops + (uint64_t)k, t);
+		for (k = 0; k < o->ops; k++, t += 1000000)
+			rr_op(pl, (uint64_t)r * (uint64_t)o->ops + (uint64_t)k, t);
 		rr_ns[r] = now_ns() - t0;
-		rr_events = cap.events - before;
-		if (cap.dump) { /* one round of each is enough to compare */
-			fclose(cap.dump);
-			cap.dump = NULL;
+		rr_events = cap->events - before;
+		if (cap->dump) { /* one round of each is enough to compare */
+			fclose(cap->dump);
+			cap->dump = NULL;
 		}
 		if (pid > 4000000)
 			pid = 10000;
@@ -295,18 +315,44 @@ int main(int argc, char **argv)
 	if (!exec_events || !rr_events) {
 		fprintf(stderr, "encode_bench: a storm produced no events (%llu exec, %llu rr)\n",
 		        (unsigned long long)exec_events, (unsigned long long)rr_events);
-		return 1;
+		return -1;
 	}
-	report("exec", exec_ns, rounds, exec_events);
-	report("rr", rr_ns, rounds, rr_events);
-	printf("(%d rounds of %d operations each; checksum %016llx, %.0f bytes/event)\n", rounds, ops,
-	       (unsigned long long)cap.sum, (double)cap.bytes / (double)cap.events);
-	ks_netmodel_free(pl.net);
-	ks_proctable_free(pl.procs);
-	ks_users_free(pl.users);
-	ks_jw_free(&pl.jw);
-	free(pl.device_json);
-	ks_pipeline_free_actors(&pl);
-	free(e);
+	report("exec", exec_ns, o->rounds, exec_events);
+	report("rr", rr_ns, o->rounds, rr_events);
+	printf("(%d rounds of %d operations each; checksum %016llx, %.0f bytes/event)\n", o->rounds, o->ops,
+	       (unsigned long long)cap->sum, (double)cap->bytes / (double)cap->events);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {9, 20000, NULL};
+	struct capture cap = {0};
+	struct ks_pipeline pl;
+	struct ks_exec *e = NULL;
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc)
+		return rc;
+	rc = 1;
+	if (setup_pipeline(&pl, &cap))
+		goto cleanup;
+	e = malloc(sizeof(*e));
+	if (!e) {
+		fprintf(stderr, "encode_bench: out of memory\n");
+		goto cleanup;
+	}
+	if (o.dump && !(cap.dump = fopen(o.dump, "w"))) {
+		fprintf(stderr, "encode_bench: cannot write %s: %s\n", o.dump, strerror(errno));
+		goto cleanup;
+	}
+	seed_processes(&pl, e);
+	if (run_rounds(&pl, &cap, e, &o) == 0)
+		rc = 0;
+cleanup:
+	if (cap.dump)
+		fclose(cap.dump);
+	free_pipeline(&pl);
+	free(e);
+	return rc;
 }
