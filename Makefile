@@ -88,7 +88,7 @@ TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
 BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor
 
 .PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
-	rules-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json
+	rules-bench encode-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json
 all: $(BUILD)/kansokud $(BUILD)/kansoku
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -157,6 +157,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(CORE_OBJS)
 $(BUILD)/tests/test_rules: $(BUILD)/tests/unit/test_rules.o $(RULES_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(KS_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(RULES_LIBS) -lcmocka
+
+# The encoders' micro-benchmark runs the real sensors and encoders (bench/encode_bench.c).
+$(BUILD)/bench/encode_bench: $(BUILD)/bench/encode_bench.o $(CORE_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/bench/rules_bench: $(BUILD)/bench/rules_bench.o $(RULES_OBJS)
 	$(call msg,LD,$@)
@@ -234,6 +239,8 @@ bench: all $(BENCH_BINS)
 	$(Q)./bench/run.sh
 
 # Engine alone: recorded events through the default ruleset and 1,000 generated rules.
+encode-bench: $(BUILD)/bench/encode_bench
+	$(Q)./$(BUILD)/bench/encode_bench
 rules-bench: $(BUILD)/bench/rules_bench
 	$(Q)./$(BUILD)/bench/rules_bench packaging/rules tests/fixtures/rules/events.ndjson
 

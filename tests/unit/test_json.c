@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,6 +158,158 @@ static void test_large_string_grows_buffer(void **state)
 	ks_jw_free(&w);
 }
 
+/* Decimal against printf: every length boundary (10^k - 1, 10^k, 10^k + 1), 0 and the extremes, and a
+ * spread of values of every size. */
+static void test_decimal_formatting_matches_printf(void **state)
+{
+	char got[21], want[32];
+	uint64_t p = 1, x = 0x9e3779b97f4a7c15ull;
+	int k, d;
+
+	(void)state;
+	for (k = 0; k < 20; k++, p *= 10)
+		for (d = -1; d <= 1; d++) {
+			uint64_t v = p + (uint64_t)(int64_t)d;
+
+			snprintf(want, sizeof(want), "%" PRIu64, v);
+			assert_int_equal(ks_fmt_u64(got, v), strlen(want));
+			assert_string_equal(got, want);
+		}
+	assert_int_equal(ks_fmt_u64(got, 0), 1);
+	assert_string_equal(got, "0");
+	assert_int_equal(ks_fmt_u64(got, UINT64_MAX), 20);
+	assert_string_equal(got, "18446744073709551615");
+	for (k = 0; k < 100000; k++) {
+		x ^= x << 13; /* xorshift: values of every bit length */
+		x ^= x >> 7;
+		x ^= x << 17;
+		snprintf(want, sizeof(want), "%" PRIu64, x >> (k % 64));
+		assert_int_equal(ks_fmt_u64(got, x >> (k % 64)), strlen(want));
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_signed_formatting(void **state)
+{
+	static const int64_t cases[] = {
+	    0, 1, -1, 9, -9, 10, -10, 99999999, -100000000, 1764633600001, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	char got[21], want[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "%" PRId64, cases[i]);
+		assert_int_equal(ks_fmt_i64(got, cases[i]), strlen(want));
+		assert_string_equal(got, want);
+	}
+	assert_string_equal(got, "-9223372036854775807");
+	ks_fmt_i64(got, INT64_MIN);
+	assert_string_equal(got, "-9223372036854775808"); /* 20 characters and the NUL: the whole buffer */
+}
+
+static void test_hex_formatting(void **state)
+{
+	char got[17];
+
+	(void)state;
+	ks_fmt_hex64(got, 0);
+	assert_string_equal(got, "0000000000000000");
+	ks_fmt_hex64(got, UINT64_MAX);
+	assert_string_equal(got, "ffffffffffffffff");
+	ks_fmt_hex64(got, 0x0123456789abcdefull);
+	assert_string_equal(got, "0123456789abcdef");
+	ks_fmt_hex64(got, 0xf00000000000000aull);
+	assert_string_equal(got, "f00000000000000a");
+}
+
+/* Numbers through the writer: in place, with the commas, negative and extreme values. */
+static void test_writer_numbers(void **state)
+{
+	struct ks_jw w;
+
+	(void)state;
+	ks_jw_init(&w);
+	ks_jw_obj_begin(&w);
+	ks_jw_ku64(&w, "max", UINT64_MAX);
+	ks_jw_ku64(&w, "zero", 0);
+	ks_jw_ki64(&w, "min", INT64_MIN);
+	ks_jw_ki64(&w, "neg", -128);
+	ks_jw_kbool(&w, "f", false);
+	ks_jw_key(&w, "a");
+	ks_jw_arr_begin(&w);
+	ks_jw_u64(&w, 7);
+	ks_jw_i64(&w, -7);
+	ks_jw_bool(&w, true);
+	ks_jw_arr_end(&w);
+	ks_jw_obj_end(&w);
+	assert_string_equal(w.buf, "{\"max\":18446744073709551615,\"zero\":0,\"min\":-9223372036854775808,"
+	                           "\"neg\":-128,\"f\":false,\"a\":[7,-7,true]}");
+	assert_int_equal(w.len, strlen(w.buf));
+	ks_jw_free(&w);
+}
+
+/* The word-at-a-time scan finds the first byte needing care wherever it is, whatever its value: every
+ * byte value at every offset of strings of several lengths, against the byte table's answer. */
+static void test_plain_run_scan_every_byte_and_offset(void **state)
+{
+	char s[40];
+	size_t len, at, want;
+	int b;
+
+	(void)state;
+	for (len = 0; len <= sizeof(s); len++) {
+		memset(s, 'a', sizeof(s));
+		assert_int_equal(ks_json_plain_len(s, len), len);
+		for (at = 0; at < len; at++)
+			for (b = 0; b < 256; b++) {
+				bool plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+
+				memset(s, b % 2 ? '~' : ' ', sizeof(s)); /* the edges of the printable range */
+				s[at] = (char)b;
+				want = plain ? len : at;
+				assert_int_equal(ks_json_plain_len(s, len), want);
+			}
+	}
+}
+
+/* Strings through the writer: a plain prefix copied, then the escapes, UTF-8 kept, control bytes and
+ * invalid bytes replaced, in the same bytes as the escaper alone writes. */
+static void test_writer_strings_match_the_escaper(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+	} cases[] = {
+	    {"", 0},
+	    {"/usr/bin/true", 13},
+	    {"0123456789abcdef0123456789abcdef", 32},
+	    {"long plain prefix then a \"quote\"", 32},
+	    {"tab\tand\\backslash in the middle of a line", 41},
+	    {"\x01\x02\x1f\x7f", 4},
+	    {"\xe8\xa6\xb3\xe6\xb8\xac \xf0\x9f\x98\x80 ok", 14},
+	    {"ends with an invalid byte \xff", 27},
+	    {"nul\0inside", 11},
+	};
+	char esc[512];
+	struct ks_jw w;
+	size_t i, n;
+
+	(void)state;
+	ks_jw_init(&w);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ks_jw_reset(&w);
+		ks_jw_obj_begin(&w);
+		ks_jw_kstr(&w, "k", cases[i].in, cases[i].n);
+		ks_jw_obj_end(&w);
+		n = ks_json_escape(esc, sizeof(esc), cases[i].in, cases[i].n);
+		assert_int_equal(w.len, n + 6);
+		assert_memory_equal(w.buf + 5, esc, n);
+		assert_int_equal(w.buf[w.len], '\0');
+		roundtrip(cases[i].in, cases[i].n); /* and strict JSON with valid UTF-8 */
+	}
+	ks_jw_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +320,12 @@ int main(void)
 	    cmocka_unit_test(test_every_byte_value),
 	    cmocka_unit_test(test_writer_structure_and_commas),
 	    cmocka_unit_test(test_large_string_grows_buffer),
+	    cmocka_unit_test(test_decimal_formatting_matches_printf),
+	    cmocka_unit_test(test_signed_formatting),
+	    cmocka_unit_test(test_hex_formatting),
+	    cmocka_unit_test(test_writer_numbers),
+	    cmocka_unit_test(test_plain_run_scan_every_byte_and_offset),
+	    cmocka_unit_test(test_writer_strings_match_the_escaper),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

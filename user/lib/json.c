@@ -58,6 +58,63 @@ static const bool plain_ascii[256] = {
     [0x5d ... 0x7e] = 1,
 };
 
+/* Whether some byte of x is below 0x20, is 0x22, 0x5c or 0x7f, or has its high bit set: the bytes
+ * plain_ascii refuses. With no high bit set, a byte below k borrows in x - k (and only the lowest such byte
+ * is sure to show, which is all "some byte" needs); a byte equal to c is a zero byte of x ^ c. */
+static inline uint64_t word_needs_escape(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+
+	return ((x - ones * 0x20) | ((x ^ (ones * '"')) - ones) | ((x ^ (ones * '\\')) - ones) |
+	        ((x ^ (ones * 0x7f)) - ones) | x) &
+	       high;
+}
+
+/* The bytes s[0..n), 0 < n < 8, as one word: two overlapping loads of 4, 2 or 1 bytes (a byte seen twice
+ * changes nothing for word_needs_escape) */
+static inline uint64_t short_word(const unsigned char *s, size_t n)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	if (n >= 2) {
+		memcpy(&c, s, 2);
+		memcpy(&d, s + n - 2, 2);
+		return (uint64_t)c | (uint64_t)d << 16 | 0x2020202000000000ull; /* (spaces: plain) */
+	}
+	return s[0] | 0x2020202020202000ull;
+}
+
+size_t ks_json_plain_len(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	uint64_t x;
+
+	if (n < 8) {
+		if (!n || !word_needs_escape(short_word(s, n)))
+			return n;
+	} else {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&x, s + i, 8);
+			if (word_needs_escape(x))
+				goto bytes;
+		}
+		memcpy(&x, s + n - 8, 8); /* the tail, overlapping what was seen */
+		if (i == n || !word_needs_escape(x))
+			return n;
+	}
+bytes: /* a byte in this word needs care: which one */
+	while (i < n && plain_ascii[s[i]])
+		i++;
+	return i;
+}
+
 size_t ks_json_escape(char *out, size_t outlen, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -77,8 +134,7 @@ size_t ks_json_escape(char *out, size_t outlen, const char *str, size_t n)
 		size_t run = i;
 
 		/* the common case: a run of printable ASCII copied at once */
-		while (run < n && plain_ascii[s[run]])
-			run++;
+		run += ks_json_plain_len((const char *)s + run, n - run);
 		if (run > i) {
 			if (o + (run - i) <= outlen)
 				memcpy(out + o, s + i, run - i);
@@ -174,66 +230,28 @@ bool ks_jw_grow(struct ks_jw *w, size_t extra)
 	return true;
 }
 
-static void open_(struct ks_jw *w, char c)
+void ks_jw_str_at(struct ks_jw *w, const char *s, size_t n)
 {
-	ks_jw_sep(w);
-	ks_jw_raw(w, &c, 1);
-	if (w->depth < KS_JW_DEPTH - 1)
-		w->depth++;
-	w->need_comma[w->depth] = false;
-}
+	char *p = w->buf + w->len;
+	size_t plain = ks_json_plain_len(s, n);
 
-static void close_(struct ks_jw *w, char c)
-{
-	if (w->depth > 0)
-		w->depth--;
-	ks_jw_raw(w, &c, 1);
-}
-
-void ks_jw_obj_begin(struct ks_jw *w)
-{
-	open_(w, '{');
-}
-
-void ks_jw_obj_end(struct ks_jw *w)
-{
-	close_(w, '}');
-}
-
-void ks_jw_arr_begin(struct ks_jw *w)
-{
-	open_(w, '[');
-}
-
-void ks_jw_arr_end(struct ks_jw *w)
-{
-	close_(w, ']');
+	if (plain == n) { /* most strings need no escaping: copied in one piece */
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		p[n + 2] = '\0';
+		w->len += n + 2;
+		return;
+	}
+	w->len += ks_json_escape(p, w->cap - w->len, s, n);
+	w->buf[w->len] = '\0';
 }
 
 void ks_jw_str(struct ks_jw *w, const char *s, size_t n)
 {
-	size_t need;
-
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
 	ks_jw_sep(w);
-	/* worst case per byte: \u00XX (6) or U+FFFD (3) */
-	if (!ks_jw_reserve(w, n * 6 + 2))
-		return;
-	while (i < n && plain_ascii[u[i]])
-		i++;
-	if (i == n) { /* most strings (names, addresses, ids) need no escaping: copied in one piece */
-		w->buf[w->len] = '"';
-		memcpy(w->buf + w->len + 1, s, n);
-		w->buf[w->len + 1 + n] = '"';
-		w->len += n + 2;
-		w->buf[w->len] = '\0';
-		return;
-	}
-	need = ks_json_escape(w->buf + w->len, w->cap - w->len, s, n);
-	w->len += need;
-	w->buf[w->len] = '\0';
+	if (ks_jw_reserve(w, KS_JW_STR_MAX(n)))
+		ks_jw_str_at(w, s, n);
 }
 
 void ks_jw_cstr(struct ks_jw *w, const char *s)
@@ -241,31 +259,97 @@ void ks_jw_cstr(struct ks_jw *w, const char *s)
 	ks_jw_str(w, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* "00".."99": two digits per step */
+static const char digit_pairs[200] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940"
+    "4142434445464748495051525354555657585960616263646566676869707172737475767778798081"
+    "828384858687888990919293949596979899";
+
+/* Decimal digits of v (1 for 0): log10 from the bit length, corrected by one comparison. */
+static unsigned decimal_digits(uint64_t v)
+{
+	static const uint64_t pow10[20] = {1ull,
+	                                   10ull,
+	                                   100ull,
+	                                   1000ull,
+	                                   10000ull,
+	                                   100000ull,
+	                                   1000000ull,
+	                                   10000000ull,
+	                                   100000000ull,
+	                                   1000000000ull,
+	                                   10000000000ull,
+	                                   100000000000ull,
+	                                   1000000000000ull,
+	                                   10000000000000ull,
+	                                   100000000000000ull,
+	                                   1000000000000000ull,
+	                                   10000000000000000ull,
+	                                   100000000000000000ull,
+	                                   1000000000000000000ull,
+	                                   10000000000000000000ull};
+	unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12; /* 1233/4096 ~ log10(2) */
+
+	return t + (v >= pow10[t]) + (t == 0 && v == 0);
+}
+
+/* The two digits of r (< 100) at p */
+static inline void put_pair(char *p, uint32_t r)
+{
+	memcpy(p, digit_pairs + r * 2, 2);
+}
+
+/* v in decimal at out, NUL-terminated: 21 bytes at most (UINT64_MAX) */
+static size_t fmt_u64(char *out, uint64_t v)
+{
+	size_t n;
+	char *p;
+	uint32_t x;
+
+	if (v < 10) { /* type ids, flags, small counts */
+		out[0] = (char)('0' + v);
+		out[1] = '\0';
+		return 1;
+	}
+	n = decimal_digits(v);
+	p = out + n;
+	*p = '\0';
+	/* times and ids have 10-20 digits: the low 8 at a time in 32-bit arithmetic */
+	while (v >= 100000000) {
+		uint64_t q = v / 100000000;
+
+		x = (uint32_t)(v - q * 100000000);
+		v = q;
+		put_pair(p -= 2, x % 100);
+		x /= 100;
+		put_pair(p -= 2, x % 100);
+		x /= 100;
+		put_pair(p -= 2, x % 100);
+		put_pair(p -= 2, x / 100);
+	}
+	x = (uint32_t)v;
+	while (x >= 100) {
+		put_pair(p -= 2, x % 100);
+		x /= 100;
+	}
+	if (x >= 10)
+		put_pair(p - 2, x);
+	else
+		p[-1] = (char)('0' + x);
+	return n;
+}
+
 size_t ks_fmt_u64(char out[21], uint64_t v)
 {
-	/* two digits per division: timestamps and ids are 10-20 digits, every event has several */
-	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	                            "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	                            "8081828384858687888990919293949596979899";
-	char tmp[20];
-	size_t n = sizeof(tmp);
+	return fmt_u64(out, v);
+}
 
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100) * 2;
-
-		v /= 100;
-		tmp[--n] = pairs[d + 1];
-		tmp[--n] = pairs[d];
-	}
-	if (v >= 10) {
-		tmp[--n] = pairs[v * 2 + 1];
-		tmp[--n] = pairs[v * 2];
-	} else {
-		tmp[--n] = (char)('0' + v);
-	}
-	memcpy(out, tmp + n, sizeof(tmp) - n);
-	out[sizeof(tmp) - n] = '\0';
-	return sizeof(tmp) - n;
+size_t ks_fmt_i64(char out[21], int64_t v)
+{
+	if (v >= 0)
+		return fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v); /* INT64_MIN: 19 digits, 21 bytes with NUL */
 }
 
 void ks_fmt_hex64(char out[17], uint64_t v)
@@ -273,9 +357,10 @@ void ks_fmt_hex64(char out[17], uint64_t v)
 	static const char hex[] = "0123456789abcdef";
 	int i;
 
-	for (i = 15; i >= 0; i--) {
-		out[i] = hex[v & 0xf];
-		v >>= 4;
+	for (i = 7; i >= 0; i--) { /* a byte per step */
+		out[2 * i] = hex[(v >> 4) & 0xf];
+		out[2 * i + 1] = hex[v & 0xf];
+		v >>= 8;
 	}
 	out[16] = '\0';
 }
@@ -283,23 +368,15 @@ void ks_fmt_hex64(char out[17], uint64_t v)
 void ks_jw_u64(struct ks_jw *w, uint64_t v)
 {
 	ks_jw_sep(w);
-	if (ks_jw_reserve(w, 21)) /* formatted in place (snprintf was a tenth of the encoder's time) */
+	if (ks_jw_reserve(w, 20)) /* formatted in place (snprintf was a tenth of the encoder's time) */
 		w->len += ks_fmt_u64(w->buf + w->len, v);
 }
 
 void ks_jw_i64(struct ks_jw *w, int64_t v)
 {
-	char tmp[24];
-	size_t n;
-
-	if (v < 0) {
-		tmp[0] = '-';
-		n = 1 + ks_fmt_u64(tmp + 1, (uint64_t)0 - (uint64_t)v);
-	} else {
-		n = ks_fmt_u64(tmp, (uint64_t)v);
-	}
 	ks_jw_sep(w);
-	ks_jw_raw(w, tmp, n);
+	if (ks_jw_reserve(w, 20))
+		w->len += ks_fmt_i64(w->buf + w->len, v);
 }
 
 void ks_jw_member_raw(struct ks_jw *w, const char *s, size_t n)

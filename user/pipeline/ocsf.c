@@ -79,22 +79,17 @@ static int tz_offset(struct ks_pipeline *pl, int64_t time_ms)
 	return pl->tz_offset;
 }
 
-void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
-                   int severity_id, int64_t time_ms)
+/* the same in every event: written as one piece */
+static const char begin_product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
+                                    "\"version\":\"" KS_VERSION "\"}";
+
+/* The envelope as the writer writes it, member by member: fills the prefix cache, and is the way when a
+ * prefix does not fit it. */
+static void begin_members(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
+                          const char *activity_name, int severity_id, int64_t time_ms, int tz, const char uid[33])
 {
 	struct ks_jw *w = &pl->jw;
-	char uid[40];
 
-	pl->seq++;
-	ks_fmt_hex64(uid, ks_mix64(pl->instance));
-	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
-	if (!pl->device_json)
-		encode_device(pl);
-
-	pl->n_obs = 0;
-	pl->obs_used = 0;
-	ks_jw_reset(w);
-	ks_jw_obj_begin(w);
 	ks_jw_ku64(w, "class_uid", (uint64_t)cls->class_uid);
 	ks_jw_kcstr(w, "class_name", cls->class_name);
 	ks_jw_ku64(w, "category_uid", (uint64_t)cls->category_uid);
@@ -104,7 +99,7 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	ks_jw_ki64(w, "type_uid", (int64_t)cls->class_uid * 100 + activity_id);
 	ks_jw_ki64(w, "severity_id", severity_id);
 	ks_jw_ki64(w, "time", time_ms);
-	ks_jw_ki64(w, "timezone_offset", tz_offset(pl, time_ms));
+	ks_jw_ki64(w, "timezone_offset", tz);
 
 	ks_jw_key(w, "metadata");
 	ks_jw_obj_begin(w);
@@ -115,14 +110,119 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 	}
 	ks_jw_kcstr(w, "uid", uid);
 	ks_jw_ku64(w, "sequence", pl->seq);
-	{
-		/* the same in every event: written as one piece */
-		static const char product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
-		                              "\"version\":\"" KS_VERSION "\"}";
-
-		ks_jw_member_raw(w, product, sizeof(product) - 1);
-	}
+	ks_jw_member_raw(w, begin_product, sizeof(begin_product) - 1);
 	ks_jw_obj_end(w);
+}
+
+/*
+ * What begin_members writes is constant but for time, timezone_offset, uid and sequence: the two constant
+ * runs before time ({"class_uid":...,"time":) and after timezone_offset (,"metadata":{...,"uid":") are kept
+ * per class, activity and severity, encoded once by begin_members itself, and an event copies them. Per
+ * thread (posture's worker encodes too); a class is a constant, so its address names it.
+ */
+#define BEGIN_SLOTS 16
+#define BEGIN_TEXT 384
+struct begin_prefix {
+	const struct ks_ocsf_class *cls;
+	int activity_id, severity_id;
+	char activity_name[48];
+	uint16_t head_len, meta_len; /* head: up to "time":, meta: from ,"metadata" to "uid":" */
+	char text[BEGIN_TEXT];
+};
+static __thread struct begin_prefix begin_cache[BEGIN_SLOTS];
+
+/* The slot of this envelope, filled (NULL when it does not fit one: the event is written member by member) */
+static const struct begin_prefix *begin_prefix(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id,
+                                               const char *name, int severity_id)
+{
+	size_t h = ((uintptr_t)cls >> 4) * 31 + (unsigned)activity_id * 7 + (unsigned)severity_id;
+	struct begin_prefix *e = &begin_cache[h % BEGIN_SLOTS];
+	struct ks_jw *w = &pl->jw;
+	size_t head, meta_at, meta_end;
+	const char *time_at, *meta, *uid_at;
+	static const char zero_uid[33] = "00000000000000000000000000000000";
+
+	if (e->cls == cls && e->activity_id == activity_id && e->severity_id == severity_id &&
+	    !strcmp(e->activity_name, name))
+		return e;
+	if (strlen(name) >= sizeof(e->activity_name))
+		return NULL;
+	/* encode the envelope with time 0, offset 0 and the writer's own calls, then cut the constant runs out */
+	e->cls = NULL;
+	ks_jw_reset(w);
+	ks_jw_obj_begin(w);
+	begin_members(pl, cls, activity_id, name, severity_id, 0, 0, zero_uid);
+	if (w->oom)
+		return NULL;
+	time_at = strstr(w->buf, ",\"time\":0,");
+	meta = time_at ? strstr(time_at, ",\"metadata\":{") : NULL;
+	uid_at = meta ? strstr(meta, zero_uid) : NULL;
+	if (!uid_at)
+		return NULL;
+	head = (size_t)(time_at - w->buf) + sizeof(",\"time\":") - 1;
+	meta_at = (size_t)(meta - w->buf);
+	meta_end = (size_t)(uid_at - w->buf);
+	if (head + (meta_end - meta_at) > sizeof(e->text))
+		return NULL;
+	memcpy(e->text, w->buf, head);
+	memcpy(e->text + head, w->buf + meta_at, meta_end - meta_at);
+	e->head_len = (uint16_t)head;
+	e->meta_len = (uint16_t)(meta_end - meta_at);
+	snprintf(e->activity_name, sizeof(e->activity_name), "%s", name);
+	e->activity_id = activity_id;
+	e->severity_id = severity_id;
+	e->cls = cls;
+	return e;
+}
+
+void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int activity_id, const char *activity_name,
+                   int severity_id, int64_t time_ms)
+{
+	struct ks_jw *w = &pl->jw;
+	const struct begin_prefix *e;
+	char uid[40], *p;
+
+	pl->seq++;
+	ks_fmt_hex64(uid, ks_mix64(pl->instance));
+	ks_fmt_hex64(uid + 16, ks_mix64(pl->instance ^ ks_mix64(pl->seq)));
+	if (!pl->device_json)
+		encode_device(pl);
+	pl->n_obs = 0;
+	pl->obs_used = 0;
+
+	e = begin_prefix(pl, cls, activity_id, activity_name ? activity_name : "", severity_id);
+	ks_jw_reset(w);
+	ks_jw_obj_begin(w);
+	/* the copies need at most: head, time, offset, meta, uid, sequence, product */
+	if (!e || !ks_jw_reserve(w, e->head_len + e->meta_len + 20 + 40 + 32 + 40 + sizeof(begin_product))) {
+		begin_members(pl, cls, activity_id, activity_name, severity_id, time_ms, tz_offset(pl, time_ms), uid);
+		goto device;
+	}
+	p = w->buf; /* (over the '{' just written: the head starts with it) */
+	memcpy(p, e->text, e->head_len);
+	p += e->head_len;
+	p += ks_fmt_i64(p, time_ms);
+	memcpy(p, ",\"timezone_offset\":", sizeof(",\"timezone_offset\":") - 1);
+	p += sizeof(",\"timezone_offset\":") - 1;
+	p += ks_fmt_i64(p, tz_offset(pl, time_ms));
+	memcpy(p, e->text + e->head_len, e->meta_len);
+	p += e->meta_len;
+	memcpy(p, uid, 32);
+	p += 32;
+	memcpy(p, "\",\"sequence\":", sizeof("\",\"sequence\":") - 1);
+	p += sizeof("\",\"sequence\":") - 1;
+	p += ks_fmt_u64(p, pl->seq);
+	*p++ = ',';
+	memcpy(p, begin_product, sizeof(begin_product) - 1);
+	p += sizeof(begin_product) - 1;
+	*p++ = '}';
+	*p = '\0';
+	w->len = (size_t)(p - w->buf);
+	/* the writer's state after the member-by-member path: inside the event object, metadata closed */
+	w->depth = 1;
+	w->need_comma[1] = true;
+	w->key_pending = false;
+device:
 	if (pl->device_json && !cls->own_device)
 		ks_jw_member_raw(w, pl->device_json, pl->device_len);
 }
@@ -143,6 +243,42 @@ void ks_ocsf_observe(struct ks_pipeline *pl, const char *name, enum ks_ocsf_obs_
 	pl->obs_used += n;
 }
 
+/* One observable, {"name":"...","type_id":N,"value":"..."}, in one reservation when its name (an attribute
+ * path, a literal) needs no escaping, as it never does; else member by member. */
+static void observable(struct ks_jw *w, const struct ks_obs *o, const char *value)
+{
+	static const char name_key[] = "{\"name\":\"", type_key[] = "\",\"type_id\":", value_key[] = ",\"value\":";
+	size_t n = strlen(o->name);
+	char *p;
+
+	ks_jw_sep(w);
+	if (ks_json_plain_len(o->name, n) != n ||
+	    !ks_jw_reserve(w, sizeof(name_key) + n + sizeof(type_key) + 20 + sizeof(value_key) +
+	                          KS_JW_STR_MAX((size_t)o->len) + 1)) {
+		w->key_pending = true; /* (the separator is written: the object opens without another) */
+		ks_jw_obj_begin(w);
+		ks_jw_kcstr(w, "name", o->name);
+		ks_jw_ki64(w, "type_id", o->type_id);
+		ks_jw_kstr(w, "value", value, o->len);
+		ks_jw_obj_end(w);
+		return;
+	}
+	p = w->buf + w->len;
+	memcpy(p, name_key, sizeof(name_key) - 1);
+	p += sizeof(name_key) - 1;
+	memcpy(p, o->name, n);
+	p += n;
+	memcpy(p, type_key, sizeof(type_key) - 1);
+	p += sizeof(type_key) - 1;
+	p += ks_fmt_i64(p, o->type_id);
+	memcpy(p, value_key, sizeof(value_key) - 1);
+	p += sizeof(value_key) - 1;
+	w->len = (size_t)(p - w->buf);
+	ks_jw_str_at(w, value, o->len);
+	w->buf[w->len++] = '}';
+	w->buf[w->len] = '\0';
+}
+
 void ks_ocsf_end(struct ks_pipeline *pl)
 {
 	struct ks_jw *w = &pl->jw;
@@ -151,13 +287,8 @@ void ks_ocsf_end(struct ks_pipeline *pl)
 	if (pl->n_obs) {
 		ks_jw_key(w, "observables");
 		ks_jw_arr_begin(w);
-		for (i = 0; i < pl->n_obs; i++) {
-			ks_jw_obj_begin(w);
-			ks_jw_kcstr(w, "name", pl->obs[i].name);
-			ks_jw_ki64(w, "type_id", pl->obs[i].type_id);
-			ks_jw_kstr(w, "value", pl->obs_text + pl->obs[i].off, pl->obs[i].len);
-			ks_jw_obj_end(w);
-		}
+		for (i = 0; i < pl->n_obs; i++)
+			observable(w, &pl->obs[i], pl->obs_text + pl->obs[i].off);
 		ks_jw_arr_end(w);
 	}
 	ks_jw_obj_end(w);
@@ -170,7 +301,7 @@ void ks_ocsf_message(struct ks_pipeline *pl, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = ks_ocsf_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
@@ -225,21 +356,27 @@ const char *ks_ocsf_proc_name(const struct ks_proc *p, char buf[KS_COMM_LEN + 1]
 static void process_core(struct ks_pipeline *pl, const struct ks_proc *p)
 {
 	struct ks_jw *w = &pl->jw;
-	char cmd[KS_ARGV_MAX + 1], comm[KS_COMM_LEN + 1];
-	size_t n;
+	char cmd[KS_ARGV_MAX + 1];
+	/* the executable's length and name part found once (ks_ocsf_proc_name and ks_basename each looked) */
+	size_t n, exe_len = p->exe ? strlen(p->exe) : 0;
+	const char *slash = exe_len ? memrchr(p->exe, '/', exe_len) : NULL;
+	const char *base = slash ? slash + 1 : p->exe;
+	size_t base_len = exe_len - (size_t)(base - p->exe);
 
 	ks_jw_ku64(w, "pid", p->pid);
 	ks_jw_kcstr(w, "uid", p->id);
-	if (p->exe || p->comm[0])
-		ks_jw_kcstr(w, "name", ks_ocsf_proc_name(p, comm));
+	if (exe_len)
+		ks_jw_kstr(w, "name", base, base_len);
+	else if (p->exe || p->comm[0])
+		ks_jw_kstr(w, "name", p->comm, strnlen(p->comm, KS_COMM_LEN));
 	n = ks_proc_cmdline(p, cmd, sizeof(cmd));
 	if (n)
 		ks_jw_kstr(w, "cmd_line", cmd, n);
 	if (p->exe) {
 		ks_jw_key(w, "file");
 		ks_jw_obj_begin(w);
-		ks_jw_kcstr(w, "path", p->exe);
-		ks_jw_kcstr(w, "name", ks_basename(p->exe));
+		ks_jw_kstr(w, "path", p->exe, exe_len);
+		ks_jw_kstr(w, "name", base, base_len);
 		ks_jw_ku64(w, "type_id", 1); /* Regular File */
 		ks_jw_obj_end(w);
 	}
@@ -264,12 +401,12 @@ void ks_ocsf_process(struct ks_pipeline *pl, const char *key, const struct ks_pr
 		return;
 	}
 	if (p->creds.sessionid != KS_NO_ID) {
-		char sid[16];
+		char sid[21];
+		size_t sn = ks_fmt_u64(sid, p->creds.sessionid);
 
-		snprintf(sid, sizeof(sid), "%u", p->creds.sessionid);
 		ks_jw_key(w, "session");
 		ks_jw_obj_begin(w);
-		ks_jw_kcstr(w, "uid", sid);
+		ks_jw_kstr(w, "uid", sid, sn);
 		ks_jw_obj_end(w);
 	}
 	parent = ks_proc_parent(pl->procs, p);

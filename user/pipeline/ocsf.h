@@ -3,7 +3,9 @@
 #ifndef KANSOKU_OCSF_H
 #define KANSOKU_OCSF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pipeline/pipeline.h"
@@ -105,8 +107,11 @@ void ks_ocsf_end(struct ks_pipeline *pl);
 /* Notes an observable: name is the attribute's path in this event (a literal), value its value as written
  * there (copied). Skipped when value is NULL or empty, or when the event has too many. */
 void ks_ocsf_observe(struct ks_pipeline *pl, const char *name, enum ks_ocsf_obs_type type, const char *value);
-/* The event's "message": one line a person reads in a SIEM's list. */
+/* The event's "message": one line a person reads in a SIEM's list (cut at 511 bytes). */
 void ks_ocsf_message(struct ks_pipeline *pl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* vsnprintf's result for fmt, without printf for %s, %d, %i, %u (with l, ll or z) and %%, which is all the
+ * messages use; any other format is vsnprintf's. (ocsf_message.c) */
+int ks_ocsf_vformat(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 /* A product object {name, vendor_name, version} of kansoku's own code under key (product, app). */
 void ks_ocsf_product(struct ks_pipeline *pl, const char *key, const char *name);
 /* user.type_id of a uid: root is Admin, accounts below 1000 and nobody System, the others User. */
