@@ -171,6 +171,37 @@ static void test_exited_kept_until_purged(void **state)
 	ks_proctable_free(t);
 }
 
+/* The purge pops exits oldest first; entries removed or reused on the way leave the exited list. */
+static void test_purge_in_exit_order(void **state)
+{
+	struct ks_proctable *t = ks_proctable_new("b");
+	uint32_t pid;
+
+	(void)state;
+	for (pid = 1; pid <= 20000; pid++) /* more than the buckets: chains of several */
+		exec_(t, pid, pid, 1, 0, "/x", NULL, 0);
+	for (pid = 1; pid <= 20000; pid += 2)
+		assert_true(ks_proc_mark_exited(t, pid, pid, 1000 + pid));
+	assert_true(ks_proc_mark_exited(t, 4, 4, 500)); /* an exit that arrived late: behind later ones */
+	assert_true(ks_proc_remove(t, 3, 3));           /* removed while on the list */
+	exec_(t, 5, 55, 1, 0, "/y", NULL, 0);           /* pid 5 taken by a new process */
+	assert_int_equal(ks_proctable_count(t), 10000 - 1 + 1);
+	assert_int_equal(ks_proctable_purge(t, 1000 + 101), 48); /* 1, 7, 9, ..., 99: 3 and 5 left */
+	assert_null(ks_proc_lookup(t, 1));
+	assert_non_null(ks_proc_lookup(t, 4)); /* behind pid 101's exit: the next purge */
+	assert_int_equal(ks_proc_lookup(t, 5)->start_ns, 55);
+	assert_non_null(ks_proc_lookup(t, 101));
+	assert_non_null(ks_proc_lookup(t, 2));
+	assert_int_equal(ks_proctable_purge(t, UINT64_MAX), 10000 - 50 + 1);
+	assert_null(ks_proc_lookup(t, 4));
+	assert_null(ks_proc_lookup(t, 19999));
+	assert_non_null(ks_proc_lookup(t, 20000));
+	assert_int_equal(ks_proc_lookup(t, 5)->start_ns, 55);
+	assert_int_equal(ks_proctable_count(t), 10000); /* the evens but 4, and the new 5 */
+	assert_int_equal(ks_proctable_purge(t, UINT64_MAX), 0);
+	ks_proctable_free(t);
+}
+
 static void test_snapshot_sorted_and_many(void **state)
 {
 	struct ks_proctable *t = ks_proctable_new("b");
@@ -211,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_exit_of_unknown_pid),
 	    cmocka_unit_test(test_fork_inherits_then_exec_replaces),
 	    cmocka_unit_test(test_exited_kept_until_purged),
+	    cmocka_unit_test(test_purge_in_exit_order),
 	    cmocka_unit_test(test_snapshot_sorted_and_many),
 	    cmocka_unit_test(test_cmdline_truncates_safely),
 	};

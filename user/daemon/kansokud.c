@@ -252,8 +252,7 @@ static void timer_io(struct ks_loop_fd *w, uint32_t events)
 		d->drops_checked_ns = ks_boot_ns_now();
 		check_drops(d);
 		check_output_losses(d);
-		/* exited processes stay findable for 5-6 s: their last file events may still be queued (the
-		 * purge walks the whole table: once a second, not every turn) */
+		/* exited processes stay findable for 5-6 s: their last file events may still be queued */
 		ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5 * NSEC_PER_SEC);
 	}
 	ks_net_reconciler_tick(d->reconciler, &d->pl, &d->loader, ks_boot_ns_now(),

@@ -11,9 +11,10 @@
 
 struct ks_proctable {
 	struct ks_proc *buckets[NBUCKETS];
-	size_t count;  /* entries, exited ones included */
-	size_t exited; /* entries marked exited, awaiting purge */
-	uint64_t gen;  /* bumped on any change that can alter an encoded process (image, parent, lineage) */
+	size_t count;                    /* entries, exited ones included */
+	size_t exited;                   /* entries marked exited, awaiting purge */
+	struct ks_proc *x_head, *x_tail; /* those entries, oldest exit first */
+	uint64_t gen; /* bumped on any change that can alter an encoded process (image, parent, lineage) */
 	char boot_id[64];
 };
 
@@ -47,6 +48,33 @@ static void proc_free(struct ks_proc *p)
 	free(p->script);
 	free(p->cgroup);
 	free(p);
+}
+
+static void exited_push(struct ks_proctable *t, struct ks_proc *p)
+{
+	p->xnext = NULL;
+	p->xprev = t->x_tail;
+	if (t->x_tail)
+		t->x_tail->xnext = p;
+	else
+		t->x_head = p;
+	t->x_tail = p;
+	t->exited++;
+}
+
+/* p leaves the exited list (purged, removed, or its pid taken by a new process). */
+static void exited_unlink(struct ks_proctable *t, struct ks_proc *p)
+{
+	if (p->xprev)
+		p->xprev->xnext = p->xnext;
+	else
+		t->x_head = p->xnext;
+	if (p->xnext)
+		p->xnext->xprev = p->xprev;
+	else
+		t->x_tail = p->xprev;
+	p->xprev = p->xnext = NULL;
+	t->exited--;
 }
 
 void ks_proctable_free(struct ks_proctable *t)
@@ -120,7 +148,7 @@ struct ks_proc *ks_proc_get(struct ks_proctable *t, uint32_t pid, uint64_t start
 		*created = p->start_ns != start_ns;
 		if (*created) { /* a new process holds the pid: the old one's entry goes */
 			if (p->exited_ns)
-				t->exited--;
+				exited_unlink(t, p);
 			reset(t, p, pid, start_ns);
 		}
 		return p;
@@ -254,7 +282,7 @@ bool ks_proc_remove(struct ks_proctable *t, uint32_t pid, uint64_t start_ns)
 		return false;
 	*pp = p->hnext;
 	if (p->exited_ns)
-		t->exited--;
+		exited_unlink(t, p);
 	proc_free(p);
 	t->count--;
 	t->gen++;
@@ -268,32 +296,25 @@ bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns
 	if (!p || p->start_ns != start_ns || p->exited_ns)
 		return false;
 	p->exited_ns = ts ? ts : 1;
-	t->exited++;
+	exited_push(t, p);
 	return true;
 }
 
 size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
 {
-	size_t i, n = 0;
+	size_t n = 0;
 
-	if (!t->exited)
-		return 0;
-	for (i = 0; i < NBUCKETS; i++) {
-		struct ks_proc **pp = &t->buckets[i];
+	/* exits arrive in about their order (rings of several CPUs interleave): an entry behind a later exit
+	 * waits for the next purge */
+	while (t->x_head && t->x_head->exited_ns < before_ns) {
+		struct ks_proc *p = t->x_head, **pp = slot(t, p->pid);
 
-		while (*pp) {
-			struct ks_proc *p = *pp;
-
-			if (p->exited_ns && p->exited_ns < before_ns) {
-				*pp = p->hnext;
-				proc_free(p);
-				t->count--;
-				t->exited--;
-				n++;
-			} else {
-				pp = &p->hnext;
-			}
-		}
+		exited_unlink(t, p);
+		if (*pp == p)
+			*pp = p->hnext;
+		proc_free(p);
+		t->count--;
+		n++;
 	}
 	if (n)
 		t->gen++;

@@ -36,6 +36,7 @@ struct ks_proc {
 	char *script; /* script path for #! execs */
 	char *cgroup; /* cgroup v2 path */
 	struct ks_proc *hnext;
+	struct ks_proc *xprev, *xnext; /* the exited list, in order of exit: purge pops its head */
 };
 
 /* The image part of an exec or seed, as decoded from the wire (pointers need not be NUL-terminated). */
@@ -77,7 +78,8 @@ bool ks_proc_remove(struct ks_proctable *t, uint32_t pid, uint64_t start_ns);
 /* Mark (pid, start_ns) exited at ts: lookups still find it until ks_proctable_purge removes it, so
  * events that were in flight when it exited (another ring buffer) still name their process. */
 bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns, uint64_t ts);
-/* Remove processes that exited before `before_ns`. Returns how many. */
+/* Remove processes that exited before `before_ns` (from the oldest exit on: O(removed), not O(table)).
+ * Returns how many. */
 size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns);
 /* Live entries (not exited) sorted by pid; caller frees the array. */
 struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n);
