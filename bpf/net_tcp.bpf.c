@@ -190,10 +190,6 @@ static __always_inline bool ks_state_matters(int old, int new)
 }
 
 /*
- * Program `level` of the chain on the tracepoint (0: main, 1 and 2: backups). Each handles the transition
- * unless an earlier one in the chain already took it (its token names it), and marks its own token.
- */
-/*
  * The plain address of the BTF pointer sk without a helper call: stored in this CPU's slot of the program's
  * level and read back as a number (the verifier lets a pointer be stored in a map under CAP_PERFMON, which
  * kansokud needs anyway). One slot per level: a backup can interrupt the main program between the two

@@ -2,6 +2,7 @@
 """The reconcile in every network namespace: a socket iterator lists only the namespace of whoever opens it,
 so connections of containers, `ip netns` and `unshare -n` whose Close was lost are ended from inside their
 own namespace (or because it is gone), and the ones still alive there are left alone."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -76,6 +77,18 @@ def inferred_closes(d, port, ns):
     ]
 
 
+@contextlib.contextmanager
+def frozen(d):
+    """The daemon stopped (SIGSTOP) while the body runs: a burst of closes then overflows its 64 KiB ring
+    for certain. Without it the test depended on the loop falling behind, and a faster loop kept up."""
+    d.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+        time.sleep(0.5)  # the last closes of the burst (softirq, timers) reach the ring
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+
+
 def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daemon_factory, netns):
     ns = os.stat(f"/run/netns/{netns}").st_ino
     assert ns != os.stat("/proc/self/ns/net").st_ino
@@ -94,7 +107,8 @@ def test_lost_closes_in_an_ip_netns_are_reconciled_and_live_neighbours_kept(daem
         port = h.info["port"]
         time.sleep(1)  # Opens are lost too (not in the model then): what matters is what the model holds
         assert len(conns_in(d, port, ns)) > 100  # Opens are lost too, more so under load or sanitizers
-        h.close_all()
+        with frozen(d):  # the burst overflows the ring however fast the loop is
+            h.close_all()
         wait_clear(d, port, ns, timeout=30)
         net, dropped = net_status(d)
         assert dropped > 0 and net["closes_not_observed"] > 0
@@ -129,12 +143,13 @@ def test_connections_of_a_vanished_unshare_namespace_are_closed(daemon_factory):
         assert ports_in(d, port, ns, "tcp")
         # every process of the namespace ends at once: its sockets close in a burst the ring cannot hold,
         # and nothing is left to enter the namespace through (it is gone)
-        h.p.send_signal(signal.SIGKILL)
-        h.p.wait(timeout=10)
-        deadline = time.time() + 20
-        while any(os.path.exists(f"/proc/{pid}") for pid in workers):
-            assert time.time() < deadline, "the workers did not end"
-            time.sleep(0.2)
+        with frozen(d):  # the burst overflows the ring however fast the loop is
+            h.p.send_signal(signal.SIGKILL)
+            h.p.wait(timeout=10)
+            deadline = time.time() + 20
+            while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+                assert time.time() < deadline, "the workers did not end"
+                time.sleep(0.2)
         # ended once the namespace has been unreachable for the grace (10 s) and two lists
         wait_clear(d, port, ns, timeout=40)
         net, dropped = net_status(d)
