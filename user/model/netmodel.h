@@ -47,7 +47,8 @@ struct ks_netmodel {
 	uint64_t accept_wait_ns;
 	uint64_t short_lived_ns; /* a connection closed within this of its Open is one event (0: never) */
 	uint32_t self_pid;
-	uint16_t self_ports[KS_NET_SELF_PORTS]; /* local ports of kansokud's own TCP connections (its outputs) */
+	uint16_t self_ports[KS_NET_SELF_PORTS];     /* local ports of kansokud's own TCP connections (its outputs) */
+	uint64_t self_closed_ns[KS_NET_SELF_PORTS]; /* when our side closed: the peer's close may follow */
 };
 
 struct ks_netmodel *ks_netmodel_new(uint64_t accept_wait_ns);

@@ -546,31 +546,44 @@ static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks
  * (a connection to a receiver is itself events), a loop that never settles. The receiving side of such
  * a connection on this host (a local rsyslog relay) is recognised by the peer port.
  */
+/* Our side's close does not free its port at once: the peer's records (a local receiver closing after
+ * us, in another order on another CPU) still need it; a slot is reused once both closed or after this. */
+#define SELF_PEER_GRACE_NS (10 * NSEC_PER_SEC)
+
+static bool self_slot_free(const struct ks_netmodel *n, int i, uint64_t now_ns)
+{
+	return !n->self_ports[i] || (n->self_closed_ns[i] && now_ns - n->self_closed_ns[i] > SELF_PEER_GRACE_NS);
+}
+
 static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
 {
+	bool ends = e->action == KS_NA_CLOSE || e->action == KS_NA_FAILED;
 	int i, free_slot = -1;
 
 	if (e->hdr.pid == n->self_pid) {
-		bool ends = e->action == KS_NA_CLOSE || e->action == KS_NA_FAILED;
-
 		if (e->proto == 6 && e->sport)
 			for (i = 0; i < KS_NET_SELF_PORTS; i++) {
-				if (n->self_ports[i] == e->sport) {
-					if (ends)
-						n->self_ports[i] = 0;
+				if (n->self_ports[i] ==
+				    e->sport) { /* a close, or a new connection from the same port */
+					n->self_closed_ns[i] = ends ? (e->hdr.ts_ns ? e->hdr.ts_ns : 1) : 0;
 					return true;
 				}
-				if (!n->self_ports[i] && free_slot < 0)
+				if (free_slot < 0 && self_slot_free(n, i, e->hdr.ts_ns))
 					free_slot = i;
 			}
-		if (!ends && e->proto == 6 && e->sport && free_slot >= 0)
+		if (!ends && e->proto == 6 && e->sport && free_slot >= 0) {
 			n->self_ports[free_slot] = e->sport;
+			n->self_closed_ns[free_slot] = 0;
+		}
 		return true;
 	}
 	if (e->proto == 6 && e->dport && ks_net_loopback(e->family, e->daddr))
 		for (i = 0; i < KS_NET_SELF_PORTS; i++)
-			if (n->self_ports[i] == e->dport)
+			if (n->self_ports[i] == e->dport) {
+				if (ends && n->self_closed_ns[i]) /* both sides closed: the slot is free */
+					n->self_ports[i] = n->self_closed_ns[i] = 0;
 				return true;
+			}
 	return false;
 }
 
