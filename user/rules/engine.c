@@ -176,26 +176,32 @@ void ks_eval_rule(struct ks_rules *r, struct ks_crule *cr, struct ks_ectx *x, ui
 		cost_record(cr, mono_ns() - t0);
 }
 
+/* The rules placed under a class, or NULL when none pins it. */
+static const struct ks_rclass *class_of(const struct ks_rules *r, int64_t class_uid)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_classes; i++)
+		if (r->classes[i].class_uid == class_uid)
+			return &r->classes[i];
+	return NULL;
+}
+
 size_t ks_rules_eval(struct ks_rules *r, const struct ks_rview *v, uint64_t now_ns)
 {
 	bool timed = ((++r->ev_seq) & r->sample_mask) == 0;
 	const struct ks_rval *cls = &v->f[KS_RF_CLASS_UID], *act = &v->f[KS_RF_ACTIVITY_ID];
 	struct ks_ectx x = {.v = v}; /* hash[] is written before it is read (the hashed bits) */
-	size_t matches = 0, i;
+	const struct ks_rclass *c;
+	size_t matches = 0;
 
 	ks_bucket_eval(r, &r->global, &x, now_ns, timed, &matches);
-	if (!cls->set)
+	c = cls->set ? class_of(r, cls->i) : NULL;
+	if (!c)
 		return matches;
-	for (i = 0; i < r->n_classes; i++) {
-		const struct ks_rclass *c = &r->classes[i];
-
-		if (c->class_uid != cls->i)
-			continue;
-		ks_bucket_eval(r, &c->any, &x, now_ns, timed, &matches);
-		if (act->set && act->i >= 0 && act->i < KS_R_ACT_MAX)
-			ks_bucket_eval(r, &c->act[act->i], &x, now_ns, timed, &matches);
-		break;
-	}
+	ks_bucket_eval(r, &c->any, &x, now_ns, timed, &matches);
+	if (act->set && act->i >= 0 && act->i < KS_R_ACT_MAX)
+		ks_bucket_eval(r, &c->act[act->i], &x, now_ns, timed, &matches);
 	return matches;
 }
 
@@ -206,19 +212,12 @@ static bool bucket_empty(const struct ks_rbucket *b)
 
 bool ks_rules_may_match(const struct ks_rules *r, int64_t class_uid, int64_t activity_id)
 {
-	size_t i;
+	const struct ks_rclass *c = class_of(r, class_uid);
 
 	if (!bucket_empty(&r->global))
 		return true;
-	for (i = 0; i < r->n_classes; i++) {
-		const struct ks_rclass *c = &r->classes[i];
-
-		if (c->class_uid != class_uid)
-			continue;
-		return !bucket_empty(&c->any) ||
-		       (activity_id >= 0 && activity_id < KS_R_ACT_MAX && !bucket_empty(&c->act[activity_id]));
-	}
-	return false;
+	return c && (!bucket_empty(&c->any) ||
+	             (activity_id >= 0 && activity_id < KS_R_ACT_MAX && !bucket_empty(&c->act[activity_id])));
 }
 
 void ks_rules_set_sink(struct ks_rules *r, ks_rules_match_fn fn, void *ctx)
