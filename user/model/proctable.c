@@ -302,20 +302,16 @@ bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns
 
 size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
 {
-	struct ks_proc *p;
+	struct ks_proc *p, *next;
 	size_t n = 0;
 
 	/* exits arrive in about their order (rings of several CPUs interleave): an entry behind a later exit
 	 * waits for the next purge */
-	while ((p = t->x_head) && p->exited_ns < before_ns) {
+	for (p = t->x_head; p && p->exited_ns < before_ns; p = next) {
 		struct ks_proc **pp = slot(t, p->pid);
 
-		t->x_head = p->xnext; /* the head leaves: exited_unlink's first case, spelled out */
-		if (t->x_head)
-			t->x_head->xprev = NULL;
-		else
-			t->x_tail = NULL;
-		t->exited--;
+		next = p->xnext;
+		exited_unlink(t, p);
 		if (*pp == p)
 			*pp = p->hnext;
 		proc_free(p);
