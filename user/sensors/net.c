@@ -355,7 +355,7 @@ static void on_close(struct ks_pipeline *pl, const struct ks_net *e)
 	bool reset = (e->nflags & KS_NF_RESET) != 0, folded = false;
 	struct ks_conn v;
 
-	if (c && c->pending_ns) /* an inbound Open not yet accepted: judged before its Close (it may write it) */
+	if (c) /* a held Open not judged yet (inbound, never accepted): judged before its Close, may write it */
 		judge_held_open(pl, c);
 	if (c && c->pending_ns) {
 		/* closed while its Open was held: within the short-lived window this Close is the only event,
@@ -541,11 +541,6 @@ static void (*const handlers[KS_NA_MAX])(struct ks_pipeline *pl, const struct ks
     [KS_NA_UNLISTEN] = on_unlisten, [KS_NA_UDP_FLOW] = on_udp_flow,       [KS_NA_DNS] = on_dns,
 };
 
-/*
- * kansokud's own traffic (its outputs sending events) is not reported: each event would make more
- * (a connection to a receiver is itself events), a loop that never settles. The receiving side of such
- * a connection on this host (a local rsyslog relay) is recognised by the peer port.
- */
 /* Our side's close does not free its port at once: the peer's records (a local receiver closing after
  * us, in another order on another CPU) still need it; a slot is reused once both closed or after this. */
 #define SELF_PEER_GRACE_NS (10 * NSEC_PER_SEC)
@@ -555,6 +550,11 @@ static bool self_slot_free(const struct ks_netmodel *n, int i, uint64_t now_ns)
 	return !n->self_ports[i] || (n->self_closed_ns[i] && now_ns - n->self_closed_ns[i] > SELF_PEER_GRACE_NS);
 }
 
+/*
+ * kansokud's own traffic (its outputs sending events) is not reported: each event would make more
+ * (a connection to a receiver is itself events), a loop that never settles. The receiving side of such
+ * a connection on this host (a local rsyslog relay) is recognised by the peer port.
+ */
 static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
 {
 	bool ends = e->action == KS_NA_CLOSE || e->action == KS_NA_FAILED;
@@ -563,8 +563,8 @@ static bool self_traffic(struct ks_netmodel *n, const struct ks_net *e)
 	if (e->hdr.pid == n->self_pid) {
 		if (e->proto == 6 && e->sport)
 			for (i = 0; i < KS_NET_SELF_PORTS; i++) {
-				if (n->self_ports[i] ==
-				    e->sport) { /* a close, or a new connection from the same port */
+				if (n->self_ports[i] == e->sport) {
+					/* a close, or a new connection from the same port */
 					n->self_closed_ns[i] = ends ? (e->hdr.ts_ns ? e->hdr.ts_ns : 1) : 0;
 					return true;
 				}
