@@ -79,6 +79,13 @@ static int tz_offset(struct ks_pipeline *pl, int64_t time_ms)
 	return pl->tz_offset;
 }
 
+/* Copies n bytes to p; returns their end (the hand-written runs of begin and observables). */
+static inline char *put_bytes(char *p, const char *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
+}
+
 /* the same in every event: written as one piece */
 static const char begin_product[] = "\"product\":{\"name\":\"kansoku\",\"vendor_name\":\"kansoku\","
                                     "\"version\":\"" KS_VERSION "\"}";
@@ -199,22 +206,16 @@ void ks_ocsf_begin(struct ks_pipeline *pl, const struct ks_ocsf_class *cls, int 
 		goto device;
 	}
 	p = w->buf; /* (over the '{' just written: the head starts with it) */
-	memcpy(p, e->text, e->head_len);
-	p += e->head_len;
+	p = put_bytes(p, e->text, e->head_len);
 	p += ks_fmt_i64(p, time_ms);
-	memcpy(p, ",\"timezone_offset\":", sizeof(",\"timezone_offset\":") - 1);
-	p += sizeof(",\"timezone_offset\":") - 1;
+	p = put_bytes(p, ",\"timezone_offset\":", sizeof(",\"timezone_offset\":") - 1);
 	p += ks_fmt_i64(p, tz_offset(pl, time_ms));
-	memcpy(p, e->text + e->head_len, e->meta_len);
-	p += e->meta_len;
-	memcpy(p, uid, 32);
-	p += 32;
-	memcpy(p, "\",\"sequence\":", sizeof("\",\"sequence\":") - 1);
-	p += sizeof("\",\"sequence\":") - 1;
+	p = put_bytes(p, e->text + e->head_len, e->meta_len);
+	p = put_bytes(p, uid, 32);
+	p = put_bytes(p, "\",\"sequence\":", sizeof("\",\"sequence\":") - 1);
 	p += ks_fmt_u64(p, pl->seq);
 	*p++ = ',';
-	memcpy(p, begin_product, sizeof(begin_product) - 1);
-	p += sizeof(begin_product) - 1;
+	p = put_bytes(p, begin_product, sizeof(begin_product) - 1);
 	*p++ = '}';
 	*p = '\0';
 	w->len = (size_t)(p - w->buf);
@@ -264,15 +265,11 @@ static void observable(struct ks_jw *w, const struct ks_obs *o, const char *valu
 		return;
 	}
 	p = w->buf + w->len;
-	memcpy(p, name_key, sizeof(name_key) - 1);
-	p += sizeof(name_key) - 1;
-	memcpy(p, o->name, n);
-	p += n;
-	memcpy(p, type_key, sizeof(type_key) - 1);
-	p += sizeof(type_key) - 1;
+	p = put_bytes(p, name_key, sizeof(name_key) - 1);
+	p = put_bytes(p, o->name, n);
+	p = put_bytes(p, type_key, sizeof(type_key) - 1);
 	p += ks_fmt_i64(p, o->type_id);
-	memcpy(p, value_key, sizeof(value_key) - 1);
-	p += sizeof(value_key) - 1;
+	p = put_bytes(p, value_key, sizeof(value_key) - 1);
 	w->len = (size_t)(p - w->buf);
 	ks_jw_str_at(w, value, o->len);
 	w->buf[w->len++] = '}';
