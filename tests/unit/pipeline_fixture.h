@@ -22,6 +22,39 @@ struct fixture {
 	char events[128];
 };
 
+/* Every event written so far (the output flushed first), parsed, in order: of class_a or class_b only,
+ * unless both are 0. NULL when the output file cannot be read or a line is not JSON. */
+static inline struct json_object *fixture_written(struct fixture *f, int64_t class_a, int64_t class_b)
+{
+	struct json_object *arr = json_object_new_array(), *o, *cls;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	ks_outputs_flush(f->outs);
+	fp = fopen(f->events, "r");
+	if (!fp) {
+		json_object_put(arr);
+		return NULL;
+	}
+	while (arr && getline(&line, &cap, fp) > 0) {
+		if (!(o = json_tokener_parse(line))) {
+			json_object_put(arr);
+			arr = NULL;
+			break;
+		}
+		if ((!class_a && !class_b) ||
+		    (json_object_object_get_ex(o, "class_uid", &cls) &&
+		     (json_object_get_int64(cls) == class_a || json_object_get_int64(cls) == class_b)))
+			json_object_array_add(arr, o);
+		else
+			json_object_put(o);
+	}
+	free(line);
+	fclose(fp);
+	return arr;
+}
+
 static void fixture_sink(void *ctx, int class_uid, const char *line, size_t len)
 {
 	(void)class_uid;

@@ -107,22 +107,9 @@ static void feed(struct fixture *f, struct ks_net e)
 /* Every event written so far. */
 static struct json_object *written(struct fixture *f)
 {
-	struct json_object *arr = json_object_new_array();
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp;
+	struct json_object *arr = fixture_written(f, 0, 0);
 
-	ks_outputs_flush(f->outs);
-	fp = fopen(f->events, "r");
-	while (fp && getline(&line, &cap, fp) > 0) {
-		struct json_object *o = json_tokener_parse(line);
-
-		assert_non_null(o);
-		json_object_array_add(arr, o);
-	}
-	free(line);
-	if (fp)
-		fclose(fp);
+	assert_non_null(arr);
 	return arr;
 }
 

@@ -25,23 +25,9 @@
 /* The findings written so far (2003 and 2004), in order. */
 static struct json_object *findings(struct fixture *f)
 {
-	struct json_object *arr = json_object_new_array();
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp;
+	struct json_object *arr = fixture_written(f, 2003, 2004);
 
-	ks_outputs_flush(f->outs);
-	fp = fopen(f->events, "r");
-	assert_non_null(fp);
-	while (getline(&line, &cap, fp) > 0)
-		if (!strncmp(line, "{\"class_uid\":2003,", 18) || !strncmp(line, "{\"class_uid\":2004,", 18)) {
-			struct json_object *o = json_tokener_parse(line);
-
-			assert_non_null(o);
-			json_object_array_add(arr, o);
-		}
-	free(line);
-	fclose(fp);
+	assert_non_null(arr);
 	return arr;
 }
 
