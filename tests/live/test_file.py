@@ -198,6 +198,21 @@ def test_ignored_executable_is_not_reported(daemon_factory, tmp_path):
     assert ev["actor"]["process"]["ancestry"][0]["pid"] == os.getpid()
 
 
+def test_process_gone_before_its_window_closes_is_still_named(daemon_factory, tmp_path):
+    """A read is held for its aggregation window, longer here than the 5 s an exited process stays in
+    the live model: the event still names the reader, its parent and its ancestry."""
+    w = tmp_path / "watched"
+    w.mkdir()
+    d = daemon_factory(f"files:\n  aggregate_window_ms: 7000\n  watch:\n    - {w}\n")
+    (w / "f").write_text("x")
+    c = subprocess.Popen(["/bin/cat", str(w / "f")], stdout=subprocess.DEVNULL)
+    c.wait()
+    (ev,) = d.wait_for(files(lambda e: e["actor"]["process"]["pid"] == c.pid and at(w / "f")(e)), timeout=20)
+    assert ev["actor"]["process"]["file"]["path"] == "/usr/bin/cat"
+    assert ev["actor"]["process"]["parent_process"]["pid"] == os.getpid()
+    assert ev["actor"]["process"]["ancestry"][0]["pid"] == os.getpid()
+
+
 def test_wildcard_covers_directories_made_after_start(daemon_factory, tmp_path):
     homes = tmp_path / "home"
     (homes / "alice").mkdir(parents=True)

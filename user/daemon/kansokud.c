@@ -236,6 +236,16 @@ static void ring_io(struct ks_loop_fd *w, uint32_t events)
 	drain(w->ctx);
 }
 
+/* Exited processes stay findable for 5-6 s, as their last records may still be queued, and longer if a
+ * file event of theirs is held for its aggregation window: no process exits before its own file event,
+ * so the oldest held event's time bounds them all. */
+static void purge_exited(struct ks_daemon *d)
+{
+	uint64_t before = ks_boot_ns_now() - 5 * NSEC_PER_SEC, held = ks_files_held_since(&d->pl);
+
+	ks_proctable_purge(d->pl.procs, held < before ? held : before);
+}
+
 static void timer_io(struct ks_loop_fd *w, uint32_t events)
 {
 	struct ks_daemon *d = w->ctx;
@@ -252,8 +262,7 @@ static void timer_io(struct ks_loop_fd *w, uint32_t events)
 		d->drops_checked_ns = ks_boot_ns_now();
 		check_drops(d);
 		check_output_losses(d);
-		/* exited processes stay findable for 5-6 s: their last file events may still be queued */
-		ks_proctable_purge(d->pl.procs, ks_boot_ns_now() - 5 * NSEC_PER_SEC);
+		purge_exited(d);
 	}
 	ks_net_reconciler_tick(d->reconciler, &d->pl, &d->loader, ks_boot_ns_now(),
 	                       ks_rings_drained_ns(d->rings, KS_RING_NET));

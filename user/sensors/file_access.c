@@ -455,6 +455,13 @@ int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size)
 	return 0;
 }
 
+uint64_t ks_files_held_since(const struct ks_pipeline *pl)
+{
+	const struct ks_files *f = pl->files;
+
+	return f && f->oldest ? f->oldest->first_ns : UINT64_MAX;
+}
+
 void ks_files_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush)
 {
 	struct ks_files *f = pl->files;

@@ -21,6 +21,9 @@ void ks_files_free(struct ks_files *f);
 int ks_file_handle(struct ks_pipeline *pl, const void *data, size_t size);
 /* Emit the aggregated events whose window has closed (all of them with flush). Call on the timer. */
 void ks_files_tick(struct ks_pipeline *pl, uint64_t now_ns, int flush);
+/* The time of the oldest event still held for its window (UINT64_MAX: none). Its process must stay in the
+ * table until it is emitted: the event names it, with its parent and ancestry. */
+uint64_t ks_files_held_since(const struct ks_pipeline *pl);
 const char *ks_file_op_name(uint32_t op);
 
 #endif
