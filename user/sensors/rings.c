@@ -137,8 +137,12 @@ static void consume(struct ks_ring *g)
 			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE), size;
 			void *rec;
 
-			if (len & BPF_RINGBUF_BUSY_BIT)
-				return; /* not committed yet: the rest waits */
+			if (len & BPF_RINGBUF_BUSY_BIT) {
+				/* not committed yet: the rest waits; its time may be before this round's */
+				g->stopped = true;
+				g->stop_ts = g->owner->drained_ns + 1;
+				return;
+			}
 			size = len & ~(uint32_t)BPF_RINGBUF_DISCARD_BIT;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				rec = record_bytes(g, ((cons & mask) + BPF_RINGBUF_HDR_SZ) & mask, size);
