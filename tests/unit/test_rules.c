@@ -1006,6 +1006,40 @@ static void test_offline_sequence_from_stream(void **state)
 	ks_rules_free(r);
 }
 
+/* A short-lived connection's folded Close stands for its Open offline too, as the daemon judged it. */
+static void test_offline_folded_close_is_its_open(void **state)
+{
+	const char *events =
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":2000,\"metadata\":{\"sequence\":"
+	    "1},\"file\":{\"path\":\"/etc/shadow\"},\"actor\":{\"process\":{\"pid\":500,\"created_time\":990}}}\n"
+	    "{\"class_uid\":4001,\"activity_id\":2,\"activity_name\":\"Close\",\"time\":4000,\"start_time\":3950,"
+	    "\"metadata\":{\"sequence\":2},\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"unmapped\":{"
+	    "\"short_lived\":true},\"actor\":{\"process\":{\"pid\":500,\"created_time\":990}}}\n"
+	    "{\"class_uid\":1001,\"activity_id\":2,\"activity_name\":\"Read\",\"time\":5000,\"metadata\":{\"sequence\":"
+	    "3},\"file\":{\"path\":\"/etc/shadow\"},\"actor\":{\"process\":{\"pid\":600,\"created_time\":990}}}\n"
+	    "{\"class_uid\":4001,\"activity_id\":2,\"activity_name\":\"Close\",\"time\":6000,\"start_time\":5500,"
+	    "\"metadata\":{\"sequence\":4},\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"actor\":{"
+	    "\"process\":{\"pid\":600,\"created_time\":990}}}\n";
+	struct ks_rules *r = load(seq_rule);
+	char *out = NULL;
+	size_t out_len = 0, n = 0, bad = 0;
+	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
+	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+
+	(void)state;
+	assert_int_equal(ks_rules_offline_run(off, in, "mem", &n, &bad), 0);
+	fclose(o);
+	assert_int_equal(n, 4);
+	/* pid 500's folded Close is an Open at its start_time; pid 600's Close (not folded) is only a Close */
+	assert_non_null(strstr(out, "\"line\":2,\"rule\":\"seq\""));
+	assert_non_null(strstr(out, "\"time\":3950,\"class_uid\":4001,\"activity_id\":1,\"pid\":500"));
+	assert_null(strstr(out, "\"line\":4,"));
+	fclose(in);
+	free(out);
+	ks_rules_offline_free(off);
+	ks_rules_free(r);
+}
+
 /* A posture Compliance Finding (2003) as posture/emit.c writes it. */
 static int finding_json(char *buf, size_t len, int act, const char *control, const char *item, bool at_start)
 {
@@ -1161,6 +1195,7 @@ int main(void)
 	    cmocka_unit_test(test_default_posture_rules_offline),
 	    cmocka_unit_test(test_offline_view_from_json),
 	    cmocka_unit_test(test_offline_sequence_from_stream),
+	    cmocka_unit_test(test_offline_folded_close_is_its_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -427,6 +427,27 @@ void ks_rules_offline_free(struct ks_rules_offline *o)
 	free(o);
 }
 
+/* A short-lived connection's Close (network.short_lived_ms) stands for its Open too: the daemon judged
+ * that Open when it happened, without writing it. The same here, at its start_time, before the Close. */
+static void folded_open(struct ks_rules_offline *o, struct json_object *ev, const struct ks_rview *close)
+{
+	struct json_object *sl = ks_json_path(ev, "unmapped.short_lived");
+	int64_t start = 0;
+	struct ks_rview v;
+
+	if (close->f[KS_RF_CLASS_UID].i != KS_RCLASS_NETWORK ||
+	    (close->f[KS_RF_ACTIVITY_ID].i != KS_RACT_NET_CLOSE &&
+	     close->f[KS_RF_ACTIVITY_ID].i != KS_RACT_NET_RESET) ||
+	    !sl || !json_object_get_boolean(sl))
+		return;
+	v = *close;
+	ks_rview_int(&v, KS_RF_ACTIVITY_ID, KS_RACT_NET_OPEN);
+	ks_rview_str(&v, KS_RF_ACTIVITY_NAME, "Open");
+	if (jint(ks_json_path(ev, "start_time"), &start))
+		v.time_ns = (uint64_t)start * 1000000ull;
+	ks_rules_eval(o->r, &v, v.time_ns);
+}
+
 /* One event: evaluated, and a Terminate frees the process's state as the daemon does. */
 static void one_event(struct ks_rules_offline *o, struct json_object *ev)
 {
@@ -434,6 +455,7 @@ static void one_event(struct ks_rules_offline *o, struct json_object *ev)
 	uint64_t now;
 
 	ks_rules_view_from_json(o, ev, &v, &now);
+	folded_open(o, ev, &v);
 	ks_rules_eval(o->r, &v, now);
 	if (v.f[KS_RF_CLASS_UID].i == KS_RCLASS_PROCESS && v.f[KS_RF_ACTIVITY_ID].i == KS_RACT_TERMINATE)
 		ks_rules_proc_exit(o->r, v.proc.pid, v.proc.start_ns);

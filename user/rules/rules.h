@@ -90,6 +90,7 @@ enum ks_rclass_uid {
 	KS_RCLASS_COMPLIANCE = 2003,
 };
 enum ks_rprocess_activity { KS_RACT_LAUNCH = 1, KS_RACT_TERMINATE = 2 };
+enum ks_rnet_activity { KS_RACT_NET_OPEN = 1, KS_RACT_NET_CLOSE = 2, KS_RACT_NET_RESET = 3 };
 
 enum ks_rtype { KS_RT_STR = 1, KS_RT_INT, KS_RT_IP, KS_RT_BOOL, KS_RT_LIST };
 
