@@ -189,7 +189,7 @@ static const struct ks_cfg_key root_keys[] = {
     {"heartbeat_interval", KS_CFG_UINT, CFG(heartbeat_s), .min = 1, .max = 86400, .def = "60",
      .doc = "seconds between heartbeat events"},
     {"recent_events", KS_CFG_UINT, CFG(recent_events), .max = 1000000, .def = "1000",
-     .doc = "events kept in memory for `kansoku events`"},
+     .doc = "events kept in memory for `kansoku events`, in 3 KiB per event"},
     {"priority_boost", KS_CFG_UINT, CFG(priority_boost), .max = 20, .def = "5",
      .doc = "the event loop runs at nice -N, so a loaded host cannot starve the ring buffers (0: as started)"},
     {"process", KS_CFG_SECTION, .off = 0, SECTION(process_section)},

@@ -535,8 +535,8 @@ static int open_pipeline(struct ks_daemon *d)
 	seq_load(d);
 	d->pl.users = ks_users_new("/etc/passwd");
 	d->pl.procs = ks_proctable_new(d->pl.host.boot_id);
-	d->recent = ks_recent_new(d->cfg.recent_events);
-	d->alerts = ks_recent_new(KS_RECENT_ALERTS);
+	d->recent = ks_recent_new(d->cfg.recent_events, d->cfg.recent_events * KS_RECENT_EVENT_BYTES, true);
+	d->alerts = ks_recent_new(KS_RECENT_ALERTS, KS_RECENT_ALERTS * KS_RECENT_ALERT_BYTES, false);
 	if (!d->pl.users || !d->pl.procs || !d->recent || !d->alerts) {
 		ks_err("out of memory");
 		return -1;
