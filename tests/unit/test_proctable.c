@@ -233,6 +233,36 @@ static void test_cmdline_truncates_safely(void **state)
 	ks_proctable_free(t);
 }
 
+/* A new image may be built from the old one's own strings (one block holds them all), and NULLs stay NULL. */
+static void test_image_from_its_own_strings(void **state)
+{
+	struct ks_proctable *t = ks_proctable_new("boot-1");
+	struct ks_proc *p = exec_(t, 10, 1, 1, 0, "/usr/bin/python3", "python3\0-c\0", 11);
+	struct ks_proc_image img = {.exe = p->exe,
+	                            .exe_len = strlen(p->exe) + 1,
+	                            .args = p->args,
+	                            .args_len = p->args_len,
+	                            .cgroup = "/system.slice/x.service",
+	                            .cgroup_len = 23};
+
+	(void)state;
+	assert_null(p->script);
+	assert_null(p->cgroup);
+	assert_int_equal(ks_proc_set_image(p, &img), 0);
+	assert_string_equal(p->exe, "/usr/bin/python3");
+	assert_int_equal(p->args_len, 11);
+	assert_memory_equal(p->args, "python3\0-c\0\0", 12);
+	assert_string_equal(p->cgroup, "/system.slice/x.service");
+	assert_null(p->script);
+	img = (struct ks_proc_image){.exe = p->cgroup, .exe_len = strlen(p->cgroup)};
+	assert_int_equal(ks_proc_set_image(p, &img), 0);
+	assert_string_equal(p->exe, "/system.slice/x.service");
+	assert_null(p->args);
+	assert_int_equal(p->args_len, 0);
+	assert_null(p->cgroup);
+	ks_proctable_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_purge_in_exit_order),
 	    cmocka_unit_test(test_snapshot_sorted_and_many),
 	    cmocka_unit_test(test_cmdline_truncates_safely),
+	    cmocka_unit_test(test_image_from_its_own_strings),
 	};
 
 	return cmocka_run_group_tests_name("proctable", tests, NULL, NULL);

@@ -43,10 +43,7 @@ struct ks_proctable *ks_proctable_new(const char *boot_id)
 
 static void proc_free(struct ks_proc *p)
 {
-	free(p->exe);
-	free(p->args);
-	free(p->script);
-	free(p->cgroup);
+	free(p->image);
 	free(p);
 }
 
@@ -128,10 +125,7 @@ static void reset(struct ks_proctable *t, struct ks_proc *p, uint32_t pid, uint6
 	struct ks_proc *next = p->hnext;
 
 	t->gen++;
-	free(p->exe);
-	free(p->args);
-	free(p->script);
-	free(p->cgroup);
+	free(p->image);
 	memset(p, 0, sizeof(*p));
 	p->hnext = next;
 	p->pid = pid;
@@ -163,50 +157,48 @@ struct ks_proc *ks_proc_get(struct ks_proctable *t, uint32_t pid, uint64_t start
 	return p;
 }
 
-static int dup_str(char **dst, const char *s, size_t n)
+/* The length of a wire string without the terminating NULs the wire keeps (we keep our own). */
+static size_t str_len(const char *s, size_t n)
 {
-	char *c;
-
-	if (!s) {
-		free(*dst);
-		*dst = NULL;
-		return 0;
-	}
-	while (n && s[n - 1] == '\0') /* the wire keeps the terminating NUL; we keep our own */
+	while (s && n && s[n - 1] == '\0')
 		n--;
-	c = malloc(n + 1);
-	if (!c)
-		return -1;
-	memcpy(c, s, n);
-	c[n] = '\0';
-	free(*dst);
-	*dst = c;
-	return 0;
+	return n;
+}
+
+/* s[0, n) and a NUL at *at, moved past; NULL (and nothing written) without s. */
+static char *put(char **at, const char *s, size_t n)
+{
+	char *start = *at;
+
+	if (!s)
+		return NULL;
+	memcpy(start, s, n);
+	start[n] = '\0';
+	*at += n + 1;
+	return start;
 }
 
 int ks_proc_set_image(struct ks_proc *p, const struct ks_proc_image *img)
 {
-	int rc = 0;
-	char *args = NULL;
+	/* one block for the four strings: an exit frees one, a busy host's purge touches one cold block */
+	const char *script = img->script_len ? img->script : NULL, *cgroup = img->cgroup_len ? img->cgroup : NULL;
+	const char *args = img->args_len ? img->args : NULL;
+	size_t exe_n = str_len(img->exe, img->exe_len), script_n = str_len(script, img->script_len),
+	       cgroup_n = str_len(cgroup, img->cgroup_len), args_n = args ? img->args_len : 0;
+	char *block, *at, *old = p->image;
 
-	rc |= dup_str(&p->exe, img->exe, img->exe_len);
-	rc |= dup_str(&p->script, img->script_len ? img->script : NULL, img->script_len);
-	rc |= dup_str(&p->cgroup, img->cgroup_len ? img->cgroup : NULL, img->cgroup_len);
-	if (img->args && img->args_len) {
-		args = malloc(img->args_len + 1);
-		if (args) {
-			memcpy(args, img->args, img->args_len);
-			args[img->args_len] = '\0';
-		} else {
-			rc = -1;
-		}
-	}
-	if (args || !img->args_len) {
-		free(p->args);
-		p->args = args;
-		p->args_len = args ? img->args_len : 0;
-	}
-	return rc ? -1 : 0;
+	block = malloc(exe_n + script_n + cgroup_n + args_n + 4);
+	if (!block)
+		return -1; /* the old image stays */
+	at = block;
+	p->image = block;
+	p->exe = put(&at, img->exe, exe_n);
+	p->script = put(&at, script, script_n);
+	p->cgroup = put(&at, cgroup, cgroup_n);
+	p->args = put(&at, args, args_n); /* NUL-separated as the kernel keeps them, plus one NUL */
+	p->args_len = args_n;
+	free(old); /* last: img may point into it */
+	return 0;
 }
 
 struct ks_proc *ks_proc_parent(struct ks_proctable *t, const struct ks_proc *p)

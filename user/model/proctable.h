@@ -35,6 +35,7 @@ struct ks_proc {
 	size_t args_len;
 	char *script; /* script path for #! execs */
 	char *cgroup; /* cgroup v2 path */
+	char *image;  /* the one block exe, args, script and cgroup point into (ks_proc_set_image) */
 	struct ks_proc *hnext;
 	struct ks_proc *xprev, *xnext; /* the exited list, in order of exit: purge pops its head */
 };
