@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The recent events, back to back in one buffer written front to back, on huge pages where the kernel
- * gives them. Each event was a copy into a slot of its own, 1,000 separate blocks the loop came back to only
- * every 1,000 events: on a busy host each copy missed the TLB and met cold lines, ~9 us for a 2.5 KB event,
- * 27% of the loop thread in an exec storm (perf; a page walk under a hypervisor is two-dimensional). Here
- * the next event goes right after the last one, and one 2 MiB page covers 800 of them: ~0.2 us.
+ * The recent events, back to back in one buffer written front to back, on huge pages (lib/hotmem.h). Each
+ * event was a copy into a slot of its own, 1,000 separate blocks the loop came back to only every 1,000
+ * events: each copy missed the TLB and met cold lines, 27% of the loop thread in an exec storm (perf).
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "daemon/recent.h"
+#include "lib/hotmem.h"
 
 struct entry {
 	size_t off, len;
@@ -29,22 +27,6 @@ struct ks_recent {
 	uint64_t too_large;
 };
 
-#define HUGE_PAGE (2u << 20)
-
-/* bytes of memory, on huge pages (rounded up to whole ones) if asked and the kernel has them */
-static char *ring_alloc(size_t *bytes, bool huge)
-{
-	char *p;
-
-	if (!huge || *bytes < HUGE_PAGE / 2)
-		return malloc(*bytes);
-	*bytes = (*bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	p = aligned_alloc(HUGE_PAGE, *bytes);
-	if (p) /* only advice: without transparent huge pages (or with "never") it is ordinary memory */
-		(void)madvise(p, *bytes, MADV_HUGEPAGE);
-	return p;
-}
-
 struct ks_recent *ks_recent_new(size_t capacity, size_t bytes, bool huge)
 {
 	struct ks_recent *r = calloc(1, sizeof(*r));
@@ -54,7 +36,7 @@ struct ks_recent *ks_recent_new(size_t capacity, size_t bytes, bool huge)
 	if (!capacity || !bytes)
 		return r; /* keeps nothing */
 	r->idx = calloc(capacity, sizeof(*r->idx));
-	r->buf = ring_alloc(&bytes, huge);
+	r->buf = huge ? ks_hot_alloc(&bytes) : malloc(bytes);
 	if (!r->idx || !r->buf) {
 		ks_recent_free(r);
 		return NULL;

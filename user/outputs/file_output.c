@@ -22,18 +22,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/hotmem.h"
 #include "lib/log.h"
 #include "lib/prio.h"
 #include "outputs/outputs.h"
 #include "outputs/ecs.h"
 
-#define FILE_BUF (256 * 1024)
+#define FILE_BUF (2 * 1024 * 1024) /* one huge page (lib/hotmem.h): every event is copied into it */
 
 struct file_output {
 	struct ks_output base;
 	int fd;
 	char *buf;
-	size_t len;
+	size_t len, cap;
 	uint64_t pending; /* events in buf */
 	uint64_t size;    /* bytes in the current file */
 	uint64_t max_size;
@@ -246,9 +247,9 @@ static void file_write(struct ks_output *o, const char *line, size_t len)
 		}
 	}
 
-	if (f->len + len + 1 > FILE_BUF)
+	if (f->len + len + 1 > f->cap)
 		file_flush(o);
-	if (len + 1 > FILE_BUF) { /* cannot happen with bounded events; count rather than cut */
+	if (len + 1 > f->cap) { /* cannot happen with bounded events; count rather than cut */
 		o->stats.lost++;
 		return;
 	}
@@ -298,12 +299,14 @@ static const struct ks_output_ops file_ops = {
 struct ks_output *ks_output_file_open(const struct ks_output_cfg *cfg, char *err, size_t errlen)
 {
 	struct file_output *f = calloc(1, sizeof(*f));
+	size_t cap = FILE_BUF;
 
-	if (!f || !(f->buf = malloc(FILE_BUF))) {
+	if (!f || !(f->buf = ks_hot_alloc(&cap))) {
 		free(f);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	f->cap = cap;
 	f->base.ops = &file_ops;
 	snprintf(f->base.stats.kind, sizeof(f->base.stats.kind), "file");
 	snprintf(f->base.stats.target, sizeof(f->base.stats.target), "%s", cfg->path);
