@@ -964,6 +964,24 @@ static void test_offline_view_from_json(void **state)
 	json_object_put(b);
 }
 
+/* `kansoku rules test --json` on a recorded stream: what it printed (freed by the caller). */
+static char *offline_json(const char *rules, const char *events, size_t *n, size_t *bad)
+{
+	struct ks_rules *r = load(rules);
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
+	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+
+	*n = *bad = 0;
+	assert_int_equal(ks_rules_offline_run(off, in, "mem", n, bad), 0);
+	fclose(o);
+	fclose(in);
+	ks_rules_offline_free(off);
+	ks_rules_free(r);
+	return out;
+}
+
 /* A recorded stream end to end: a shell reads /etc/shadow, its child connects out; a Terminate frees state. */
 static void test_offline_sequence_from_stream(void **state)
 {
@@ -985,25 +1003,17 @@ static void test_offline_sequence_from_stream(void **state)
 	    "\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"actor\":{\"process\":{\"pid\":501,\"created_"
 	    "time\":"
 	    "2990,\"file\":{\"path\":\"/usr/bin/curl\"}}}}\n";
-	struct ks_rules *r = load(seq_rule);
-	char *out = NULL;
-	size_t out_len = 0, n = 0, bad = 0;
-	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
-	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+	size_t n, bad;
+	char *out = offline_json(seq_rule, events, &n, &bad);
 
 	(void)state;
-	assert_int_equal(ks_rules_offline_run(off, in, "mem", &n, &bad), 0);
-	fclose(o);
 	assert_int_equal(n, 4);
 	assert_int_equal(bad, 1);
 	assert_non_null(strstr(out, "\"line\":5,\"rule\":\"seq\""));
 	assert_non_null(
 	    strstr(out, "\"sequence\":2,\"text\":\"Read by \\/usr\\/bin\\/bash (pid 500): \\/etc\\/shadow\""));
 	assert_non_null(strstr(out, "\"sequence\":4,\"text\":\"to 203.0.113.9:443\""));
-	fclose(in);
 	free(out);
-	ks_rules_offline_free(off);
-	ks_rules_free(r);
 }
 
 /* A short-lived connection's folded Close stands for its Open offline too, as the daemon judged it. */
@@ -1020,24 +1030,16 @@ static void test_offline_folded_close_is_its_open(void **state)
 	    "{\"class_uid\":4001,\"activity_id\":2,\"activity_name\":\"Close\",\"time\":6000,\"start_time\":5500,"
 	    "\"metadata\":{\"sequence\":4},\"dst_endpoint\":{\"ip\":\"203.0.113.9\",\"port\":443},\"actor\":{"
 	    "\"process\":{\"pid\":600,\"created_time\":990}}}\n";
-	struct ks_rules *r = load(seq_rule);
-	char *out = NULL;
-	size_t out_len = 0, n = 0, bad = 0;
-	FILE *in = fmemopen((void *)events, strlen(events), "r"), *o = open_memstream(&out, &out_len);
-	struct ks_rules_offline *off = ks_rules_offline_new(r, o, true);
+	size_t n, bad;
+	char *out = offline_json(seq_rule, events, &n, &bad);
 
 	(void)state;
-	assert_int_equal(ks_rules_offline_run(off, in, "mem", &n, &bad), 0);
-	fclose(o);
 	assert_int_equal(n, 4);
 	/* pid 500's folded Close is an Open at its start_time; pid 600's Close (not folded) is only a Close */
 	assert_non_null(strstr(out, "\"line\":2,\"rule\":\"seq\""));
 	assert_non_null(strstr(out, "\"time\":3950,\"class_uid\":4001,\"activity_id\":1,\"pid\":500"));
 	assert_null(strstr(out, "\"line\":4,"));
-	fclose(in);
 	free(out);
-	ks_rules_offline_free(off);
-	ks_rules_free(r);
 }
 
 /* A posture Compliance Finding (2003) as posture/emit.c writes it. */
