@@ -202,6 +202,26 @@ static void test_purge_in_exit_order(void **state)
 	ks_proctable_free(t);
 }
 
+/* The bound on exited entries: the oldest go first, only those due, and never below the bound. */
+static void test_purge_beyond_a_bound(void **state)
+{
+	struct ks_proctable *t = ks_proctable_new("b");
+	uint32_t pid;
+
+	(void)state;
+	for (pid = 1; pid <= 100; pid++) {
+		exec_(t, pid, pid, 1, 0, "/x", NULL, 0);
+		assert_true(ks_proc_mark_exited(t, pid, pid, 1000 + pid));
+	}
+	assert_int_equal(ks_proctable_purge_beyond(t, 1000 + 31, 60), 30);  /* due: 1..30, all go (70 left) */
+	assert_int_equal(ks_proctable_purge_beyond(t, UINT64_MAX, 60), 10); /* 31..40 go, 60 stay */
+	assert_null(ks_proc_lookup(t, 40));
+	assert_non_null(ks_proc_lookup(t, 41));
+	assert_int_equal(ks_proctable_purge_beyond(t, UINT64_MAX, 60), 0);
+	assert_int_equal(ks_proctable_purge(t, UINT64_MAX), 60);
+	ks_proctable_free(t);
+}
+
 static void test_snapshot_sorted_and_many(void **state)
 {
 	struct ks_proctable *t = ks_proctable_new("b");
@@ -273,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_inherits_then_exec_replaces),
 	    cmocka_unit_test(test_exited_kept_until_purged),
 	    cmocka_unit_test(test_purge_in_exit_order),
+	    cmocka_unit_test(test_purge_beyond_a_bound),
 	    cmocka_unit_test(test_snapshot_sorted_and_many),
 	    cmocka_unit_test(test_cmdline_truncates_safely),
 	    cmocka_unit_test(test_image_from_its_own_strings),

@@ -236,6 +236,11 @@ static void ring_io(struct ks_loop_fd *w, uint32_t events)
 	drain(w->ctx);
 }
 
+/* Exited processes kept longer for held file events, at most: past it (a long aggregation window on a
+ * host starting thousands of processes a second) the oldest go, and a held event of theirs names its
+ * process by pid and start time only. ~400 bytes each. */
+#define KS_EXITED_HELD_MAX 16384
+
 /* Exited processes stay findable for 5-6 s, as their last records may still be queued, and longer if a
  * file event of theirs is held for its aggregation window: no process exits before its own file event,
  * so the oldest held event's time bounds them all. */
@@ -244,6 +249,7 @@ static void purge_exited(struct ks_daemon *d)
 	uint64_t before = ks_boot_ns_now() - 5 * NSEC_PER_SEC, held = ks_files_held_since(&d->pl);
 
 	ks_proctable_purge(d->pl.procs, held < before ? held : before);
+	ks_proctable_purge_beyond(d->pl.procs, before, KS_EXITED_HELD_MAX);
 }
 
 static void timer_io(struct ks_loop_fd *w, uint32_t events)

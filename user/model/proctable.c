@@ -292,14 +292,15 @@ bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns
 	return true;
 }
 
-size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
+/* Removes the exited entries from the oldest exit on, while they exited before before_ns and more than keep
+ * remain. Exits arrive in about their order (rings of several CPUs interleave): an entry behind a later
+ * exit waits for the next purge. */
+static size_t purge_while(struct ks_proctable *t, uint64_t before_ns, size_t keep)
 {
 	struct ks_proc *p, *next;
 	size_t n = 0;
 
-	/* exits arrive in about their order (rings of several CPUs interleave): an entry behind a later exit
-	 * waits for the next purge */
-	for (p = t->x_head; p && p->exited_ns < before_ns; p = next) {
+	for (p = t->x_head; p && p->exited_ns < before_ns && t->exited > keep; p = next) {
 		struct ks_proc **pp = slot(t, p->pid);
 
 		next = p->xnext;
@@ -313,6 +314,16 @@ size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
 	if (n)
 		t->gen++;
 	return n;
+}
+
+size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
+{
+	return purge_while(t, before_ns, 0);
+}
+
+size_t ks_proctable_purge_beyond(struct ks_proctable *t, uint64_t before_ns, size_t keep)
+{
+	return purge_while(t, before_ns, keep);
 }
 
 static int cmp_pid(const void *a, const void *b)

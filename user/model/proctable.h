@@ -82,6 +82,8 @@ bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns
 /* Remove processes that exited before `before_ns` (from the oldest exit on: O(removed), not O(table)).
  * Returns how many. */
 size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns);
+/* The same, but only while more than keep exited entries remain: a bound on how many are kept. */
+size_t ks_proctable_purge_beyond(struct ks_proctable *t, uint64_t before_ns, size_t keep);
 /* Live entries (not exited) sorted by pid; caller frees the array. */
 struct ks_proc **ks_proctable_snapshot(struct ks_proctable *t, size_t *n);
 
