@@ -32,19 +32,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-cat >"$tmp/kansoku.yaml" <<CFG
-state_dir: $tmp/state
-socket: $tmp/ctl.sock
-heartbeat_interval: 3600
-files:
-  watch:
-    - path: /etc
-      ops: [write, create, delete, rename, attrib]
-outputs:
-  - type: file
-    path: $tmp/events.json
-    keep: 1000
-CFG
+mkdir -p "$tmp/watched"
+. bench/config.sh
+bench_config "$tmp" >"$tmp/kansoku.yaml"
 
 cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/task/$1/stat"; }
 emitted() { "$1/kansoku" --socket "$tmp/ctl.sock" status --json | sed -n 's/.*"emitted": *\([0-9]*\).*/\1/p'; }

@@ -40,24 +40,8 @@ trap cleanup EXIT
 mkdir -p "$tmp/watched" "$tmp/outside"
 echo "some configuration" >"$tmp/watched/file.conf"
 echo "some data" >"$tmp/outside/file.dat"
-cat >"$tmp/kansoku.yaml" <<CFG
-state_dir: $tmp/state
-socket: $tmp/ctl.sock
-heartbeat_interval: 3600
-files:
-  watch:
-    - path: /etc
-      ops: [write, create, delete, rename, attrib]
-    - $tmp/watched
-${SHORT_LIVED_MS:+network:
-  short_lived_ms: $SHORT_LIVED_MS}
-$([ "${RULES:-1}" = 0 ] && printf 'rules:\n  enabled: false')
-outputs:
-  - type: file
-    path: $tmp/events.json
-    # the default rotation (100 MiB, gzip), but every file kept so the run can be counted
-    keep: 1000
-CFG
+. bench/config.sh
+bench_config "$tmp" >"$tmp/kansoku.yaml"
 
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 # utime + stime of the daemon and of its reaped children (gzip of rotated files), seconds (USER_HZ 100)
