@@ -292,10 +292,9 @@ bool ks_proc_mark_exited(struct ks_proctable *t, uint32_t pid, uint64_t start_ns
 	return true;
 }
 
-/* Removes the exited entries from the oldest exit on, while they exited before before_ns and more than keep
- * remain. Exits arrive in about their order (rings of several CPUs interleave): an entry behind a later
- * exit waits for the next purge. */
-static size_t purge_while(struct ks_proctable *t, uint64_t before_ns, size_t keep)
+/* From the oldest exit on. Exits arrive in about their order (rings of several CPUs interleave): an entry
+ * behind a later exit waits for the next purge. */
+size_t ks_proctable_purge_beyond(struct ks_proctable *t, uint64_t before_ns, size_t keep)
 {
 	struct ks_proc *p, *next;
 	size_t n = 0;
@@ -318,12 +317,7 @@ static size_t purge_while(struct ks_proctable *t, uint64_t before_ns, size_t kee
 
 size_t ks_proctable_purge(struct ks_proctable *t, uint64_t before_ns)
 {
-	return purge_while(t, before_ns, 0);
-}
-
-size_t ks_proctable_purge_beyond(struct ks_proctable *t, uint64_t before_ns, size_t keep)
-{
-	return purge_while(t, before_ns, keep);
+	return ks_proctable_purge_beyond(t, before_ns, 0);
 }
 
 static int cmp_pid(const void *a, const void *b)

@@ -122,6 +122,14 @@ static void *record_bytes(struct ks_ring *g, size_t off, size_t len)
 	return g->copy;
 }
 
+/* The ring stops at a record whose time is unknown (still being written, or not copied): it may be before
+ * this round's, so claim no more than the last round did. */
+static void stop_time_unknown(struct ks_ring *g)
+{
+	g->stopped = true;
+	g->stop_ts = g->owner->drained_ns + 1;
+}
+
 /* Reads the ring from the consumer position on, record by record, releasing each as it is handled, until
  * it is empty, a record is still being written, or take() stops it. */
 static void consume(struct ks_ring *g)
@@ -137,18 +145,15 @@ static void consume(struct ks_ring *g)
 			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE), size;
 			void *rec;
 
-			if (len & BPF_RINGBUF_BUSY_BIT) {
-				/* not committed yet: the rest waits; its time may be before this round's */
-				g->stopped = true;
-				g->stop_ts = g->owner->drained_ns + 1;
+			if (len & BPF_RINGBUF_BUSY_BIT) { /* not committed yet: the rest waits */
+				stop_time_unknown(g);
 				return;
 			}
 			size = len & ~(uint32_t)BPF_RINGBUF_DISCARD_BIT;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				rec = record_bytes(g, ((cons & mask) + BPF_RINGBUF_HDR_SZ) & mask, size);
-				if (!rec) { /* its time unknown: claim no more than the last round did */
-					g->stopped = true;
-					g->stop_ts = g->owner->drained_ns + 1;
+				if (!rec) { /* no memory for the copy */
+					stop_time_unknown(g);
 					return;
 				}
 				if (!take(g, cons, rec, size))
