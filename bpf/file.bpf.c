@@ -156,26 +156,47 @@ static __always_inline u32 ks_file_path(struct ks_file *e, u32 off, const struct
 	return n;
 }
 
+/* Per byte of x: 0x80 where that byte is zero, else 0. Exact: no byte borrows from its neighbour. */
+static __always_inline u64 ks_zero_bytes(u64 x)
+{
+	const u64 low7 = 0x7f7f7f7f7f7f7f7full;
+
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* Per byte of x: 0x80 where that byte is c. */
+static __always_inline u64 ks_bytes_eq(u64 x, u8 c)
+{
+	return ks_zero_bytes(x ^ (0x0101010101010101ull * c));
+}
+
 struct ks_scan {
 	struct ks_file *e;
 	u32 at, end, found;
 };
 
-/* A "." or ".." component starts at data[at] ("/./", "/../", or at the end): not ".git" or "..x". */
-static long ks_scan_dot(u32 i, void *arg)
+/*
+ * Eight positions p per call: is there a "." or ".." component at p ('/' at p, then "." or "..", then
+ * '/' or the end)? ".git" or "..x" is not one. Four loads one byte apart put the bytes at p, p+1, p+2 and
+ * p+3 in the same lane, so lanes AND together whatever the byte order; a zero byte is the end. The caller
+ * zeroes the 8 bytes after the NUL, so no older path's bytes there can look like a '/'.
+ */
+static long ks_scan_dot_word(u32 i, void *arg)
 {
 	struct ks_scan *sc = arg;
-	u32 at = sc->at + i;
-	char c2, c3;
+	u32 at = sc->at + i * 8;
+	u64 w0, w1, w2, w3, end2, end3;
 
 	if (at + 1 >= sc->end)
 		return 1;
-	at = ks_clamp(at, sizeof(sc->e->data) - 4);
-	if (sc->e->data[at] != '/' || sc->e->data[at + 1] != '.')
-		return 0;
-	c2 = sc->e->data[at + 2];
-	c3 = sc->e->data[at + 3];
-	if (ks_comp_end(c2) || (c2 == '.' && ks_comp_end(c3))) {
+	at = ks_clamp(at, sizeof(sc->e->data) - 11);
+	w0 = *(u64 *)&sc->e->data[at];
+	w1 = *(u64 *)&sc->e->data[at + 1];
+	w2 = *(u64 *)&sc->e->data[at + 2];
+	w3 = *(u64 *)&sc->e->data[at + 3];
+	end2 = ks_bytes_eq(w2, '/') | ks_zero_bytes(w2);
+	end3 = ks_bytes_eq(w3, '/') | ks_zero_bytes(w3);
+	if (ks_bytes_eq(w0, '/') & ks_bytes_eq(w1, '.') & (end2 | (ks_bytes_eq(w2, '.') & end3))) {
 		sc->found = 1;
 		return 1;
 	}
@@ -228,35 +249,42 @@ static __always_inline u32 ks_name_path(struct ks_file *e, u32 off, struct task_
 		e->fflags |= KS_FF_NAME_TRUNC;
 	}
 	/* a "." or ".." component anywhere in the name ("/./", "/../", a trailing "/..", or leading, right
-	 * after the base's '/') needs folding; ".git" does not. bpf_loop (5.17+) verifies the scan once
-	 * instead of once per way out of it (a plain loop blew the 1M budget). */
+	 * after the base's '/') needs folding; ".git" does not. A word per step: bpf_loop (5.17+) verifies
+	 * the step once, where a plain loop is verified once per turn. */
 	{
 		struct ks_scan sc = {.e = e, .at = first != '/' && n > 0 ? off - 1 : off, .end = off + (u32)r};
 
-		bpf_loop(KS_FILE_PATH_MAX, ks_scan_dot, &sc, 0);
+		if (sc.end <= sizeof(e->data) - 8)
+			*(u64 *)&e->data[ks_clamp(sc.end, sizeof(e->data) - 8)] = 0;
+		bpf_loop(KS_FILE_PATH_MAX / 8 + 1, ks_scan_dot_word, &sc, 0);
 		if (sc.found)
 			e->fflags |= KS_FF_NEEDS_NORMALIZE;
 	}
 	return ks_clamp(start + n + (u32)r, sizeof(e->data)) - start;
 }
 
-static __always_inline struct ks_file *ks_file_begin(struct task_struct *task, u32 op, long ret)
+/* The per-CPU record, its flags cleared: the path goes in first, and most paths end at the match. */
+static __always_inline struct ks_file *ks_file_scratch_get(void)
 {
 	u32 key = 0;
 	struct ks_file *e = bpf_map_lookup_elem(&ks_file_scratch, &key);
+
+	if (e)
+		e->fflags = 0;
+	return e;
+}
+
+/* Who did what: filled only for an access that is reported (a dozen reads of the task and its creds). */
+static __always_inline void ks_file_subject(struct ks_file *e, struct task_struct *task, u32 op, long ret)
+{
 	const struct cred *cred;
 
-	if (!e)
-		return NULL;
 	ks_fill_hdr(&e->hdr, task, KS_EV_FILE);
 	e->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	e->ino = 0;
 	e->dev = e->mode = e->owner_uid = e->owner_gid = 0;
 	e->op = op;
 	e->ret = (s32)ret;
-	e->open_flags = e->arg2 = 0;
-	e->fflags = 0;
-	e->ops_class = 0;
 	cred = BPF_CORE_READ(task, real_cred);
 	e->uid = BPF_CORE_READ(cred, uid.val);
 	e->euid = BPF_CORE_READ(cred, euid.val);
@@ -266,8 +294,6 @@ static __always_inline struct ks_file *ks_file_begin(struct task_struct *task, u
 		e->fflags |= KS_FF_OTHER_MNTNS;
 	e->prev_repeats = 0;
 	e->agg_name = 0;
-	e->path_len = e->path2_len = 0;
-	return e;
 }
 
 static __always_inline void ks_file_submit(struct ks_file *e, u32 tail)
@@ -306,17 +332,13 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 	fresh = vv && ks_verdict_fresh(vv);
 	if (fresh && !(vv->ops & klass))
 		return 0; /* the common case: not watched, decided without a path walk */
-	e = ks_file_begin(task, rq->op, rq->ret);
+	e = ks_file_scratch_get();
 	if (!e)
 		return 0;
-	e->ops_class = klass;
-	e->open_flags = rq->flags;
-	e->arg2 = rq->arg2;
-	e->fflags |= KS_FF_FROM_FILE;
+	e->fflags = KS_FF_FROM_FILE;
 	if (rq->op == KS_FOP_OPEN && (fmode & FMODE_CREATED))
 		e->fflags |= KS_FF_CREATED;
 	n = ks_file_path(e, 0, &f->f_path, KS_FF_PATH_TRUNC);
-	e->path_len = n;
 	if (fresh) {
 		ops = vv->ops;
 	} else {
@@ -328,6 +350,12 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 	}
 	if (!(ops & klass) || ks_exe_ignored(task))
 		return 0;
+	ks_file_subject(e, task, rq->op, rq->ret);
+	e->ops_class = klass;
+	e->open_flags = rq->flags;
+	e->arg2 = rq->arg2;
+	e->path_len = n;
+	e->path2_len = 0;
 	ks_file_fill_inode(e, f);
 	e->agg_name = ks_agg_name_dentry(vk.dentry);
 	if (ks_aggregate(e))
@@ -351,12 +379,9 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 	/* a rename moves whole subtrees: every cached verdict may now be wrong */
 	if (rq->op == KS_FOP_RENAME && rq->ret == 0)
 		__sync_fetch_and_add(&ks_verdict_gen, 1);
-	e = ks_file_begin(task, rq->op, rq->ret);
+	e = ks_file_scratch_get();
 	if (!e)
 		return 0;
-	e->ops_class = rq->klass;
-	e->open_flags = rq->flags;
-	e->arg2 = rq->arg2;
 	if (rq->op == KS_FOP_SYMLINK) {
 		/* the first string is the link's target text, not a path to resolve */
 		long r = bpf_probe_read_user_str(e->data, KS_FILE_PATH_MAX, (const char *)rq->name);
@@ -366,21 +391,25 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 		n = ks_name_path(e, 0, task, rq->dfd, (const char *)rq->name, KS_FF_PATH_TRUNC);
 	}
 	n = ks_clamp(n, KS_FILE_PATH_MAX);
-	e->path_len = n;
 	if (rq->name2) {
 		n2 = ks_name_path(e, n, task, rq->dfd2, (const char *)rq->name2, KS_FF_PATH2_TRUNC);
 		n2 = ks_clamp(n2, KS_FILE_PATH_MAX + 256);
-		e->path2_len = n2;
 	}
 	if (!(e->fflags & KS_FF_NEEDS_NORMALIZE)) {
 		ops = rq->op == KS_FOP_SYMLINK ? 0 : ks_match(e, 0);
 		if (rq->name2)
 			ops |= ks_match(e, n);
-		if (!(ops & e->ops_class))
+		if (!(ops & rq->klass))
 			return 0;
 	}
 	if (ks_exe_ignored(task))
 		return 0;
+	ks_file_subject(e, task, rq->op, rq->ret);
+	e->ops_class = rq->klass;
+	e->open_flags = rq->flags;
+	e->arg2 = rq->arg2;
+	e->path_len = n;
+	e->path2_len = n2;
 	/* repeated deletes of one path aggregate like repeated opens (a lock or temp file made and removed
 	 * in a loop); a path still to be normalised is hashed as given, so it aggregates with itself only */
 	if (rq->op == KS_FOP_UNLINK || rq->op == KS_FOP_RMDIR) {

@@ -48,6 +48,7 @@ CFG
 	echo data >/tmp/kw/file-$h
 	cat /tmp/kw/file-$h >/dev/null
 	cat /tmp/kw/missing-$h 2>/dev/null
+	cat /tmp/kx/../kw/dotted-$h 2>/dev/null # a ".." component: found in the kernel, folded in user space
 	mkdir -p /tmp/kh/user-$h/.ssh
 	echo key >/tmp/kh/user-$h/.ssh/authorized_keys
 	# network: a TCP listener, a connection to it with data, a refused connect, a DNS query
@@ -72,6 +73,8 @@ CFG
 	grep '"class_uid":1001' $ev | grep '"activity_name":"Create"' | grep -q "\"path\":\"/tmp/kw/file-$h\"" || why="$why no-file-create"
 	grep '"class_uid":1001' $ev | grep '"status_detail":"ENOENT"' | grep -q "missing-$h" || why="$why no-file-enoent"
 	grep '"class_uid":1001' $ev | grep -q "\"path\":\"/tmp/kh/user-$h/.ssh/authorized_keys\"" || why="$why no-wildcard-match"
+	grep '"class_uid":1001' $ev | grep "\"path\":\"/tmp/kw/dotted-$h\"" | grep -q "\"path_as_given\":\"/tmp/kx/../kw/dotted-$h\"" ||
+		why="$why no-dotdot-fold"
 	echo "$st" | grep -qE '"enabled": ?true' || why="$why files-off"
 	echo "$st" | tr -d '\n ' | grep -q '"network":{"enabled":true' || why="$why network-off"
 	grep '"class_uid":4001' $ev | grep '"activity_name":"Listen"' | grep -q '"port":4444}' || why="$why no-listen"

@@ -167,6 +167,31 @@ def test_failed_open_with_dotdot_is_folded(watched, tmp_path):
     assert ev["status_detail"] == "ENOENT" and ev["unmapped"]["path_as_given"] == sneaky
 
 
+def test_dot_components_are_found_at_every_offset(watched):
+    """The kernel looks for "." and ".." components a word (8 bytes) at a time: each name is tried with its
+    dots at 9 offsets, across word boundaries. A dotted component is folded in user space (path_as_given
+    says so); a name that only starts with a dot (".git", "..x") is not a dot component and is sent as
+    given."""
+    w = str(watched.watched)
+    folded, as_given = {}, []
+    for k in range(9):
+        pad = "p" * k
+        folded[f"{w}/{pad}x/../missing-{k}-a"] = f"{w}/missing-{k}-a"
+        folded[f"{w}/{pad}x/./missing-{k}-b"] = f"{w}/{pad}x/missing-{k}-b"
+        folded[f"{w}/{pad}x/y/.."] = f"{w}/{pad}x"
+        as_given += [f"{w}/{pad}x/.git/missing-{k}", f"{w}/{pad}x/..x/missing-{k}", f"{w}/{pad}x/.../missing-{k}",
+                     f"{w}/{pad}x./missing-{k}"]
+    for name in list(folded) + as_given:
+        with pytest.raises(FileNotFoundError):
+            open(name)
+    for given, path in folded.items():
+        (ev,) = watched.wait_for(files(lambda e: e["unmapped"].get("path_as_given") == given), what=given)
+        assert ev["file"]["path"] == path and ev["status_detail"] == "ENOENT", given
+    for name in as_given:
+        (ev,) = watched.wait_for(files(at(name)), what=name)
+        assert "path_as_given" not in ev["unmapped"], name
+
+
 def test_files_cli(watched):
     f = watched.watched / "cli-target"
     f.write_text("x")
