@@ -4,6 +4,7 @@
  * workload used (itself and its children), so run.sh can report CPU per operation.
  *   workload exec N [ARG]   fork + exec /bin/true [ARG] N times, one after another, as fast as possible
  *   workload open N PATH    openat + read + close of PATH N times
+ *   workload miss N PATH    openat of PATH, which does not exist, N times (a search path: libraries, locales)
  *   workload conn N PORT    N loopback TCP connections to 127.0.0.1:PORT: the client connects and closes, a
  *                           forked server accepts and closes (loopback reuses the client's TIME_WAIT ports)
  *   workload rr N PORT      N request/response connections in one process: an acceptor thread accepts and
@@ -13,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,25 @@ static int exec_storm(long n, const char *arg)
 		}
 		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "child failed\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Each open must fail with ENOENT: a file that exists would measure the other path. */
+static int miss_storm(long n, const char *path)
+{
+	long i;
+
+	for (i = 0; i < n; i++) {
+		int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 || errno != ENOENT) {
+			fprintf(stderr, "workload miss: %s must not exist (open gave %d, %s)\n", path, fd,
+			        fd >= 0 ? "a file" : strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			return -1;
 		}
 	}
@@ -216,9 +237,10 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 3 ||
-	    (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "conn") && strcmp(argv[1], "rr")) ||
+	    (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "miss") && strcmp(argv[1], "conn") &&
+	     strcmp(argv[1], "rr")) ||
 	    (strcmp(argv[1], "exec") && argc < 4)) {
-		fprintf(stderr, "usage: workload exec N [ARG] | workload open N PATH | workload conn|rr N PORT\n");
+		fprintf(stderr, "usage: workload exec N [ARG] | workload open|miss N PATH | workload conn|rr N PORT\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -227,6 +249,8 @@ int main(int argc, char **argv)
 		rc = exec_storm(n, argc > 3 ? argv[3] : "bench");
 	else if (!strcmp(argv[1], "open"))
 		rc = open_storm(n, argv[3]);
+	else if (!strcmp(argv[1], "miss"))
+		rc = miss_storm(n, argv[3]);
 	else if (!strcmp(argv[1], "conn"))
 		rc = conn_storm(n, atoi(argv[3]));
 	else
