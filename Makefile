@@ -85,7 +85,7 @@ FUZZ_SECONDS ?= 180
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
-BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor
+BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor $(BUILD)/bench/rules_bench
 
 .PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
 	rules-bench encode-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json

@@ -3,9 +3,11 @@
 # run, so both see the same machine noise. Per round: rates, ratio, CPU per operation (workload + daemon),
 # what kansokud recorded against what was done, kernel drops, the daemon's peak RSS; then min/median/max.
 #   ROUNDS=6 EXECS=20000 OPENS=500000 CONNS=60000 RRS=30000 make bench   (defaults)
-#   WORKLOADS="exec open-out open-miss open-in conn rr posture outputs scale memory"   (open-miss: opens of a
-#   file that does not exist outside the watch set, as a library or locale search makes; posture: snapshot, re-score
-#   and idle cost; outputs: events/s drained to rsyslog TLS, RELP and HTTP, RSS during a 60 s outage; scale:
+#   WORKLOADS="engine exec open-out open-miss open-in conn rr posture outputs scale memory"   (engine: the
+#   rule engine alone, recorded events replayed through the default ruleset, then with 1,000 generated
+#   rules added (bench/rules_bench.c, one core, no kernel); open-miss: opens of a file that does not exist
+#   outside the watch set, as a library or locale search makes; posture: snapshot, re-score and idle cost;
+#   outputs: events/s drained to rsyslog TLS, RELP and HTTP, RSS during a 60 s outage; scale:
 #   1k/10k/50k connections and 1k/5k/20k processes held, then ended at once: RSS, CPU, idle CPU,
 #   control-reply latency, recorded/expected; see bench/scale.py for its knobs; memory: the default config
 #   with 1,000 generated rules, idle then with 10,000 live processes: VmRSS, VmHWM and VmRSS split into
@@ -27,7 +29,7 @@ EXECS=${EXECS:-20000}
 OPENS=${OPENS:-500000}
 CONNS=${CONNS:-60000}
 RRS=${RRS:-30000}
-WORKLOADS=${WORKLOADS:-exec open-out open-miss open-in conn rr posture outputs scale memory}
+WORKLOADS=${WORKLOADS:-engine exec open-out open-miss open-in conn rr posture outputs scale memory}
 WORK=$BUILD/bench/workload
 [ "$(id -u)" = 0 ] || { echo "make bench loads BPF programs: run it as root" >&2; exit 1; }
 
@@ -165,6 +167,11 @@ recorded() {
 for w in $WORKLOADS; do
 	if [ "$w" = scale ]; then
 		/usr/bin/python3 bench/scale.py "$BUILD" "$tmp"
+		continue
+	fi
+	if [ "$w" = engine ]; then
+		echo "== engine (issue 13: >= 500,000 events/s with the default ruleset, >= 150,000 with 1,000 rules)"
+		"$BUILD/bench/rules_bench" packaging/rules tests/fixtures/rules/events.ndjson
 		continue
 	fi
 	if [ "$w" = memory ]; then
