@@ -274,8 +274,12 @@ static __always_inline struct ks_file *ks_file_scratch_get(void)
 	return e;
 }
 
-/* Who did what: filled only for an access that is reported (a dozen reads of the task and its creds). */
-static __always_inline void ks_file_subject(struct ks_file *e, struct task_struct *task, u32 op, long ret)
+/*
+ * Who did what, around the path(s) already in data (path_len, path2_len): filled only for an access that is
+ * reported (a dozen reads of the task and its creds).
+ */
+static __always_inline void ks_file_subject(struct ks_file *e, struct task_struct *task, const struct ks_freq *rq,
+                                            u32 klass, u32 path_len, u32 path2_len)
 {
 	const struct cred *cred;
 
@@ -283,8 +287,13 @@ static __always_inline void ks_file_subject(struct ks_file *e, struct task_struc
 	e->start_ns = ks_task_start_ns(BPF_CORE_READ(task, group_leader));
 	e->ino = 0;
 	e->dev = e->mode = e->owner_uid = e->owner_gid = 0;
-	e->op = op;
-	e->ret = (s32)ret;
+	e->op = rq->op;
+	e->ret = (s32)rq->ret;
+	e->ops_class = klass;
+	e->open_flags = rq->flags;
+	e->arg2 = rq->arg2;
+	e->path_len = path_len;
+	e->path2_len = path2_len;
 	cred = BPF_CORE_READ(task, real_cred);
 	e->uid = BPF_CORE_READ(cred, uid.val);
 	e->euid = BPF_CORE_READ(cred, euid.val);
@@ -350,12 +359,7 @@ int ks_fh_file(struct ks_sys_exit *ctx)
 	}
 	if (!(ops & klass) || ks_exe_ignored(task))
 		return 0;
-	ks_file_subject(e, task, rq->op, rq->ret);
-	e->ops_class = klass;
-	e->open_flags = rq->flags;
-	e->arg2 = rq->arg2;
-	e->path_len = n;
-	e->path2_len = 0;
+	ks_file_subject(e, task, rq, klass, n, 0);
 	ks_file_fill_inode(e, f);
 	e->agg_name = ks_agg_name_dentry(vk.dentry);
 	if (ks_aggregate(e))
@@ -404,12 +408,7 @@ int ks_fh_name(struct ks_sys_exit *ctx)
 	}
 	if (ks_exe_ignored(task))
 		return 0;
-	ks_file_subject(e, task, rq->op, rq->ret);
-	e->ops_class = rq->klass;
-	e->open_flags = rq->flags;
-	e->arg2 = rq->arg2;
-	e->path_len = n;
-	e->path2_len = n2;
+	ks_file_subject(e, task, rq, rq->klass, n, n2);
 	/* repeated deletes of one path aggregate like repeated opens (a lock or temp file made and removed
 	 * in a loop); a path still to be normalised is hashed as given, so it aggregates with itself only */
 	if (rq->op == KS_FOP_UNLINK || rq->op == KS_FOP_RMDIR) {
