@@ -46,7 +46,7 @@ LDFLAGS ?=
 KS_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now $(SAN_FLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(VMLINUX_DIR) -Iinclude -MMD -MP
 
-DAEMON_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lcurl -lssl -lcrypto -lrelp -lpthread
+DAEMON_LIBS := -lbpf -lelf -lz -ldeflate -lyaml -ljson-c -lpcre2-8 -lcurl -lssl -lcrypto -lrelp -lpthread
 CLI_LIBS := -ljson-c
 
 ifeq ($(V),1)
@@ -260,7 +260,7 @@ check: $(BUILD)/fuzz/fuzz_rules
 # Static daemon and CLI for the kernel-matrix guests (a busybox initramfs has no shared libraries).
 # Network outputs stay out: libcurl, OpenSSL and librelp have no complete static builds in Debian.
 NET_OUTPUT_OBJS := $(addprefix $(BUILD)/user/outputs/,netout.o syslog.o relp.o http.o tls.o)
-STATIC_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lpcre2-8 -lpthread
+STATIC_LIBS := -lbpf -lelf -lz -ldeflate -lyaml -ljson-c -lpcre2-8 -lpthread
 $(BUILD)/static/kansokud: $(filter-out $(NET_OUTPUT_OBJS),$(DAEMON_OBJS)) $(BUILD)/tests/kmatrix/net_outputs_none.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

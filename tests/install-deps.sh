@@ -2,7 +2,7 @@
 # Installs what kansoku needs to build, run and test (qemu and busybox: the kernel-matrix test; rsyslog
 # and nginx: the receivers of the output tests), from Debian 12's own packages. Idempotent.
 set -eu
-PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libyaml-dev pkg-config
+PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev libjson-c-dev libyaml-dev pkg-config
 libcmocka-dev libpcre2-dev libcurl4-openssl-dev libssl-dev librelp-dev python3 python3-pytest util-linux procps iproute2
 rsyslog rsyslog-relp rsyslog-openssl openssl nginx-light
 qemu-system-x86 busybox-static cpio"

@@ -320,6 +320,43 @@ static void test_file_output_never_rotates_a_device(void **state)
 	assert_int_equal(access(rotated, F_OK), -1);
 }
 
+/* A rotated file larger than one compression chunk (1 MiB) becomes several gzip members: the system's
+ * gzip must accept it (-t) and give back exactly the lines written, in order, with the current file. */
+static void test_file_output_rotated_file_is_whole_gzip(void **state)
+{
+	struct ks_output_cfg cfg = {.type = KS_OUT_FILE, .max_size_kb = 2560, .keep = 2, .compress = true};
+	char path[128], cmd[512], err[256], line[256];
+	struct ks_output *o;
+	FILE *want;
+	int i, n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/events.json", dir);
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	snprintf(cfg.name, sizeof(cfg.name), "file");
+	o = ks_output_file_open(&cfg, err, sizeof(err));
+	assert_non_null(o);
+	snprintf(cmd, sizeof(cmd), "%s/want", dir);
+	want = fopen(cmd, "w");
+	assert_non_null(want);
+	for (i = 0; i < 16000; i++) { /* ~3 MiB: one rotation of a 2.5 MiB file, three members */
+		n = snprintf(line, sizeof(line), "{\"n\":%d,\"x\":\"%0*d\"}", i, 120 + i % 97, i * 7919);
+		o->ops->write(o, line, (size_t)n);
+		fprintf(want, "%s\n", line);
+		if (i % 500 == 499)
+			o->ops->flush(o); /* rotation is decided at a flush, as on the loop */
+	}
+	o->ops->flush(o);
+	o->ops->close(o); /* waits for the compression */
+	fclose(want);
+	snprintf(cmd, sizeof(cmd), "gzip -t %s/events.json.1.gz && test ! -e %s/events.json.1", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "test $(gzip -l %s/events.json.1.gz | awk 'NR == 2 {print $1}') -lt 2621440", dir);
+	assert_int_equal(system(cmd), 0); /* compressed, not a copy */
+	snprintf(cmd, sizeof(cmd), "zcat %s/events.json.1.gz | cat - %s/events.json | cmp -s - %s/want", dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +368,7 @@ int main(void)
 	    cmocka_unit_test(test_syslog_format),
 	    cmocka_unit_test(test_ecs_mapping),
 	    cmocka_unit_test_setup_teardown(test_file_output_never_rotates_a_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_output_rotated_file_is_whole_gzip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

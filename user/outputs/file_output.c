@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include "outputs/outputs.h"
 #include "outputs/ecs.h"
 
+#define GZ_CHUNK (1024 * 1024)     /* input per gzip member: larger compresses no better */
 #define FILE_BUF (2 * 1024 * 1024) /* one huge page (lib/hotmem.h): every event is copied into it */
 
 struct file_output {
@@ -55,39 +56,77 @@ static void rotated_name(char *out, size_t len, const char *path, unsigned i, bo
 	snprintf(out, len, "%s.%u%s", path, i, gz ? ".gz" : "");
 }
 
-/* In the child: PATH.1 -> PATH.1.gz (via a temporary name, so a reader never sees half a file). */
+/* write(2) until all of buf is out (a regular file on a full disk says ENOSPC, not a short count) */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * In the child: PATH.1 -> PATH.1.gz (via a temporary name, so a reader never sees half a file). Each
+ * GZ_CHUNK of input becomes one gzip member (RFC 1952 2.2: a file may hold several; gunzip, zcat and
+ * every gzip library read them as one stream). libdeflate's level 1 takes half the CPU of zlib's and
+ * writes a fifth less: a connection storm fills 100 MiB in seconds, and this CPU is the host's too.
+ */
 static int gzip_file(const char *src, const char *dst)
 {
-	char tmp[KS_CFG_PATH_MAX + 16], buf[65536];
-	gzFile gz;
+	char tmp[KS_CFG_PATH_MAX + 40]; /* dst is rotated_name's: the path and ".N.gz" */
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+	size_t bound = c ? libdeflate_gzip_compress_bound(c, GZ_CHUNK) : 0;
+	char *in = malloc(GZ_CHUNK), *out = malloc(bound ? bound : 1);
+	int in_fd = -1, out_fd = -1, ok = 0;
 	ssize_t n;
-	int fd, ok = 1;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	fd = open(src, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	gz = gzopen(tmp, "wb1"); /* fast: it has to keep up with the event rate */
-	if (!gz) {
-		close(fd);
-		return -1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
-			ok = 0;
-			break;
+	if (!c || !in || !out)
+		goto cleanup;
+	in_fd = open(src, O_RDONLY | O_CLOEXEC);
+	out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (in_fd < 0 || out_fd < 0 || fchmod(out_fd, 0640) < 0) /* whatever the umask: events are private */
+		goto cleanup;
+	for (;;) {
+		size_t len = 0, z;
+
+		while (len < GZ_CHUNK && (n = read(in_fd, in + len, GZ_CHUNK - len)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				goto cleanup;
+			len += (size_t)n;
 		}
-	if (n < 0)
-		ok = 0;
-	close(fd);
-	if (gzclose(gz) != Z_OK)
-		ok = 0;
-	if (!ok || chmod(tmp, 0640) < 0 || rename(tmp, dst) < 0) {
-		unlink(tmp);
-		return -1;
+		if (!len)
+			break;
+		z = libdeflate_gzip_compress(c, in, len, out, bound);
+		if (!z || write_all(out_fd, out, z))
+			goto cleanup;
+		if (len < GZ_CHUNK)
+			break;
 	}
-	unlink(src);
-	return 0;
+	ok = close(out_fd) == 0 && rename(tmp, dst) == 0;
+	out_fd = -1;
+cleanup:
+	if (out_fd >= 0)
+		close(out_fd);
+	if (in_fd >= 0)
+		close(in_fd);
+	if (!ok)
+		unlink(tmp);
+	else
+		unlink(src);
+	free(in);
+	free(out);
+	libdeflate_free_compressor(c);
+	return ok ? 0 : -1;
 }
 
 /* Reap the compressing child; with wait, block until it is done. */
