@@ -538,6 +538,40 @@ static void test_may_match(void **state)
 	assert_true(ks_rules_may_match(r, 4003, 1));
 	assert_true(ks_rules_may_match(r, 2003, 2));
 	ks_rules_free(r);
+	/* a sequence meets what its steps can match: the read's class, the connection's Open only */
+	r = load(seq_rule);
+	assert_true(ks_rules_may_match(r, 1001, 2));  /* step 1 pins no activity: every file event */
+	assert_true(ks_rules_may_match(r, 4001, 1));  /* step 2: Open */
+	assert_false(ks_rules_may_match(r, 4001, 2)); /* a Close cannot take a step */
+	assert_false(ks_rules_may_match(r, 4001, 3));
+	ks_rules_free(r);
+}
+
+/* One event takes one step of a sequence, wherever the rule is placed: a step that pins no class and one
+ * that pins 4001 must not both advance on a single network event. */
+static void test_sequence_one_step_per_event(void **state)
+{
+	struct ks_rules *r = load("rules:\n  - id: two\n    title: t\n    sequence:\n      within: 60s\n"
+	                          "      steps:\n        - condition: process.file.path = /usr/bin/curl\n"
+	                          "        - condition: class_uid = 4001 and activity_name = Open\n");
+	struct ks_rview n;
+
+	(void)state;
+	net_view(&n, "10.1.2.3", 443, "Open", 1);
+	assert_int_equal(ks_rules_eval(r, &n, 1 * SEC), 0); /* step 1 only */
+	assert_int_equal(ks_rules_state_used(r), 1);
+	assert_int_equal(ks_rules_eval(r, &n, 2 * SEC), 1); /* step 2 */
+	assert_int_equal(got.n_steps, 2);
+	assert_true(ks_rules_info(r, 0)->any_class);
+	ks_rules_free(r);
+	/* steps of one class, one pinning an activity and one not: the class's any bucket only */
+	r = load("rules:\n  - id: two\n    title: t\n    sequence:\n      within: 60s\n"
+	         "      steps:\n        - condition: class_uid = 4001 and dst_endpoint.port = 443\n"
+	         "        - condition: class_uid = 4001 and activity_name = Open\n");
+	assert_true(ks_rules_may_match(r, 4001, 2));
+	assert_int_equal(ks_rules_eval(r, &n, 1 * SEC), 0);
+	assert_int_equal(ks_rules_eval(r, &n, 2 * SEC), 1);
+	ks_rules_free(r);
 }
 
 /* Rules keyed by a value are evaluated only on events that carry one of their values. */
@@ -1182,6 +1216,7 @@ int main(void)
 	    cmocka_unit_test(test_threshold),
 	    cmocka_unit_test(test_index_never_evaluates_other_classes),
 	    cmocka_unit_test(test_may_match),
+	    cmocka_unit_test(test_sequence_one_step_per_event),
 	    cmocka_unit_test(test_index_by_value),
 	    cmocka_unit_test(test_index_by_or_of_values),
 	    cmocka_unit_test(test_replace_by_id_and_disable),

@@ -343,19 +343,19 @@ static struct ks_rclass *class_get(struct ks_rules *r, int64_t class_uid)
 	return &nc[r->n_classes++];
 }
 
-/* keyed: cond may place the rule by value (plain and threshold rules; a sequence's steps may not). */
-static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *cond, bool keyed)
+/* A plain or threshold rule: by class, activity and, where its condition allows, value. */
+static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *cond)
 {
 	struct pins cls = pin_int(cond, KS_RF_CLASS_UID);
 	uint32_t i, j;
 
 	if (cls.any) {
 		r->rules[idx].info.any_class = true;
-		return bucket_add(&r->global, idx, keyed ? cond : NULL);
+		return bucket_add(&r->global, idx, cond);
 	}
 	for (i = 0; i < cls.n; i++) {
 		struct ks_rclass *c = class_get(r, cls.v[i]);
-		struct pins act = keyed ? pin_activity(cond, cls.v[i]) : (struct pins){.any = true};
+		struct pins act = pin_activity(cond, cls.v[i]);
 
 		if (!c)
 			return -1;
@@ -363,7 +363,7 @@ static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *co
 			if (act.v[j] < 0 || act.v[j] >= KS_R_ACT_MAX)
 				act.any = true;
 		if (act.any) {
-			if (bucket_add(&c->any, idx, keyed ? cond : NULL))
+			if (bucket_add(&c->any, idx, cond))
 				return -1;
 			continue;
 		}
@@ -374,19 +374,84 @@ static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *co
 	return 0;
 }
 
+static bool pins_have(const struct pins *p, int64_t x)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->v[i] == x)
+			return true;
+	return false;
+}
+
+/* The activities of one class that a sequence's steps pin (their union), or any. */
+static struct pins sequence_activities(const struct ks_crule *cr, const struct pins *cls, int64_t class_uid)
+{
+	struct pins act = {0};
+	uint32_t s, j;
+
+	for (s = 0; s < cr->n_steps && !act.any; s++) {
+		struct pins a;
+
+		if (!pins_have(&cls[s], class_uid))
+			continue;
+		a = pin_activity(cr->steps[s], class_uid);
+		act.any = a.any;
+		for (j = 0; j < a.n; j++) {
+			act.any |= a.v[j] < 0 || a.v[j] >= KS_R_ACT_MAX;
+			pin_add(&act, a.v[j]);
+		}
+	}
+	return act;
+}
+
+/*
+ * A sequence is evaluated on the events any of its steps can match (the state decides which step): placed
+ * by the classes and activities its steps pin, in each bucket once. An event must meet it once only (twice,
+ * it could take two steps), so a step that pins no class puts the whole rule in the global bucket alone,
+ * and one that pins no activity puts it in its class's any bucket for every step of that class.
+ */
+static int index_sequence(struct ks_rules *r, uint32_t idx)
+{
+	struct ks_crule *cr = &r->rules[idx];
+	struct pins cls[KS_RULES_SEQ_MAX], all = {0};
+	uint32_t s, i, j;
+
+	for (s = 0; s < cr->n_steps && !all.any; s++) {
+		cls[s] = pin_int(cr->steps[s], KS_RF_CLASS_UID);
+		all.any = cls[s].any;
+		for (i = 0; i < cls[s].n; i++)
+			pin_add(&all, cls[s].v[i]);
+	}
+	if (all.any) {
+		cr->info.any_class = true;
+		return bucket_add(&r->global, idx, NULL);
+	}
+	for (i = 0; i < all.n; i++) {
+		struct pins act = sequence_activities(cr, cls, all.v[i]);
+		struct ks_rclass *c = class_get(r, all.v[i]);
+
+		if (!c)
+			return -1;
+		if (act.any) {
+			if (bucket_add(&c->any, idx, NULL))
+				return -1;
+			continue;
+		}
+		for (j = 0; j < act.n; j++)
+			if (bucket_add(&c->act[act.v[j]], idx, NULL))
+				return -1;
+	}
+	return 0;
+}
+
 int ks_index_rule(struct ks_rules *r, uint32_t idx)
 {
 	struct ks_crule *cr = &r->rules[idx];
-	uint32_t s;
 
 	if (!cr->info.enabled)
 		return 0;
 	if (cr->kind != KS_RK_SEQUENCE)
-		return index_node(r, idx, cr->cond, true);
-	for (s = 0; s < cr->n_steps; s++) /* evaluated when any step's class comes; the state decides which */
-		if (index_node(r, idx, cr->steps[s], false))
-			return -1;
-	return 0;
+		return index_node(r, idx, cr->cond);
+	return index_sequence(r, idx);
 }
 
 void ks_index_free(struct ks_rules *r)
