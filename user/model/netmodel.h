@@ -14,7 +14,8 @@
 #include "kansoku/events.h"
 
 #define KS_NET_BUCKETS 8192
-#define KS_NET_MAX 262144 /* entries the model holds; beyond, new ones are counted, not kept */
+#define KS_NET_MAX 262144     /* entries the model holds; beyond, new ones are counted, not kept */
+#define KS_NET_SPARE_MAX 1024 /* ended entries kept for reuse: a connection storm allocates nothing */
 #define KS_NET_SELF_PORTS 64
 
 struct ks_conn {
@@ -43,6 +44,8 @@ struct ks_netmodel {
 	struct ks_conn *oldest, *newest; /* held inbound Opens, oldest first */
 	struct ks_conn *listeners;       /* every listening entry: a listing costs O(listeners), not O(table) */
 	size_t n;
+	struct ks_conn *spare; /* ended entries (linked by hnext), KS_NET_SPARE_MAX at most */
+	size_t n_spare;
 	size_t n_listening, n_udp_listening; /* of n: kept by ks_netmodel_set_listening, upsert, drop */
 	uint64_t accept_wait_ns;
 	uint64_t short_lived_ns; /* a connection closed within this of its Open is one event (0: never) */
