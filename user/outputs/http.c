@@ -12,10 +12,10 @@
  */
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "outputs/netout.h"
 
@@ -23,6 +23,7 @@ struct http_state {
 	CURL *curl;
 	struct curl_slist *headers;
 	struct ks_jw body;
+	struct libdeflate_compressor *gzc;
 	char *gz;
 	size_t gz_cap;
 	char *resp;
@@ -251,11 +252,15 @@ static void build_body(struct ks_netout *o, struct http_state *s, const struct k
 		RAW(w, "]}]}");
 }
 
+/* The body as one gzip member, libdeflate's level 1 (the file output's rotation uses the same): the
+ * compressor is made once and kept, not set up and torn down per batch. */
 static int gzip_body(struct http_state *s, const char *in, size_t len, size_t *out_len)
 {
-	z_stream z = {0};
-	size_t cap = compressBound((uLong)len) + 64;
+	size_t cap;
 
+	if (!s->gzc && !(s->gzc = libdeflate_alloc_compressor(1)))
+		return -1;
+	cap = libdeflate_gzip_compress_bound(s->gzc, len);
 	if (cap > s->gz_cap) {
 		char *nb = realloc(s->gz, cap);
 
@@ -264,19 +269,8 @@ static int gzip_body(struct http_state *s, const char *in, size_t len, size_t *o
 		s->gz = nb;
 		s->gz_cap = cap;
 	}
-	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) /* 15+16: gzip wrapper */
-		return -1;
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)s->gz;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		return -1;
-	}
-	*out_len = z.total_out;
-	deflateEnd(&z);
-	return 0;
+	*out_len = libdeflate_gzip_compress(s->gzc, in, len, s->gz, s->gz_cap);
+	return *out_len ? 0 : -1;
 }
 
 /* The receiver's answer, short and on one line, for status. */
