@@ -250,6 +250,11 @@ static void test_cmdline_truncates_safely(void **state)
 	(void)state;
 	assert_int_equal(ks_proc_cmdline(p, small, sizeof(small)), 4);
 	assert_string_equal(small, "abcd");
+	assert_int_equal(ks_proc_cmdline(p, small, 1), 0);
+	assert_string_equal(small, "");
+	p = exec_(t, 2, 2, 0, 0, "/y", "a\0\0b c\0\0", 8); /* an empty argument; trailing NULs are not kept */
+	assert_int_equal(ks_proc_cmdline(p, small, sizeof(small)), 4);
+	assert_string_equal(small, "a  b");
 	ks_proctable_free(t);
 }
 

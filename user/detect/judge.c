@@ -132,8 +132,8 @@ static void fill_process(struct ks_judge *j, struct ks_pipeline *pl, const struc
 		ks_rview_str(v, KS_RF_PROC_EXE_NAME, ks_basename(p->exe));
 	}
 	if (p->args && ks_rules_needs(j->rules, KS_RF_PROC_CMDLINE)) {
-		ks_proc_cmdline(p, j->cmdline, sizeof(j->cmdline));
-		ks_rview_str(v, KS_RF_PROC_CMDLINE, j->cmdline);
+		len = ks_proc_cmdline(p, j->cmdline, sizeof(j->cmdline));
+		ks_rview_strn(v, KS_RF_PROC_CMDLINE, j->cmdline, len);
 	}
 	while (p->args && k < KS_JUDGE_ARGS_MAX && (arg = ks_proc_arg_next(p, &pos, &len)))
 		j->args[k++] = arg; /* argv is NUL-separated as the kernel keeps it: each one ends in its NUL */
@@ -164,8 +164,8 @@ static void fill_process(struct ks_judge *j, struct ks_pipeline *pl, const struc
 		if (parent->exe)
 			ks_rview_str(v, KS_RF_PARENT_EXE, parent->exe);
 		if (parent->args && ks_rules_needs(j->rules, KS_RF_PARENT_CMDLINE)) {
-			ks_proc_cmdline(parent, j->parent_cmdline, sizeof(j->parent_cmdline));
-			ks_rview_str(v, KS_RF_PARENT_CMDLINE, j->parent_cmdline);
+			len = ks_proc_cmdline(parent, j->parent_cmdline, sizeof(j->parent_cmdline));
+			ks_rview_strn(v, KS_RF_PARENT_CMDLINE, j->parent_cmdline, len);
 		}
 		ks_rview_int(v, KS_RF_PARENT_USER_UID, parent->creds.uid);
 	}

@@ -371,12 +371,17 @@ const char *ks_proc_arg_next(const struct ks_proc *p, size_t *pos, size_t *len)
 
 size_t ks_proc_cmdline(const struct ks_proc *p, char *out, size_t outlen)
 {
-	size_t i, n = ks_proc_args_len(p), o = 0;
+	size_t i, n = ks_proc_args_len(p), o;
+	char *nul;
 
 	if (!outlen)
 		return 0;
-	for (i = 0; i < n && o + 1 < outlen; i++)
-		out[o++] = p->args[i] ? p->args[i] : ' ';
+	o = n < outlen - 1 ? n : outlen - 1;
+	if (o)
+		memcpy(out, p->args, o);
+	/* argv's separators become spaces: memchr finds them a word at a time, not a byte per step */
+	for (i = 0; i < o && (nul = memchr(out + i, '\0', o - i)); i = (size_t)(nul - out) + 1)
+		*nul = ' ';
 	out[o] = '\0';
 	return o;
 }

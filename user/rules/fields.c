@@ -142,6 +142,13 @@ void ks_rview_str(struct ks_rview *v, enum ks_rfield f, const char *s)
 	v->f[f].len = (uint32_t)strlen(s);
 }
 
+void ks_rview_strn(struct ks_rview *v, enum ks_rfield f, const char *s, size_t len)
+{
+	v->f[f].set = true;
+	v->f[f].s = s;
+	v->f[f].len = (uint32_t)len;
+}
+
 void ks_rview_int(struct ks_rview *v, enum ks_rfield f, int64_t i)
 {
 	v->f[f].set = true;

@@ -130,6 +130,8 @@ struct ks_rview {
 
 void ks_rview_reset(struct ks_rview *v);
 void ks_rview_str(struct ks_rview *v, enum ks_rfield f, const char *s);
+/* s of len bytes, NUL-terminated (the engine's regexes and templates read it as a C string) */
+void ks_rview_strn(struct ks_rview *v, enum ks_rfield f, const char *s, size_t len);
 void ks_rview_int(struct ks_rview *v, enum ks_rfield f, int64_t i);
 void ks_rview_bool(struct ks_rview *v, enum ks_rfield f, bool b);
 void ks_rview_list(struct ks_rview *v, enum ks_rfield f, const char *const *list, uint32_t n);
