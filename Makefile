@@ -85,7 +85,7 @@ FUZZ_SECONDS ?= 180
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(BUILD)/tests/spawn_chain $(BUILD)/tests/proc_helper
-BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor $(BUILD)/bench/rules_bench
+BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/floor $(BUILD)/bench/rules_bench $(BUILD)/bench/sink_cost
 
 .PHONY: all clean install check unit unit-bins test-helpers live bench kmatrix format format-check deps run \
 	rules-bench encode-bench fuzz fuzz-short lint cppcheck clang-tidy check-layers compile_commands.json
@@ -184,6 +184,11 @@ $(BUILD)/bench/workload: $(BUILD)/bench/workload.o
 $(BUILD)/bench/floor: $(BUILD)/bench/floor.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -lbpf
+
+# The file output's cost per byte alone: appending and compressing as rotation does (bench/sink_cost.c).
+$(BUILD)/bench/sink_cost: $(BUILD)/bench/sink_cost.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(KS_LDFLAGS) -o $@ $^ -ldeflate
 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@

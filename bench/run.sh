@@ -16,7 +16,10 @@
 # conn: a client that connects and closes, an acceptor in another process; rr: request/response in one
 # process (an acceptor thread closes at once, the client reads to EOF and resets), each round trip waiting
 # on the last, so every microsecond kansokud takes from the two vCPUs shows. rec/op and ev/op: kernel
-# records the daemon received and events it wrote (of the workload's kind), per operation.
+# records the daemon received and events it wrote (of the workload's kind), per operation; KiB/op: what
+# its outputs wrote per operation (all events). After rr: what those bytes alone cost in the file output
+# (bench/sink_cost: appending, and gzip at rotation), the limit under its CPU target; a peer recording
+# the same connections: bench/peer_rr.sh (auditd).
 # SHORT_LIVED_MS=0 runs kansokud without short-lived folding (on by default since issue 14: one event per
 # side of a short connection), SHORT_LIVED_MS=N with network.short_lived_ms: N.
 # RULES=0 runs it without the detection rules (the default ruleset is on otherwise): their cost end to end.
@@ -61,7 +64,8 @@ spread() {
 		awk '{a[NR] = $1} END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%s %.3f %s\n", a[1], m, a[NR]}'
 }
 
-# counts_per_op KIND OPS STATUS0 STATUS1: kernel records received and events written per operation
+# counts_per_op KIND OPS STATUS0 STATUS1: kernel records received, events written and KiB the outputs
+# wrote, per operation
 counts_per_op() {
 	/usr/bin/python3 -c '
 import json, sys
@@ -70,9 +74,10 @@ ev = {"process": lambda s: s["emitted_launch"] + s["emitted_terminate"], "file":
 kinds = {"process": ("exec", "fork", "exit")}.get(kind, (kind,))
 try:
     rec = sum(b["events"][k]["received"] - a["events"][k]["received"] for k in kinds)
-    print("%6.2f %6.2f" % (rec / ops, (ev(b) - ev(a)) / ops))
+    kib = sum(o["bytes"] for o in b["outputs"]) - sum(o["bytes"] for o in a["outputs"])
+    print("%6.2f %6.2f %6.2f" % (rec / ops, (ev(b) - ev(a)) / ops, kib / 1024 / ops))
 except (KeyError, TypeError):  # an older build (BUILD=DIR) whose status lacks these counters
-    print("%6s %6s" % ("n/a", "n/a"))' "$@"
+    print("%6s %6s %6s" % ("n/a", "n/a", "n/a"))' "$@"
 }
 
 start_daemon() {
@@ -194,9 +199,9 @@ for w in $WORKLOADS; do
 		continue
 	fi
 	echo "== $w"
-	printf '%-5s %10s %10s %7s %11s %11s %16s %6s %8s %6s %6s\n' round base/s with/s ratio us/op-base us/op-with \
-		recorded drops rss_MiB rec/op ev/op
-	ratios=() cpu_ratios=() floors=() floor_cpus=() total_drops=0 max_rss=0 complete=yes
+	printf '%-5s %10s %10s %7s %11s %11s %16s %6s %8s %6s %6s %6s\n' round base/s with/s ratio us/op-base us/op-with \
+		recorded drops rss_MiB rec/op ev/op KiB/op
+	ratios=() cpu_ratios=() floors=() floor_cpus=() kibs=() bcpus=() total_drops=0 max_rss=0 complete=yes
 	case $w in exec) ops=$EXECS kind=process ;; conn) ops=$CONNS kind=network ;; rr) ops=$RRS kind=network ;;
 	*) ops=$OPENS kind=file ;; esac
 	for r in $(seq "$ROUNDS"); do
@@ -224,6 +229,8 @@ for w in $WORKLOADS; do
 		wcpu=$(awk -v c="$(field cpu_s <<<"$with")" -v d0="$c0" -v d1="$c1" -v n="$ops" \
 			'BEGIN {printf "%.2f", (c + d1 - d0) / n * 1e6}')
 		recop=$(counts_per_op "$kind" "$ops" "$s0" "$status")
+		kibs+=("$(awk '{print $3}' <<<"$recop")")
+		bcpus+=("$bcpu")
 		ratios+=("$ratio")
 		if [ -n "$(floor_tp "$w")" ]; then
 			floors+=("$(awk -v a="$(field ops_per_s <<<"$floor")" -v b="$bps" 'BEGIN {printf "%.3f", a / b}')")
@@ -258,4 +265,16 @@ for w in $WORKLOADS; do
 		"CPU per op with/without min $cmin median $cmed max $cmax;" \
 		"recorded as expected: $complete; kernel drops $total_drops;" \
 		"peak RSS $(awk -v k="$max_rss" 'BEGIN {printf "%.1f", k / 1024}') MiB"
+	if [ "$w" = rr ] && [ -x "$BUILD/bench/sink_cost" ] && [ -s "$tmp/events.json" ]; then
+		# the limit under the CPU target: what the file output's bytes alone cost (appending them, and gzip
+		# at rotation), measured on this run's own events, against the workload's CPU per connection
+		sink=$("$BUILD/bench/sink_cost" "$tmp/events.json" "$tmp" 5)
+		app=$(sed -n 's/.*append.*: [0-9.]* \/ \([0-9.]*\) \/.*/\1/p' <<<"$sink")
+		gz=$(sed -n 's/.*gzip.*: [0-9.]* \/ \([0-9.]*\) \/.*/\1/p' <<<"$sink")
+		read -r _ kib _ <<<"$(spread "${kibs[@]}")"
+		read -r _ bmed _ <<<"$(spread "${bcpus[@]}")"
+		echo "  $w: the file output alone (bench/sink_cost, this run's events, 5 rounds, medians): append $app" \
+			"us/KiB + gzip $gz us/KiB, $kib KiB per connection: $(awk -v k="$kib" -v a="$app" -v g="$gz" -v b="$bmed" \
+				'BEGIN {printf "%.2f us, %.3f of the workload'"'"'s own %.2f us", k * (a + g), k * (a + g) / b, b}')"
+	fi
 done
