@@ -150,11 +150,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sink_cost EVENTS_FILE DIR [ROUNDS (1-%d)]\n", ROUNDS_MAX);
 		return 2;
 	}
-	if (!(data = slurp(argv[1], &len)) || !len)
+	if (!(data = slurp(argv[1], &len)) || !len) {
+		free(data);
 		return 1;
+	}
 	for (r = 0; r < rounds; r++) {
-		if (round_once(argv[2], data, len, &w[r], &z[r]))
+		if (round_once(argv[2], data, len, &w[r], &z[r])) {
+			free(data);
 			return 1;
+		}
 		w[r] = w[r] * 1e6 / ((double)len / 1024);
 		z[r] = z[r] * 1e6 / ((double)len / 1024);
 	}
