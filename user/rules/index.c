@@ -343,11 +343,27 @@ static struct ks_rclass *class_get(struct ks_rules *r, int64_t class_uid)
 	return &nc[r->n_classes++];
 }
 
+/* Into a class's buckets: those of the activities pinned, or its any bucket (also for an activity id
+ * outside the table). */
+static int class_add(struct ks_rclass *c, struct pins act, uint32_t idx, const struct ks_node *cond)
+{
+	uint32_t j;
+
+	for (j = 0; j < act.n && !act.any; j++)
+		act.any = act.v[j] < 0 || act.v[j] >= KS_R_ACT_MAX;
+	if (act.any)
+		return bucket_add(&c->any, idx, cond);
+	for (j = 0; j < act.n; j++)
+		if (bucket_add(&c->act[act.v[j]], idx, cond))
+			return -1;
+	return 0;
+}
+
 /* A plain or threshold rule: by class, activity and, where its condition allows, value. */
 static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *cond)
 {
 	struct pins cls = pin_int(cond, KS_RF_CLASS_UID);
-	uint32_t i, j;
+	uint32_t i;
 
 	if (cls.any) {
 		r->rules[idx].info.any_class = true;
@@ -355,21 +371,9 @@ static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *co
 	}
 	for (i = 0; i < cls.n; i++) {
 		struct ks_rclass *c = class_get(r, cls.v[i]);
-		struct pins act = pin_activity(cond, cls.v[i]);
 
-		if (!c)
+		if (!c || class_add(c, pin_activity(cond, cls.v[i]), idx, cond))
 			return -1;
-		for (j = 0; j < act.n && !act.any; j++)
-			if (act.v[j] < 0 || act.v[j] >= KS_R_ACT_MAX)
-				act.any = true;
-		if (act.any) {
-			if (bucket_add(&c->any, idx, cond))
-				return -1;
-			continue;
-		}
-		for (j = 0; j < act.n; j++)
-			if (bucket_add(&c->act[act.v[j]], idx, cond))
-				return -1;
 	}
 	return 0;
 }
@@ -395,10 +399,8 @@ static struct pins sequence_activities(const struct ks_crule *cr, const struct p
 			continue;
 		a = pin_activity(cr->steps[s], class_uid);
 		act.any = a.any;
-		for (j = 0; j < a.n; j++) {
-			act.any |= a.v[j] < 0 || a.v[j] >= KS_R_ACT_MAX;
+		for (j = 0; j < a.n; j++)
 			pin_add(&act, a.v[j]);
-		}
 	}
 	return act;
 }
@@ -413,7 +415,7 @@ static int index_sequence(struct ks_rules *r, uint32_t idx)
 {
 	struct ks_crule *cr = &r->rules[idx];
 	struct pins cls[KS_RULES_SEQ_MAX], all = {0};
-	uint32_t s, i, j;
+	uint32_t s, i;
 
 	for (s = 0; s < cr->n_steps && !all.any; s++) {
 		cls[s] = pin_int(cr->steps[s], KS_RF_CLASS_UID);
@@ -426,19 +428,10 @@ static int index_sequence(struct ks_rules *r, uint32_t idx)
 		return bucket_add(&r->global, idx, NULL);
 	}
 	for (i = 0; i < all.n; i++) {
-		struct pins act = sequence_activities(cr, cls, all.v[i]);
 		struct ks_rclass *c = class_get(r, all.v[i]);
 
-		if (!c)
+		if (!c || class_add(c, sequence_activities(cr, cls, all.v[i]), idx, NULL))
 			return -1;
-		if (act.any) {
-			if (bucket_add(&c->any, idx, NULL))
-				return -1;
-			continue;
-		}
-		for (j = 0; j < act.n; j++)
-			if (bucket_add(&c->act[act.v[j]], idx, NULL))
-				return -1;
 	}
 	return 0;
 }
