@@ -20,13 +20,18 @@ struct pins {
 	bool any; /* not pinned: every class */
 };
 
+static bool pins_have(const struct pins *p, int64_t x)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->v[i] == x)
+			return true;
+	return false;
+}
+
 static void pin_add(struct pins *p, int64_t x)
 {
-	uint32_t i;
-
-	for (i = 0; i < p->n; i++)
-		if (p->v[i] == x)
-			return;
+	if (pins_have(p, x))
+		return;
 	if (p->n < PIN_MAX)
 		p->v[p->n++] = x;
 	else
@@ -376,14 +381,6 @@ static int index_node(struct ks_rules *r, uint32_t idx, const struct ks_node *co
 			return -1;
 	}
 	return 0;
-}
-
-static bool pins_have(const struct pins *p, int64_t x)
-{
-	for (uint32_t i = 0; i < p->n; i++)
-		if (p->v[i] == x)
-			return true;
-	return false;
 }
 
 /* The activities of one class that a sequence's steps pin (their union), or any. */
