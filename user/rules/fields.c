@@ -135,11 +135,8 @@ void ks_rview_reset(struct ks_rview *v)
 
 void ks_rview_str(struct ks_rview *v, enum ks_rfield f, const char *s)
 {
-	if (!s)
-		return;
-	v->f[f].set = true;
-	v->f[f].s = s;
-	v->f[f].len = (uint32_t)strlen(s);
+	if (s)
+		ks_rview_strn(v, f, s, strlen(s));
 }
 
 void ks_rview_strn(struct ks_rview *v, enum ks_rfield f, const char *s, size_t len)
