@@ -41,12 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+. bench/stats.sh
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-spread() {
-	printf '%s\n' "$@" | sort -n |
-		awk '{a[NR] = $1} END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%s %.3f %s\n", a[1], m, a[NR]}'
-}
 bare() { "$WORK" rr "$RRS" $((20000 + RANDOM % 10000)); }
 
 saved=$(auditctl -s | awk '$1 == "enabled" {e = $2} $1 == "backlog_limit" {b = $2} $1 == "backlog_wait_time" {w = $2} END {print e, b, w}')

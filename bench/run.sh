@@ -47,21 +47,15 @@ mkdir -p "$tmp/watched" "$tmp/outside"
 echo "some configuration" >"$tmp/watched/file.conf"
 echo "some data" >"$tmp/outside/file.dat"
 . bench/config.sh
+. bench/stats.sh
 bench_config "$tmp" >"$tmp/kansoku.yaml"
 
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 # utime + stime of the daemon and of its reaped children (gzip of rotated files), seconds (USER_HZ 100)
 cpu_of() { awk '{print ($14 + $15 + $16 + $17) / 100}' "/proc/$1/stat"; }
 # every event written: the rotated files (oldest first) and the current one
 events() {
 	for f in $(ls -r "$tmp"/events.json.*.gz 2>/dev/null); do zcat "$f"; done
 	cat "$tmp/events.json"
-}
-
-# spread X...: min median max
-spread() {
-	printf '%s\n' "$@" | sort -n |
-		awk '{a[NR] = $1} END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%s %.3f %s\n", a[1], m, a[NR]}'
 }
 
 # counts_per_op KIND OPS STATUS0 STATUS1: kernel records received, events written and KiB the outputs
